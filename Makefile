@@ -1,0 +1,37 @@
+# synthfer: two commands. `make run` runs the demo study, `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= all
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synthfer-installed
+# GPU jobs at once: one per visible GPU; without a GPU, as many as there are cores (they run on the CPU)
+GPUS := $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
+GPU_SLOTS := $(if $(filter-out 0,$(GPUS)),$(GPUS),$(shell nproc))
+
+.PHONY: install run test pytest lint dryrun clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/snakemake --cores $(CORES) --resources gpu=$(GPU_SLOTS)
+	@echo
+	@echo "Report: results/report/summary.md  (figures: results/report/*.png, tables: results/report/*.csv)"
+
+test: install pytest lint dryrun
+
+pytest: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/snakemake --lint
+
+dryrun: install
+	$(BIN)/snakemake --dry-run --quiet rules
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,19 @@
+# synthfer: how far does GAN-generated data improve facial expression recognition?
+# The study as a workflow: prepare faces -> split by subject -> train the GANs -> generate a balanced
+# synthetic set -> train the paper's CNN on real + k units of generated faces, per seed -> evaluate -> report.
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/gan.smk"
+include: "workflow/rules/generate.smk"
+include: "workflow/rules/classify.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        report_outputs(),
+    default_target: True

@@ -1,0 +1,8 @@
+"""Rule plot_accuracy_vs_ratio: accuracy against k per test set, mean and 95% CI over seeds."""
+import pandas as pd
+
+from synthfer.plots import plot_accuracy_vs_ratio
+from synthfer.runtime import run_logged
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+run_logged(sm.log[0], sm.threads, lambda: plot_accuracy_vs_ratio(pd.read_csv(sm.input[0], dtype={"k": str}), sm.output[0]))

@@ -1,0 +1,11 @@
+"""Rule prepare_faces: read a dataset through its loader, align and crop every face, list the rejects."""
+from synthfer.data.prepare import PrepareConfig
+from synthfer.runtime import run_logged
+from synthfer.steps import prepare_dataset
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+run_logged(
+    sm.log[0], sm.threads, prepare_dataset,
+    sm.wildcards.dataset, sm.params.loader, sm.input.raw, sm.params.options, PrepareConfig(**sm.params.preprocess),
+    sm.output.images, sm.output.table, sm.output.rejected, sm.threads,
+)

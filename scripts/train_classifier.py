@@ -1,0 +1,13 @@
+"""Rule train_classifier: the paper's CNN on real + k units of generated faces, one seed."""
+from pathlib import Path
+
+from synthfer.runtime import run_logged
+from synthfer.steps import train_classifier_step
+from synthfer.train.classifier import ClassifierConfig
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+run_logged(
+    sm.log[0], sm.threads, train_classifier_step,
+    str(Path(sm.input.real_table).parent), sm.params.units, sm.wildcards.k, int(sm.wildcards.seed),
+    ClassifierConfig(**sm.params.classifier), sm.params.device, sm.output.model, sm.output.history,
+)

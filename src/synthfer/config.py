@@ -1,0 +1,124 @@
+"""config.yaml: validation with messages that name the key, and one dataclass per stage built from it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from synthfer.data.demo import DemoDatabase
+from synthfer.data.prepare import PrepareConfig
+from synthfer.train.classifier import ClassifierConfig
+from synthfer.train.identity_gan import IdentityGANConfig
+from synthfer.train.stargan import StarGANConfig
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """config.yaml is invalid; the message names the key and what is allowed."""
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def _allowed(error: jsonschema.ValidationError) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties" and "properties" in schema:
+        return f"; allowed keys: {', '.join(schema['properties'])}"
+    if error.validator == "enum":
+        return f"; allowed values: {', '.join(map(str, error.validator_value))}"
+    return ""
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        extra = sorted(set(error.instance) - set(schema.get("properties", {})))
+        where = _key_path(error)
+        names = ", ".join(f"{where}.{k}" if where != "(top level)" else k for k in extra)
+        return f"unknown key {names}{_allowed(error)}"
+    return f"{_key_path(error)}: {error.message}{_allowed(error)}"
+
+
+def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCHEMA_PATH) -> None:
+    """Check config against the schema and the cross-references between sections."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
+    datasets = config["datasets"]
+    problems = []
+    for role, names in config["roles"].items():
+        for name in names:
+            if name not in datasets:
+                problems.append(f"roles.{role}: dataset {name!r} is not defined under datasets; defined: {', '.join(datasets)}")
+    for name, ds in datasets.items():
+        if ds["loader"] == "demo" and "demo" not in ds:
+            problems.append(f"datasets.{name}: loader 'demo' needs a 'demo:' block (seed, subjects, ...)")
+        if ds["loader"] != "demo" and "path" not in ds:
+            problems.append(f"datasets.{name}: loader {ds['loader']!r} needs 'path:' (where the dataset lies)")
+    overlap = set(config["roles"]["real_train"]) & set(config["roles"]["cross_test"])
+    if overlap:
+        problems.append(f"roles: {sorted(overlap)} are both real_train and cross_test; a cross-database test set must never be trained on")
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def load_config(path: str | os.PathLike) -> dict[str, Any]:
+    config = yaml.safe_load(Path(path).read_text())
+    validate_config(config)
+    return config
+
+
+def _pick(cls: type, section: dict[str, Any], **extra: Any) -> Any:
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in section.items() if k in names}, **extra)
+
+
+def prepare_config(config: dict[str, Any]) -> PrepareConfig:
+    return _pick(PrepareConfig, config["preprocess"])
+
+
+def demo_database(config: dict[str, Any], dataset: str) -> DemoDatabase:
+    block = dict(config["datasets"][dataset]["demo"])
+    if "intensity" in block:
+        block["intensity"] = tuple(block["intensity"])
+    return _pick(DemoDatabase, block)
+
+
+def stargan_config(config: dict[str, Any]) -> StarGANConfig:
+    return _pick(StarGANConfig, config["stargan"], image_size=config["preprocess"]["image_size"])
+
+
+def identity_gan_config(config: dict[str, Any]) -> IdentityGANConfig:
+    return _pick(IdentityGANConfig, config["identity_gan"], image_size=config["preprocess"]["image_size"])
+
+
+def classifier_config(config: dict[str, Any], k: str) -> ClassifierConfig:
+    """The classifier settings of one ratio: the common ones, overridden by `per_ratio[k]`."""
+    section = {key: v for key, v in config["classifier"].items() if key != "per_ratio"}
+    section.update(config["classifier"].get("per_ratio", {}).get(str(k), {}))
+    return _pick(ClassifierConfig, section, image_size=config["preprocess"]["image_size"])
+
+
+def ratio_keys(config: dict[str, Any]) -> list[str]:
+    """Every value of the k wildcard: 0 (real only, the baseline every comparison needs), the ratios, and 'syn'."""
+    keys = [str(k) for k in sorted({0, *config["experiment"]["ratios"]})]
+    if config["experiment"].get("synthetic_only", True):
+        keys.append("syn")
+    return keys
+
+
+def n_units(config: dict[str, Any]) -> int:
+    """Generated units needed: the largest ratio (at least one for the synthetic-only run)."""
+    needed = max(config["experiment"]["ratios"])
+    if config["experiment"].get("synthetic_only", True):
+        needed = max(needed, 1)
+    return needed

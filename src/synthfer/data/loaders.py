@@ -1,0 +1,54 @@
+"""Dataset loaders: every dataset, rendered or real, becomes the same record table.
+
+A loader reads a dataset in its own on-disk layout and returns one row per image with the columns in
+`RECORD_COLUMNS` (absolute path, subject key, canonical emotion, source, frame, intensity) plus, when
+the dataset ships them, eye landmarks. Everything after this point sees only that table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from synthfer.labels import DOMAINS
+
+RECORD_COLUMNS = ("path", "subject", "emotion", "source", "frame", "intensity")
+EYE_COLUMNS = ("left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y")
+
+
+class DatasetMissingError(FileNotFoundError):
+    """A configured dataset is not where the config says; the message tells where to put it."""
+
+
+def load_demo(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """The demo layout: `images/*.png` plus `annotations.csv` with subject, emotion and eye centres."""
+    table = pd.read_csv(root / "annotations.csv")
+    table["path"] = [str(root / f) for f in table["file"]]
+    table["source"] = name
+    table["frame"] = 0
+    table["subject"] = name + "/" + table["subject"].astype(str)
+    return table[[*RECORD_COLUMNS, *EYE_COLUMNS]]
+
+
+LOADERS: dict[str, Callable[[Path, str, dict[str, Any]], pd.DataFrame]] = {
+    "demo": load_demo,
+}
+
+
+def load_records(loader: str, root: str | os.PathLike, name: str, options: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Read one dataset's records; unknown emotions are dropped, subjects are prefixed by the dataset name."""
+    if loader not in LOADERS:
+        raise ValueError(f"dataset {name!r}: loader {loader!r} unknown; allowed: {', '.join(LOADERS)}")
+    root = Path(root)
+    if not root.exists():
+        raise DatasetMissingError(
+            f"dataset {name!r} not found at {root}: put the dataset there or change datasets.{name}.path in config.yaml"
+        )
+    table = LOADERS[loader](root, name, options or {})
+    table = table[table["emotion"].isin(DOMAINS)].reset_index(drop=True)
+    table["intensity"] = table["intensity"].astype(float) if "intensity" in table else np.nan
+    return table

@@ -1,0 +1,80 @@
+"""What one classifier run trains and tests on: real faces + k units of generated faces.
+
+k = 0 is the real-only experiment, k = "syn" the synthetic-only one (one unit, no real faces). The
+in-distribution test set follows the paper: the held-out real subjects plus the held-out identities of
+the units that were added. `real_test` keeps only the real held-out subjects, the same for every k.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from synthfer.data.store import FaceSet
+from synthfer.labels import EMOTIONS
+
+SYNTHETIC_ONLY = "syn"
+
+
+def parse_k(k: str | int) -> int | str:
+    """'3' -> 3, 'syn' -> 'syn'; anything else is an error naming the allowed forms."""
+    if str(k) == SYNTHETIC_ONLY:
+        return SYNTHETIC_ONLY
+    if str(k).isdigit():
+        return int(k)
+    raise ValueError(f"ratio k must be a non-negative integer or {SYNTHETIC_ONLY!r}, got {k!r}")
+
+
+def emotions_only(faces: FaceSet) -> FaceSet:
+    """Drop neutral (a translation source, not a class)."""
+    return faces.select(faces.table["emotion"].isin(EMOTIONS).to_numpy())
+
+
+def _units(generated: FaceSet | None, k: int | str) -> FaceSet | None:
+    n_units = 1 if k == SYNTHETIC_ONLY else int(k)
+    if n_units == 0:
+        return None
+    if generated is None:
+        raise ValueError(f"k={k} needs generated faces but none were given")
+    available = int(generated.table["unit"].max()) + 1
+    if n_units > available:
+        raise ValueError(f"k={k} needs {n_units} generated units but only {available} were generated; raise generate.units")
+    return generated.select((generated.table["unit"] < n_units).to_numpy())
+
+
+def split_part(real: FaceSet | None, generated: FaceSet | None, split: str) -> FaceSet:
+    parts = [p.select((p.table["split"] == split).to_numpy()) for p in (real, generated) if p is not None]
+    return FaceSet.concat(parts)
+
+
+def run_sets(real: FaceSet, generated: FaceSet | None, k: int | str) -> dict[str, FaceSet]:
+    """train / val / in_distribution / real_test for one ratio, emotions only."""
+    real = emotions_only(real)
+    gen = _units(emotions_only(generated) if generated is not None else None, k)
+    base = None if k == SYNTHETIC_ONLY else real
+    return {
+        "train": split_part(base, gen, "train"),
+        "val": split_part(base, gen, "val"),
+        "in_distribution": split_part(base, gen, "test"),
+        "real_test": split_part(real, None, "test"),
+    }
+
+
+def labels_of(faces: FaceSet) -> np.ndarray:
+    return faces.table["emotion"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy(np.int64)
+
+
+def predictions_table(faces: FaceSet, proba: np.ndarray, test_set: str) -> pd.DataFrame:
+    """One row per test face: who, true and predicted emotion, and every class probability."""
+    table = pd.DataFrame(
+        {
+            "test_set": test_set,
+            "subject": faces.table["subject"].to_numpy(),
+            "source": faces.table["source"].to_numpy(),
+            "true": faces.table["emotion"].to_numpy(),
+            "pred": np.asarray(EMOTIONS)[proba.argmax(1)] if len(proba) else [],
+        }
+    )
+    for i, e in enumerate(EMOTIONS):
+        table[f"p_{e}"] = proba[:, i] if len(proba) else []
+    return table

@@ -1,0 +1,68 @@
+"""File writing that never leaves a half-written output that looks complete."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+
+def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+    """Write through a temporary file in the same folder, then rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_csv(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    _atomic(path, lambda tmp: table.to_csv(tmp, index=False))
+
+
+def atomic_write_text(text: str, path: str | os.PathLike) -> None:
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(text)
+
+    _atomic(path, write)
+
+
+def atomic_write_json(data: Any, path: str | os.PathLike) -> None:
+    atomic_write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", path)
+
+
+def atomic_save_torch(obj: Any, path: str | os.PathLike) -> None:
+    _atomic(path, lambda tmp: torch.save(obj, tmp))
+
+
+def load_torch(path: str | os.PathLike) -> Any:
+    """Load a checkpoint without ever running code from it."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def save_images(images: np.ndarray, path: str | os.PathLike) -> None:
+    """Store a uint8 image stack (N, H, W) as one compressed array, read back in one go for training."""
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise ValueError(f"expected uint8 images of shape (N, H, W), got {images.dtype} {images.shape}")
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, images=images)
+
+    _atomic(path, write)
+
+
+def load_images(path: str | os.PathLike) -> np.ndarray:
+    with np.load(path, allow_pickle=False) as data:
+        return data["images"]

@@ -1,0 +1,132 @@
+"""The study's report: metrics over seeds, figures, and summary.md with what ran and what it showed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from synthfer.io import atomic_write_csv, atomic_write_text
+from synthfer.labels import EMOTIONS
+from synthfer.metrics import confusion_counts, metrics_table, summarize_over_seeds
+from synthfer.plots import plot_confusion
+
+HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1"]
+
+
+def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
+    """All kept predictions, tagged with their k and seed (taken from the path .../k{k}/seed{seed}/)."""
+    tables = []
+    for path in paths:
+        path = Path(path)
+        k = path.parent.parent.name.removeprefix("k")
+        seed = int(path.parent.name.removeprefix("seed"))
+        tables.append(pd.read_csv(path).assign(k=k, seed=seed))
+    return pd.concat(tables, ignore_index=True)
+
+
+def _k_order(k: pd.Series) -> pd.Series:
+    return k.map(lambda v: 10**6 if v == "syn" else int(v))
+
+
+def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_summary: str | os.PathLike) -> pd.DataFrame:
+    metrics = metrics_table(predictions, ["k", "seed", "test_set"])
+    metrics = metrics.sort_values(["test_set", "k", "seed"], key=lambda s: _k_order(s) if s.name == "k" else s).reset_index(drop=True)
+    atomic_write_csv(metrics, out_metrics)
+    columns = HEADLINE + [c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_"))]
+    summary = summarize_over_seeds(metrics, ["test_set", "k"], columns)
+    summary = summary.sort_values(["test_set", "k"], key=lambda s: _k_order(s) if s.name == "k" else s).reset_index(drop=True)
+    atomic_write_csv(summary, out_summary)
+    return metrics
+
+
+def confusion_figures(predictions: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
+    """One heatmap per (test set, k), counts summed over seeds."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for (test_set, k), group in predictions.groupby(["test_set", "k"]):
+        n_seeds = group["seed"].nunique()
+        path = out / f"{test_set}_k{k}.png"
+        plot_confusion(confusion_counts(group["true"], group["pred"]), list(EMOTIONS), path, f"{test_set}, k={k} (counts over {n_seeds} seeds)")
+        written.append(path)
+    return written
+
+
+def _fmt(mean: float, half: float) -> str:
+    if np.isnan(mean):
+        return "n/a"
+    return f"{100 * mean:.1f} ± {100 * half:.1f}" if not np.isnan(half) else f"{100 * mean:.1f}"
+
+
+def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike) -> str:
+    """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds)."""
+    ks = sorted(summary["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
+    lines = [
+        "# synthfer report",
+        "",
+        "How far does GAN-generated data improve facial expression recognition? The paper's CNN trained on the",
+        "real faces plus k units of generated faces (k = 0: real only; syn: one generated unit alone), "
+        f"{len(config['experiment']['seeds'])} seeds per setting.",
+        "",
+        f"- real training datasets: {', '.join(config['roles']['real_train'])}",
+        f"- GAN training datasets: {', '.join(config['roles']['gan_train'])}",
+        f"- cross-database test sets (never trained on): {', '.join(config['roles']['cross_test']) or 'none'}",
+        f"- image size {config['preprocess']['image_size']} px; ratios k = {', '.join(ks)}; seeds {config['experiment']['seeds']}",
+        f"- commit {provenance['commit']}; torch {provenance['versions']['torch']}; snakemake {provenance['versions']['snakemake']}; GPU: {provenance['cuda']}",
+        "",
+        "## Accuracy (%; mean ± 95% CI over seeds)",
+        "",
+    ]
+    table = summary.pivot(index="test_set", columns="k", values="accuracy_mean")
+    half = summary.pivot(index="test_set", columns="k", values="accuracy_ci95")
+    lines.append("| test set | " + " | ".join(f"k={k}" for k in ks) + " |")
+    lines.append("|---|" + "---|" * len(ks))
+    for test_set in table.index:
+        lines.append(f"| {test_set} | " + " | ".join(_fmt(table.loc[test_set, k], half.loc[test_set, k]) for k in ks) + " |")
+    lines += ["", "## What the numbers say", ""]
+    for test_set in config["roles"]["cross_test"] + ["real_test"]:
+        if test_set not in table.index:
+            continue
+        row = table.loc[test_set]
+        mixed = [k for k in ks if k != "syn"]
+        best = max(mixed, key=lambda k: row[k])
+        base = row.get("0", np.nan)
+        gain = 100 * (row[best] - base)
+        verdict = "no ratio beats real only" if best == "0" else f"best k = {best}: {_fmt(row[best], half.loc[test_set, best])} vs real only {_fmt(base, half.loc[test_set, '0'])} ({gain:+.1f} points)"
+        lines.append(f"- **{test_set}**: {verdict}.")
+    lines.append("- Gains smaller than the confidence intervals are not evidence that generated data helps.")
+    if len(fidelity):
+        per_emotion = fidelity.groupby("emotion")["fidelity"].mean()
+        lines += [
+            "",
+            "## Does the translator change the expression?",
+            "",
+            f"Expression fidelity: a classifier trained on real faces only (k = 0, each seed) assigns "
+            f"**{100 * fidelity['fidelity'].mean():.1f}%** of the generated faces to the emotion they were generated as "
+            f"(chance: {100 / len(EMOTIONS):.1f}%). Per emotion: "
+            + ", ".join(f"{e} {100 * v:.0f}%" for e, v in per_emotion.items())
+            + ".",
+        ]
+    lines += [
+        "",
+        "## Files",
+        "",
+        "- `metrics.csv`: one row per (k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1",
+        "- `metrics_summary.csv`: the same over seeds: mean, sd, 95% CI half-width",
+        "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples.png`, `generated_fidelity.csv`",
+        "- `provenance.json`: commit and versions; the configuration is below.",
+        "",
+        "## Configuration",
+        "",
+        "```yaml",
+        yaml.safe_dump(config, sort_keys=False).rstrip(),
+        "```",
+        "",
+    ]
+    text = "\n".join(lines)
+    atomic_write_text(text, out)
+    return text

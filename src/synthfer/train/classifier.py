@@ -1,0 +1,128 @@
+"""Training the expression classifier as in the paper, minus its bugs.
+
+Cross-entropy, Adam (lr 1e-4), batch 16, early stopping on validation loss with patience 5 and the best
+weights restored before any test. Pixels are scaled by `tensors.to_unit` for training, validation and
+test alike. The data stay one uint8 tensor on the device; batches are drawn by index.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from synthfer.io import atomic_save_torch, load_torch
+from synthfer.models.classifier import PaperCNN
+from synthfer.runtime import Progress, autocast, seed_everything
+from synthfer.tensors import to_unit
+
+log = logging.getLogger("synthfer")
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    image_size: int = 64
+    max_epochs: int = 50
+    patience: int = 5
+    batch_size: int = 16
+    lr: float = 1e-4
+    eval_batch_size: int = 1024
+
+    def build(self) -> PaperCNN:
+        return PaperCNN(self.image_size)
+
+
+def _as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1).to(device)
+
+
+@torch.no_grad()
+def predict_proba(model: torch.nn.Module, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Class probabilities for uint8 faces (N, S, S), in large batches."""
+    device = next(model.parameters()).device
+    model.eval()
+    x_all = _as_tensor(images, device)
+    out = []
+    with autocast(device):
+        for i in range(0, len(x_all), batch_size):
+            out.append(torch.softmax(model(to_unit(x_all[i : i + batch_size])).float(), dim=1).cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, model.classifier[-1].out_features), np.float32)
+
+
+@torch.no_grad()
+def _mean_loss(model: torch.nn.Module, x_all: torch.Tensor, y_all: torch.Tensor, batch_size: int) -> float:
+    model.eval()
+    total = torch.zeros((), device=x_all.device)
+    with autocast(x_all.device):
+        for i in range(0, len(x_all), batch_size):
+            logits = model(to_unit(x_all[i : i + batch_size])).float()
+            total += F.cross_entropy(logits, y_all[i : i + batch_size], reduction="sum")
+    return total.item() / max(1, len(x_all))
+
+
+def train_classifier(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    val_x: np.ndarray,
+    val_y: np.ndarray,
+    cfg: ClassifierConfig,
+    seed: int,
+    device: torch.device,
+) -> tuple[PaperCNN, pd.DataFrame]:
+    """Train with early stopping on validation loss; returns the best model and the per-epoch history."""
+    gen = seed_everything(seed)
+    model = cfg.build().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
+    x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
+    best_loss, best_state, best_epoch, waited = float("inf"), copy.deepcopy(model.state_dict()), 0, 0
+    history = []
+    progress = Progress("classifier epoch", cfg.max_epochs, every_s=0)
+    for epoch in range(1, cfg.max_epochs + 1):
+        model.train()
+        order = torch.randperm(len(x_tr), generator=gen).to(device)
+        running = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
+        for i in range(0, len(order), cfg.batch_size):
+            idx = order[i : i + cfg.batch_size]
+            with autocast(device):
+                logits = model(to_unit(x_tr[idx])).float()
+                loss = F.cross_entropy(logits, y_tr[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            running += loss.detach() * len(idx)
+            correct += (logits.argmax(1) == y_tr[idx]).sum()
+        val_loss = _mean_loss(model, x_va, y_va, cfg.eval_batch_size)
+        row = {"epoch": epoch, "train_loss": running.item() / len(order), "train_accuracy": correct.item() / len(order), "val_loss": val_loss}
+        history.append(row)
+        improved = val_loss < best_loss
+        if improved:
+            best_loss, best_state, best_epoch, waited = val_loss, copy.deepcopy(model.state_dict()), epoch, 0
+        else:
+            waited += 1
+        progress.update(epoch, f"train_loss={row['train_loss']:.4f} train_acc={row['train_accuracy']:.3f} val_loss={val_loss:.4f}{' *' if improved else ''}")
+        if waited >= cfg.patience:
+            log.info("early stop at epoch %d; best epoch %d (val_loss %.4f)", epoch, best_epoch, best_loss)
+            break
+    model.load_state_dict(best_state)
+    hist = pd.DataFrame(history)
+    hist["best"] = hist["epoch"] == best_epoch
+    return model.eval(), hist
+
+
+def save_classifier(model: PaperCNN, cfg: ClassifierConfig, path: str | os.PathLike) -> None:
+    atomic_save_torch({"config": asdict(cfg), "model": model.state_dict()}, path)
+
+
+def load_classifier(path: str | os.PathLike, device: torch.device) -> PaperCNN:
+    ckpt = load_torch(path)
+    model = ClassifierConfig(**ckpt["config"]).build()
+    model.load_state_dict(ckpt["model"])
+    return model.to(device).eval()

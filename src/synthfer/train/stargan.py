@@ -1,0 +1,200 @@
+"""StarGAN training: WGAN-GP adversarial loss, domain classification and cycle reconstruction.
+
+As in the original code: Adam with betas (0.5, 0.999), the generator updated once every `n_critic`
+discriminator steps, learning rates decayed linearly to zero from `decay_start`. The whole training set
+sits in memory as one tensor; batches are drawn by index.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from synthfer.io import atomic_save_torch, load_torch
+from synthfer.labels import DOMAINS
+from synthfer.models.stargan import Discriminator, Generator, default_d_repeat
+from synthfer.plots import save_image_grid, save_loss_plot
+from synthfer.runtime import Progress, autocast, seed_everything
+from synthfer.tensors import from_signed, to_signed
+
+log = logging.getLogger("synthfer")
+
+
+@dataclass(frozen=True)
+class StarGANConfig:
+    """Sizes and optimisation of the translator; the paper's values are the defaults."""
+
+    image_size: int = 64
+    conv_dim: int = 64
+    d_conv_dim: int = 64
+    g_repeat: int = 6
+    d_repeat: int = 0  # 0 = down to 1x1 (log2 of image_size)
+    iterations: int = 200_000
+    batch_size: int = 16
+    g_lr: float = 1e-4
+    d_lr: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    n_critic: int = 5
+    lambda_cls: float = 1.0
+    lambda_rec: float = 10.0
+    lambda_gp: float = 10.0
+    decay_start: float = 0.5  # fraction of iterations after which the lr decays linearly to 0
+    ema_decay: float = 0.0  # 0 = no EMA generator
+    log_every: int = 100
+    sample_every: int = 1000
+    seed: int = 0
+
+    @property
+    def c_dim(self) -> int:
+        return len(DOMAINS)
+
+    def build_generator(self) -> Generator:
+        return Generator(self.conv_dim, self.c_dim, self.g_repeat)
+
+    def build_discriminator(self) -> Discriminator:
+        return Discriminator(self.image_size, self.d_conv_dim, self.c_dim, self.d_repeat or default_d_repeat(self.image_size))
+
+
+def gradient_penalty(d_out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP term: (||dD/dx||_2 - 1)^2, averaged over the batch."""
+    grad = torch.autograd.grad(d_out, x, grad_outputs=torch.ones_like(d_out), create_graph=True)[0]
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def _one_hot(labels: torch.Tensor, n: int) -> torch.Tensor:
+    return F.one_hot(labels, n).float()
+
+
+def _lr_factor(cfg: StarGANConfig, it: int) -> float:
+    start = int(cfg.decay_start * cfg.iterations)
+    if it < start:
+        return 1.0
+    return max(0.0, 1.0 - (it - start) / max(1, cfg.iterations - start))
+
+
+def translate(generator: torch.nn.Module, images: torch.Tensor, domain: int, batch: int = 256) -> torch.Tensor:
+    """Translate uint8 faces (N, 1, S, S) into one domain; returns uint8, same shape."""
+    device = next(generator.parameters()).device
+    out = []
+    generator.eval()
+    with torch.no_grad(), autocast(device):
+        for i in range(0, len(images), batch):
+            x = to_signed(images[i : i + batch].to(device))
+            c = _one_hot(torch.full((len(x),), domain, device=device), len(DOMAINS))
+            y = generator(x, c).float()
+            out.append(from_signed(y).cpu())
+    return torch.cat(out)
+
+
+def train_stargan(
+    images: np.ndarray,
+    domains: np.ndarray,
+    cfg: StarGANConfig,
+    device: torch.device,
+    work_dir: str | os.PathLike,
+) -> tuple[Generator, pd.DataFrame]:
+    """Train on uint8 faces (N, S, S) labelled with domain indices; sample grids go to work_dir."""
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    gen = seed_everything(cfg.seed)
+    x_all = torch.from_numpy(images).unsqueeze(1).to(device)
+    y_all = torch.from_numpy(domains.astype(np.int64)).to(device)
+    n = len(x_all)
+    G, D = cfg.build_generator().to(device), cfg.build_discriminator().to(device)
+    g_opt = torch.optim.Adam(G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
+    d_opt = torch.optim.Adam(D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
+    ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay)) if cfg.ema_decay > 0 else None
+
+    # fixed inputs for sample grids: one face of each domain when possible
+    fixed_idx = [int(np.flatnonzero(domains == d)[0]) for d in range(len(DOMAINS)) if (domains == d).any()][:8]
+    fixed = x_all[fixed_idx]
+    rows: list[dict[str, float]] = []
+    progress = Progress("stargan iteration", cfg.iterations)
+    g_last: dict[str, float] = {}
+    for it in range(1, cfg.iterations + 1):
+        idx = torch.randint(0, n, (cfg.batch_size,), generator=gen).to(device)
+        x_real = to_signed(x_all[idx])
+        flip = torch.rand(len(idx), generator=gen).to(device) < 0.5
+        x_real = torch.where(flip[:, None, None, None], x_real.flip(3), x_real)
+        label_org = y_all[idx]
+        label_trg = label_org[torch.randperm(len(idx), generator=gen).to(device)]
+        c_org, c_trg = _one_hot(label_org, cfg.c_dim), _one_hot(label_trg, cfg.c_dim)
+
+        # discriminator: real scores up, fake scores down, domain of real faces, gradient penalty
+        with autocast(device):
+            out_src, out_cls = D(x_real)
+            d_real = -out_src.float().mean()
+            d_cls = F.cross_entropy(out_cls.float(), label_org)
+            with torch.no_grad():
+                x_fake = G(x_real, c_trg).float()
+            d_fake = D(x_fake)[0].float().mean()
+        alpha = torch.rand(len(idx), 1, 1, 1, generator=gen).to(device)
+        x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
+        d_gp = gradient_penalty(D(x_hat)[0], x_hat)
+        d_loss = d_real + d_fake + cfg.lambda_cls * d_cls + cfg.lambda_gp * d_gp
+        d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_opt.step()
+
+        # generator: fool D, land in the target domain, come back to the source face
+        if it % cfg.n_critic == 0:
+            with autocast(device):
+                x_fake = G(x_real, c_trg)
+                out_src, out_cls = D(x_fake)
+                g_fake = -out_src.float().mean()
+                g_cls = F.cross_entropy(out_cls.float(), label_trg)
+                x_rec = G(x_fake, c_org)
+                g_rec = (x_real - x_rec.float()).abs().mean()
+            g_loss = g_fake + cfg.lambda_rec * g_rec + cfg.lambda_cls * g_cls
+            g_opt.zero_grad(set_to_none=True)
+            g_loss.backward()
+            g_opt.step()
+            if ema is not None:
+                ema.update_parameters(G)
+            g_last = {"g_fake": g_fake.item(), "g_cls": g_cls.item(), "g_rec": g_rec.item()}
+
+        factor = _lr_factor(cfg, it)
+        for opt, lr in ((g_opt, cfg.g_lr), (d_opt, cfg.d_lr)):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
+        if it % cfg.log_every == 0 or it == cfg.iterations:
+            row = {"iteration": it, "d_real": d_real.item(), "d_fake": d_fake.item(), "d_cls": d_cls.item(), "d_gp": d_gp.item(), **g_last}
+            rows.append(row)
+            progress.update(it, " ".join(f"{k}={v:.3f}" for k, v in row.items() if k != "iteration"))
+        if it % cfg.sample_every == 0 or it == cfg.iterations:
+            sampler = ema.module if ema is not None else G
+            _save_samples(sampler, fixed, work / f"samples_{it:07d}.png")
+            save_loss_plot(pd.DataFrame(rows), work / "losses.png", "StarGAN losses")
+            sampler.train()
+    final = ema.module if ema is not None else G
+    final.eval()
+    return final, pd.DataFrame(rows)
+
+
+def _save_samples(G: torch.nn.Module, fixed: torch.Tensor, path: Path) -> None:
+    """Grid: each row one input face, then that face translated into every domain."""
+    columns = [fixed.cpu()] + [translate(G, fixed, d) for d in range(len(DOMAINS))]
+    grid = torch.stack(columns, dim=1).flatten(0, 1)
+    save_image_grid(grid, path, ncol=len(columns))
+
+
+def save_stargan(G: Generator, cfg: StarGANConfig, path: str | os.PathLike) -> None:
+    atomic_save_torch({"config": asdict(cfg), "generator": G.state_dict()}, path)
+
+
+def load_stargan(path: str | os.PathLike, device: torch.device) -> tuple[Generator, StarGANConfig]:
+    ckpt = load_torch(path)
+    cfg = StarGANConfig(**ckpt["config"])
+    G = cfg.build_generator()
+    G.load_state_dict(ckpt["generator"])
+    return G.to(device).eval(), cfg

@@ -1,0 +1,52 @@
+# The paper's experiments: the CNN of Table 1 trained on real + k units of generated faces, one job per
+# (k, seed); k = 0 is real only, k = syn is synthetic only. Settings of one ratio come from
+# classifier.per_ratio[k], so changing them reruns only that ratio.
+
+
+rule train_classifier:
+    input:
+        real_images="results/real/faces.npz",
+        real_table="results/real/faces.csv",
+        units=unit_files,
+    output:
+        model="results/classify/k{k}/seed{seed}/model.pt",
+        history="results/classify/k{k}/seed{seed}/history.csv",
+    params:
+        classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k)),
+        units=lambda wc: units_for(wc.k),
+        device=DEVICE,
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/train_classifier/k{k}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train_classifier/k{k}_seed{seed}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=120,
+    script:
+        "../../scripts/train_classifier.py"
+
+
+rule evaluate_classifier:
+    input:
+        model="results/classify/k{k}/seed{seed}/model.pt",
+        real_images="results/real/faces.npz",
+        real_table="results/real/faces.csv",
+        units=unit_files,
+        cross=expand("results/faces/{dataset}/faces.npz", dataset=CROSS_TEST),
+    output:
+        predictions="results/classify/k{k}/seed{seed}/predictions.csv",
+    params:
+        units=lambda wc: units_for(wc.k),
+        cross={d: f"results/faces/{d}" for d in CROSS_TEST},
+        device=DEVICE,
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/evaluate_classifier/k{k}_seed{seed}.log",
+    threads: 1
+    script:
+        "../../scripts/evaluate_classifier.py"

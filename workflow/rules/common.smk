@@ -1,0 +1,69 @@
+# Validation of config.yaml and the input functions every stage uses.
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+from synthfer import config as sfconfig
+
+try:
+    sfconfig.validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+except sfconfig.ConfigError as error:
+    raise WorkflowError(str(error)) from None
+
+# jobs import the synthfer library from this checkout, whichever environment runs them (venv, conda, SLURM)
+_pythonpath = [str(Path(workflow.basedir) / "src"), *dict(os.environ).get("PYTHONPATH", "").split(os.pathsep)]
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, _pythonpath)))
+CONDA_ENV = "../../envs/synthfer.yaml"
+
+DATASETS = list(config["datasets"])
+DEMO_DATASETS = [d for d in DATASETS if config["datasets"][d]["loader"] == "demo"]
+REAL_TRAIN = config["roles"]["real_train"]
+GAN_TRAIN = config["roles"]["gan_train"]
+CROSS_TEST = config["roles"]["cross_test"]
+RATIOS = sfconfig.ratio_keys(config)
+SEEDS = [str(s) for s in config["experiment"]["seeds"]]
+N_UNITS = sfconfig.n_units(config)
+DEVICE = config.get("device", "auto")
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    k="[0-9]+|syn",
+    seed="[0-9]+",
+    unit="[0-9]+",
+
+
+def raw_dataset(wildcards):
+    """Where a dataset's files are: the render output for demo datasets, the user's path otherwise."""
+    ds = config["datasets"][wildcards.dataset]
+    if ds["loader"] == "demo":
+        return f"results/raw/{wildcards.dataset}"
+    return ds["path"]
+
+
+def face_store(dataset):
+    return {"images": f"results/faces/{dataset}/faces.npz", "table": f"results/faces/{dataset}/faces.csv"}
+
+
+def units_for(k):
+    """Generated units a ratio trains on: units 0..k-1; one unit for the synthetic-only run."""
+    n = 1 if k == "syn" else int(k)
+    return [f"results/generated/unit{u}" for u in range(n)]
+
+
+def unit_files(wildcards):
+    return [f"{d}/{name}" for d in units_for(wildcards.k) for name in ("faces.npz", "faces.csv")]
+
+
+def report_outputs():
+    return [
+        "results/report/metrics.csv",
+        "results/report/metrics_summary.csv",
+        "results/report/accuracy_vs_ratio.png",
+        "results/report/confusion",
+        "results/report/samples.png",
+        "results/report/generated_fidelity.csv",
+        "results/report/summary.md",
+    ]

@@ -1,0 +1,54 @@
+# Datasets in: render the demo databases, crop/align every dataset into a face store, split by subject.
+
+
+rule render_demo_dataset:
+    output:
+        directory("results/raw/{dataset}"),
+    params:
+        demo=lambda wc: asdict(sfconfig.demo_database(config, wc.dataset)),
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/render_demo_dataset/{dataset}.log",
+    threads: 2
+    script:
+        "../../scripts/render_demo_dataset.py"
+
+
+rule prepare_faces:
+    input:
+        raw=raw_dataset,
+    output:
+        images="results/faces/{dataset}/faces.npz",
+        table="results/faces/{dataset}/faces.csv",
+        rejected="results/faces/{dataset}/rejected.csv",
+    params:
+        loader=lambda wc: config["datasets"][wc.dataset]["loader"],
+        options=lambda wc: config["datasets"][wc.dataset].get("options", {}),
+        preprocess=lambda wc: asdict(sfconfig.prepare_config(config)),
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/prepare_faces/{dataset}.log",
+    threads: 2
+    script:
+        "../../scripts/prepare_faces.py"
+
+
+rule split_subjects:
+    input:
+        stores=expand("results/faces/{dataset}/faces.csv", dataset=REAL_TRAIN),
+        images=expand("results/faces/{dataset}/faces.npz", dataset=REAL_TRAIN),
+    output:
+        images="results/real/faces.npz",
+        table="results/real/faces.csv",
+    params:
+        val=config["split"]["val"],
+        test=config["split"]["test"],
+        seed=config["split"].get("seed", 0),
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/split_subjects.log",
+    script:
+        "../../scripts/split_subjects.py"

@@ -1,0 +1,57 @@
+# The generative side: the expression translator (StarGAN) and the identity source (a DCGAN on neutral faces).
+# Progress (loss CSV, loss plot, sample grids) goes to a work folder that is not a declared output,
+# so it survives a failed job.
+
+
+rule train_stargan:
+    input:
+        expand("results/faces/{dataset}/faces.npz", dataset=GAN_TRAIN),
+        expand("results/faces/{dataset}/faces.csv", dataset=GAN_TRAIN),
+    output:
+        model="results/gan/stargan/generator.pt",
+        losses="results/gan/stargan/losses.csv",
+    params:
+        stores=[f"results/faces/{d}" for d in GAN_TRAIN],
+        stargan=lambda wc: asdict(sfconfig.stargan_config(config)),
+        device=DEVICE,
+        work_dir="results/gan/stargan/progress",
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/train_stargan.log",
+    benchmark:
+        "results/benchmarks/train_stargan.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=24 * 60,
+    script:
+        "../../scripts/train_stargan.py"
+
+
+rule train_identity_gan:
+    input:
+        expand("results/faces/{dataset}/faces.npz", dataset=GAN_TRAIN),
+        expand("results/faces/{dataset}/faces.csv", dataset=GAN_TRAIN),
+    output:
+        model="results/gan/identity/generator.pt",
+        losses="results/gan/identity/losses.csv",
+    params:
+        stores=[f"results/faces/{d}" for d in GAN_TRAIN],
+        identity_gan=lambda wc: asdict(sfconfig.identity_gan_config(config)),
+        device=DEVICE,
+        work_dir="results/gan/identity/progress",
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/train_identity_gan.log",
+    benchmark:
+        "results/benchmarks/train_identity_gan.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=8 * 60,
+    script:
+        "../../scripts/train_identity_gan.py"

@@ -1,0 +1,93 @@
+# The report: metrics from the kept predictions, figures, and summary.md. Plotting lives in its own
+# rules and scripts, so editing a figure never retrains a model.
+
+PREDICTIONS = expand("results/classify/k{k}/seed{seed}/predictions.csv", k=RATIOS, seed=SEEDS)
+
+
+rule aggregate_metrics:
+    input:
+        PREDICTIONS,
+    output:
+        metrics=report("results/report/metrics.csv", category="Tables"),
+        summary="results/report/metrics_summary.csv",
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/aggregate_metrics.log",
+    script:
+        "../../scripts/aggregate_metrics.py"
+
+
+rule plot_accuracy_vs_ratio:
+    input:
+        "results/report/metrics.csv",
+    output:
+        report("results/report/accuracy_vs_ratio.png", category="Figures"),
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/plot_accuracy_vs_ratio.log",
+    script:
+        "../../scripts/plot_accuracy_vs_ratio.py"
+
+
+rule plot_confusion_matrices:
+    input:
+        PREDICTIONS,
+    output:
+        report(directory("results/report/confusion"), patterns=["{name}.png"], category="Confusion matrices"),
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/plot_confusion_matrices.log",
+    script:
+        "../../scripts/plot_confusion_matrices.py"
+
+
+rule plot_samples:
+    input:
+        images="results/generated/unit0/faces.npz",
+        table="results/generated/unit0/faces.csv",
+    output:
+        report("results/report/samples.png", category="Figures"),
+    params:
+        identities=8,
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/plot_samples.log",
+    script:
+        "../../scripts/plot_samples.py"
+
+
+rule evaluate_generated:
+    input:
+        models=expand("results/classify/k0/seed{seed}/model.pt", seed=SEEDS),
+        units=[f"results/generated/unit{u}/faces.npz" for u in range(N_UNITS)],
+    output:
+        "results/report/generated_fidelity.csv",
+    params:
+        units=[f"results/generated/unit{u}" for u in range(N_UNITS)],
+        device=DEVICE,
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/evaluate_generated.log",
+    script:
+        "../../scripts/evaluate_generated.py"
+
+
+rule write_summary:
+    input:
+        summary="results/report/metrics_summary.csv",
+        fidelity="results/report/generated_fidelity.csv",
+        figure="results/report/accuracy_vs_ratio.png",
+    output:
+        summary=report("results/report/summary.md", category="Summary"),
+        provenance="results/report/provenance.json",
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/write_summary.log",
+    script:
+        "../../scripts/write_summary.py"
