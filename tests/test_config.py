@@ -1,0 +1,75 @@
+"""config.yaml validation: bad input gets a message that names the key and what is allowed."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synthfer import config as sfconfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def demo_config() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def test_shipped_configs_are_valid(demo_config):
+    sfconfig.validate_config(demo_config)
+    sfconfig.validate_config(yaml.safe_load((ROOT / "tests/data/tiny_config.yaml").read_text()))
+
+
+def test_unknown_key_is_named_with_the_allowed_ones(demo_config):
+    demo_config["stargan"]["iteratons"] = 5
+    with pytest.raises(sfconfig.ConfigError, match=r"stargan\.iteratons.*allowed keys: .*iterations"):
+        sfconfig.validate_config(demo_config)
+
+
+def test_wrong_type_names_the_key(demo_config):
+    demo_config["classifier"]["lr"] = "fast"
+    with pytest.raises(sfconfig.ConfigError, match=r"classifier\.lr"):
+        sfconfig.validate_config(demo_config)
+
+
+def test_wrong_enum_lists_the_allowed_values(demo_config):
+    demo_config["device"] = "tpu"
+    with pytest.raises(sfconfig.ConfigError, match=r"device.*allowed values: auto, cuda, cpu"):
+        sfconfig.validate_config(demo_config)
+
+
+def test_role_must_name_a_defined_dataset(demo_config):
+    demo_config["roles"]["cross_test"] = ["mmi"]
+    with pytest.raises(sfconfig.ConfigError, match=r"roles\.cross_test: dataset 'mmi' is not defined"):
+        sfconfig.validate_config(demo_config)
+
+
+def test_a_test_set_cannot_be_trained_on(demo_config):
+    demo_config["roles"]["cross_test"] = ["rafd_demo"]
+    with pytest.raises(sfconfig.ConfigError, match="never be trained on"):
+        sfconfig.validate_config(demo_config)
+
+
+def test_per_ratio_settings_touch_only_that_ratio(demo_config):
+    cfg = copy.deepcopy(demo_config)
+    cfg["classifier"]["per_ratio"] = {"2": {"lr": 0.123}}
+    assert sfconfig.classifier_config(cfg, "2").lr == 0.123
+    assert sfconfig.classifier_config(cfg, "1").lr == demo_config["classifier"]["lr"]
+    assert sfconfig.classifier_config(cfg, "1") == sfconfig.classifier_config(demo_config, "1")
+
+
+def test_ratio_keys_always_hold_the_real_only_baseline(demo_config):
+    demo_config["experiment"]["ratios"] = [3, 1]
+    assert sfconfig.ratio_keys(demo_config) == ["0", "1", "3", "syn"]
+    assert sfconfig.n_units(demo_config) == 3
+    demo_config["experiment"]["synthetic_only"] = False
+    demo_config["experiment"]["ratios"] = [0]
+    assert sfconfig.ratio_keys(demo_config) == ["0"] and sfconfig.n_units(demo_config) == 0
+
+
+def test_stage_configs_take_the_image_size(demo_config):
+    size = demo_config["preprocess"]["image_size"]
+    assert sfconfig.stargan_config(demo_config).image_size == size
+    assert sfconfig.identity_gan_config(demo_config).image_size == size
+    assert sfconfig.demo_database(demo_config, "rafd_demo").subjects == demo_config["datasets"]["rafd_demo"]["demo"]["subjects"]

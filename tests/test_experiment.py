@@ -1,0 +1,112 @@
+"""What each ratio trains and tests on, the generated units, and safe files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import make_real_faces
+from synthfer.data.splits import assert_subject_disjoint
+from synthfer.data.store import FaceSet, read_face_set, write_face_set
+from synthfer.experiment import parse_k, run_sets
+from synthfer.generate import UnitSizes, generate_balanced_set, unit_assignment
+from synthfer.io import atomic_write_csv, load_torch
+from synthfer.labels import DOMAINS, EMOTIONS
+from synthfer.models.identity_gan import IdentityGenerator
+from synthfer.models.stargan import Generator
+
+
+def _generated(n_units: int, sizes: UnitSizes) -> FaceSet:
+    tables, images = [], []
+    for u in range(n_units):
+        ids = unit_assignment(sizes, 1)
+        ids["subject"] = ids["subject"].str.replace("u00_", f"u{u:02d}_")
+        for e in DOMAINS:
+            tables.append(ids.assign(emotion=e, unit=u, source="generated"))
+            images.append(np.zeros((len(ids), 8, 8), np.uint8))
+    return FaceSet(np.concatenate(images), pd.concat(tables, ignore_index=True))
+
+
+@pytest.fixture
+def real() -> FaceSet:
+    return make_real_faces(n_subjects=10, size=8)
+
+
+def test_generated_set_is_balanced_and_identity_disjoint():
+    torch.manual_seed(0)
+    sizes = UnitSizes(train=3, val=1, test=2)
+    faces = generate_balanced_set(IdentityGenerator(16, z_dim=8, width=4), Generator(4, len(DOMAINS), 1), sizes, n_units=2, seed=0)
+    assert faces.images.shape == (2 * 6 * len(DOMAINS), 16, 16)
+    per_identity = faces.table.groupby("subject")["emotion"].apply(set)
+    assert len(per_identity) == 12 and all(e == set(DOMAINS) for e in per_identity)
+    assert_subject_disjoint(faces.table)
+    units = faces.table.drop_duplicates("subject").groupby(["unit", "split"]).size().unstack()
+    assert (units["train"] == 3).all() and (units["val"] == 1).all() and (units["test"] == 2).all()
+
+
+def test_real_only_uses_no_generated_face(real):
+    sets = run_sets(real, _generated(2, UnitSizes(6, 2, 2)), 0)
+    assert (sets["train"].table["source"] == "real").all()
+    assert set(sets["train"].table["emotion"]) == set(EMOTIONS)  # neutral is not a class
+
+
+def test_k_units_are_added_to_every_split(real):
+    generated = _generated(3, UnitSizes(6, 2, 2))
+    sets = run_sets(real, generated, 2)
+    train = sets["train"].table
+    assert set(train.loc[train.source == "generated", "unit"]) == {0, 1}
+    assert (train["source"] == "generated").sum() == 2 * 6 * 6
+    ind = sets["in_distribution"].table
+    assert set(ind["source"]) == {"real", "generated"} and set(ind.loc[ind.source == "generated", "unit"]) == {0, 1}
+    assert (sets["real_test"].table["source"] == "real").all()
+    all_sets = pd.concat([sets[s].table.assign(split=s) for s in ("train", "val", "in_distribution")])
+    assert_subject_disjoint(all_sets)
+
+
+def test_synthetic_only_has_no_real_face(real):
+    sets = run_sets(real, _generated(2, UnitSizes(6, 2, 2)), "syn")
+    assert (sets["train"].table["source"] == "generated").all()
+    assert set(sets["train"].table["unit"]) == {0}
+    assert (sets["real_test"].table["source"] == "real").all()
+
+
+def test_real_test_is_the_same_for_every_ratio(real):
+    generated = _generated(2, UnitSizes(6, 2, 2))
+    a, b = run_sets(real, None, 0)["real_test"], run_sets(real, generated, 2)["real_test"]
+    pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_asking_for_more_units_than_generated_is_an_error(real):
+    with pytest.raises(ValueError, match="only 1 were generated"):
+        run_sets(real, _generated(1, UnitSizes(6, 2, 2)), 3)
+    with pytest.raises(ValueError, match="non-negative integer or 'syn'"):
+        parse_k("five")
+
+
+def test_face_store_round_trip(tmp_path, real):
+    write_face_set(real, tmp_path / "f.npz", tmp_path / "f.csv")
+    back = read_face_set(tmp_path / "f.npz", tmp_path / "f.csv")
+    assert np.array_equal(back.images, real.images)
+    pd.testing.assert_frame_equal(back.table, real.table)
+
+
+def test_failed_write_leaves_nothing_that_looks_complete(tmp_path):
+    class Boom(pd.DataFrame):
+        def to_csv(self, *a, **k):
+            with open(a[0], "w") as fh:
+                fh.write("half,")
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_csv(Boom({"a": [1]}), tmp_path / "out.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checkpoints_never_run_code(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"x": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(Exception, match="[Ww]eights only"):
+        load_torch(tmp_path / "evil.pt")

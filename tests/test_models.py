@@ -1,0 +1,104 @@
+"""Networks and training loops: shapes, the paper's sizes, and that a few steps of training help."""
+
+import numpy as np
+import pytest
+import torch
+
+from synthfer.labels import DOMAINS, EMOTIONS
+from synthfer.models.classifier import PaperCNN
+from synthfer.models.identity_gan import IdentityDiscriminator, IdentityGenerator
+from synthfer.models.stargan import Discriminator, Generator
+from synthfer.train.classifier import ClassifierConfig, predict_proba, train_classifier
+from synthfer.train.identity_gan import IdentityGANConfig, sample_identities, train_identity_gan
+from synthfer.train.stargan import StarGANConfig, gradient_penalty, train_stargan, translate
+
+
+def test_paper_cnn_has_the_papers_size():
+    model = PaperCNN(64)
+    assert sum(p.numel() for p in model.parameters()) == 4_966_022  # Table 1: about 4.97 M
+    assert model.classifier[1].in_features == 6 * 6 * 128
+    assert model(torch.zeros(3, 1, 64, 64)).shape == (3, len(EMOTIONS))
+    assert PaperCNN(32)(torch.zeros(2, 1, 32, 32)).shape == (2, len(EMOTIONS))
+
+
+def test_stargan_shapes():
+    G = Generator(conv_dim=8, c_dim=len(DOMAINS), repeat_num=2)
+    D = Discriminator(image_size=32, conv_dim=8, c_dim=len(DOMAINS), repeat_num=5)
+    x = torch.rand(4, 1, 32, 32) * 2 - 1
+    c = torch.nn.functional.one_hot(torch.tensor([0, 1, 2, 6]), len(DOMAINS)).float()
+    y = G(x, c)
+    assert y.shape == x.shape and y.abs().max() <= 1
+    src, cls = D(y)
+    assert src.shape == (4, 1, 1, 1) and cls.shape == (4, len(DOMAINS))
+    with pytest.raises(ValueError, match="divisible"):
+        Discriminator(image_size=48, repeat_num=5)
+
+
+def test_gradient_penalty_matches_hand_computation():
+    w = torch.tensor([3.0, 4.0])  # D(x) = w.x has gradient w, norm 5: penalty (5 - 1)^2 = 16
+    x = torch.randn(6, 2, requires_grad=True)
+    assert gradient_penalty(x @ w, x).item() == pytest.approx(16.0)
+
+
+def test_identity_gan_shapes():
+    G, D = IdentityGenerator(32, z_dim=16, width=8), IdentityDiscriminator(32, width=8)
+    img = G(torch.randn(5, 16))
+    assert img.shape == (5, 1, 32, 32)
+    assert D(img).shape == (5,)
+    with pytest.raises(ValueError, match="power-of-two"):
+        IdentityGenerator(48)
+
+
+def _separable(n: int = 240, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Each class is a bright bar at its own height: learnable in a few epochs."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, len(EMOTIONS), n)
+    x = rng.integers(0, 60, (n, size, size)).astype(np.uint8)
+    for i, label in enumerate(y):
+        x[i, 4 + 4 * label : 7 + 4 * label, 4:-4] = 230
+    return x, y
+
+
+def test_classifier_training_learns_and_keeps_the_best_epoch():
+    x, y = _separable()
+    cfg = ClassifierConfig(image_size=32, max_epochs=8, patience=3, batch_size=16, lr=1e-3)
+    model, history = train_classifier(x[:200], y[:200], x[200:], y[200:], cfg, seed=0, device=torch.device("cpu"))
+    assert history["val_loss"].min() < history["val_loss"].iloc[0]
+    assert history["best"].sum() == 1
+    best = history.loc[history["best"], "val_loss"].item()
+    assert best == history["val_loss"].min()
+    proba = predict_proba(model, x[200:])
+    assert proba.shape == (40, len(EMOTIONS)) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    assert (proba.argmax(1) == y[200:]).mean() > 0.8
+
+
+def test_classifier_training_is_reproducible():
+    x, y = _separable(n=96)
+    cfg = ClassifierConfig(image_size=32, max_epochs=2, patience=2, batch_size=16, lr=1e-3)
+    runs = [train_classifier(x[:80], y[:80], x[80:], y[80:], cfg, seed=5, device=torch.device("cpu"))[1] for _ in range(2)]
+    np.testing.assert_allclose(runs[0]["train_loss"], runs[1]["train_loss"], rtol=1e-6)
+
+
+def test_stargan_learns_to_tell_the_domains_apart(tmp_path):
+    """A few dozen iterations on domains that differ in brightness: D's domain loss must fall."""
+    rng = np.random.default_rng(0)
+    domains = np.repeat(np.arange(len(DOMAINS)), 16)
+    images = np.clip(rng.normal(20 + 30 * domains[:, None, None], 8, (len(domains), 16, 16)), 0, 255).astype(np.uint8)
+    cfg = StarGANConfig(image_size=16, conv_dim=8, d_conv_dim=8, g_repeat=1, iterations=60, batch_size=16, n_critic=2, d_lr=1e-3, g_lr=1e-3, log_every=10, sample_every=60)
+    G, losses = train_stargan(images, domains, cfg, torch.device("cpu"), tmp_path)
+    assert losses["d_cls"].iloc[-2:].mean() < losses["d_cls"].iloc[:2].mean()
+    assert np.isfinite(losses.drop(columns="iteration").to_numpy()).all()
+    assert (tmp_path / "losses.png").exists() and list(tmp_path.glob("samples_*.png"))
+    out = translate(G, torch.from_numpy(images[:5]).unsqueeze(1), DOMAINS.index("happiness"))
+    assert out.shape == (5, 1, 16, 16) and out.dtype == torch.uint8
+
+
+def test_identity_gan_trains_and_samples_deterministically(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (64, 16, 16), dtype=np.uint8)
+    cfg = IdentityGANConfig(image_size=16, z_dim=8, width=8, iterations=6, batch_size=8, log_every=3, sample_every=6)
+    G, losses = train_identity_gan(images, cfg, torch.device("cpu"), tmp_path)
+    assert len(losses) == 2 and np.isfinite(losses[["d_loss", "g_loss"]].to_numpy()).all()
+    a, b = sample_identities(G, 4, seed=1), sample_identities(G, 4, seed=1)
+    assert a.shape == (4, 1, 16, 16) and torch.equal(a, b)
+    assert not torch.equal(a, sample_identities(G, 4, seed=2))

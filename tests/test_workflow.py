@@ -1,0 +1,106 @@
+"""The whole DAG on a tiny config, run by Snakemake in a temporary directory, and its reruns."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+RULES = [
+    "render_demo_dataset", "prepare_faces", "split_subjects", "train_stargan", "train_identity_gan", "generate_faces",
+    "train_classifier", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_confusion_matrices",
+    "plot_samples", "evaluate_generated", "write_summary",
+]
+
+
+def snakemake(workdir: Path, *args: str, config: Path = TINY) -> subprocess.CompletedProcess:
+    cmd = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(ROOT / "config.yaml"), "--dry-run", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for rule in RULES:
+        assert rule in result.stdout, rule
+
+
+def test_every_report_output_exists_and_is_sane(tiny_run):
+    report = tiny_run / "results" / "report"
+    config = yaml.safe_load(TINY.read_text())
+    metrics = pd.read_csv(report / "metrics.csv", dtype={"k": str})
+    ks = {"0", "1", "2", "syn"}
+    test_sets = {"in_distribution", "real_test", *config["roles"]["cross_test"]}
+    assert set(metrics["k"]) == ks and set(metrics["test_set"]) == test_sets
+    assert len(metrics) == len(ks) * len(config["experiment"]["seeds"]) * len(test_sets)
+    for column in ("accuracy", "macro_f1", "precision_anger", "recall_surprise", "f1_fear"):
+        assert metrics[column].between(0, 1).all(), column
+    summary = pd.read_csv(report / "metrics_summary.csv", dtype={"k": str})
+    assert {"accuracy_mean", "accuracy_ci95", "accuracy_sd"} <= set(summary.columns)
+    for png in [report / "accuracy_vs_ratio.png", report / "samples.png", *sorted((report / "confusion").glob("*.png"))]:
+        with Image.open(png) as img:
+            assert img.size[0] > 100 and img.size[1] > 100, png
+    assert len(list((report / "confusion").glob("*.png"))) == len(ks) * len(test_sets)
+    fidelity = pd.read_csv(report / "generated_fidelity.csv")
+    assert fidelity["fidelity"].between(0, 1).all() and set(fidelity["emotion"]) == {"anger", "disgust", "fear", "happiness", "sadness", "surprise"}
+    text = (report / "summary.md").read_text()
+    assert "Expression fidelity" in text and "real_test" in text and "image_size: 32" in text
+    assert "commit" in (report / "provenance.json").read_text()
+
+
+def test_predictions_are_kept_per_face(tiny_run):
+    preds = pd.read_csv(tiny_run / "results/classify/k1/seed0/predictions.csv")
+    probs = preds.filter(like="p_").to_numpy()
+    assert np.allclose(probs.sum(1), 1, atol=1e-4)
+    assert (preds["pred"] == preds.filter(like="p_").idxmax(axis=1).str.removeprefix("p_")).all()
+
+
+def test_generated_identities_never_share_splits(tiny_run):
+    real = pd.read_csv(tiny_run / "results/real/faces.csv")
+    units = pd.concat([pd.read_csv(p) for p in sorted((tiny_run / "results/generated").glob("unit*/faces.csv"))])
+    both = pd.concat([real, units])
+    assert (both.groupby("subject")["split"].nunique() == 1).all()
+    sizes = real.groupby("split")["subject"].nunique()
+    per_unit = units.drop_duplicates("subject").groupby(["unit", "split"]).size().unstack()
+    assert (per_unit[sizes.index] == sizes).all().all()  # each unit matches the real identity counts
+
+
+def test_changing_one_ratio_reruns_only_that_branch(tiny_run, tmp_path):
+    changed = yaml.safe_load(TINY.read_text())
+    changed["classifier"]["per_ratio"] = {"1": {"lr": 0.002}}
+    config = tmp_path / "changed.yaml"
+    config.write_text(yaml.safe_dump(changed))
+    result = snakemake(tiny_run, "--dry-run", "--quiet", "rules", config=config)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    table = {row[0]: row[1] for row in rows if len(row) == 2 and row[0] in RULES and row[1].isdigit()}
+    assert table.get("train_classifier") == "2"  # k=1, both seeds, nothing else
+    assert "train_stargan" not in table and "generate_faces" not in table
+
+
+def test_a_bad_config_fails_before_any_job(tmp_path):
+    bad = yaml.safe_load(TINY.read_text())
+    bad["experiment"]["ratio"] = [1]
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(bad))
+    result = snakemake(tmp_path, "--dry-run", config=config)
+    assert result.returncode != 0
+    assert "experiment.ratio" in result.stderr and "allowed keys" in result.stderr
