@@ -10,14 +10,14 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from synthfer.io import atomic_save_torch, load_torch
+from synthfer.io import load_model, save_model
 from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import Progress, autocast, seed_everything
 from synthfer.tensors import to_unit
@@ -118,11 +118,8 @@ def train_classifier(
 
 
 def save_classifier(model: PaperCNN, cfg: ClassifierConfig, path: str | os.PathLike) -> None:
-    atomic_save_torch({"config": asdict(cfg), "model": model.state_dict()}, path)
+    save_model(model, cfg, path)
 
 
 def load_classifier(path: str | os.PathLike, device: torch.device) -> PaperCNN:
-    ckpt = load_torch(path)
-    model = ClassifierConfig(**ckpt["config"]).build()
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval()
+    return load_model(path, ClassifierConfig, ClassifierConfig.build, device)[0]

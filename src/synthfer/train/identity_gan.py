@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from synthfer.io import atomic_save_torch, load_torch
+from synthfer.io import load_model, save_model
 from synthfer.models.identity_gan import IdentityDiscriminator, IdentityGenerator
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.runtime import Progress, autocast, seed_everything
@@ -95,12 +95,8 @@ def train_identity_gan(images: np.ndarray, cfg: IdentityGANConfig, device: torch
 
 
 def save_identity_gan(G: IdentityGenerator, cfg: IdentityGANConfig, path: str | os.PathLike) -> None:
-    atomic_save_torch({"config": asdict(cfg), "generator": G.state_dict()}, path)
+    save_model(G, cfg, path)
 
 
 def load_identity_gan(path: str | os.PathLike, device: torch.device) -> tuple[IdentityGenerator, IdentityGANConfig]:
-    ckpt = load_torch(path)
-    cfg = IdentityGANConfig(**ckpt["config"])
-    G = cfg.build_generator()
-    G.load_state_dict(ckpt["generator"])
-    return G.to(device).eval(), cfg
+    return load_model(path, IdentityGANConfig, IdentityGANConfig.build_generator, device)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from synthfer.io import atomic_save_torch, load_torch
+from synthfer.io import load_model, save_model
 from synthfer.labels import DOMAINS
 from synthfer.models.stargan import Discriminator, Generator, default_d_repeat
 from synthfer.plots import save_image_grid, save_loss_plot
@@ -189,12 +189,8 @@ def _save_samples(G: torch.nn.Module, fixed: torch.Tensor, path: Path) -> None:
 
 
 def save_stargan(G: Generator, cfg: StarGANConfig, path: str | os.PathLike) -> None:
-    atomic_save_torch({"config": asdict(cfg), "generator": G.state_dict()}, path)
+    save_model(G, cfg, path)
 
 
 def load_stargan(path: str | os.PathLike, device: torch.device) -> tuple[Generator, StarGANConfig]:
-    ckpt = load_torch(path)
-    cfg = StarGANConfig(**ckpt["config"])
-    G = cfg.build_generator()
-    G.load_state_dict(ckpt["generator"])
-    return G.to(device).eval(), cfg
+    return load_model(path, StarGANConfig, StarGANConfig.build_generator, device)
