@@ -43,6 +43,12 @@ class PaperCNN(nn.Module):
             nn.Linear(128 * side * side, 1024), nn.ReLU(inplace=True), nn.Dropout(0.5),
             nn.Linear(1024, n_classes),
         )
+        # Keras defaults, as in the authors' code: Glorot-uniform weights, zero biases. PyTorch's default
+        # init leaves this net stuck at chance for some seeds.
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
