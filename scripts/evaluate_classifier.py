@@ -1,8 +1,8 @@
 """Rule evaluate_classifier: predictions of one model on every test set, kept per face."""
 from pathlib import Path
 
-from synthfer.runtime import run_logged
-from synthfer.steps import evaluate_classifier_step
+from synthfer.logs import run_logged
+from synthfer.steps.classify import evaluate_classifier_step
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 run_logged(

@@ -1,6 +1,6 @@
 """Rule generate_faces: one unit of new identities, each shown with all six emotions."""
-from synthfer.runtime import run_logged
-from synthfer.steps import generate_unit
+from synthfer.logs import run_logged
+from synthfer.steps.generate import generate_unit
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 run_logged(

@@ -1,7 +1,7 @@
 """Rule prepare_faces: read a dataset through its loader, align and crop every face, list the rejects."""
 from synthfer.data.prepare import PrepareConfig
-from synthfer.runtime import run_logged
-from synthfer.steps import prepare_dataset
+from synthfer.logs import run_logged
+from synthfer.steps.data import prepare_dataset
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 run_logged(

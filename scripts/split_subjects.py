@@ -1,8 +1,8 @@
 """Rule split_subjects: pool the real training datasets and split them train/val/test by subject."""
 from pathlib import Path
 
-from synthfer.runtime import run_logged
-from synthfer.steps import split_real_faces
+from synthfer.logs import run_logged
+from synthfer.steps.data import split_real_faces
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 stores = [Path(t).parent for t in sm.input.stores]

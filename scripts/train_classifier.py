@@ -1,8 +1,8 @@
 """Rule train_classifier: the paper's CNN on real + k units of generated faces, one seed."""
 from pathlib import Path
 
-from synthfer.runtime import run_logged
-from synthfer.steps import train_classifier_step
+from synthfer.logs import run_logged
+from synthfer.steps.classify import train_classifier_step
 from synthfer.train.classifier import ClassifierConfig
 
 sm = snakemake  # noqa: F821 - injected by Snakemake

@@ -1,6 +1,6 @@
 """Rule train_identity_gan: the identity source, on the neutral GAN-training faces."""
-from synthfer.runtime import run_logged
-from synthfer.steps import train_identity_step
+from synthfer.logs import run_logged
+from synthfer.steps.gan import train_identity_step
 from synthfer.train.identity_gan import IdentityGANConfig
 
 sm = snakemake  # noqa: F821 - injected by Snakemake

@@ -1,6 +1,6 @@
 """Rule train_stargan: the expression translator, on the GAN-training faces."""
-from synthfer.runtime import run_logged
-from synthfer.steps import train_stargan_step
+from synthfer.logs import run_logged
+from synthfer.steps.gan import train_stargan_step
 from synthfer.train.stargan import StarGANConfig
 
 sm = snakemake  # noqa: F821 - injected by Snakemake

@@ -4,7 +4,7 @@ import pandas as pd
 from synthfer.io import atomic_write_json
 from synthfer.provenance import provenance
 from synthfer.report import write_summary
-from synthfer.runtime import run_logged
+from synthfer.logs import run_logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 

@@ -10,7 +10,8 @@ from synthfer.data.splits import assert_subject_disjoint
 from synthfer.data.store import FaceSet, read_face_set, write_face_set
 from synthfer.experiment import parse_k, run_sets
 from synthfer.generate import UnitSizes, generate_balanced_set, unit_assignment
-from synthfer.io import atomic_write_csv, load_torch
+from synthfer.checkpoint import load_torch
+from synthfer.io import atomic_write_csv
 from synthfer.labels import DOMAINS, EMOTIONS
 from synthfer.models.identity_gan import IdentityGenerator
 from synthfer.models.stargan import Generator

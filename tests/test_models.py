@@ -21,6 +21,14 @@ def test_paper_cnn_has_the_papers_size():
     assert PaperCNN(32)(torch.zeros(2, 1, 32, 32)).shape == (2, len(EMOTIONS))
 
 
+def test_paper_cnn_starts_like_the_authors_keras_model():
+    model = PaperCNN(64)
+    dense = model.classifier[1]
+    bound = (6 / (dense.in_features + dense.out_features)) ** 0.5  # Glorot-uniform limit
+    assert dense.weight.abs().max() <= bound and dense.weight.abs().max() > 0.9 * bound
+    assert all(m.bias.abs().sum() == 0 for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+
+
 def test_stargan_shapes():
     G = Generator(conv_dim=8, c_dim=len(DOMAINS), repeat_num=2)
     D = Discriminator(image_size=32, conv_dim=8, c_dim=len(DOMAINS), repeat_num=5)

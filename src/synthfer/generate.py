@@ -14,7 +14,7 @@ import torch
 
 from synthfer.data.store import FaceSet
 from synthfer.labels import DOMAINS, EMOTIONS, NEUTRAL
-from synthfer.runtime import Progress
+from synthfer.logs import Progress
 from synthfer.train.identity_gan import sample_identities
 from synthfer.train.stargan import translate
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-import torch
 
 
-def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Write through a temporary file in the same folder, then rename over the target."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,44 +27,18 @@ def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> None:
 
 
 def atomic_write_csv(table: pd.DataFrame, path: str | os.PathLike) -> None:
-    _atomic(path, lambda tmp: table.to_csv(tmp, index=False))
+    atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 
 
 def atomic_write_text(text: str, path: str | os.PathLike) -> None:
     def write(tmp: str) -> None:
         Path(tmp).write_text(text)
 
-    _atomic(path, write)
+    atomic_write(path, write)
 
 
 def atomic_write_json(data: Any, path: str | os.PathLike) -> None:
     atomic_write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", path)
-
-
-def atomic_save_torch(obj: Any, path: str | os.PathLike) -> None:
-    _atomic(path, lambda tmp: torch.save(obj, tmp))
-
-
-def load_torch(path: str | os.PathLike) -> Any:
-    """Load a checkpoint without ever running code from it."""
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-C = TypeVar("C")
-
-
-def save_model(model: torch.nn.Module, cfg: Any, path: str | os.PathLike) -> None:
-    """A model file: the stage config that rebuilds the network, and its weights."""
-    atomic_save_torch({"config": asdict(cfg), "model": model.state_dict()}, path)
-
-
-def load_model(path: str | os.PathLike, config_type: type[C], build: Callable[[C], torch.nn.Module], device: torch.device) -> tuple[Any, C]:
-    """Rebuild a network saved by `save_model` (weights only: nothing in the file can run)."""
-    ckpt = load_torch(path)
-    cfg = config_type(**ckpt["config"])
-    model = build(cfg)
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval(), cfg
 
 
 def save_images(images: np.ndarray, path: str | os.PathLike) -> None:
@@ -78,7 +50,7 @@ def save_images(images: np.ndarray, path: str | os.PathLike) -> None:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, images=images)
 
-    _atomic(path, write)
+    atomic_write(path, write)
 
 
 def load_images(path: str | os.PathLike) -> np.ndarray:

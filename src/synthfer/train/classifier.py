@@ -17,9 +17,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from synthfer.io import load_model, save_model
+from synthfer.checkpoint import load_model, save_model
 from synthfer.models.classifier import PaperCNN
-from synthfer.runtime import Progress, autocast, seed_everything
+from synthfer.logs import Progress
+from synthfer.runtime import autocast, seed_everything
 from synthfer.tensors import to_unit
 
 log = logging.getLogger("synthfer")

@@ -11,10 +11,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from synthfer.io import load_model, save_model
+from synthfer.checkpoint import load_model, save_model
 from synthfer.models.identity_gan import IdentityDiscriminator, IdentityGenerator
 from synthfer.plots import save_image_grid, save_loss_plot
-from synthfer.runtime import Progress, autocast, seed_everything
+from synthfer.logs import Progress
+from synthfer.runtime import autocast, seed_everything
 from synthfer.tensors import from_signed, to_signed
 
 

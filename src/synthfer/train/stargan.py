@@ -18,11 +18,12 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from synthfer.io import load_model, save_model
+from synthfer.checkpoint import load_model, save_model
 from synthfer.labels import DOMAINS
 from synthfer.models.stargan import Discriminator, Generator, default_d_repeat
 from synthfer.plots import save_image_grid, save_loss_plot
-from synthfer.runtime import Progress, autocast, seed_everything
+from synthfer.logs import Progress
+from synthfer.runtime import autocast, seed_everything
 from synthfer.tensors import from_signed, to_signed
 
 log = logging.getLogger("synthfer")

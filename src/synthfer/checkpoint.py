@@ -1,0 +1,36 @@
+"""Model files: the stage config that rebuilds a network plus its weights, loaded without running code."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from typing import Any, Callable, TypeVar
+
+import torch
+
+from synthfer.io import atomic_write
+
+def atomic_save_torch(obj: Any, path: str | os.PathLike) -> None:
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def load_torch(path: str | os.PathLike) -> Any:
+    """Load a checkpoint without ever running code from it."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+C = TypeVar("C")
+
+
+def save_model(model: torch.nn.Module, cfg: Any, path: str | os.PathLike) -> None:
+    """A model file: the stage config that rebuilds the network, and its weights."""
+    atomic_save_torch({"config": asdict(cfg), "model": model.state_dict()}, path)
+
+
+def load_model(path: str | os.PathLike, config_type: type[C], build: Callable[[C], torch.nn.Module], device: torch.device) -> tuple[Any, C]:
+    """Rebuild a network saved by `save_model` (weights only: nothing in the file can run)."""
+    ckpt = load_torch(path)
+    cfg = config_type(**ckpt["config"])
+    model = build(cfg)
+    model.load_state_dict(ckpt["model"])
+    return model.to(device).eval(), cfg

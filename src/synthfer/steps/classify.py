@@ -1,0 +1,62 @@
+"""Workflow steps of the classification stage: train on real + k units, predict every test set.
+
+Called by the Snakemake scripts (a few lines each) and by the tests; nothing here knows about Snakemake.
+Each module imports only what its stage needs, so a job starts fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pandas as pd
+
+from synthfer.data.store import FaceSet, read_store
+from synthfer.experiment import emotions_only, labels_of, parse_k, predictions_table, run_sets
+from synthfer.io import atomic_write_csv
+from synthfer.runtime import pick_device
+from synthfer.train.classifier import ClassifierConfig, load_classifier, predict_proba, save_classifier, train_classifier
+
+log = logging.getLogger("synthfer")
+PathLike = str | os.PathLike
+
+
+def _read_generated(unit_dirs: list[PathLike]) -> FaceSet | None:
+    return FaceSet.concat([read_store(d) for d in unit_dirs]) if unit_dirs else None
+
+
+def train_classifier_step(real_dir: PathLike, unit_dirs: list[PathLike], k: str, seed: int, cfg: ClassifierConfig, device: str, out_model: PathLike, out_history: PathLike) -> None:
+    ratio = parse_k(k)
+    real = read_store(real_dir)
+    generated = _read_generated(unit_dirs)
+    sets = run_sets(real, generated, ratio)
+    train, val = sets["train"], sets["val"]
+    log.info("k=%s seed=%d: %d train faces (%d subjects), %d val faces", k, seed, len(train.images), train.table["subject"].nunique(), len(val.images))
+    model, history = train_classifier(train.images, labels_of(train), val.images, labels_of(val), cfg, seed, pick_device(device))
+    atomic_write_csv(history, out_history)
+    save_classifier(model.cpu(), cfg, out_model)
+
+
+def evaluate_classifier_step(model_path: PathLike, real_dir: PathLike, unit_dirs: list[PathLike], cross_dirs: dict[str, PathLike], k: str, device: str, out_predictions: PathLike) -> None:
+    """Predictions of one model on the in-distribution sets and on every cross-database set."""
+    model = load_classifier(model_path, pick_device(device))
+    sets = run_sets(read_store(real_dir), _read_generated(unit_dirs), parse_k(k))
+    tests = {"in_distribution": sets["in_distribution"], "real_test": sets["real_test"]}
+    tests.update({name: emotions_only(read_store(d)) for name, d in cross_dirs.items()})
+    tables = [predictions_table(faces, predict_proba(model, faces.images), name) for name, faces in tests.items()]
+    predictions = pd.concat(tables, ignore_index=True)
+    atomic_write_csv(predictions, out_predictions)
+    accuracy = predictions.assign(ok=predictions["true"] == predictions["pred"]).groupby("test_set")["ok"].mean()
+    log.info("accuracy per test set: %s", accuracy.round(3).to_dict())
+
+
+def expression_fidelity(model_paths: list[PathLike], unit_dirs: list[PathLike], device: str) -> pd.DataFrame:
+    """Share of generated faces that real-only classifiers assign to the intended emotion, per model and emotion."""
+    generated = emotions_only(FaceSet.concat([read_store(d) for d in unit_dirs]))
+    rows = []
+    for path in model_paths:
+        model = load_classifier(path, pick_device(device))
+        table = predictions_table(generated, predict_proba(model, generated.images), "generated")
+        for emotion, group in table.groupby("true"):
+            rows.append({"model": str(path), "emotion": emotion, "n": len(group), "fidelity": float((group["pred"] == emotion).mean())})
+    return pd.DataFrame(rows)

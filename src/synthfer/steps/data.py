@@ -1,0 +1,43 @@
+"""Workflow steps of the data stage: render the demo, prepare faces, split by subject.
+
+Called by the Snakemake scripts (a few lines each) and by the tests; nothing here knows about Snakemake.
+Each module imports only what its stage needs, so a job starts fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from synthfer.data.demo import DemoDatabase, write_demo_database
+from synthfer.data.loaders import load_records
+from synthfer.data.prepare import PrepareConfig, prepare_faces
+from synthfer.data.splits import assert_subject_disjoint, split_subjects
+from synthfer.data.store import FaceSet, read_store, write_face_set
+from synthfer.io import atomic_write_csv
+
+log = logging.getLogger("synthfer")
+PathLike = str | os.PathLike
+
+
+def render_demo_dataset(db: DemoDatabase, out_dir: PathLike, threads: int) -> None:
+    table = write_demo_database(db, out_dir, threads)
+    log.info("rendered %d images of %d subjects to %s", len(table), table["subject"].nunique(), out_dir)
+
+
+def prepare_dataset(name: str, loader: str, root: PathLike, options: dict, cfg: PrepareConfig, out_images: PathLike, out_table: PathLike, out_rejected: PathLike, threads: int) -> None:
+    records = load_records(loader, root, name, options)
+    log.info("%s: %d images of %d subjects", name, len(records), records["subject"].nunique())
+    images, faces, rejected = prepare_faces(records, cfg, threads)
+    atomic_write_csv(rejected, out_rejected)
+    write_face_set(FaceSet(images, faces), out_images, out_table)
+    log.info("%s: %d faces kept, %d rejected; per emotion: %s", name, len(faces), len(rejected), faces["emotion"].value_counts().to_dict())
+
+
+def split_real_faces(stores: list[PathLike], val: float | int, test: float | int, seed: int, out_images: PathLike, out_table: PathLike) -> None:
+    """Pool the real training datasets and split them by subject."""
+    faces = FaceSet.concat([read_store(s) for s in stores])
+    faces.table["split"] = split_subjects(faces.table["subject"], val, test, seed)
+    assert_subject_disjoint(faces.table)
+    write_face_set(faces, out_images, out_table)
+    log.info("subjects per split: %s", faces.table.groupby("split")["subject"].nunique().to_dict())
