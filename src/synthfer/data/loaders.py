@@ -14,10 +14,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from synthfer.data import real_loaders
+from synthfer.data.records import EYE_COLUMNS, RECORD_COLUMNS
 from synthfer.labels import DOMAINS
-
-RECORD_COLUMNS = ("path", "subject", "emotion", "source", "frame", "intensity")
-EYE_COLUMNS = ("left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y")
 
 
 class DatasetMissingError(FileNotFoundError):
@@ -36,6 +35,12 @@ def load_demo(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
 
 LOADERS: dict[str, Callable[[Path, str, dict[str, Any]], pd.DataFrame]] = {
     "demo": load_demo,
+    "rafd": real_loaders.load_rafd,
+    "kdef": real_loaders.load_kdef,
+    "jaffe": real_loaders.load_jaffe,
+    "ckplus": real_loaders.load_ckplus,
+    "affectnet": real_loaders.load_affectnet,
+    "folder": real_loaders.load_folder,
 }
 
 
@@ -50,5 +55,7 @@ def load_records(loader: str, root: str | os.PathLike, name: str, options: dict[
         )
     table = LOADERS[loader](root, name, options or {})
     table = table[table["emotion"].isin(DOMAINS)].reset_index(drop=True)
+    if table.empty:
+        raise DatasetMissingError(f"dataset {name!r}: no images in the {loader!r} layout under {root}; check datasets.{name}.path and loader")
     table["intensity"] = table["intensity"].astype(float) if "intensity" in table else np.nan
     return table

@@ -14,7 +14,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from synthfer.data.align import align_face
-from synthfer.data.loaders import EYE_COLUMNS
+from synthfer.data.records import EYE_COLUMNS
 
 FACE_COLUMNS = ("subject", "emotion", "source", "frame", "intensity", "path")
 

@@ -1,0 +1,163 @@
+"""Loaders for the real datasets of the studies, each reading its own published layout.
+
+Every loader maps the dataset's own label codes to the canonical names (`labels.DOMAINS`) and drops what
+does not map (contempt, 'none', 'uncertain'); the subject key comes from the layout, never from a substring
+guess. See ../shared/notes/datasets.md for the layouts these follow.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthfer.data.records import EYE_COLUMNS, RECORD_COLUMNS
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+CLASS_SYNONYMS: dict[str, str] = {
+    "anger": "anger", "angry": "anger",
+    "disgust": "disgust", "disgusted": "disgust",
+    "fear": "fear", "fearful": "fear", "afraid": "fear",
+    "happiness": "happiness", "happy": "happiness",
+    "sadness": "sadness", "sad": "sadness",
+    "surprise": "surprise", "surprised": "surprise",
+    "neutral": "neutral",
+}
+"""Folder and file-name words for the canonical classes (anything else, e.g. contempt, is dropped)."""
+
+
+def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *EYE_COLUMNS])
+    return table.dropna(subset=["emotion"]).reset_index(drop=True)
+
+
+def load_rafd(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """RaFD: flat folder of `Rafd{angle}_{id}_{ethnicity}_{gender}_{emotion}_{gaze}.jpg`.
+
+    options: `angles` (default [90], the frontal camera), `gazes` (default ['frontal']).
+    """
+    angles = {int(a) for a in options.get("angles", [90])}
+    gazes = set(options.get("gazes", ["frontal"]))
+    pattern = re.compile(r"^Rafd(\d{3})_(\d+)_([A-Za-z-]+)_(female|male)_([a-z]+)_(frontal|left|right)\.jpe?g$", re.IGNORECASE)
+    rows = []
+    for path in sorted(root.rglob("Rafd*")):
+        m = pattern.match(path.name)
+        if not m or int(m.group(1)) not in angles or m.group(6).lower() not in gazes:
+            continue
+        rows.append({"path": str(path), "subject": f"{name}/{int(m.group(2)):02d}", "emotion": CLASS_SYNONYMS.get(m.group(5).lower()), "source": name, "frame": 0, "intensity": np.nan})
+    return _table(rows)
+
+
+KDEF_CODES = {"AF": "fear", "AN": "anger", "DI": "disgust", "HA": "happiness", "NE": "neutral", "SA": "sadness", "SU": "surprise"}
+
+
+def load_kdef(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """KDEF: `KDEF/AF01/AF01ANS.JPG`: session A/B, gender F/M, id, expression code, angle.
+
+    options: `angles` (default ['S'], straight; also FL, HL, HR, FR), `sessions` (default ['A', 'B']).
+    The subject is gender + id (AF01 and BF01 are the same person in two sessions).
+    """
+    angles = {a.upper() for a in options.get("angles", ["S"])}
+    sessions = {s.upper() for s in options.get("sessions", ["A", "B"])}
+    pattern = re.compile(r"^([AB])([FM])(\d{2})([A-Z]{2})(FL|HL|S|HR|FR)\.JPE?G$", re.IGNORECASE)
+    rows = []
+    for path in sorted(root.rglob("*")):
+        m = pattern.match(path.name)
+        if not m or m.group(5).upper() not in angles or m.group(1).upper() not in sessions:
+            continue
+        rows.append({"path": str(path), "subject": f"{name}/{m.group(2).upper()}{m.group(3)}", "emotion": KDEF_CODES.get(m.group(4).upper()), "source": name, "frame": 0 if m.group(1).upper() == "A" else 1, "intensity": np.nan})
+    return _table(rows)
+
+
+JAFFE_CODES = {"AN": "anger", "DI": "disgust", "FE": "fear", "HA": "happiness", "NE": "neutral", "SA": "sadness", "SU": "surprise"}
+
+
+def load_jaffe(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """JAFFE: `KA.AN1.39.tiff`: subject initials, expression code and index, image number."""
+    pattern = re.compile(r"^([A-Z]{2})\.([A-Z]{2})(\d+)\.(\d+)\.tiff?$", re.IGNORECASE)
+    rows = []
+    for path in sorted(root.rglob("*")):
+        m = pattern.match(path.name)
+        if m:
+            rows.append({"path": str(path), "subject": f"{name}/{m.group(1).upper()}", "emotion": JAFFE_CODES.get(m.group(2).upper()), "source": name, "frame": int(m.group(3)), "intensity": np.nan})
+    return _table(rows)
+
+
+CKPLUS_CODES = {0: "neutral", 1: "anger", 2: None, 3: "disgust", 4: "fear", 5: "happiness", 6: "sadness", 7: "surprise"}
+
+
+def load_ckplus(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """CK+: `cohn-kanade-images/S005/001/*.png` with labels in `Emotion/S005/001/*_emotion.txt`.
+
+    Only labelled sequences are used. options: `apex_frames` (default 1): the last n frames of a sequence
+    carry its emotion (the labelled frame is the last, the peak); `neutral_first_frame` (default false):
+    also take the first frame of each labelled sequence as neutral.
+    """
+    apex = int(options.get("apex_frames", 1))
+    neutral_first = bool(options.get("neutral_first_frame", False))
+    images, labels = root / "cohn-kanade-images", root / "Emotion"
+    rows = []
+    for label_file in sorted(labels.glob("*/*/*_emotion.txt")):
+        code = int(round(float(label_file.read_text().split()[0])))
+        subject, sequence = label_file.parent.parent.name, label_file.parent.name
+        frames = sorted(p for p in (images / subject / sequence).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not frames:
+            continue
+        picks = [(f, CKPLUS_CODES.get(code)) for f in frames[-apex:]]
+        if neutral_first and len(frames) > apex:
+            picks.append((frames[0], "neutral"))
+        for frame, emotion in picks:
+            rows.append({"path": str(frame), "subject": f"{name}/{subject}", "emotion": emotion, "source": name, "frame": frames.index(frame), "intensity": np.nan})
+    return _table(rows)
+
+
+AFFECTNET_CODES = {0: "neutral", 1: "happiness", 2: "sadness", 3: "surprise", 4: "fear", 5: "disgust", 6: "anger"}
+
+
+def load_affectnet(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """AffectNet: `Manually_Annotated_Images/` + `training.csv` / `validation.csv` with 68 landmarks.
+
+    Eye centres come from the landmarks (points 36-41 and 42-47), so no detector is needed. In the wild:
+    every image is its own identity. options: `csv` (default ['training.csv', 'validation.csv']).
+    """
+    rows = []
+    for csv_name in options.get("csv", ["training.csv", "validation.csv"]):
+        table = pd.read_csv(root / csv_name)
+        for rec in table.itertuples(index=False):
+            emotion = AFFECTNET_CODES.get(int(rec.expression))
+            points = np.array([float(v) for v in str(rec.facial_landmarks).split(";") if v.strip()]).reshape(-1, 2)
+            if emotion is None or len(points) < 48:
+                continue
+            left, right = points[36:42].mean(0), points[42:48].mean(0)
+            rows.append({
+                "path": str(root / "Manually_Annotated_Images" / rec.subDirectory_filePath),
+                "subject": f"{name}/{rec.subDirectory_filePath}", "emotion": emotion, "source": name, "frame": 0, "intensity": np.nan,
+                "left_eye_x": left[0], "left_eye_y": left[1], "right_eye_x": right[0], "right_eye_y": right[1],
+            })
+    return _table(rows)
+
+
+def load_folder(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """Any dataset as `root/{class}/*.png`: class folders named like the classes (angry, happy, ...).
+
+    options: `subject_regex`, a regular expression whose first group pulls the subject out of the file
+    name (default: none, every image its own identity, which forbids no split but proves no disjointness).
+    """
+    regex = re.compile(options["subject_regex"]) if options.get("subject_regex") else None
+    rows = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        emotion = CLASS_SYNONYMS.get(folder.name.lower())
+        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            if regex is not None:
+                m = regex.search(path.name)
+                if not m:
+                    raise ValueError(f"dataset {name!r}: subject_regex {regex.pattern!r} does not match {path.name!r}")
+                subject = m.group(1)
+            else:
+                subject = f"{folder.name}/{path.stem}"
+            rows.append({"path": str(path), "subject": f"{name}/{subject}", "emotion": emotion, "source": name, "frame": 0, "intensity": np.nan})
+    return _table(rows)

@@ -1,0 +1,5 @@
+"""The record table every loader returns: one row per image, the same columns for every dataset."""
+
+RECORD_COLUMNS = ("path", "subject", "emotion", "source", "frame", "intensity")
+EYE_COLUMNS = ("left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y")
+"""Eye centres in image pixels (x, y), image-left eye first; NaN when the dataset does not give them."""

@@ -1,0 +1,88 @@
+"""Each real-dataset loader on a fixture tree with the dataset's exact file names and label codes."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from synthfer.data.loaders import DatasetMissingError, load_records
+
+
+def _img(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((8, 8), 128, np.uint8)).save(path)
+    return path
+
+
+def test_rafd_frontal_camera_and_gaze_by_default(tmp_path):
+    for f in ["Rafd090_01_Caucasian_female_angry_frontal.jpg", "Rafd090_01_Caucasian_female_contemptuous_frontal.jpg",
+              "Rafd090_12_Moroccan_male_surprised_frontal.jpg", "Rafd045_01_Caucasian_female_happy_frontal.jpg",
+              "Rafd090_12_Moroccan_male_sad_left.jpg", "Rafd090_12_Moroccan_male_neutral_frontal.jpg"]:
+        _img(tmp_path / f)
+    t = load_records("rafd", tmp_path, "rafd")
+    assert sorted(zip(t.subject, t.emotion)) == [("rafd/01", "anger"), ("rafd/12", "neutral"), ("rafd/12", "surprise")]
+    t = load_records("rafd", tmp_path, "rafd", {"angles": [45, 90], "gazes": ["frontal", "left"]})
+    assert set(t.emotion) == {"anger", "surprise", "happiness", "sadness", "neutral"}  # contempt still dropped
+
+
+def test_kdef_subject_is_gender_and_id_across_sessions(tmp_path):
+    for f in ["KDEF/AF01/AF01ANS.JPG", "KDEF/BF01/BF01AFS.JPG", "KDEF/AM02/AM02HAS.JPG", "KDEF/AM02/AM02HAFL.JPG", "KDEF/AM02/AM02NES.JPG"]:
+        _img(tmp_path / f)
+    t = load_records("kdef", tmp_path, "kdef")
+    assert sorted(zip(t.subject, t.emotion)) == [("kdef/F01", "anger"), ("kdef/F01", "fear"), ("kdef/M02", "happiness"), ("kdef/M02", "neutral")]
+
+
+def test_jaffe_codes(tmp_path):
+    for f in ["KA.AN1.39.tiff", "KA.DI2.43.tiff", "YM.SU3.60.tiff", "YM.NE1.49.tiff", "README.txt"]:
+        _img(tmp_path / f) if f.endswith("tiff") else (tmp_path / f).write_text("x")
+    t = load_records("jaffe", tmp_path, "jaffe")
+    assert sorted(zip(t.subject, t.emotion)) == [("jaffe/KA", "anger"), ("jaffe/KA", "disgust"), ("jaffe/YM", "neutral"), ("jaffe/YM", "surprise")]
+
+
+def test_ckplus_labelled_sequences_apex_and_first_frame(tmp_path):
+    for seq, n, code in [("S005/001", 11, "3.0000000e+00"), ("S010/002", 14, "2.0000000e+00"), ("S011/001", 9, None)]:
+        s, q = seq.split("/")
+        for i in range(1, n + 1):
+            _img(tmp_path / f"cohn-kanade-images/{seq}/{s}_{q}_{i:08d}.png")
+        if code:
+            p = tmp_path / f"Emotion/{seq}/{s}_{q}_{n:08d}_emotion.txt"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(f"   {code}\n")
+    t = load_records("ckplus", tmp_path, "ck")
+    assert list(zip(t.subject, t.emotion, t.frame)) == [("ck/S005", "disgust", 10)]  # contempt (2) and unlabelled dropped
+    t = load_records("ckplus", tmp_path, "ck", {"apex_frames": 3, "neutral_first_frame": True})
+    # apex frames of the disgust sequence; first frames of both labelled sequences (contempt's too) as neutral
+    assert sorted(t.frame) == [0, 0, 8, 9, 10] and (t.loc[t.frame == 0, "emotion"] == "neutral").all()
+    assert set(t.loc[t.frame == 0, "subject"]) == {"ck/S005", "ck/S010"}
+
+
+def test_affectnet_eyes_from_landmarks_and_codes(tmp_path):
+    pts = np.zeros((68, 2))
+    pts[36:42] = [10, 20]
+    pts[42:48] = [30, 22]
+    marks = ";".join(f"{v:.1f}" for v in pts.flatten())
+    rows = [("1/a.jpg", 1), ("1/b.jpg", 7), ("2/c.jpg", 6), ("2/d.jpg", 10)]
+    for f, _ in rows:
+        _img(tmp_path / "Manually_Annotated_Images" / f)
+    pd.DataFrame([{"subDirectory_filePath": f, "face_x": 0, "face_y": 0, "face_width": 8, "face_height": 8, "facial_landmarks": marks, "expression": e, "valence": 0, "arousal": 0} for f, e in rows]).to_csv(tmp_path / "training.csv", index=False)
+    t = load_records("affectnet", tmp_path, "an", {"csv": ["training.csv"]})
+    assert list(t.emotion) == ["happiness", "anger"]  # contempt and no-face dropped
+    assert t.subject.nunique() == 2  # every image its own identity
+    assert (t.left_eye_x == 10).all() and (t.right_eye_y == 22).all()
+
+
+def test_folder_loader_with_subject_regex(tmp_path):
+    for f in ["angry/p01_1.png", "happy/p01_2.png", "happy/p02_1.png", "contempt/p03_1.png"]:
+        _img(tmp_path / f)
+    t = load_records("folder", tmp_path, "mine", {"subject_regex": r"^(p\d+)_"})
+    assert sorted(zip(t.subject, t.emotion)) == [("mine/p01", "anger"), ("mine/p01", "happiness"), ("mine/p02", "happiness")]
+    with pytest.raises(ValueError, match="does not match"):
+        load_records("folder", tmp_path, "mine", {"subject_regex": r"^(q\d+)_"})
+
+
+def test_a_wrong_layout_is_reported_not_silently_empty(tmp_path):
+    _img(tmp_path / "something.png")
+    with pytest.raises(DatasetMissingError, match="no images in the 'rafd' layout"):
+        load_records("rafd", tmp_path, "rafd")
