@@ -52,22 +52,24 @@ def test_prepare_keeps_good_faces_and_lists_bad_ones(small_db, tmp_path):
     records = load_records("demo", root, "db")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"this is not a png")
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (64, 64), (120, 120, 120)).save(blank)
     bad = records.iloc[:2].copy()
     bad.loc[bad.index[0], "path"] = str(broken)
-    bad.loc[bad.index[1], "left_eye_x"] = np.nan
+    bad.loc[bad.index[1], ["path", "left_eye_x"]] = [str(blank), np.nan]  # no landmarks: the detector runs
     both = pd.concat([records, bad], ignore_index=True)
     images, faces, rejected = prepare_faces(both, PrepareConfig(image_size=32), threads=1)
     assert images.shape == (len(records), 32, 32) and images.dtype == np.uint8
     assert len(faces) == len(records)
-    assert set(rejected["path"]) == {str(broken), bad.iloc[1]["path"]}
+    assert set(rejected["path"]) == {str(broken), str(blank)}
     reasons = " ".join(rejected["reason"])
-    assert "unreadable" in reasons and "no eye landmarks" in reasons
+    assert "unreadable" in reasons and "no face detected" in reasons
 
 
 def test_too_many_rejects_fail_loudly(small_db):
     _, root = small_db
     records = load_records("demo", root, "db")
-    records["left_eye_x"] = np.nan
+    records.loc[records.index[:4], "path"] = "/nonexistent.png"
     with pytest.raises(TooManyRejectedError, match="max_rejected_fraction"):
         prepare_faces(records, PrepareConfig(image_size=32, max_rejected_fraction=0.1))
 
@@ -100,3 +102,39 @@ def test_leak_detector_catches_a_leak():
     table = pd.DataFrame({"subject": ["a", "a", "b"], "split": ["train", "test", "train"]})
     with pytest.raises(AssertionError, match="several splits"):
         assert_subject_disjoint(table)
+
+
+def _astronaut() -> Image.Image:
+    from skimage import data
+
+    return Image.fromarray(data.astronaut())
+
+
+def test_detector_finds_the_eyes_of_a_real_face():
+    from synthfer.data.detect import FaceDetector
+
+    found = FaceDetector().detect(np.asarray(_astronaut()))
+    assert not isinstance(found, str)
+    assert found.left_eye[0] < found.right_eye[0]  # image-left eye first
+    assert abs(found.left_eye[1] - found.right_eye[1]) < 10  # upright face: eyes nearly level
+    assert 30 < found.right_eye[0] - found.left_eye[0] < 80
+
+
+@pytest.mark.parametrize("angle,shift", [(0, (0, 0)), (15, (20, -10)), (-20, (-15, 25))])
+def test_detection_and_alignment_undo_rotation_and_shift(angle, shift):
+    """The aligned crop of a rotated, shifted photo matches the crop of the original, eyes at their targets."""
+    from synthfer.data.detect import FaceDetector
+
+    detector = FaceDetector()
+    original = _astronaut()
+    moved = original.rotate(angle, resample=Image.Resampling.BICUBIC, center=(225, 105), translate=shift, fillcolor=(128, 128, 128))
+    crops = []
+    for img in (original, moved):
+        found = detector.detect(np.asarray(img))
+        assert not isinstance(found, str)
+        crops.append(align_face(img, found.left_eye, found.right_eye, size=64).astype(float))
+    corr = np.corrcoef(crops[0].ravel(), crops[1].ravel())[0, 1]
+    assert corr > 0.8, corr
+    # and it is not a match any crop would give: another region of the photo does not correlate
+    other = align_face(original, np.array([60.0, 400.0]), np.array([110.0, 400.0]), size=64).astype(float)
+    assert np.corrcoef(crops[0].ravel(), other.ravel())[0, 1] < 0.6

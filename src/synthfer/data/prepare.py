@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,9 @@ from PIL import Image, UnidentifiedImageError
 
 from synthfer.data.align import align_face
 from synthfer.data.records import EYE_COLUMNS
+
+if TYPE_CHECKING:
+    from synthfer.data.detect import FaceDetector
 
 FACE_COLUMNS = ("subject", "emotion", "source", "frame", "intensity", "path")
 
@@ -27,6 +31,20 @@ class PrepareConfig:
     eye_distance: float = 0.38
     eye_height: float = 0.38
     max_rejected_fraction: float = 0.2
+    min_detection_confidence: float = 0.5
+
+
+_DETECTOR: FaceDetector | None = None
+
+
+def _detector(cfg: PrepareConfig) -> FaceDetector:
+    """One detector per worker process, made on first use (most datasets ship landmarks and never need it)."""
+    global _DETECTOR
+    if _DETECTOR is None:
+        from synthfer.data.detect import FaceDetector
+
+        _DETECTOR = FaceDetector(cfg.min_detection_confidence)
+    return _DETECTOR
 
 
 class TooManyRejectedError(RuntimeError):
@@ -42,9 +60,13 @@ def _prepare_one(args: tuple[dict, PrepareConfig]) -> tuple[np.ndarray | None, s
     except (OSError, UnidentifiedImageError) as exc:
         return None, f"unreadable: {type(exc).__name__}: {exc}"
     eyes = [record.get(c) for c in EYE_COLUMNS]
-    if any(v is None or not np.isfinite(v) for v in eyes):
-        return None, "no eye landmarks"
-    left, right = np.array(eyes[:2], float), np.array(eyes[2:], float)
+    if all(v is not None and np.isfinite(v) for v in eyes):
+        left, right = np.array(eyes[:2], float), np.array(eyes[2:], float)
+    else:  # no landmarks in the dataset: find the face
+        found = _detector(cfg).detect(np.asarray(image.convert("RGB")))
+        if isinstance(found, str):
+            return None, found
+        left, right = found.left_eye, found.right_eye
     if np.hypot(*(right - left)) < 4:
         return None, "face too small (eyes closer than 4 px)"
     try:
