@@ -86,3 +86,16 @@ def test_a_wrong_layout_is_reported_not_silently_empty(tmp_path):
     _img(tmp_path / "something.png")
     with pytest.raises(DatasetMissingError, match="no images in the 'rafd' layout"):
         load_records("rafd", tmp_path, "rafd")
+
+
+def test_oulu_apex_frames_and_neutral_first(tmp_path):
+    for subject, emotion, n in [("P001", "Happiness", 6), ("P001", "Anger", 5), ("P002", "Surprise", 4)]:
+        for i in range(n):
+            _img(tmp_path / f"OriginalImg/VL/Strong/{subject}/{emotion}/{i:03d}.jpeg")
+    _img(tmp_path / "OriginalImg/NI/Strong/P003/Fear/000.jpeg")  # near-infrared: not the default modality
+    t = load_records("oulu", tmp_path, "oulu", {"apex_frames": 2})
+    assert len(t) == 6 and set(t.subject) == {"oulu/P001", "oulu/P002"}
+    happy = t[t.emotion == "happiness"]
+    assert sorted(happy.frame) == [4, 5]  # the last two frames of a 6-frame sequence
+    t = load_records("oulu", tmp_path, "oulu", {"apex_frames": 1, "neutral_first_frame": True})
+    assert (t[t.frame == 0].emotion == "neutral").all() and (t.emotion == "neutral").sum() == 3

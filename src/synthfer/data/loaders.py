@@ -36,6 +36,7 @@ def load_demo(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
 LOADERS: dict[str, Callable[[Path, str, dict[str, Any]], pd.DataFrame]] = {
     "demo": load_demo,
     "rafd": real_loaders.load_rafd,
+    "oulu": real_loaders.load_oulu,
     "kdef": real_loaders.load_kdef,
     "jaffe": real_loaders.load_jaffe,
     "ckplus": real_loaders.load_ckplus,

@@ -87,6 +87,34 @@ def load_jaffe(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     return _table(rows)
 
 
+def load_oulu(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """Oulu-CASIA NIR&VIS: `OriginalImg/VL/Strong/P001/Happiness/000.jpeg ...`, one folder per sequence.
+
+    Sequences go from neutral to apex. options: `modality` (default 'VL', visible light), `lighting` (default
+    ['Strong']), `apex_frames` (default 3: the last n frames carry the emotion), `neutral_first_frame`
+    (default false: also take each sequence's first frame as neutral). Also reads `Cropped/` releases when
+    `OriginalImg/` is absent.
+    """
+    base = root / "OriginalImg" if (root / "OriginalImg").exists() else root / "Cropped"
+    modality = options.get("modality", "VL")
+    lightings = options.get("lighting", ["Strong"])
+    apex = int(options.get("apex_frames", 3))
+    neutral_first = bool(options.get("neutral_first_frame", False))
+    rows = []
+    for lighting in lightings:
+        for sequence in sorted((base / modality / lighting).glob("P*/*")):
+            emotion = CLASS_SYNONYMS.get(sequence.name.lower())
+            frames = sorted(p for p in sequence.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if emotion is None or not frames:
+                continue
+            picks = [(i, emotion) for i in range(max(0, len(frames) - apex), len(frames))]
+            if neutral_first and len(frames) > apex:
+                picks.append((0, "neutral"))
+            for i, label in picks:
+                rows.append({"path": str(frames[i]), "subject": f"{name}/{sequence.parent.name}", "emotion": label, "source": name, "frame": i, "intensity": np.nan})
+    return _table(rows)
+
+
 CKPLUS_CODES = {0: "neutral", 1: "anger", 2: None, 3: "disgust", 4: "fear", 5: "happiness", 6: "sadness", 7: "surprise"}
 
 
