@@ -16,9 +16,9 @@ def demo_config() -> dict:
     return yaml.safe_load((ROOT / "config.yaml").read_text())
 
 
-def test_shipped_configs_are_valid(demo_config):
-    sfconfig.validate_config(demo_config)
-    sfconfig.validate_config(yaml.safe_load((ROOT / "tests/data/tiny_config.yaml").read_text()))
+@pytest.mark.parametrize("path", ["config.yaml", "tests/data/tiny_config.yaml", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").glob("*.yaml"))])
+def test_shipped_configs_are_valid(path):
+    sfconfig.validate_config(yaml.safe_load((ROOT / path).read_text()))
 
 
 def test_unknown_key_is_named_with_the_allowed_ones(demo_config):
