@@ -105,3 +105,15 @@ def test_a_bad_config_fails_before_any_job(tmp_path):
     assert result.returncode != 0
     output = result.stdout + result.stderr  # Snakemake's logger may use either stream
     assert "unknown key experiment.ratio" in output and "allowed keys: ratios" in output
+
+
+def test_a_missing_dataset_is_named_with_where_to_put_it(tmp_path):
+    config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
+    for name, ds in config["datasets"].items():
+        ds["path"] = str(tmp_path / "nowhere" / name)
+    path = tmp_path / "paper.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "--dry-run", config=path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "not found at" in output and "change datasets." in output and "request it from its authors" in output

@@ -40,6 +40,12 @@ def raw_dataset(wildcards):
     ds = config["datasets"][wildcards.dataset]
     if ds["loader"] == "demo":
         return f"results/raw/{wildcards.dataset}"
+    if not Path(ds["path"]).exists():
+        raise WorkflowError(
+            f"dataset {wildcards.dataset!r} ({ds['loader']}) not found at {ds['path']}: it cannot be downloaded by the "
+            f"workflow; request it from its authors, unpack it there, or change datasets.{wildcards.dataset}.path "
+            "(README.md, 'Bringing real data')"
+        )
     return ds["path"]
 
 
