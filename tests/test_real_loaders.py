@@ -99,3 +99,36 @@ def test_oulu_apex_frames_and_neutral_first(tmp_path):
     assert sorted(happy.frame) == [4, 5]  # the last two frames of a 6-frame sequence
     t = load_records("oulu", tmp_path, "oulu", {"apex_frames": 1, "neutral_first_frame": True})
     assert (t[t.frame == 0].emotion == "neutral").all() and (t.emotion == "neutral").sum() == 3
+
+
+def _mmi_session(root: Path, session: str, stem: str, code: int, frames: int = 9) -> Path:
+    import cv2
+
+    folder = root / "Sessions" / session
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(folder / f"{stem}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 32))
+    for i in range(frames):  # frame i: left half at 20*i, right half bright
+        frame = np.full((32, 64, 3), 250, np.uint8)
+        frame[:, :32] = 20 * i
+        writer.write(frame)
+    writer.release()
+    (folder / f"{stem}.xml").write_text(
+        f'<?xml version="1.0"?>\n<Session><Meta-Data Name="Gender" Value="Male"/><Meta-Data Name="Emotion" Value="{code}"/></Session>\n'
+    )
+    return folder / f"{stem}.avi"
+
+
+def test_mmi_middle_frames_codes_and_views(tmp_path):
+    from synthfer.data.prepare import read_image
+
+    _mmi_session(tmp_path, "101", "S001-001", 4)
+    _mmi_session(tmp_path, "102", "S002-003", 2)
+    _mmi_session(tmp_path, "103", "S002-004", 7)  # not a basic emotion: dropped
+    t = load_records("mmi", tmp_path, "mmi", {"apex_frames": 3, "dual_view": {"102": "left"}, "rotate": {"101": 90}})
+    assert sorted(set(zip(t.subject, t.emotion))) == [("mmi/S001", "happiness"), ("mmi/S002", "disgust")]
+    assert sorted(t.loc[t.subject == "mmi/S001", "frame"]) == [3, 4, 5]  # around the middle of 9 frames
+    middle = t[(t.subject == "mmi/S002") & (t.frame == 4)].iloc[0].to_dict()
+    left = np.asarray(read_image(middle).convert("L"), dtype=float)
+    assert left.shape == (32, 32) and abs(left.mean() - 80) < 12  # the left view, frame 4
+    turned = read_image(t[t.subject == "mmi/S001"].iloc[0].to_dict())
+    assert turned.size == (32, 64)  # rotated by 90 degrees

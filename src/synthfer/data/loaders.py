@@ -40,6 +40,7 @@ LOADERS: dict[str, Callable[[Path, str, dict[str, Any]], pd.DataFrame]] = {
     "kdef": real_loaders.load_kdef,
     "jaffe": real_loaders.load_jaffe,
     "ckplus": real_loaders.load_ckplus,
+    "mmi": real_loaders.load_mmi,
     "affectnet": real_loaders.load_affectnet,
     "folder": real_loaders.load_folder,
 }

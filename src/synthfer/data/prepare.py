@@ -51,12 +51,42 @@ class TooManyRejectedError(RuntimeError):
     """More images failed than the configured threshold allows."""
 
 
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".wmv", ".mpg", ".mpeg")
+
+
+def read_image(record: dict) -> Image.Image:
+    """One record's image: a file, or frame `frame` of a video; then the record's view crop and rotation."""
+    path = str(record["path"])
+    if path.lower().endswith(VIDEO_SUFFIXES):
+        import cv2
+
+        capture = cv2.VideoCapture(path)
+        try:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, int(record.get("frame", 0)))
+            ok, bgr = capture.read()
+        finally:
+            capture.release()
+        if not ok:
+            raise OSError(f"cannot read frame {record.get('frame', 0)} of {path}")
+        image = Image.fromarray(bgr[:, :, ::-1].copy())
+    else:
+        with Image.open(path) as img:
+            img.load()
+            image = img.copy()
+    crop = record.get("crop") or ""
+    if crop in ("left", "right"):  # two views side by side: keep one half
+        half = image.width // 2
+        image = image.crop((0, 0, half, image.height) if crop == "left" else (half, 0, image.width, image.height))
+    rotation = record.get("rotate") or 0
+    if rotation and np.isfinite(rotation):
+        image = image.rotate(float(rotation), expand=True)
+    return image
+
+
 def _prepare_one(args: tuple[dict, PrepareConfig]) -> tuple[np.ndarray | None, str]:
     record, cfg = args
     try:
-        with Image.open(record["path"]) as img:
-            img.load()
-            image = img.copy()
+        image = read_image(record)
     except (OSError, UnidentifiedImageError) as exc:
         return None, f"unreadable: {type(exc).__name__}: {exc}"
     eyes = [record.get(c) for c in EYE_COLUMNS]

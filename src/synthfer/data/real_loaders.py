@@ -8,6 +8,7 @@ guess. See ../shared/notes/datasets.md for the layouts these follow.
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,63 @@ def load_oulu(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
             for i, label in picks:
                 rows.append({"path": str(frames[i]), "subject": f"{name}/{sequence.parent.name}", "emotion": label, "source": name, "frame": i, "intensity": np.nan})
     return _table(rows)
+
+
+MMI_CODES = {1: "anger", 2: "disgust", 3: "fear", 4: "happiness", 5: "sadness", 6: "surprise"}
+VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".wmv", ".mpg", ".mpeg"}
+
+
+def _mmi_emotion(xml_path: Path) -> str | None:
+    """The basic emotion in an MMI session's metadata (Meta-Data Name="Emotion"), or None."""
+    for element in ET.parse(xml_path).getroot().iter():
+        if element.tag.endswith("Meta-Data") and element.get("Name") == "Emotion":
+            try:
+                return MMI_CODES.get(int(element.get("Value", "")))
+            except ValueError:
+                return None
+    return None
+
+
+def _video_length(path: Path) -> int:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+
+
+def load_mmi(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """MMI: `Sessions/{n}/S001-001.avi` (or stills) with `S001-001.xml` beside it holding the emotion code.
+
+    Expressions go onset-apex-offset, so the apex is near the middle of a video. options:
+    `apex_frames` (default 1: the n frames around the middle), `dual_view` (sessions whose frames show two
+    views side by side, as {session: 'left' | 'right'}, the half to keep), `rotate` (sessions recorded
+    turned, as {session: degrees counter-clockwise to undo it}). Stills (.jpg) are taken as they are.
+    """
+    apex = int(options.get("apex_frames", 1))
+    dual = {str(k): v for k, v in options.get("dual_view", {}).items()}
+    rotate = {str(k): int(v) for k, v in options.get("rotate", {}).items()}
+    rows = []
+    for xml_path in sorted((root / "Sessions").glob("*/*.xml")):
+        session = xml_path.parent.name
+        emotion = _mmi_emotion(xml_path)
+        media = [p for p in xml_path.parent.glob(xml_path.stem + ".*") if p.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES]
+        if emotion is None or not media:
+            continue
+        path = media[0]
+        subject = xml_path.stem.split("-")[0]
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            length = _video_length(path)
+            start = max(0, length // 2 - apex // 2)
+            frames = list(range(start, min(length, start + apex)))
+        else:
+            frames = [0]
+        for frame in frames:
+            rows.append({"path": str(path), "subject": f"{name}/{subject}", "emotion": emotion, "source": name, "frame": frame, "intensity": np.nan, "crop": dual.get(session, ""), "rotate": rotate.get(session, 0)})
+    table = pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *EYE_COLUMNS, "crop", "rotate"])
+    return table.dropna(subset=["emotion"]).reset_index(drop=True)
 
 
 CKPLUS_CODES = {0: "neutral", 1: "anger", 2: None, 3: "disgust", 4: "fear", 5: "happiness", 6: "sadness", 7: "surprise"}
