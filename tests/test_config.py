@@ -73,3 +73,16 @@ def test_stage_configs_take_the_image_size(demo_config):
     assert sfconfig.stargan_config(demo_config).image_size == size
     assert sfconfig.identity_gan_config(demo_config).image_size == size
     assert sfconfig.demo_database(demo_config, "rafd_demo").subjects == demo_config["datasets"]["rafd_demo"]["demo"]["subjects"]
+
+
+def test_dataset_sources_are_checked(demo_config):
+    demo_config["datasets"]["extra"] = {"loader": "rafd", "url": "http://127.0.0.1/x.zip"}
+    with pytest.raises(sfconfig.ConfigError, match="url needs sha256"):
+        sfconfig.validate_config(demo_config)
+    demo_config["datasets"]["extra"] = {"loader": "rafd", "path": "/a", "archive": "/b.zip"}
+    with pytest.raises(sfconfig.ConfigError, match="exactly one of path"):
+        sfconfig.validate_config(demo_config)
+    demo_config["datasets"]["extra"] = {"loader": "rafd", "archive": "/b.zip"}
+    sfconfig.validate_config(demo_config)
+    assert sfconfig.fetched_datasets(demo_config) == ["extra"]
+    assert "extra" not in sfconfig.rendered_datasets(demo_config)

@@ -117,3 +117,20 @@ def test_a_missing_dataset_is_named_with_where_to_put_it(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "not found at" in output and "change datasets." in output and "request it from its authors" in output
+
+
+def test_a_dataset_from_a_local_archive_is_unpacked_and_prepared(tmp_path):
+    """A rendered demo database zipped up, named by `archive:`, goes fetch_dataset -> prepare_faces."""
+    from synthfer.data.demo import DemoDatabase, write_demo_database
+
+    write_demo_database(DemoDatabase(seed=9, subjects=2, image_size=64), tmp_path / "packed" / "mydb")
+    archive = shutil.make_archive(str(tmp_path / "mydb"), "zip", tmp_path / "packed")
+    config = yaml.safe_load(TINY.read_text())
+    config["datasets"]["cross_b"] = {"loader": "demo", "archive": archive}
+    path = tmp_path / "archive.yaml"
+    path.write_text(yaml.safe_dump(config))
+    workdir = tmp_path / "run"
+    result = snakemake(workdir, "--cores", "2", "results/faces/cross_b/faces.csv", config=path)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    faces = pd.read_csv(workdir / "results/faces/cross_b/faces.csv")
+    assert len(faces) == 2 * 7 and set(faces["source"]) == {"cross_b"}

@@ -60,10 +60,15 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
             if name not in datasets:
                 problems.append(f"roles.{role}: dataset {name!r} is not defined under datasets; defined: {', '.join(datasets)}")
     for name, ds in datasets.items():
-        if ds["loader"] == "demo" and "demo" not in ds:
-            problems.append(f"datasets.{name}: loader 'demo' needs a 'demo:' block (seed, subjects, ...)")
-        if ds["loader"] != "demo" and "path" not in ds:
-            problems.append(f"datasets.{name}: loader {ds['loader']!r} needs 'path:' (where the dataset lies)")
+        sources = [k for k in ("path", "url", "archive") if k in ds]
+        if ds["loader"] == "demo" and "demo" not in ds and not sources:
+            problems.append(f"datasets.{name}: loader 'demo' needs a 'demo:' block (seed, subjects, ...) to render it, or a path/archive/url of a rendered one")
+        if ds["loader"] == "demo" and "demo" in ds and sources:
+            problems.append(f"datasets.{name}: give either a 'demo:' block (render it) or {sources[0]} (read it), not both")
+        if len(sources) > 1 or (ds["loader"] != "demo" and not sources):
+            problems.append(f"datasets.{name}: loader {ds['loader']!r} needs exactly one of path (an unpacked folder), archive (a local zip/tar) or url (+ sha256); got {sources or 'none'}")
+        if "url" in ds and "sha256" not in ds:
+            problems.append(f"datasets.{name}: url needs sha256, so that a wrong or corrupt download is never used")
     overlap = set(config["roles"]["real_train"]) & set(config["roles"]["cross_test"])
     if overlap:
         problems.append(f"roles: {sorted(overlap)} are both real_train and cross_test; a cross-database test set must never be trained on")
@@ -80,6 +85,16 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
 def _pick(cls: type, section: dict[str, Any], **extra: Any) -> Any:
     names = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in section.items() if k in names}, **extra)
+
+
+def rendered_datasets(config: dict[str, Any]) -> list[str]:
+    """Demo datasets the workflow renders itself (into results/raw/<name>)."""
+    return [n for n, ds in config["datasets"].items() if ds["loader"] == "demo" and "demo" in ds]
+
+
+def fetched_datasets(config: dict[str, Any]) -> list[str]:
+    """Datasets the workflow downloads or unpacks itself (into results/raw/<name>)."""
+    return [n for n, ds in config["datasets"].items() if "url" in ds or "archive" in ds]
 
 
 def prepare_config(config: dict[str, Any]) -> PrepareConfig:

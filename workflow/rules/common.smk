@@ -18,7 +18,8 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, _pythonpath)))
 CONDA_ENV = "../../envs/synthfer.yaml"
 
 DATASETS = list(config["datasets"])
-DEMO_DATASETS = [d for d in DATASETS if config["datasets"][d]["loader"] == "demo"]
+DEMO_DATASETS = sfconfig.rendered_datasets(config)
+FETCHED_DATASETS = sfconfig.fetched_datasets(config)
 REAL_TRAIN = config["roles"]["real_train"]
 GAN_TRAIN = config["roles"]["gan_train"]
 CROSS_TEST = config["roles"]["cross_test"]
@@ -38,7 +39,7 @@ wildcard_constraints:
 def raw_dataset(wildcards):
     """Where a dataset's files are: the render output for demo datasets, the user's path otherwise."""
     ds = config["datasets"][wildcards.dataset]
-    if ds["loader"] == "demo":
+    if wildcards.dataset in DEMO_DATASETS or wildcards.dataset in FETCHED_DATASETS:
         return f"results/raw/{wildcards.dataset}"
     if not Path(ds["path"]).exists():
         raise WorkflowError(
@@ -47,6 +48,11 @@ def raw_dataset(wildcards):
             "(README.md, 'Bringing real data')"
         )
     return ds["path"]
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly these names (and nothing when there are none)."""
+    return "|".join(names) if names else "(?!)"
 
 
 def face_store(dataset):

@@ -4,6 +4,8 @@
 rule render_demo_dataset:
     output:
         directory("results/raw/{dataset}"),
+    wildcard_constraints:
+        dataset=one_of(DEMO_DATASETS),
     params:
         demo=lambda wc: asdict(sfconfig.demo_database(config, wc.dataset)),
     conda:
@@ -13,6 +15,24 @@ rule render_demo_dataset:
     threads: 2
     script:
         "../../scripts/render_demo_dataset.py"
+
+
+rule fetch_dataset:
+    output:
+        directory("results/raw/{dataset}"),
+    wildcard_constraints:
+        dataset=one_of(FETCHED_DATASETS),
+    params:
+        url=lambda wc: config["datasets"][wc.dataset].get("url"),
+        archive=lambda wc: config["datasets"][wc.dataset].get("archive"),
+        sha256=lambda wc: config["datasets"][wc.dataset].get("sha256"),
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/fetch_dataset/{dataset}.log",
+    localrule: True
+    script:
+        "../../scripts/fetch_dataset.py"
 
 
 rule prepare_faces:
