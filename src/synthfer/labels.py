@@ -9,18 +9,3 @@ NEUTRAL = "neutral"
 DOMAINS: tuple[str, ...] = (NEUTRAL, *EMOTIONS)
 """Domains of the expression translator: neutral is a source, never a classifier class."""
 
-
-def emotion_index(name: str) -> int:
-    """Classifier label of an emotion name; raises with the allowed names when unknown."""
-    try:
-        return EMOTIONS.index(name)
-    except ValueError:
-        raise ValueError(f"unknown emotion {name!r}; allowed: {', '.join(EMOTIONS)}") from None
-
-
-def domain_index(name: str) -> int:
-    """Translator domain of an emotion or neutral."""
-    try:
-        return DOMAINS.index(name)
-    except ValueError:
-        raise ValueError(f"unknown domain {name!r}; allowed: {', '.join(DOMAINS)}") from None

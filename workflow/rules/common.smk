@@ -55,10 +55,6 @@ def one_of(names):
     return "|".join(names) if names else "(?!)"
 
 
-def face_store(dataset):
-    return {"images": f"results/faces/{dataset}/faces.npz", "table": f"results/faces/{dataset}/faces.csv"}
-
-
 def units_for(k):
     """Generated units a ratio trains on: units 0..k-1; one unit for the synthetic-only run."""
     n = 1 if k == "syn" else int(k)
