@@ -20,10 +20,9 @@ from synthfer.models.stargan import Generator
 def _generated(n_units: int, sizes: UnitSizes) -> FaceSet:
     tables, images = [], []
     for u in range(n_units):
-        ids = unit_assignment(sizes, 1)
-        ids["subject"] = ids["subject"].str.replace("u00_", f"u{u:02d}_")
+        ids = unit_assignment(sizes, range(u, u + 1))
         for e in DOMAINS:
-            tables.append(ids.assign(emotion=e, unit=u, source="generated"))
+            tables.append(ids.assign(emotion=e, source="generated"))
             images.append(np.zeros((len(ids), 8, 8), np.uint8))
     return FaceSet(np.concatenate(images), pd.concat(tables, ignore_index=True))
 
@@ -36,7 +35,7 @@ def real() -> FaceSet:
 def test_generated_set_is_balanced_and_identity_disjoint():
     torch.manual_seed(0)
     sizes = UnitSizes(train=3, val=1, test=2)
-    faces = generate_balanced_set(IdentityGenerator(16, z_dim=8, width=4), Generator(4, len(DOMAINS), 1), sizes, n_units=2, seed=0)
+    faces = generate_balanced_set(IdentityGenerator(16, z_dim=8, width=4), Generator(4, len(DOMAINS), 1), sizes, range(2), seed=0)
     assert faces.images.shape == (2 * 6 * len(DOMAINS), 16, 16)
     per_identity = faces.table.groupby("subject")["emotion"].apply(set)
     assert len(per_identity) == 12 and all(e == set(DOMAINS) for e in per_identity)

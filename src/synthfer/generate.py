@@ -37,19 +37,19 @@ class UnitSizes:
         return UnitSizes(*(int(counts.get(s, 0)) for s in ("train", "val", "test")))
 
 
-def unit_assignment(sizes: UnitSizes, n_units: int) -> pd.DataFrame:
-    """One row per generated identity: its subject key, unit and split."""
+def unit_assignment(sizes: UnitSizes, units: range) -> pd.DataFrame:
+    """One row per generated identity of the given units: its subject key, unit and split."""
     rows = []
-    for unit in range(n_units):
+    for unit in units:
         for split, count in (("train", sizes.train), ("val", sizes.val), ("test", sizes.test)):
             for _ in range(count):
                 rows.append({"subject": f"generated/u{unit:02d}_{len(rows):06d}", "unit": unit, "split": split})
     return pd.DataFrame(rows)
 
 
-def generate_balanced_set(identity_gen: torch.nn.Module, translator: torch.nn.Module, sizes: UnitSizes, n_units: int, seed: int, batch: int = 256) -> FaceSet:
+def generate_balanced_set(identity_gen: torch.nn.Module, translator: torch.nn.Module, sizes: UnitSizes, units: range, seed: int, batch: int = 256) -> FaceSet:
     """Neutral source face + the six emotions for every identity; rows carry subject, unit and split."""
-    ids = unit_assignment(sizes, n_units)
+    ids = unit_assignment(sizes, units)
     n = len(ids)
     neutral = sample_identities(identity_gen, n, seed, batch)
     parts_images = [neutral]

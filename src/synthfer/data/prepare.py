@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from synthfer.data.align import align_face
-from synthfer.data.records import EYE_COLUMNS
+from synthfer.data.records import EYE_COLUMNS, VIDEO_SUFFIXES
 
 if TYPE_CHECKING:
     from synthfer.data.detect import FaceDetector
@@ -51,13 +52,10 @@ class TooManyRejectedError(RuntimeError):
     """More images failed than the configured threshold allows."""
 
 
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".wmv", ".mpg", ".mpeg")
-
-
 def read_image(record: dict) -> Image.Image:
     """One record's image: a file, or frame `frame` of a video; then the record's view crop and rotation."""
     path = str(record["path"])
-    if path.lower().endswith(VIDEO_SUFFIXES):
+    if Path(path).suffix.lower() in VIDEO_SUFFIXES:
         import cv2
 
         capture = cv2.VideoCapture(path)

@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthfer.data.records import EYE_COLUMNS, RECORD_COLUMNS
+from synthfer.data.records import EYE_COLUMNS, IMAGE_SUFFIXES, RECORD_COLUMNS, VIDEO_SUFFIXES
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 CLASS_SYNONYMS: dict[str, str] = {
     "anger": "anger", "angry": "anger",
@@ -117,7 +116,6 @@ def load_oulu(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
 
 
 MMI_CODES = {1: "anger", 2: "disgust", 3: "fear", 4: "happiness", 5: "sadness", 6: "surprise"}
-VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".wmv", ".mpg", ".mpeg"}
 
 
 def _mmi_emotion(xml_path: Path) -> str | None:

@@ -3,3 +3,7 @@
 RECORD_COLUMNS = ("path", "subject", "emotion", "source", "frame", "intensity")
 EYE_COLUMNS = ("left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y")
 """Eye centres in image pixels (x, y), image-left eye first; NaN when the dataset does not give them."""
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+VIDEO_SUFFIXES = frozenset({".avi", ".mp4", ".mov", ".wmv", ".mpg", ".mpeg"})
+"""File kinds a record's path may name: a still image, or a video whose `frame` is the image."""

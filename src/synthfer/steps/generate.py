@@ -31,9 +31,8 @@ def generate_unit(real_table: PathLike, identity_model: PathLike, translator_mod
     sizes = UnitSizes.from_split_table(pd.read_csv(real_table))
     id_gen, _ = load_identity_gan(identity_model, dev)
     translator, _ = load_stargan(translator_model, dev)
-    faces = generate_balanced_set(id_gen, translator, sizes, n_units=1, seed=int(np.random.SeedSequence([seed, unit]).generate_state(1)[0]))
-    faces.table["unit"] = unit
-    faces.table["subject"] = faces.table["subject"].str.replace("generated/u00_", f"generated/u{unit:02d}_", regex=False)
+    unit_seed = int(np.random.SeedSequence([seed, unit]).generate_state(1)[0])
+    faces = generate_balanced_set(id_gen, translator, sizes, range(unit, unit + 1), unit_seed)
     assert_subject_disjoint(faces.table)
     write_face_set(faces, out_images, out_table)
     log.info("unit %d: %d identities (%s) x %d domains", unit, sizes.total, asdict(sizes), len(DOMAINS))
