@@ -134,3 +134,29 @@ def test_a_dataset_from_a_local_archive_is_unpacked_and_prepared(tmp_path):
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     faces = pd.read_csv(workdir / "results/faces/cross_b/faces.csv")
     assert len(faces) == 2 * 7 and set(faces["source"]) == {"cross_b"}
+
+
+def test_fer2013_csv_goes_through_prepare_and_the_ambiguity_filter(tmp_path):
+    """FER2013 in its released csv layout: prepared without a detector, filtered, counts reported per class."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_fer2013 import write_fer2013_csv
+
+    write_fer2013_csv(tmp_path / "fer" / "fer2013.csv", per_class=6)
+    config = yaml.safe_load(TINY.read_text())
+    config["datasets"]["fer"] = {
+        "loader": "fer2013", "path": str(tmp_path / "fer" / "fer2013.csv"),
+        "filter_ambiguous": {"keep": 0.5, "folds": 2, "max_epochs": 2, "patience": 1, "batch_size": 16},
+    }
+    config["roles"]["cross_test"] = [*config["roles"]["cross_test"], "fer"]
+    path = tmp_path / "fer.yaml"
+    path.write_text(yaml.safe_dump(config))
+    workdir = tmp_path / "run"
+    dry = snakemake(workdir, "--dry-run", "--quiet", "rules", config=path)
+    assert "filter_ambiguous_faces" in dry.stdout, dry.stdout + dry.stderr
+    result = snakemake(workdir, "--cores", "2", "results/faces/fer/unambiguous/counts.csv", "--resources", "gpu=1", config=path)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    counts = pd.read_csv(workdir / "results/faces/fer/unambiguous/counts.csv").set_index("emotion")
+    assert counts.loc["total", "before"] == 42 and (counts.drop("total")["after"] == 3).all()
+    kept = pd.read_csv(workdir / "results/faces/fer/unambiguous/faces.csv")
+    scored = pd.read_csv(workdir / "results/faces/fer/unambiguous/confidence.csv")
+    assert len(kept) == 21 and set(kept["subject"]) == set(scored.loc[scored["kept"], "subject"])

@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from synthfer.ambiguity import AmbiguityFilterConfig
 from synthfer.data.demo import DemoDatabase
 from synthfer.data.prepare import PrepareConfig
 from synthfer.train.classifier import ClassifierConfig
@@ -95,6 +96,15 @@ def rendered_datasets(config: dict[str, Any]) -> list[str]:
 def fetched_datasets(config: dict[str, Any]) -> list[str]:
     """Datasets the workflow downloads or unpacks itself (into results/raw/<name>)."""
     return [n for n, ds in config["datasets"].items() if "url" in ds or "archive" in ds]
+
+
+def filtered_datasets(config: dict[str, Any]) -> list[str]:
+    """Datasets whose ambiguous samples are removed before use (`filter_ambiguous:` set)."""
+    return [n for n, ds in config["datasets"].items() if "filter_ambiguous" in ds]
+
+
+def ambiguity_filter_config(config: dict[str, Any], dataset: str) -> AmbiguityFilterConfig:
+    return _pick(AmbiguityFilterConfig, config["datasets"][dataset]["filter_ambiguous"], image_size=config["preprocess"]["image_size"])
 
 
 def prepare_config(config: dict[str, Any]) -> PrepareConfig:

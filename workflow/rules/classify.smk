@@ -36,12 +36,12 @@ rule evaluate_classifier:
         real_images="results/real/faces.npz",
         real_table="results/real/faces.csv",
         units=unit_files,
-        cross=expand("results/faces/{dataset}/faces.npz", dataset=CROSS_TEST),
+        cross=face_store_files(CROSS_TEST),
     output:
         predictions="results/classify/k{k}/seed{seed}/predictions.csv",
     params:
         units=lambda wc: units_for(wc.k),
-        cross={d: f"results/faces/{d}" for d in CROSS_TEST},
+        cross={d: face_store(d) for d in CROSS_TEST},
         device=DEVICE,
     conda:
         CONDA_ENV

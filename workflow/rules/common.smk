@@ -27,6 +27,7 @@ RATIOS = sfconfig.ratio_keys(config)
 SEEDS = [str(s) for s in config["experiment"]["seeds"]]
 N_UNITS = sfconfig.n_units(config)
 DEVICE = config.get("device", "auto")
+FILTERED = sfconfig.filtered_datasets(config)
 
 
 wildcard_constraints:
@@ -48,6 +49,15 @@ def raw_dataset(wildcards):
             "(README.md, 'Bringing real data')"
         )
     return ds["path"]
+
+
+def face_store(name):
+    """The face store a dataset is used from: its unambiguous part when `filter_ambiguous` is set."""
+    return f"results/faces/{name}/unambiguous" if name in FILTERED else f"results/faces/{name}"
+
+
+def face_store_files(names):
+    return [f"{face_store(n)}/{f}" for n in names for f in ("faces.npz", "faces.csv")]
 
 
 def one_of(names):

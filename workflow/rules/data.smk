@@ -57,8 +57,7 @@ rule prepare_faces:
 
 rule split_subjects:
     input:
-        stores=expand("results/faces/{dataset}/faces.csv", dataset=REAL_TRAIN),
-        images=expand("results/faces/{dataset}/faces.npz", dataset=REAL_TRAIN),
+        faces=face_store_files(REAL_TRAIN),
     output:
         images="results/real/faces.npz",
         table="results/real/faces.csv",
@@ -66,9 +65,40 @@ rule split_subjects:
         val=config["split"]["val"],
         test=config["split"]["test"],
         seed=config["split"].get("seed", 0),
+        stratify=config["split"].get("stratify", True),
+        stores=[face_store(d) for d in REAL_TRAIN],
     conda:
         CONDA_ENV
     log:
         "results/logs/split_subjects.log",
     script:
         "../../scripts/split_subjects.py"
+
+
+rule filter_ambiguous_faces:
+    input:
+        images="results/faces/{dataset}/faces.npz",
+        table="results/faces/{dataset}/faces.csv",
+    output:
+        images="results/faces/{dataset}/unambiguous/faces.npz",
+        table="results/faces/{dataset}/unambiguous/faces.csv",
+        confidence="results/faces/{dataset}/unambiguous/confidence.csv",
+        counts="results/faces/{dataset}/unambiguous/counts.csv",
+    wildcard_constraints:
+        dataset=one_of(FILTERED),
+    params:
+        filter=lambda wc: asdict(sfconfig.ambiguity_filter_config(config, wc.dataset)),
+        device=DEVICE,
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/filter_ambiguous_faces/{dataset}.log",
+    benchmark:
+        "results/benchmarks/filter_ambiguous_faces/{dataset}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=4 * 60,
+    script:
+        "../../scripts/filter_ambiguous_faces.py"

@@ -5,13 +5,12 @@
 
 rule train_stargan:
     input:
-        expand("results/faces/{dataset}/faces.npz", dataset=GAN_TRAIN),
-        expand("results/faces/{dataset}/faces.csv", dataset=GAN_TRAIN),
+        face_store_files(GAN_TRAIN),
     output:
         model="results/gan/stargan/generator.pt",
         losses="results/gan/stargan/losses.csv",
     params:
-        stores=[f"results/faces/{d}" for d in GAN_TRAIN],
+        stores=[face_store(d) for d in GAN_TRAIN],
         stargan=lambda wc: asdict(sfconfig.stargan_config(config)),
         device=DEVICE,
         work_dir="results/gan/stargan/progress",
@@ -32,13 +31,12 @@ rule train_stargan:
 
 rule train_identity_gan:
     input:
-        expand("results/faces/{dataset}/faces.npz", dataset=GAN_TRAIN),
-        expand("results/faces/{dataset}/faces.csv", dataset=GAN_TRAIN),
+        face_store_files(GAN_TRAIN),
     output:
         model="results/gan/identity/generator.pt",
         losses="results/gan/identity/losses.csv",
     params:
-        stores=[f"results/faces/{d}" for d in GAN_TRAIN],
+        stores=[face_store(d) for d in GAN_TRAIN],
         identity_gan=lambda wc: asdict(sfconfig.identity_gan_config(config)),
         device=DEVICE,
         work_dir="results/gan/identity/progress",

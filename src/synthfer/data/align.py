@@ -42,3 +42,11 @@ def align_face(image: Image.Image, left_eye: np.ndarray, right_eye: np.ndarray, 
     coeffs = (inverse @ up).flatten()
     big = gray.transform((size * oversample, size * oversample), Image.Transform.AFFINE, tuple(coeffs), resample=Image.Resampling.BILINEAR)
     return np.asarray(big.resize((size, size), Image.Resampling.BOX), dtype=np.uint8)
+
+
+def resize_face(image: Image.Image, size: int) -> np.ndarray:
+    """A face the dataset already crops and aligns (FER2013): grayscale, resized to `size`; uint8 (H, W)."""
+    gray = image.convert("L")
+    if gray.size != (size, size):
+        gray = gray.resize((size, size), Image.Resampling.BICUBIC if size > gray.width else Image.Resampling.BOX)
+    return np.asarray(gray, dtype=np.uint8)

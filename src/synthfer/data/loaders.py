@@ -42,6 +42,7 @@ LOADERS: dict[str, Callable[[Path, str, dict[str, Any]], pd.DataFrame]] = {
     "ckplus": real_loaders.load_ckplus,
     "mmi": real_loaders.load_mmi,
     "affectnet": real_loaders.load_affectnet,
+    "fer2013": real_loaders.load_fer2013,
     "folder": real_loaders.load_folder,
 }
 

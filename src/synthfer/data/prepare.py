@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from synthfer.data.align import align_face
+from synthfer.data.align import align_face, resize_face
 from synthfer.data.records import EYE_COLUMNS, VIDEO_SUFFIXES
 
 if TYPE_CHECKING:
@@ -53,9 +53,14 @@ class TooManyRejectedError(RuntimeError):
 
 
 def read_image(record: dict) -> Image.Image:
-    """One record's image: a file, or frame `frame` of a video; then the record's view crop and rotation."""
+    """One record's image: pixels carried in the record, a file, or frame `frame` of a video; then the
+    record's view crop and rotation."""
     path = str(record["path"])
-    if Path(path).suffix.lower() in VIDEO_SUFFIXES:
+    if "pixels" in record and "#" in path:  # a row of a pixel table (FER2013's csv)
+        if not isinstance(record["pixels"], np.ndarray):
+            raise OSError(f"damaged pixel row {path}: expected a square of values 0-255")
+        image = Image.fromarray(record["pixels"])
+    elif Path(path).suffix.lower() in VIDEO_SUFFIXES:
         import cv2
 
         capture = cv2.VideoCapture(path)
@@ -87,6 +92,8 @@ def _prepare_one(args: tuple[dict, PrepareConfig]) -> tuple[np.ndarray | None, s
         image = read_image(record)
     except (OSError, UnidentifiedImageError) as exc:
         return None, f"unreadable: {type(exc).__name__}: {exc}"
+    if record.get("aligned") is True:  # the dataset ships cropped, aligned faces: only resize
+        return resize_face(image, cfg.image_size), ""
     eyes = [record.get(c) for c in EYE_COLUMNS]
     if all(v is not None and np.isfinite(v) for v in eyes):
         left, right = np.array(eyes[:2], float), np.array(eyes[2:], float)

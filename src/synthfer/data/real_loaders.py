@@ -225,6 +225,67 @@ def load_affectnet(root: Path, name: str, options: dict[str, Any]) -> pd.DataFra
     return _table(rows)
 
 
+FER2013_CODES = {0: "anger", 1: "disgust", 2: "fear", 3: "happiness", 4: "sadness", 5: "surprise", 6: "neutral"}
+FER2013_USAGES = ("Training", "PublicTest", "PrivateTest")
+FER2013_FOLDERS = {"train": "Training", "test": "PrivateTest"}
+
+
+def _fer2013_csv(root: Path) -> Path | None:
+    if root.is_file():
+        return root
+    found = sorted(root.rglob("fer2013.csv")) or sorted(root.glob("*.csv"))
+    return found[0] if found else None
+
+
+def load_fer2013(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
+    """FER2013: `fer2013.csv` (emotion 0-6, 48x48 `pixels` as text, `Usage`), or `train|test/{class}/*.jpg`.
+
+    The faces are already cropped and roughly aligned, so records are marked `aligned` and only resized:
+    no detector runs. From the CSV, the pixels travel in the record (`pixels`, uint8 48x48) and `path` is
+    `fer2013.csv#row`. FER2013 has no identities: every image is its own subject, so splits cannot be
+    shown subject-disjoint (state this when reporting). options: `usage` (default all of Training,
+    PublicTest, PrivateTest; the folder release calls them train = Training, test = PrivateTest).
+    """
+    usages = set(options.get("usage", FER2013_USAGES))
+    unknown = usages - set(FER2013_USAGES)
+    if unknown:
+        raise ValueError(f"dataset {name!r}: options.usage {sorted(unknown)} unknown; allowed: {', '.join(FER2013_USAGES)}")
+    csv_path = _fer2013_csv(root)
+    rows = []
+    if csv_path is not None:
+        offset = 0
+        for chunk in pd.read_csv(csv_path, chunksize=4096, dtype={"emotion": int, "pixels": str, "Usage": str}):
+            for i, (code, pixels, usage) in enumerate(zip(chunk["emotion"], chunk["pixels"], chunk["Usage"]), start=offset):
+                if usage not in usages:
+                    continue
+                rows.append({
+                    "path": f"{csv_path}#{i}", "subject": f"{name}/{i}", "emotion": FER2013_CODES.get(int(code)), "source": name,
+                    "frame": 0, "intensity": np.nan, "aligned": True, "pixels": _fer2013_pixels(pixels),
+                })
+            offset += len(chunk)
+    else:
+        for folder, usage in FER2013_FOLDERS.items():
+            if usage not in usages or not (root / folder).is_dir():
+                continue
+            for class_dir in sorted(p for p in (root / folder).iterdir() if p.is_dir()):
+                for path in sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+                    rows.append({
+                        "path": str(path), "subject": f"{name}/{folder}/{class_dir.name}/{path.stem}", "emotion": CLASS_SYNONYMS.get(class_dir.name.lower()),
+                        "source": name, "frame": 0, "intensity": np.nan, "aligned": True, "pixels": None,
+                    })
+    table = pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *EYE_COLUMNS, "aligned", "pixels"])
+    return table.dropna(subset=["emotion"]).reset_index(drop=True)
+
+
+def _fer2013_pixels(text: str) -> np.ndarray | None:
+    """48x48 uint8 from the CSV's space-separated pixels; None when the row is damaged (it is then rejected)."""
+    values = np.array(text.split(), dtype=np.int64) if isinstance(text, str) else np.zeros(0)
+    side = int(round(np.sqrt(len(values))))
+    if len(values) == 0 or side * side != len(values) or values.min() < 0 or values.max() > 255:
+        return None
+    return values.astype(np.uint8).reshape(side, side)
+
+
 def load_folder(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     """Any dataset as `root/{class}/*.png`: class folders named like the classes (angry, happy, ...).
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 
+import pandas as pd
+
 from synthfer.data.demo import DemoDatabase, write_demo_database
 from synthfer.data.loaders import load_records
 from synthfer.data.prepare import PrepareConfig, prepare_faces
@@ -34,10 +36,12 @@ def prepare_dataset(name: str, loader: str, root: PathLike, options: dict, cfg: 
     log.info("%s: %d faces kept, %d rejected; per emotion: %s", name, len(faces), len(rejected), faces["emotion"].value_counts().to_dict())
 
 
-def split_real_faces(stores: list[PathLike], val: float | int, test: float | int, seed: int, out_images: PathLike, out_table: PathLike) -> None:
-    """Pool the real training datasets and split them by subject."""
+def split_real_faces(stores: list[PathLike], val: float | int, test: float | int, seed: int, out_images: PathLike, out_table: PathLike, stratify: bool = True) -> None:
+    """Pool the real training datasets and split them by subject (stratified by emotion where possible)."""
     faces = FaceSet.concat([read_store(s) for s in stores])
-    faces.table["split"] = split_subjects(faces.table["subject"], val, test, seed)
+    emotions = faces.table["emotion"] if stratify else None
+    faces.table["split"] = split_subjects(faces.table["subject"], val, test, seed, emotions)
     assert_subject_disjoint(faces.table)
     write_face_set(faces, out_images, out_table)
     log.info("subjects per split: %s", faces.table.groupby("split")["subject"].nunique().to_dict())
+    log.info("faces per split and emotion:\n%s", pd.crosstab(faces.table["emotion"], faces.table["split"]).to_string())

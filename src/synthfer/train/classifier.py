@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from synthfer.checkpoint import load_model, save_model
+from synthfer.labels import EMOTIONS
 from synthfer.models.classifier import PaperCNN
 from synthfer.logs import Progress
 from synthfer.runtime import autocast, seed_everything
@@ -34,9 +35,10 @@ class ClassifierConfig:
     batch_size: int = 16
     lr: float = 1e-4
     eval_batch_size: int = 1024
+    n_classes: int = len(EMOTIONS)
 
     def build(self) -> PaperCNN:
-        return PaperCNN(self.image_size)
+        return PaperCNN(self.image_size, self.n_classes)
 
 
 def _as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
