@@ -8,4 +8,5 @@ run_logged(
     sm.log[0], sm.threads, filter_ambiguous_faces,
     sm.input.images, sm.input.table, AmbiguityFilterConfig(**sm.params.filter), sm.params.device,
     sm.output.images, sm.output.table, sm.output.confidence, sm.output.counts,
+    gpus=getattr(sm.resources, "gpu", 0),
 )

@@ -7,4 +7,5 @@ run_logged(
     sm.log[0], sm.threads, generate_unit,
     sm.input.real, sm.input.identity, sm.input.translator, int(sm.wildcards.unit), sm.params.seed, sm.params.device,
     sm.output.images, sm.output.table,
+    gpus=getattr(sm.resources, "gpu", 0),
 )

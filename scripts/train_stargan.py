@@ -7,4 +7,5 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 run_logged(
     sm.log[0], sm.threads, train_stargan_step,
     sm.params.stores, StarGANConfig(**sm.params.stargan), sm.params.device, sm.output.model, sm.output.losses, sm.params.work_dir,
+    gpus=getattr(sm.resources, "gpu", 0),
 )

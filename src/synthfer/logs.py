@@ -26,8 +26,9 @@ def setup_logging(path: str | os.PathLike | None = None) -> None:
 class Progress:
     """Logs 'what i/n, rate, ETA' at most every `every_s` seconds (and at the end)."""
 
-    def __init__(self, what: str, total: int, every_s: float = 10.0) -> None:
-        self.what, self.total, self.every_s = what, total, every_s
+    def __init__(self, what: str, total: int, every_s: float = 10.0, start: int = 0) -> None:
+        """`start`: work already done before this run (a resumed job), left out of the rate."""
+        self.what, self.total, self.every_s, self.offset = what, total, every_s, start
         self.start = self.last = time.monotonic()
 
     def update(self, done: int, extra: str = "") -> None:
@@ -36,7 +37,7 @@ class Progress:
             return
         self.last = now
         elapsed = now - self.start
-        rate = done / elapsed if elapsed > 0 else 0.0
+        rate = (done - self.offset) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - done) / rate if rate > 0 else float("nan")
         log.info("%s %d/%d (%.0f%%) %.1f/s elapsed %s ETA %s %s", self.what, done, self.total, 100 * done / max(1, self.total), rate, _hms(elapsed), _hms(eta), extra)
 
@@ -48,9 +49,16 @@ def _hms(seconds: float) -> str:
     return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def run_logged(log_path: str | os.PathLike, threads: int, step: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    """Run one workflow step with its log file and the job's thread count; errors are logged too."""
+def run_logged(log_path: str | os.PathLike, threads: int, step: Callable[..., Any], *args: Any, gpus: int = 0, **kwargs: Any) -> None:
+    """Run one workflow step with its log file and the job's thread count; errors are logged too.
+
+    `gpus`: the rule's `gpu` resource. A GPU job gets a device of its own before CUDA starts (see gpus.py).
+    """
     setup_logging(log_path)
+    if gpus:
+        from synthfer.gpus import assign_gpu
+
+        assign_gpu()
     if "torch" in sys.modules:  # steps that train or infer: use exactly the cores the scheduler gave
         import torch
 

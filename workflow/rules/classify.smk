@@ -25,7 +25,7 @@ rule train_classifier:
     resources:
         gpu=1,
         mem_mb=4000,
-        runtime=120,
+        runtime=lambda wc, attempt: 120 * attempt,
     script:
         "../../scripts/train_classifier.py"
 
@@ -48,5 +48,9 @@ rule evaluate_classifier:
     log:
         "results/logs/evaluate_classifier/k{k}_seed{seed}.log",
     threads: 1
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=lambda wc, attempt: 30 * attempt,
     script:
         "../../scripts/evaluate_classifier.py"

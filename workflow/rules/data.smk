@@ -99,6 +99,6 @@ rule filter_ambiguous_faces:
     resources:
         gpu=1,
         mem_mb=8000,
-        runtime=4 * 60,
+        runtime=lambda wc, attempt: 4 * 60 * attempt,
     script:
         "../../scripts/filter_ambiguous_faces.py"

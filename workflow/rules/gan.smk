@@ -24,7 +24,7 @@ rule train_stargan:
     resources:
         gpu=1,
         mem_mb=8000,
-        runtime=24 * 60,
+        runtime=lambda wc, attempt: 24 * 60 * attempt,
     script:
         "../../scripts/train_stargan.py"
 
@@ -50,6 +50,6 @@ rule train_identity_gan:
     resources:
         gpu=1,
         mem_mb=4000,
-        runtime=8 * 60,
+        runtime=lambda wc, attempt: 8 * 60 * attempt,
     script:
         "../../scripts/train_identity_gan.py"

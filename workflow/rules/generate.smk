@@ -23,6 +23,6 @@ rule generate_faces:
     resources:
         gpu=1,
         mem_mb=4000,
-        runtime=60,
+        runtime=lambda wc, attempt: 60 * attempt,
     script:
         "../../scripts/generate_faces.py"

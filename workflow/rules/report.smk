@@ -73,6 +73,10 @@ rule evaluate_generated:
         CONDA_ENV
     log:
         "results/logs/evaluate_generated.log",
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=lambda wc, attempt: 30 * attempt,
     script:
         "../../scripts/evaluate_generated.py"
 
