@@ -5,4 +5,4 @@ from synthfer.plots import plot_accuracy_vs_ratio
 from synthfer.logs import run_logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-run_logged(sm.log[0], sm.threads, lambda: plot_accuracy_vs_ratio(pd.read_csv(sm.input[0], dtype={"k": str}), sm.output[0]))
+run_logged(sm.log[0], sm.threads, lambda: plot_accuracy_vs_ratio(pd.read_csv(sm.input.metrics, dtype={"k": str}), sm.output[0]))

@@ -3,4 +3,4 @@ from synthfer.report import confusion_figures, read_predictions
 from synthfer.logs import run_logged
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-run_logged(sm.log[0], sm.threads, lambda: confusion_figures(read_predictions(list(sm.input)), sm.output[0]))
+run_logged(sm.log[0], sm.threads, lambda: confusion_figures(read_predictions(list(sm.input.predictions)), sm.output[0]))

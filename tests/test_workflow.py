@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +25,46 @@ RULES = [
 ]
 
 
-def snakemake(workdir: Path, *args: str, config: Path = TINY) -> subprocess.CompletedProcess:
-    cmd = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config), *args]
+def snakemake(workdir: Path, *args: str, config: Path = TINY, snakefile: Path = ROOT / "Snakefile") -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(workdir), "--configfile", str(config), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
+def copy_of_the_workflow(dest: Path) -> Path:
+    """The workflow and its library in a folder of their own, so that a test may edit the code."""
+    for part in ("Snakefile", "workflow", "scripts", "src", "envs", "profiles"):
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, dest / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(source, dest / part)
+    return dest / "Snakefile"
+
+
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2")
+def tiny_copy(tmp_path_factory) -> tuple[Path, Path]:
+    """The tiny study run by a private copy of the workflow: (snakefile, workdir)."""
+    snakefile = copy_of_the_workflow(tmp_path_factory.mktemp("code"))
+    workdir = tmp_path_factory.mktemp("tiny_copy")
+    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2", snakefile=snakefile)
     assert result.returncode == 0, result.stderr[-5000:]
-    return workdir
+    return snakefile, workdir
+
+
+def planned_jobs(snakefile: Path, workdir: Path, config: Path = TINY) -> dict[str, int]:
+    """What a dry run would run now: {rule: number of jobs}."""
+    result = snakemake(workdir, "--dry-run", "--quiet", "rules", config=config, snakefile=snakefile)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[0] in RULES and row[1].isdigit()}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_copy) -> Path:
+    return tiny_copy[1]
+
+
+REPORT_RULES = {"aggregate_metrics": 1, "plot_accuracy_vs_ratio": 1, "plot_confusion_matrices": 1, "write_summary": 1}
 
 
 def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
@@ -83,17 +114,61 @@ def test_generated_identities_never_share_splits(tiny_run):
     assert (per_unit[sizes.index] == sizes).all().all()  # each unit matches the real identity counts
 
 
-def test_changing_one_ratio_reruns_only_that_branch(tiny_run, tmp_path):
-    changed = yaml.safe_load(TINY.read_text())
-    changed["classifier"]["per_ratio"] = {"1": {"lr": 0.002}}
-    config = tmp_path / "changed.yaml"
-    config.write_text(yaml.safe_dump(changed))
-    result = snakemake(tiny_run, "--dry-run", "--quiet", "rules", config=config)
-    assert result.returncode == 0, result.stderr
-    rows = [line.split() for line in result.stdout.splitlines()]
-    table = {row[0]: row[1] for row in rows if len(row) == 2 and row[0] in RULES and row[1].isdigit()}
-    assert table.get("train_classifier") == "2"  # k=1, both seeds, nothing else
-    assert "train_stargan" not in table and "generate_faces" not in table
+def _variant(tmp_path: Path, change) -> Path:
+    config = yaml.safe_load(TINY.read_text())
+    change(config)
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_nothing_to_do_after_a_complete_run(tiny_copy):
+    assert planned_jobs(*tiny_copy) == {}
+
+
+def test_changing_one_ratio_reruns_only_that_branch(tiny_copy, tmp_path):
+    config = _variant(tmp_path, lambda c: c["classifier"].update(per_ratio={"1": {"lr": 0.002}}))
+    # k=1 for both seeds, then the aggregation and the report; no GAN, no other ratio
+    assert planned_jobs(*tiny_copy, config) == {"train_classifier": 2, "evaluate_classifier": 2, **REPORT_RULES}
+
+
+def test_adding_a_ratio_adds_only_its_jobs(tiny_copy, tmp_path):
+    config = _variant(tmp_path, lambda c: c["experiment"].update(ratios=[0, 1, 2, 3]))
+    assert planned_jobs(*tiny_copy, config) == {"generate_faces": 1, "train_classifier": 2, "evaluate_classifier": 2, "evaluate_generated": 1, **REPORT_RULES}
+
+
+def test_removing_a_ratio_reruns_only_the_aggregation(tiny_copy, tmp_path):
+    config = _variant(tmp_path, lambda c: c["experiment"].update(ratios=[0, 1]))
+    assert planned_jobs(*tiny_copy, config) == {"evaluate_generated": 1, **REPORT_RULES}
+
+
+def test_changing_the_translator_reruns_it_and_everything_downstream_only(tiny_copy, tmp_path):
+    config = _variant(tmp_path, lambda c: c["stargan"].update(lambda_cls=2.0))
+    planned = planned_jobs(*tiny_copy, config)
+    n_units, n_seeds = 2, 2
+    assert planned == {
+        "train_stargan": 1, "generate_faces": n_units,
+        "train_classifier": 3 * n_seeds, "evaluate_classifier": 3 * n_seeds,  # k = 1, 2, syn; k = 0 uses no generated face
+        "plot_samples": 1, "evaluate_generated": 1, **REPORT_RULES,
+    }
+
+
+@pytest.mark.parametrize("module, expected", [
+    ("report.py", {**REPORT_RULES, "plot_samples": 1}),
+    ("train/classifier.py", {"train_classifier": 8, "evaluate_classifier": 8, "evaluate_generated": 1, **REPORT_RULES}),
+])
+def test_editing_library_code_reruns_only_the_rules_that_run_it(tiny_copy, module, expected):
+    snakefile, workdir = tiny_copy
+    source = snakefile.parent / "src" / "synthfer" / module
+    original, stat = source.read_bytes(), source.stat()
+    os.utime(source, (stat.st_atime, time.time() + 60))
+    assert planned_jobs(snakefile, workdir) == {}  # a touch alone changes nothing: Snakemake compares contents
+    source.write_bytes(original + b"\n# an edit\n")
+    try:
+        assert planned_jobs(snakefile, workdir) == expected
+    finally:
+        source.write_bytes(original)
+        os.utime(source, (stat.st_atime, stat.st_mtime))
 
 
 def test_a_bad_config_fails_before_any_job(tmp_path):

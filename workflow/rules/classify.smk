@@ -8,6 +8,7 @@ rule train_classifier:
         real_images="results/real/faces.npz",
         real_table="results/real/faces.csv",
         units=unit_files,
+        code=CODE["classifier"],
     output:
         model="results/classify/k{k}/seed{seed}/model.pt",
         history="results/classify/k{k}/seed{seed}/history.csv",
@@ -37,6 +38,7 @@ rule evaluate_classifier:
         real_table="results/real/faces.csv",
         units=unit_files,
         cross=face_store_files(CROSS_TEST),
+        code=CODE["classifier"],
     output:
         predictions="results/classify/k{k}/seed{seed}/predictions.csv",
     params:

@@ -37,6 +37,29 @@ wildcard_constraints:
     unit="[0-9]+",
 
 
+SRC = Path(workflow.basedir) / "src" / "synthfer"
+
+
+def _code(*modules):
+    return [str(SRC / m) for m in modules]
+
+
+# The library modules each step runs, as inputs: editing the classifier code reruns the classifier jobs
+# and what follows them, never GAN training. Shared helpers (io, logs, runtime) are left out on purpose:
+# a fix there does not invalidate results (force with --forcerun <rule> when it does).
+CODE = {
+    "render": _code("data/render.py", "data/demo.py"),
+    "prepare": _code("data/loaders.py", "data/real_loaders.py", "data/records.py", "data/prepare.py", "data/align.py", "data/detect.py", "steps/data.py"),
+    "split": _code("data/splits.py", "steps/data.py"),
+    "filter": _code("ambiguity.py", "steps/filter.py", "models/classifier.py", "train/classifier.py"),
+    "stargan": _code("models/stargan.py", "train/stargan.py", "train/resume.py", "steps/gan.py"),
+    "identity": _code("models/identity_gan.py", "train/identity_gan.py", "train/resume.py", "steps/gan.py"),
+    "generate": _code("generate.py", "steps/generate.py"),
+    "classifier": _code("models/classifier.py", "train/classifier.py", "experiment.py", "steps/classify.py"),
+    "report": _code("report.py", "plots.py", "metrics.py"),
+}
+
+
 def raw_dataset(wildcards):
     """Where a dataset's files are: the render output for demo datasets, the user's path otherwise."""
     ds = config["datasets"][wildcards.dataset]

@@ -2,6 +2,8 @@
 
 
 rule render_demo_dataset:
+    input:
+        code=CODE["render"],
     output:
         directory("results/raw/{dataset}"),
     wildcard_constraints:
@@ -38,6 +40,7 @@ rule fetch_dataset:
 rule prepare_faces:
     input:
         raw=raw_dataset,
+        code=CODE["prepare"],
     output:
         images="results/faces/{dataset}/faces.npz",
         table="results/faces/{dataset}/faces.csv",
@@ -58,6 +61,7 @@ rule prepare_faces:
 rule split_subjects:
     input:
         faces=face_store_files(REAL_TRAIN),
+        code=CODE["split"],
     output:
         images="results/real/faces.npz",
         table="results/real/faces.csv",
@@ -79,6 +83,7 @@ rule filter_ambiguous_faces:
     input:
         images="results/faces/{dataset}/faces.npz",
         table="results/faces/{dataset}/faces.csv",
+        code=CODE["filter"],
     output:
         images="results/faces/{dataset}/unambiguous/faces.npz",
         table="results/faces/{dataset}/unambiguous/faces.csv",

@@ -6,6 +6,7 @@
 rule train_stargan:
     input:
         face_store_files(GAN_TRAIN),
+        code=CODE["stargan"],
     output:
         model="results/gan/stargan/generator.pt",
         losses="results/gan/stargan/losses.csv",
@@ -32,6 +33,7 @@ rule train_stargan:
 rule train_identity_gan:
     input:
         face_store_files(GAN_TRAIN),
+        code=CODE["identity"],
     output:
         model="results/gan/identity/generator.pt",
         losses="results/gan/identity/losses.csv",

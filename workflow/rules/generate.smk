@@ -7,6 +7,7 @@ rule generate_faces:
         real="results/real/faces.csv",
         identity="results/gan/identity/generator.pt",
         translator="results/gan/stargan/generator.pt",
+        code=CODE["generate"],
     output:
         images="results/generated/unit{unit}/faces.npz",
         table="results/generated/unit{unit}/faces.csv",

@@ -6,7 +6,8 @@ PREDICTIONS = expand("results/classify/k{k}/seed{seed}/predictions.csv", k=RATIO
 
 rule aggregate_metrics:
     input:
-        PREDICTIONS,
+        predictions=PREDICTIONS,
+        code=CODE["report"],
     output:
         metrics=report("results/report/metrics.csv", category="Tables"),
         summary="results/report/metrics_summary.csv",
@@ -20,7 +21,8 @@ rule aggregate_metrics:
 
 rule plot_accuracy_vs_ratio:
     input:
-        "results/report/metrics.csv",
+        metrics="results/report/metrics.csv",
+        code=CODE["report"],
     output:
         report("results/report/accuracy_vs_ratio.png", category="Figures"),
     conda:
@@ -33,7 +35,8 @@ rule plot_accuracy_vs_ratio:
 
 rule plot_confusion_matrices:
     input:
-        PREDICTIONS,
+        predictions=PREDICTIONS,
+        code=CODE["report"],
     output:
         report(directory("results/report/confusion"), patterns=["{name}.png"], category="Confusion matrices"),
     conda:
@@ -48,6 +51,7 @@ rule plot_samples:
     input:
         images="results/generated/unit0/faces.npz",
         table="results/generated/unit0/faces.csv",
+        code=CODE["report"],
     output:
         report("results/report/samples.png", category="Figures"),
     params:
@@ -64,6 +68,7 @@ rule evaluate_generated:
     input:
         models=expand("results/classify/k0/seed{seed}/model.pt", seed=SEEDS),
         units=[f"results/generated/unit{u}/faces.npz" for u in range(N_UNITS)],
+        code=CODE["classifier"],
     output:
         "results/report/generated_fidelity.csv",
     params:
@@ -86,6 +91,7 @@ rule write_summary:
         summary="results/report/metrics_summary.csv",
         fidelity="results/report/generated_fidelity.csv",
         figure="results/report/accuracy_vs_ratio.png",
+        code=CODE["report"],
     output:
         summary=report("results/report/summary.md", category="Summary"),
         provenance="results/report/provenance.json",

@@ -69,6 +69,30 @@ def _mean_loss(model: torch.nn.Module, x_all: torch.Tensor, y_all: torch.Tensor,
     return total.item() / max(1, len(x_all))
 
 
+def train_one_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, x_tr: torch.Tensor, y_tr: torch.Tensor, batch_size: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass over uint8 faces already on the device, batches by index; returns (loss sum, correct) as
+    device tensors, so nothing waits for the device inside the loop."""
+    device = x_tr.device
+    model.train()
+    order = torch.randperm(len(x_tr), generator=gen).to(device)
+    running = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        x = to_unit(x_tr[idx])
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(device):
+            logits = model(x).float()
+            loss = F.cross_entropy(logits, y_tr[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        running += loss.detach() * len(idx)
+        correct += (logits.argmax(1) == y_tr[idx]).sum()
+    return running, correct
+
+
 def train_classifier(
     train_x: np.ndarray,
     train_y: np.ndarray,
@@ -81,6 +105,8 @@ def train_classifier(
     """Train with early stopping on validation loss; returns the best model and the per-epoch history."""
     gen = seed_everything(seed)
     model = cfg.build().to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
     x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
@@ -88,22 +114,9 @@ def train_classifier(
     history = []
     progress = Progress("classifier epoch", cfg.max_epochs, every_s=0)
     for epoch in range(1, cfg.max_epochs + 1):
-        model.train()
-        order = torch.randperm(len(x_tr), generator=gen).to(device)
-        running = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        for i in range(0, len(order), cfg.batch_size):
-            idx = order[i : i + cfg.batch_size]
-            with autocast(device):
-                logits = model(to_unit(x_tr[idx])).float()
-                loss = F.cross_entropy(logits, y_tr[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            running += loss.detach() * len(idx)
-            correct += (logits.argmax(1) == y_tr[idx]).sum()
+        running, correct = train_one_epoch(model, opt, x_tr, y_tr, cfg.batch_size, gen)
         val_loss = _mean_loss(model, x_va, y_va, cfg.eval_batch_size)
-        row = {"epoch": epoch, "train_loss": running.item() / len(order), "train_accuracy": correct.item() / len(order), "val_loss": val_loss}
+        row = {"epoch": epoch, "train_loss": running.item() / len(x_tr), "train_accuracy": correct.item() / len(x_tr), "val_loss": val_loss}
         history.append(row)
         improved = val_loss < best_loss
         if improved:

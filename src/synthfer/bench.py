@@ -1,0 +1,252 @@
+"""`make bench`: how fast our training paths are, against the naive way and against the hardware.
+
+The naive reference is written the way the authors' code works: one image file decoded per sample in a
+`Dataset`, batched by a `DataLoader`, fp32, a host sync (`loss.item()`) every step. Ours keeps the set as one
+uint8 tensor on the device, draws batches by index, scales on the device, uses bf16 autocast and
+channels_last on CUDA and syncs only to log. Both train the same network on the same images.
+"""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torch.utils.flop_counter import FlopCounterMode
+
+from synthfer.models.classifier import PaperCNN
+from synthfer.runtime import seed_everything
+from synthfer.train.classifier import train_one_epoch
+from synthfer.train.stargan import StarGANConfig, _stargan_iteration
+from synthfer.logs import Progress
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """What one bench run measures; `quick()` is the CI-sized version (under a minute on a CPU)."""
+
+    image_size: int = 64
+    n_images: int = 1024
+    batch_sizes: tuple[int, ...] = (16, 256)
+    stargan_iterations: int = 10
+    stargan: tuple[int, int] = (64, 6)  # conv_dim, residual blocks: the paper's generator
+    scaling_real: int = 128
+    scaling_ks: tuple[int, ...] = (0, 1, 5, 20)
+    matmul_size: int = 2048
+    seed: int = 0
+
+    @staticmethod
+    def quick() -> "BenchSettings":
+        return BenchSettings(image_size=32, n_images=128, batch_sizes=(16, 64), stargan_iterations=3, stargan=(16, 2), scaling_real=16, matmul_size=512)
+
+
+class NaiveFaceFiles(Dataset):
+    """The authors' data path: every sample is a PNG decoded from disk, every epoch."""
+
+    def __init__(self, paths: list[Path], labels: np.ndarray, signed: bool = False) -> None:
+        self.paths, self.labels, self.signed = paths, labels, signed
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        with Image.open(self.paths[i]) as img:
+            x = torch.from_numpy(np.asarray(img.convert("L"), dtype=np.float32) / 255.0)[None]
+        return (x * 2 - 1 if self.signed else x), int(self.labels[i])
+
+
+def naive_classifier_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> float:
+    """One fp32 step of the naive path, with its per-step host sync."""
+    loss = F.cross_entropy(model(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def write_image_files(images: np.ndarray, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{i:06d}.png" for i in range(len(images))]
+    for path, image in zip(paths, images):
+        Image.fromarray(image).save(path)
+    return paths
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _timed(device: torch.device, work: Callable[[], Any]) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    work()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def classifier_throughput(images: np.ndarray, labels: np.ndarray, paths: list[Path], batch: int, device: torch.device) -> dict[str, float]:
+    """Images per second over one epoch (after a warm-up batch), ours vs the naive path."""
+    gen = seed_everything(0)
+    model = PaperCNN(images.shape[-1]).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), 1e-4)
+    x_all = torch.from_numpy(images).unsqueeze(1).to(device)
+    y_all = torch.from_numpy(labels).to(device)
+    train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gen)  # warm-up
+    ours = _timed(device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gen))
+
+    seed_everything(0)
+    naive_model = PaperCNN(images.shape[-1]).to(device)
+    naive_opt = torch.optim.Adam(naive_model.parameters(), 1e-4)
+    loader = DataLoader(NaiveFaceFiles(paths, labels), batch_size=batch, shuffle=True, num_workers=0)
+
+    def naive_epoch() -> None:
+        naive_model.train()
+        for x, y in loader:
+            naive_classifier_step(naive_model, naive_opt, x.to(device), y.to(device))
+
+    naive_classifier_step(naive_model, naive_opt, next(iter(loader))[0].to(device), torch.from_numpy(labels[:batch]).to(device))
+    naive = _timed(device, naive_epoch)
+    n = len(images)
+    return {"batch": batch, "ours_images_per_s": n / ours, "naive_images_per_s": n / naive, "speedup": naive / ours}
+
+
+def stargan_iterations_per_s(images: np.ndarray, domains: np.ndarray, paths: list[Path], cfg: StarGANConfig, device: torch.device) -> dict[str, float]:
+    """StarGAN iterations per second: ours (tensor in memory) vs batches decoded from files each iteration."""
+    results = {}
+    naive_cfg = replace(cfg, log_every=1)
+    for mode in ("ours", "naive"):
+        gen = seed_everything(cfg.seed)
+        G, D = cfg.build_generator().to(device), cfg.build_discriminator().to(device)
+        g_opt = torch.optim.Adam(G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
+        d_opt = torch.optim.Adam(D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
+        x_all = torch.from_numpy(images).unsqueeze(1).to(device)
+        y_all = torch.from_numpy(domains).to(device)
+        rows: list[dict[str, float]] = []
+        progress = Progress("bench", cfg.iterations, every_s=3600)
+        loader = DataLoader(NaiveFaceFiles(paths, domains), batch_size=cfg.batch_size, shuffle=True, num_workers=0, drop_last=True)
+        batches = iter(loader)
+
+        def step(it: int) -> None:
+            nonlocal batches
+            if mode == "ours":
+                _stargan_iteration(it, G, D, g_opt, d_opt, None, x_all, y_all, gen, cfg, device, rows, {}, progress, x_all[:1], Path("."))
+                return
+            try:
+                x, y = next(batches)
+            except StopIteration:
+                batches = iter(loader)
+                x, y = next(batches)
+            x_u8 = (x * 255).round().to(torch.uint8).to(device)  # the decoded batch is the whole "set" this step
+            # the authors' code logs every step's losses: a host sync per iteration
+            _stargan_iteration(it, G, D, g_opt, d_opt, None, x_u8, y.to(device), gen, naive_cfg, device, rows, {}, progress, x_u8[:1], Path("."))
+
+        step(1)  # warm-up
+        n = cfg.iterations
+        results[mode] = n / _timed(device, lambda: [step(i) for i in range(2, n + 2)])
+    return {"ours_iterations_per_s": results["ours"], "naive_iterations_per_s": results["naive"], "speedup": results["ours"] / results["naive"]}
+
+
+def classifier_flops_per_image(image_size: int) -> float:
+    """FLOPs of one training step (forward + backward) per image, counted by torch's FLOP counter."""
+    model = PaperCNN(image_size)
+    x = torch.zeros(8, 1, image_size, image_size)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), torch.zeros(8, dtype=torch.long)).backward()
+    return counter.get_total_flops() / 8
+
+
+def measured_peaks(device: torch.device, n: int) -> dict[str, float]:
+    """Achievable FLOP/s of this device: a large matmul, and a conv shaped like the CNN's widest layer."""
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    a @ b
+    reps = 10 if device.type == "cuda" else 3
+    matmul = _timed(device, lambda: [a @ b for _ in range(reps)])
+    x = torch.randn(64, 64, 32, 32, device=device, dtype=dtype)
+    w = torch.randn(128, 64, 3, 3, device=device, dtype=dtype)
+    F.conv2d(x, w)
+    conv = _timed(device, lambda: [F.conv2d(x, w) for _ in range(reps)])
+    conv_flops = 2 * 64 * 128 * 64 * 9 * 30 * 30
+    return {"dtype": str(dtype).removeprefix("torch."), "matmul_flops_per_s": reps * 2 * n**3 / matmul, "conv_flops_per_s": reps * conv_flops / conv}
+
+
+def scaling(images: np.ndarray, labels: np.ndarray, ks: tuple[int, ...], n_real: int, device: torch.device) -> list[dict[str, float]]:
+    """Wall time of one epoch at batch 16 as the training set grows to real + k units."""
+    rows = []
+    for k in ks:
+        n = n_real * (1 + k)
+        idx = np.arange(n) % len(images)
+        gen = seed_everything(0)
+        model = PaperCNN(images.shape[-1]).to(device)
+        opt = torch.optim.Adam(model.parameters(), 1e-4)
+        x_all = torch.from_numpy(images[idx]).unsqueeze(1).to(device)
+        y_all = torch.from_numpy(labels[idx]).to(device)
+        seconds = _timed(device, lambda: train_one_epoch(model, opt, x_all, y_all, 16, gen))
+        rows.append({"k": k, "images": n, "seconds": seconds, "seconds_per_1000_images": 1000 * seconds / n})
+    return rows
+
+
+def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
+    rng = np.random.default_rng(settings.seed)
+    s = settings.image_size
+    images = rng.integers(0, 256, size=(settings.n_images, s, s), dtype=np.uint8)
+    labels = rng.integers(0, 6, size=settings.n_images).astype(np.int64)
+    domains = rng.integers(0, 7, size=settings.n_images).astype(np.int64)
+    conv_dim, repeat = settings.stargan
+    stargan_cfg = StarGANConfig(image_size=s, conv_dim=conv_dim, d_conv_dim=conv_dim, g_repeat=repeat, iterations=settings.stargan_iterations, batch_size=16, log_every=10**9, sample_every=10**9)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_image_files(images, Path(tmp))
+        classifier = [classifier_throughput(images, labels, paths, b, device) for b in settings.batch_sizes]
+        stargan = stargan_iterations_per_s(images, domains, paths, stargan_cfg, device)
+    flops = classifier_flops_per_image(s)
+    peaks = measured_peaks(device, settings.matmul_size)
+    best = max(row["ours_images_per_s"] for row in classifier)
+    achieved = best * flops
+    growth = scaling(images, labels, settings.scaling_ks, settings.scaling_real, device)
+    per_image = [r["seconds_per_1000_images"] for r in growth]
+    return {
+        "settings": asdict(settings),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "versions": {"torch": torch.__version__, "python": platform.python_version()},
+        "classifier": classifier,
+        "stargan": {**stargan, "conv_dim": conv_dim, "residual_blocks": repeat, "batch": 16},
+        "flops": {
+            "classifier_train_flops_per_image": flops,
+            **peaks,
+            "classifier_achieved_flops_per_s": achieved,
+            "fraction_of_matmul_peak": achieved / peaks["matmul_flops_per_s"],
+            "fraction_of_conv_peak": achieved / peaks["conv_flops_per_s"],
+        },
+        "scaling": growth,
+        "scaling_max_over_min_time_per_image": max(per_image) / min(per_image),
+    }
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The bench as the README's performance table."""
+    lines = [f"Device: {result['device']}; torch {result['versions']['torch']}; image {result['settings']['image_size']} px.", "",
+             "| measure | ours | naive | ratio |", "|---|---|---|---|"]
+    for row in result["classifier"]:
+        lines.append(f"| classifier training, batch {row['batch']} (images/s) | {row['ours_images_per_s']:.0f} | {row['naive_images_per_s']:.0f} | {row['speedup']:.2f}x |")
+    sg = result["stargan"]
+    lines.append(f"| StarGAN training, conv {sg['conv_dim']}, {sg['residual_blocks']} blocks (iterations/s) | {sg['ours_iterations_per_s']:.2f} | {sg['naive_iterations_per_s']:.2f} | {sg['speedup']:.2f}x |")
+    fl = result["flops"]
+    lines += ["", f"Classifier: {fl['classifier_train_flops_per_image'] / 1e9:.3f} GFLOP per image per training step; achieved "
+              f"{fl['classifier_achieved_flops_per_s'] / 1e9:.1f} GFLOP/s = {100 * fl['fraction_of_matmul_peak']:.0f}% of the measured {fl['dtype']} matmul peak "
+              f"({fl['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s), {100 * fl['fraction_of_conv_peak']:.0f}% of the conv peak ({fl['conv_flops_per_s'] / 1e9:.0f} GFLOP/s).", "",
+              "| k | images | seconds per epoch | s per 1000 images |", "|---|---|---|---|"]
+    for row in result["scaling"]:
+        lines.append(f"| {row['k']} | {row['images']} | {row['seconds']:.2f} | {row['seconds_per_1000_images']:.2f} |")
+    lines.append(f"\nTime per image varies by {result['scaling_max_over_min_time_per_image']:.2f}x from the smallest to the largest set (1.0 = perfectly linear).")
+    return "\n".join(lines) + "\n"
