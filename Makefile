@@ -8,7 +8,7 @@ STAMP := $(VENV)/.synthfer-installed
 GPUS := $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
 GPU_SLOTS := $(if $(filter-out 0,$(GPUS)),$(GPUS),$(shell nproc))
 
-.PHONY: install run test pytest lint dryrun clean
+.PHONY: install run test pytest lint dryrun bench bench-quick clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ lint: install
 
 dryrun: install
 	$(BIN)/snakemake --dry-run --quiet rules
+
+# speed of our training paths vs the naive way and the device's peak -> results/bench/bench.{json,md}
+bench: install
+	$(BIN)/python scripts/bench.py $(ARGS)
+
+bench-quick: install
+	$(BIN)/python scripts/bench.py --quick $(ARGS)
 
 clean:
 	rm -rf results .snakemake

@@ -2,8 +2,10 @@
 
 The naive reference is written the way the authors' code works: one image file decoded per sample in a
 `Dataset`, batched by a `DataLoader`, fp32, a host sync (`loss.item()`) every step. Ours keeps the set as one
-uint8 tensor on the device, draws batches by index, scales on the device, uses bf16 autocast and
-channels_last on CUDA and syncs only to log. Both train the same network on the same images.
+uint8 tensor on the device, draws batches by index, scales on the device, runs the convolutions channels_last
+(NHWC), uses bf16 autocast on CUDA and syncs only to log. Both train the same network on the same images.
+torch.compile is not used: on our CPU it made the classifier step slower (86 vs 114 images/s at batch 16,
+after 32 s of compiling).
 """
 
 from __future__ import annotations
@@ -96,9 +98,7 @@ def _timed(device: torch.device, work: Callable[[], Any]) -> float:
 def classifier_throughput(images: np.ndarray, labels: np.ndarray, paths: list[Path], batch: int, device: torch.device) -> dict[str, float]:
     """Images per second over one epoch (after a warm-up batch), ours vs the naive path."""
     gen = seed_everything(0)
-    model = PaperCNN(images.shape[-1]).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), 1e-4)
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
     y_all = torch.from_numpy(labels).to(device)
@@ -188,7 +188,7 @@ def scaling(images: np.ndarray, labels: np.ndarray, ks: tuple[int, ...], n_real:
         n = n_real * (1 + k)
         idx = np.arange(n) % len(images)
         gen = seed_everything(0)
-        model = PaperCNN(images.shape[-1]).to(device)
+        model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
         opt = torch.optim.Adam(model.parameters(), 1e-4)
         x_all = torch.from_numpy(images[idx]).unsqueeze(1).to(device)
         y_all = torch.from_numpy(labels[idx]).to(device)

@@ -1,0 +1,56 @@
+"""The bench compares like with like: our path and the naive path compute the same thing."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from synthfer.bench import NaiveFaceFiles, write_image_files
+from synthfer.models.classifier import PaperCNN
+from synthfer.tensors import to_unit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_fast_and_naive_paths_give_the_same_loss_and_gradients(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(8, 32, 32), dtype=np.uint8)
+    labels = rng.integers(0, 6, size=8).astype(np.int64)
+    naive_set = NaiveFaceFiles(write_image_files(images, tmp_path), labels)
+    torch.manual_seed(0)
+    naive = PaperCNN(32).eval()  # eval: dropout off, so both see the same network
+    ours = copy.deepcopy(naive).to(memory_format=torch.channels_last)
+
+    x_naive = torch.stack([naive_set[i][0] for i in range(8)])
+    loss_naive = F.cross_entropy(naive(x_naive), torch.tensor([naive_set[i][1] for i in range(8)]))
+    loss_naive.backward()
+    x_ours = to_unit(torch.from_numpy(images).unsqueeze(1)).contiguous(memory_format=torch.channels_last)
+    loss_ours = F.cross_entropy(ours(x_ours), torch.from_numpy(labels))
+    loss_ours.backward()
+
+    torch.testing.assert_close(loss_ours, loss_naive, rtol=1e-5, atol=1e-6)
+    for (name, a), b in zip(ours.named_parameters(), naive.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_quick_bench_writes_a_well_formed_report(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--device", "cpu", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    bench = json.loads((tmp_path / "bench.json").read_text())
+    assert {row["batch"] for row in bench["classifier"]} == {16, 64}
+    for row in bench["classifier"]:
+        assert row["ours_images_per_s"] > 0 and row["naive_images_per_s"] > 0
+        assert abs(row["speedup"] - row["ours_images_per_s"] / row["naive_images_per_s"]) < 1e-9
+    assert [r["k"] for r in bench["scaling"]] == [0, 1, 5, 20]
+    assert [r["images"] for r in bench["scaling"]] == [16, 32, 96, 336]
+    assert 0 < bench["flops"]["fraction_of_matmul_peak"] and bench["flops"]["classifier_train_flops_per_image"] > 1e6
+    assert bench["stargan"]["ours_iterations_per_s"] > 0 and "torch" in bench["versions"]
+    assert "| classifier training, batch 16" in (tmp_path / "bench.md").read_text()
