@@ -110,3 +110,15 @@ def test_identity_gan_trains_and_samples_deterministically(tmp_path):
     a, b = sample_identities(G, 4, seed=1), sample_identities(G, 4, seed=1)
     assert a.shape == (4, 1, 16, 16) and torch.equal(a, b)
     assert not torch.equal(a, sample_identities(G, 4, seed=2))
+
+
+def test_a_model_file_records_what_made_it(tmp_path):
+    from synthfer.checkpoint import load_torch
+    from synthfer.train.classifier import ClassifierConfig, load_classifier, save_classifier
+
+    cfg = ClassifierConfig(image_size=32, lr=0.01)
+    save_classifier(cfg.build(), cfg, tmp_path / "m.pt")
+    saved = load_torch(tmp_path / "m.pt")
+    assert saved["config"]["lr"] == 0.01 and torch.__version__.startswith(saved["provenance"]["versions"]["torch"])
+    assert len(saved["provenance"]["commit"].split("+")[0]) in (40, len("unknown"))
+    assert isinstance(load_classifier(tmp_path / "m.pt", torch.device("cpu")), torch.nn.Module)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from dataclasses import asdict
 from typing import Any, Callable, TypeVar
 
@@ -23,8 +24,12 @@ C = TypeVar("C")
 
 
 def save_model(model: torch.nn.Module, cfg: Any, path: str | os.PathLike) -> None:
-    """A model file: the stage config that rebuilds the network, and its weights."""
-    atomic_save_torch({"config": asdict(cfg), "model": model.state_dict()}, path)
+    """A model file: the stage config that rebuilds the network, its weights, and what made it (commit,
+    package versions), so a model found on disk can be traced back."""
+    from synthfer.provenance import git_commit, versions
+
+    made_by = {"commit": git_commit(Path(__file__).resolve().parents[2]), "versions": versions()}
+    atomic_save_torch({"config": asdict(cfg), "model": model.state_dict(), "provenance": made_by}, path)
 
 
 def load_model(path: str | os.PathLike, config_type: type[C], build: Callable[[C], torch.nn.Module], device: torch.device) -> tuple[Any, C]:
