@@ -47,3 +47,42 @@ def test_summary_over_seeds_uses_a_t_interval():
     assert s.loc["0", "accuracy_ci95"] == pytest.approx(stats.t.ppf(0.975, 2) * 0.1 / np.sqrt(3))
     assert np.isnan(s.loc["1", "accuracy_ci95"])  # one seed: no interval, not a fake zero
     assert s.loc["1", "accuracy_n_seeds"] == 1
+
+
+def _preds(k: str, seed: int, correct: list[bool], test_set: str = "cross") -> pd.DataFrame:
+    true = ["anger", "happiness"] * (len(correct) // 2)
+    pred = [t if ok else ("sadness" if t != "sadness" else "fear") for t, ok in zip(true, correct)]
+    return pd.DataFrame({"test_set": test_set, "k": k, "seed": seed, "true": true, "pred": pred})
+
+
+def test_identical_predictions_give_no_gain_and_p_one():
+    from synthfer.metrics import paired_gain
+
+    rng = np.random.default_rng(0)
+    parts = []
+    for s in range(3):
+        correct = list(rng.random(40) < 0.6)
+        parts += [_preds("0", s, correct), _preds("2", s, correct)]
+    g = paired_gain(pd.concat(parts), "cross", "2")
+    assert g["gain"] == 0 and g["ci_low"] == 0 and g["ci_high"] == 0 and g["p_value"] == 1.0
+
+
+def test_a_clear_gain_is_found_with_its_interval():
+    from synthfer.metrics import paired_gain, paired_gains
+
+    parts = []
+    for s in range(3):
+        parts += [_preds("0", s, [True, False] * 30), _preds("1", s, [True] * 60)]  # k=1 fixes every second face
+    predictions = pd.concat(parts)
+    g = paired_gain(predictions, "cross", "1")
+    assert g["gain"] == pytest.approx(0.5) and 0.35 < g["ci_low"] < 0.5 < g["ci_high"] < 0.65 and g["p_value"] < 0.01
+    table = paired_gains(pd.concat([predictions, _preds("0", 0, [True] * 4, "in_distribution"), _preds("1", 0, [True] * 4, "in_distribution")]))
+    assert list(table["test_set"]) == ["cross"] and list(table["k"]) == ["1"]  # in_distribution faces change with k: no pairing
+
+
+def test_unpaired_faces_are_refused():
+    from synthfer.metrics import paired_gain
+
+    predictions = pd.concat([_preds("0", 0, [True] * 4), _preds("1", 0, [True] * 6)])
+    with pytest.raises(ValueError, match="not tested on the same faces"):
+        paired_gain(predictions, "cross", "1")

@@ -51,3 +51,48 @@ def summarize_over_seeds(metrics: pd.DataFrame, keys: list[str], columns: list[s
     out = pd.concat({"mean": mean, "sd": std, "ci95": half, "n_seeds": count}, axis=1)
     out.columns = [f"{metric}_{stat}" for stat, metric in out.columns]
     return out.reset_index()
+
+
+def paired_gain(predictions: pd.DataFrame, test_set: str, k: str, baseline: str = "0", n_boot: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Accuracy gain of ratio k over the baseline on the same test faces, paired by seed and face.
+
+    A two-level bootstrap (seeds with replacement, then faces with replacement, the same faces for both
+    models of a seed) gives the 95% percentile interval of the mean gain over seeds, and a two-sided p-value
+    (twice the share of resampled gains on the other side of zero, at most 1). Identical predictions give
+    gain 0 and p = 1.
+    """
+    both = predictions[(predictions["test_set"] == test_set) & predictions["k"].isin([k, baseline])]
+    seeds = sorted(set(both.loc[both["k"] == k, "seed"]) & set(both.loc[both["k"] == baseline, "seed"]))
+    if not seeds:
+        raise ValueError(f"no seed has both k={k} and k={baseline} on {test_set}")
+    diffs = []  # per seed: correct(k) - correct(baseline), one entry per face
+    for s in seeds:
+        a = both[(both["k"] == k) & (both["seed"] == s)]
+        b = both[(both["k"] == baseline) & (both["seed"] == s)]
+        if len(a) != len(b) or not np.array_equal(a["true"].to_numpy(), b["true"].to_numpy()):
+            raise ValueError(f"{test_set}, seed {s}: k={k} and k={baseline} were not tested on the same faces")
+        diffs.append((a["pred"].to_numpy() == a["true"].to_numpy()).astype(float) - (b["pred"].to_numpy() == b["true"].to_numpy()).astype(float))
+    diffs_arr = np.stack(diffs)  # (seeds, faces)
+    n_seeds, n_faces = diffs_arr.shape
+    rng = np.random.default_rng(seed)
+    boot = np.empty(n_boot)
+    for start in range(0, n_boot, 100):  # in chunks: (100, seeds, faces) at a time
+        m = min(100, n_boot - start)
+        seed_idx = rng.integers(0, n_seeds, size=(m, n_seeds))
+        face_idx = rng.integers(0, n_faces, size=(m, n_faces))
+        boot[start : start + m] = diffs_arr[seed_idx[:, :, None], face_idx[:, None, :]].mean(axis=(1, 2))
+    p = min(1.0, 2 * min(float((boot <= 0).mean()), float((boot >= 0).mean())))
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return {"test_set": test_set, "k": k, "baseline": baseline, "gain": float(diffs_arr.mean()), "ci_low": float(lo), "ci_high": float(hi), "p_value": p, "n_seeds": n_seeds, "n_faces": n_faces}
+
+
+def paired_gains(predictions: pd.DataFrame, baseline: str = "0", n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Every ratio against real only, on every test set whose faces do not depend on k (not in_distribution)."""
+    rows = []
+    for test_set in sorted(set(predictions["test_set"]) - {"in_distribution"}):
+        present = set(predictions.loc[predictions["test_set"] == test_set, "k"].astype(str))
+        if baseline not in present:
+            continue
+        for k in sorted(present - {baseline}, key=lambda v: 10**6 if v == "syn" else int(v)):
+            rows.append(paired_gain(predictions, test_set, k, baseline, n_boot, seed))
+    return pd.DataFrame(rows, columns=["test_set", "k", "baseline", "gain", "ci_low", "ci_high", "p_value", "n_seeds", "n_faces"])

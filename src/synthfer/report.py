@@ -11,7 +11,7 @@ import yaml
 
 from synthfer.io import atomic_write_csv, atomic_write_text
 from synthfer.labels import EMOTIONS
-from synthfer.metrics import confusion_counts, metrics_table, summarize_over_seeds
+from synthfer.metrics import confusion_counts, metrics_table, paired_gains, summarize_over_seeds
 from synthfer.plots import plot_confusion
 
 HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1"]
@@ -32,7 +32,7 @@ def _k_order(k: pd.Series) -> pd.Series:
     return k.map(lambda v: 10**6 if v == "syn" else int(v))
 
 
-def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_summary: str | os.PathLike) -> pd.DataFrame:
+def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_summary: str | os.PathLike, out_gains: str | os.PathLike) -> pd.DataFrame:
     metrics = metrics_table(predictions, ["k", "seed", "test_set"])
     metrics = metrics.sort_values(["test_set", "k", "seed"], key=lambda s: _k_order(s) if s.name == "k" else s).reset_index(drop=True)
     atomic_write_csv(metrics, out_metrics)
@@ -40,6 +40,7 @@ def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_sum
     summary = summarize_over_seeds(metrics, ["test_set", "k"], columns)
     summary = summary.sort_values(["test_set", "k"], key=lambda s: _k_order(s) if s.name == "k" else s).reset_index(drop=True)
     atomic_write_csv(summary, out_summary)
+    atomic_write_csv(paired_gains(predictions), out_gains)
     return metrics
 
 
@@ -62,7 +63,12 @@ def _fmt(mean: float, half: float) -> str:
     return f"{100 * mean:.1f} ± {100 * half:.1f}" if not np.isnan(half) else f"{100 * mean:.1f}"
 
 
-def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike) -> str:
+def _gain_text(row: pd.Series) -> str:
+    p = "p < 0.001" if row["p_value"] == 0 else f"p = {row['p_value']:.3g}"  # 2000 resamples: 0.001 is the resolution
+    return f"{100 * row['gain']:+.1f} points [{100 * row['ci_low']:+.1f}, {100 * row['ci_high']:+.1f}], {p}"
+
+
+def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None) -> str:
     """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds)."""
     ks = sorted(summary["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
     lines = [
@@ -97,8 +103,21 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         base = row.get("0", np.nan)
         gain = 100 * (row[best] - base)
         verdict = "no ratio beats real only" if best == "0" else f"best k = {best}: {_fmt(row[best], half.loc[test_set, best])} vs real only {_fmt(base, half.loc[test_set, '0'])} ({gain:+.1f} points)"
+        paired = gains[(gains["test_set"] == test_set) & (gains["k"].astype(str) == best)] if gains is not None and best != "0" else pd.DataFrame()
+        if len(paired):
+            p_row = paired.iloc[0]
+            verdict += f"; paired over the same faces and seeds: {_gain_text(p_row)}"
+            verdict += " (significant at 5%)" if p_row["p_value"] < 0.05 else " (not significant at 5%)"
         lines.append(f"- **{test_set}**: {verdict}.")
     lines.append("- Gains smaller than the confidence intervals are not evidence that generated data helps.")
+    if gains is not None and len(gains):
+        lines += ["", "## Gain over real only, paired (accuracy points, 95% bootstrap interval over faces and seeds, p-value)", ""]
+        gain_ks = [k for k in ks if k != "0" and k in set(gains["k"].astype(str))]
+        lines.append("| test set | " + " | ".join(f"k={k}" for k in gain_ks) + " |")
+        lines.append("|---|" + "---|" * len(gain_ks))
+        for test_set, group in gains.assign(k=gains["k"].astype(str)).groupby("test_set"):
+            cells = {r["k"]: _gain_text(r) for _, r in group.iterrows()}
+            lines.append(f"| {test_set} | " + " | ".join(cells.get(k, "n/a") for k in gain_ks) + " |")
     if len(fidelity):
         per_emotion = fidelity.groupby("emotion")["fidelity"].mean()
         lines += [
@@ -117,6 +136,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         "",
         "- `metrics.csv`: one row per (k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1",
         "- `metrics_summary.csv`: the same over seeds: mean, sd, 95% CI half-width",
+        "- `paired_gains.csv`: each k against real only on the same test faces: gain, 95% bootstrap interval, p-value",
         "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples.png`, `generated_fidelity.csv`",
         "- `provenance.json`: commit and versions; the configuration is below.",
         "",

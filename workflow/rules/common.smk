@@ -102,6 +102,7 @@ def report_outputs():
     return [
         "results/report/metrics.csv",
         "results/report/metrics_summary.csv",
+        "results/report/paired_gains.csv",
         "results/report/accuracy_vs_ratio.png",
         "results/report/confusion",
         "results/report/samples.png",

@@ -11,6 +11,7 @@ rule aggregate_metrics:
     output:
         metrics=report("results/report/metrics.csv", category="Tables"),
         summary="results/report/metrics_summary.csv",
+        gains=report("results/report/paired_gains.csv", category="Tables"),
     conda:
         CONDA_ENV
     log:
@@ -89,6 +90,7 @@ rule evaluate_generated:
 rule write_summary:
     input:
         summary="results/report/metrics_summary.csv",
+        gains="results/report/paired_gains.csv",
         fidelity="results/report/generated_fidelity.csv",
         figure="results/report/accuracy_vs_ratio.png",
         code=CODE["report"],
