@@ -1,7 +1,12 @@
-"""Rule evaluate_generated: do real-only classifiers recognise the emotion each face was generated as?"""
-from synthfer.io import atomic_write_csv
+"""Rule evaluate_generated: how good are the generated faces, as judged by classifiers trained on real faces only?"""
+from pathlib import Path
+
 from synthfer.logs import run_logged
-from synthfer.steps.classify import expression_fidelity
+from synthfer.steps.classify import evaluate_generated_faces
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-run_logged(sm.log[0], sm.threads, lambda: atomic_write_csv(expression_fidelity(list(sm.input.models), sm.params.units, sm.params.device), sm.output[0]), gpus=getattr(sm.resources, "gpu", 0))
+run_logged(
+    sm.log[0], sm.threads, evaluate_generated_faces,
+    list(sm.input.models), sm.params.units, str(Path(sm.input.real_table).parent), sm.params.device, sm.output.fidelity, sm.output.quality,
+    gpus=getattr(sm.resources, "gpu", 0),
+)

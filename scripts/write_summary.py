@@ -13,7 +13,7 @@ def main() -> None:
     prov = provenance()
     atomic_write_json({**prov, "config": sm.config}, sm.output.provenance)
     summary = pd.read_csv(sm.input.summary, dtype={"k": str})
-    write_summary(sm.config, summary, pd.read_csv(sm.input.fidelity), prov, sm.output.summary, pd.read_csv(sm.input.gains, dtype={"k": str}))
+    write_summary(sm.config, summary, pd.read_csv(sm.input.fidelity), prov, sm.output.summary, pd.read_csv(sm.input.gains, dtype={"k": str}), pd.read_csv(sm.input.quality))
 
 
 run_logged(sm.log[0], sm.threads, main)

@@ -86,3 +86,26 @@ def test_unpaired_faces_are_refused():
     predictions = pd.concat([_preds("0", 0, [True] * 4), _preds("1", 0, [True] * 6)])
     with pytest.raises(ValueError, match="not tested on the same faces"):
         paired_gain(predictions, "cross", "1")
+
+
+def test_frechet_distance_is_zero_for_the_same_set_and_grows_with_a_shift():
+    from synthfer.quality import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(400, 5))
+    assert frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
+    assert frechet_distance(a, a + 2.0) == pytest.approx(5 * 4.0, rel=1e-6)  # only the means differ: |2|^2 x 5 dims
+
+
+def test_identity_preservation_and_diversity_on_hand_made_features():
+    from synthfer.quality import diversity, identity_preservation
+
+    # two identities far apart; each translated face stays next to its own neutral face
+    table = pd.DataFrame({"subject": ["a", "a", "a", "b", "b", "b"], "emotion": ["neutral", "anger", "fear", "neutral", "anger", "fear"]})
+    features = np.array([[0, 0], [1, 0], [0, 1], [10, 0], [11, 0], [10, 1]], dtype=float)
+    kept = identity_preservation(features, table)
+    assert kept["same_identity_distance"] == pytest.approx(1.0) and kept["identity_ratio"] < 0.2
+    swapped = identity_preservation(features[[0, 4, 5, 3, 1, 2]], table)  # translations land on the other identity
+    assert swapped["identity_ratio"] > 5
+    div = diversity(features, table["emotion"].to_numpy())
+    assert div["anger"] == pytest.approx(10.0) and "neutral" not in div

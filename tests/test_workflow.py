@@ -92,11 +92,14 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     assert len(list((report / "confusion").glob("*.png"))) == len(ks) * len(test_sets)
     fidelity = pd.read_csv(report / "generated_fidelity.csv")
     assert fidelity["fidelity"].between(0, 1).all() and set(fidelity["emotion"]) == {"anger", "disgust", "fear", "happiness", "sadness", "surprise"}
+    quality = pd.read_csv(report / "quality.csv")
+    assert {"identity_ratio", "frechet_distance", "diversity_generated", "diversity_real"} <= set(quality["metric"])
+    assert quality["model"].nunique() == len(config["experiment"]["seeds"]) and np.isfinite(quality["value"]).all()
     gains = pd.read_csv(report / "paired_gains.csv", dtype={"k": str})
     assert set(gains["test_set"]) == test_sets - {"in_distribution"} and set(gains["k"]) == ks - {"0"}
     assert (gains["ci_low"] <= gains["gain"]).all() and (gains["gain"] <= gains["ci_high"]).all() and gains["p_value"].between(0, 1).all()
     text = (report / "summary.md").read_text()
-    assert "Expression fidelity" in text and "real_test" in text and "Gain over real only, paired" in text and "image_size: 32" in text
+    assert "Expression fidelity" in text and "real_test" in text and "Gain over real only, paired" in text and "Quality of the generated faces" in text and "image_size: 32" in text
     assert "commit" in (report / "provenance.json").read_text()
 
 

@@ -68,7 +68,7 @@ def _gain_text(row: pd.Series) -> str:
     return f"{100 * row['gain']:+.1f} points [{100 * row['ci_low']:+.1f}, {100 * row['ci_high']:+.1f}], {p}"
 
 
-def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None) -> str:
+def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None, quality: pd.DataFrame | None = None) -> str:
     """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds)."""
     ks = sorted(summary["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
     lines = [
@@ -130,6 +130,23 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
             + ", ".join(f"{e} {100 * v:.0f}%" for e, v in per_emotion.items())
             + ".",
         ]
+    if quality is not None and len(quality):
+        mean = quality.groupby(["metric", "emotion"])["value"].mean()
+        div_gen = quality.loc[quality["metric"] == "diversity_generated", "value"].mean()
+        div_real = quality.loc[quality["metric"] == "diversity_real", "value"].mean()
+        lines += [
+            "",
+            "## Quality of the generated faces (`quality.csv`)",
+            "",
+            "Measured in the penultimate-layer features of the real-only classifiers: a domain feature space, not "
+            "Inception's, so the Frechet distance compares translators and runs of this workflow, not published FIDs.",
+            "",
+            f"- Identity preservation: a translated face lies at {mean[('same_identity_distance', 'all')]:.2f} from its own neutral "
+            f"source and at {mean[('other_identity_distance', 'all')]:.2f} from other identities' (ratio "
+            f"{mean[('identity_ratio', 'all')]:.2f}; below 1 means the person is kept).",
+            f"- Diversity: mean pairwise distance within an emotion {div_gen:.2f} for generated faces, {div_real:.2f} for real ones.",
+            f"- Frechet distance, real vs generated emotional faces: {mean[('frechet_distance', 'all')]:.1f}.",
+        ]
     lines += [
         "",
         "## Files",
@@ -137,7 +154,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         "- `metrics.csv`: one row per (k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1",
         "- `metrics_summary.csv`: the same over seeds: mean, sd, 95% CI half-width",
         "- `paired_gains.csv`: each k against real only on the same test faces: gain, 95% bootstrap interval, p-value",
-        "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples.png`, `generated_fidelity.csv`",
+        "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples.png`, `generated_fidelity.csv`, `quality.csv`",
         "- `provenance.json`: commit and versions; the configuration is below.",
         "",
         "## Configuration",

@@ -57,6 +57,7 @@ CODE = {
     "generate": _code("generate.py", "steps/generate.py"),
     "classifier": _code("models/classifier.py", "train/classifier.py", "experiment.py", "steps/classify.py"),
     "report": _code("report.py", "plots.py", "metrics.py"),
+    "quality": _code("quality.py"),
 }
 
 
@@ -107,5 +108,6 @@ def report_outputs():
         "results/report/confusion",
         "results/report/samples.png",
         "results/report/generated_fidelity.csv",
+        "results/report/quality.csv",
         "results/report/summary.md",
     ]

@@ -69,9 +69,12 @@ rule evaluate_generated:
     input:
         models=expand("results/classify/k0/seed{seed}/model.pt", seed=SEEDS),
         units=[f"results/generated/unit{u}/faces.npz" for u in range(N_UNITS)],
-        code=CODE["classifier"],
+        real_images="results/real/faces.npz",
+        real_table="results/real/faces.csv",
+        code=CODE["classifier"] + CODE["quality"],
     output:
-        "results/report/generated_fidelity.csv",
+        fidelity="results/report/generated_fidelity.csv",
+        quality=report("results/report/quality.csv", category="Tables"),
     params:
         units=[f"results/generated/unit{u}" for u in range(N_UNITS)],
         device=DEVICE,
@@ -92,6 +95,7 @@ rule write_summary:
         summary="results/report/metrics_summary.csv",
         gains="results/report/paired_gains.csv",
         fidelity="results/report/generated_fidelity.csv",
+        quality="results/report/quality.csv",
         figure="results/report/accuracy_vs_ratio.png",
         code=CODE["report"],
     output:
