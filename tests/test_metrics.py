@@ -109,3 +109,17 @@ def test_identity_preservation_and_diversity_on_hand_made_features():
     assert swapped["identity_ratio"] > 5
     div = diversity(features, table["emotion"].to_numpy())
     assert div["anger"] == pytest.approx(10.0) and "neutral" not in div
+
+
+def test_one_vs_rest_auc_against_a_hand_computed_case():
+    from synthfer.metrics import metrics_table, one_vs_rest_auc
+
+    true = np.array(["anger", "anger", "happiness", "happiness"])
+    proba = np.zeros((4, len(EMOTIONS)))
+    proba[:, 0] = [0.9, 0.4, 0.6, 0.1]  # anger scores: one of the four (anger, happiness) pairs is misordered
+    proba[:, 3] = [0.1, 0.2, 0.8, 0.9]  # happiness scores: perfectly separated
+    auc = one_vs_rest_auc(true, proba)
+    assert auc["auc_anger"] == pytest.approx(0.75) and auc["auc_happiness"] == pytest.approx(1.0)
+    assert np.isnan(auc["auc_fear"]) and auc["macro_auc_ovr"] == pytest.approx(0.875)
+    table = pd.DataFrame({"g": 1, "true": true, "pred": ["anger", "happiness", "happiness", "happiness"], **{f"p_{e}": proba[:, i] for i, e in enumerate(EMOTIONS)}})
+    assert metrics_table(table, ["g"]).loc[0, "macro_auc_ovr"] == pytest.approx(0.875)

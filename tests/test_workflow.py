@@ -82,7 +82,7 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     test_sets = {"in_distribution", "real_test", *config["roles"]["cross_test"]}
     assert set(metrics["k"]) == ks and set(metrics["test_set"]) == test_sets
     assert len(metrics) == len(ks) * len(config["experiment"]["seeds"]) * len(test_sets)
-    for column in ("accuracy", "macro_f1", "precision_anger", "recall_surprise", "f1_fear"):
+    for column in ("accuracy", "macro_f1", "precision_anger", "recall_surprise", "f1_fear", "macro_auc_ovr"):
         assert metrics[column].between(0, 1).all(), column
     summary = pd.read_csv(report / "metrics_summary.csv", dtype={"k": str})
     assert {"accuracy_mean", "accuracy_ci95", "accuracy_sd"} <= set(summary.columns)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support, roc_auc_score
 
 from synthfer.labels import EMOTIONS
 
@@ -26,6 +26,19 @@ def classification_metrics(true: pd.Series | np.ndarray, pred: pd.Series | np.nd
     return row
 
 
+def one_vs_rest_auc(true: pd.Series | np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """ROC AUC of each emotion against the rest from the kept probabilities (columns in EMOTIONS order), and their
+    macro mean; NaN for an emotion absent from (or the only one in) the test set."""
+    true = np.asarray(true)
+    row = {}
+    for i, e in enumerate(EMOTIONS):
+        positive = true == e
+        row[f"auc_{e}"] = float(roc_auc_score(positive, proba[:, i])) if 0 < positive.sum() < len(true) else float("nan")
+    values = [v for v in row.values() if not np.isnan(v)]
+    row["macro_auc_ovr"] = float(np.mean(values)) if values else float("nan")
+    return row
+
+
 def confusion_counts(true: pd.Series | np.ndarray, pred: pd.Series | np.ndarray) -> np.ndarray:
     """Confusion matrix in the canonical class order, rows = true."""
     return confusion_matrix(true, pred, labels=list(EMOTIONS))
@@ -36,7 +49,11 @@ def metrics_table(predictions: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     rows = []
     for values, group in predictions.groupby(keys, sort=True):
         values = values if isinstance(values, tuple) else (values,)
-        rows.append({**dict(zip(keys, values)), **classification_metrics(group["true"], group["pred"])})
+        row = {**dict(zip(keys, values)), **classification_metrics(group["true"], group["pred"])}
+        proba_columns = [f"p_{e}" for e in EMOTIONS]
+        if set(proba_columns) <= set(group.columns):
+            row.update(one_vs_rest_auc(group["true"], group[proba_columns].to_numpy()))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

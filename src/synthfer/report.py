@@ -14,7 +14,7 @@ from synthfer.labels import EMOTIONS
 from synthfer.metrics import confusion_counts, metrics_table, paired_gains, summarize_over_seeds
 from synthfer.plots import plot_confusion
 
-HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1"]
+HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1", "macro_auc_ovr"]
 
 
 def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
@@ -36,7 +36,7 @@ def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_sum
     metrics = metrics_table(predictions, ["k", "seed", "test_set"])
     metrics = metrics.sort_values(["test_set", "k", "seed"], key=lambda s: _k_order(s) if s.name == "k" else s).reset_index(drop=True)
     atomic_write_csv(metrics, out_metrics)
-    columns = HEADLINE + [c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_"))]
+    columns = [c for c in HEADLINE if c in metrics.columns] + [c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_", "auc_"))]
     summary = summarize_over_seeds(metrics, ["test_set", "k"], columns)
     summary = summary.sort_values(["test_set", "k"], key=lambda s: _k_order(s) if s.name == "k" else s).reset_index(drop=True)
     atomic_write_csv(summary, out_summary)
@@ -151,7 +151,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         "",
         "## Files",
         "",
-        "- `metrics.csv`: one row per (k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1",
+        "- `metrics.csv`: one row per (k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1, one-vs-rest ROC AUC per class and macro",
         "- `metrics_summary.csv`: the same over seeds: mean, sd, 95% CI half-width",
         "- `paired_gains.csv`: each k against real only on the same test faces: gain, 95% bootstrap interval, p-value",
         "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples.png`, `generated_fidelity.csv`, `quality.csv`",
