@@ -53,4 +53,9 @@ def test_quick_bench_writes_a_well_formed_report(tmp_path):
     assert [r["images"] for r in bench["scaling"]] == [16, 32, 96, 336]
     assert 0 < bench["flops"]["fraction_of_matmul_peak"] and bench["flops"]["classifier_train_flops_per_image"] > 1e6
     assert bench["stargan"]["ours_iterations_per_s"] > 0 and "torch" in bench["versions"]
+    st = bench["stacked_seeds"]
+    assert st["seeds"] == 2 and abs(st["speedup"] - st["stacked_images_per_s"] / st["single_images_per_s"]) < 1e-9
+    grid = bench["paper_grid"]
+    assert grid["runs"] == 11 * 5 and grid["image_epochs"] == 5 * 50 * (2000 + 654 + 9 * 2000 + 654 * 66)
+    assert grid["stacked_minutes"] == grid["image_epochs"] / st["stacked_images_per_s"] / 60
     assert "| classifier training, batch 16" in (tmp_path / "bench.md").read_text()

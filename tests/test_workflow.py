@@ -20,7 +20,7 @@ TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 RULES = [
     "render_demo_dataset", "prepare_faces", "split_subjects", "train_stargan", "train_identity_gan", "generate_faces",
-    "train_classifier", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_confusion_matrices",
+    "train_classifier", "train_classifiers_stacked", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_confusion_matrices",
     "plot_samples", "evaluate_generated", "write_summary",
 ]
 
@@ -157,6 +157,13 @@ def test_changing_the_translator_reruns_it_and_everything_downstream_only(tiny_c
         "train_classifier": 3 * n_seeds, "evaluate_classifier": 3 * n_seeds,  # k = 1, 2, syn; k = 0 uses no generated face
         "plot_samples": 1, "evaluate_generated": 1, **REPORT_RULES,
     }
+
+
+def test_stacked_seeds_train_each_ratio_in_one_job(tiny_copy, tmp_path):
+    config = _variant(tmp_path, lambda c: c["experiment"].update(stack_seeds=True))
+    n_seeds = 2
+    # one job per ratio (k = 0, 1, 2, syn) writes every seed's model; evaluation stays per (k, seed)
+    assert planned_jobs(*tiny_copy, config) == {"train_classifiers_stacked": 4, "evaluate_classifier": 4 * n_seeds, "evaluate_generated": 1, **REPORT_RULES}
 
 
 @pytest.mark.parametrize("module, expected", [

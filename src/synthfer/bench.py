@@ -27,6 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import seed_everything
 from synthfer.train.classifier import train_one_epoch
+from synthfer.train.stacked import StackedModels, train_stacked_epoch
 from synthfer.train.stargan import StarGANConfig, _stargan_iteration
 from synthfer.logs import Progress
 
@@ -43,11 +44,19 @@ class BenchSettings:
     scaling_real: int = 128
     scaling_ks: tuple[int, ...] = (0, 1, 5, 20)
     matmul_size: int = 2048
+    stacked_seeds: int = 5
+    # the paper's grid, for the GPU-minutes estimate: ~2000 real training faces (109 RaFD + Oulu subjects),
+    # a unit = 109 identities x 6 emotions, real only + synthetic only + 9 ratios, 5 seeds, at most 50 epochs
+    grid_real_images: int = 2000
+    grid_unit_images: int = 654
+    grid_ks: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 10, 15, 20)
+    grid_seeds: int = 5
+    grid_epochs: int = 50
     seed: int = 0
 
     @staticmethod
     def quick() -> "BenchSettings":
-        return BenchSettings(image_size=32, n_images=128, batch_sizes=(16, 64), stargan_iterations=3, stargan=(16, 2), scaling_real=16, matmul_size=512)
+        return BenchSettings(image_size=32, n_images=128, batch_sizes=(16, 64), stargan_iterations=3, stargan=(16, 2), scaling_real=16, matmul_size=512, stacked_seeds=2)
 
 
 class NaiveFaceFiles(Dataset):
@@ -119,6 +128,34 @@ def classifier_throughput(images: np.ndarray, labels: np.ndarray, paths: list[Pa
     naive = _timed(device, naive_epoch)
     n = len(images)
     return {"batch": batch, "ours_images_per_s": n / ours, "naive_images_per_s": n / naive, "speedup": naive / ours}
+
+
+def stacked_throughput(images: np.ndarray, labels: np.ndarray, batch: int, n_seeds: int, device: torch.device) -> dict[str, float]:
+    """Images per second summed over models: n_seeds CNNs trained as one stacked model vs one CNN alone
+    (both our path, batch `batch` per model)."""
+    x_all = torch.from_numpy(images).unsqueeze(1).to(device)
+    y_all = torch.from_numpy(labels).to(device)
+    gens = [seed_everything(s) for s in range(n_seeds)]
+    stack = StackedModels([PaperCNN(images.shape[-1]).to(device) for _ in range(n_seeds)])
+    opt = torch.optim.Adam(list(stack.params.values()), 1e-4)
+    train_stacked_epoch(stack, opt, x_all[:batch], y_all[:batch], batch, gens)  # warm-up
+    stacked = _timed(device, lambda: train_stacked_epoch(stack, opt, x_all, y_all, batch, gens))
+    model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), 1e-4)
+    train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gens[0])
+    single = _timed(device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gens[0]))
+    n = len(images)
+    return {"batch": batch, "seeds": n_seeds, "stacked_images_per_s": n_seeds * n / stacked, "single_images_per_s": n / single,
+            "speedup": (n_seeds * n / stacked) / (n / single)}
+
+
+def paper_grid_minutes(settings: "BenchSettings", single_images_per_s: float, stacked_images_per_s: float) -> dict[str, float]:
+    """GPU minutes of the paper's classifier grid at the measured throughputs, every run at its maximum
+    epochs (an upper bound: early stopping ends most runs sooner); job start-up not included."""
+    sizes = [settings.grid_real_images, settings.grid_unit_images] + [settings.grid_real_images + k * settings.grid_unit_images for k in settings.grid_ks]
+    image_epochs = settings.grid_seeds * settings.grid_epochs * sum(sizes)
+    return {"runs": len(sizes) * settings.grid_seeds, "image_epochs": image_epochs,
+            "separate_minutes": image_epochs / single_images_per_s / 60, "stacked_minutes": image_epochs / stacked_images_per_s / 60}
 
 
 def stargan_iterations_per_s(images: np.ndarray, domains: np.ndarray, paths: list[Path], cfg: StarGANConfig, device: torch.device) -> dict[str, float]:
@@ -214,6 +251,8 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
     best = max(row["ours_images_per_s"] for row in classifier)
     achieved = best * flops
     growth = scaling(images, labels, settings.scaling_ks, settings.scaling_real, device)
+    stacked = stacked_throughput(images, labels, 16, settings.stacked_seeds, device)
+    grid = paper_grid_minutes(settings, stacked["single_images_per_s"], stacked["stacked_images_per_s"])
     per_image = [r["seconds_per_1000_images"] for r in growth]
     return {
         "settings": asdict(settings),
@@ -229,6 +268,8 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
             "fraction_of_conv_peak": achieved / peaks["conv_flops_per_s"],
         },
         "scaling": growth,
+        "stacked_seeds": stacked,
+        "paper_grid": grid,
         "scaling_max_over_min_time_per_image": max(per_image) / min(per_image),
     }
 
@@ -248,5 +289,10 @@ def markdown_table(result: dict[str, Any]) -> str:
               "| k | images | seconds per epoch | s per 1000 images |", "|---|---|---|---|"]
     for row in result["scaling"]:
         lines.append(f"| {row['k']} | {row['images']} | {row['seconds']:.2f} | {row['seconds_per_1000_images']:.2f} |")
+    st, grid = result["stacked_seeds"], result["paper_grid"]
+    lines += ["", f"Stacked seeds (`experiment.stack_seeds`): {st['seeds']} CNNs trained as one at batch {st['batch']} each: "
+              f"{st['stacked_images_per_s']:.0f} images/s over all models vs {st['single_images_per_s']:.0f} for one CNN alone ({st['speedup']:.2f}x).",
+              f"Paper grid ({grid['runs']} runs, {grid['image_epochs'] / 1e6:.1f} M image-epochs, every run to its maximum epochs): "
+              f"{grid['separate_minutes']:.1f} device-minutes one run at a time, {grid['stacked_minutes']:.1f} with stacked seeds (job start-up not included)."]
     lines.append(f"\nTime per image varies by {result['scaling_max_over_min_time_per_image']:.2f}x from the smallest to the largest set (1.0 = perfectly linear).")
     return "\n".join(lines) + "\n"

@@ -3,32 +3,65 @@
 # classifier.per_ratio[k], so changing them reruns only that ratio.
 
 
-rule train_classifier:
-    input:
-        real_images="results/real/faces.npz",
-        real_table="results/real/faces.csv",
-        units=unit_files,
-        code=CODE["classifier"],
-    output:
-        model="results/classify/k{k}/seed{seed}/model.pt",
-        history="results/classify/k{k}/seed{seed}/history.csv",
-    params:
-        classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k)),
-        units=lambda wc: units_for(wc.k),
-        device=DEVICE,
-    conda:
-        CONDA_ENV
-    log:
-        "results/logs/train_classifier/k{k}_seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train_classifier/k{k}_seed{seed}.tsv"
-    threads: 1
-    resources:
-        gpu=1,
-        mem_mb=4000,
-        runtime=lambda wc, attempt: 120 * attempt,
-    script:
-        "../../scripts/train_classifier.py"
+if config["experiment"].get("stack_seeds", False):
+
+    # every seed of a ratio in one job: one GPU trains the seeds' CNNs at once (torch.func vmap)
+    rule train_classifiers_stacked:
+        input:
+            real_images="results/real/faces.npz",
+            real_table="results/real/faces.csv",
+            units=unit_files,
+            code=CODE["classifier"] + _code("train/stacked.py"),
+        output:
+            model=expand("results/classify/k{{k}}/seed{seed}/model.pt", seed=SEEDS),
+            history=expand("results/classify/k{{k}}/seed{seed}/history.csv", seed=SEEDS),
+        params:
+            classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k)),
+            units=lambda wc: units_for(wc.k),
+            seeds=[int(s) for s in SEEDS],
+            device=DEVICE,
+        conda:
+            CONDA_ENV
+        log:
+            "results/logs/train_classifier/k{k}_stacked.log",
+        benchmark:
+            "results/benchmarks/train_classifier/k{k}_stacked.tsv"
+        threads: 1
+        resources:
+            gpu=1,
+            mem_mb=8000,
+            runtime=lambda wc, attempt: 120 * len(SEEDS) * attempt,
+        script:
+            "../../scripts/train_classifiers_stacked.py"
+
+else:
+
+    rule train_classifier:
+        input:
+            real_images="results/real/faces.npz",
+            real_table="results/real/faces.csv",
+            units=unit_files,
+            code=CODE["classifier"],
+        output:
+            model="results/classify/k{k}/seed{seed}/model.pt",
+            history="results/classify/k{k}/seed{seed}/history.csv",
+        params:
+            classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k)),
+            units=lambda wc: units_for(wc.k),
+            device=DEVICE,
+        conda:
+            CONDA_ENV
+        log:
+            "results/logs/train_classifier/k{k}_seed{seed}.log",
+        benchmark:
+            "results/benchmarks/train_classifier/k{k}_seed{seed}.tsv"
+        threads: 1
+        resources:
+            gpu=1,
+            mem_mb=4000,
+            runtime=lambda wc, attempt: 120 * attempt,
+        script:
+            "../../scripts/train_classifier.py"
 
 
 rule evaluate_classifier:

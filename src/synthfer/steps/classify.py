@@ -37,6 +37,20 @@ def train_classifier_step(real_dir: PathLike, unit_dirs: list[PathLike], k: str,
     save_classifier(model.cpu(), cfg, out_model)
 
 
+def train_classifiers_stacked_step(real_dir: PathLike, unit_dirs: list[PathLike], k: str, seeds: list[int], cfg: ClassifierConfig, device: str, out_models: list[PathLike], out_histories: list[PathLike]) -> None:
+    """Every seed of one ratio in one job, as stacked models (`experiment.stack_seeds`); the same files as
+    one `train_classifier` job per seed."""
+    from synthfer.train.stacked import train_classifiers_stacked
+
+    sets = run_sets(read_store(real_dir), _read_generated(unit_dirs), parse_k(k))
+    train, val = sets["train"], sets["val"]
+    log.info("k=%s seeds=%s stacked: %d train faces (%d subjects), %d val faces", k, seeds, len(train.images), train.table["subject"].nunique(), len(val.images))
+    results = train_classifiers_stacked(train.images, labels_of(train), val.images, labels_of(val), cfg, seeds, pick_device(device))
+    for (model, history), out_model, out_history in zip(results, out_models, out_histories, strict=True):
+        atomic_write_csv(history, out_history)
+        save_classifier(model.cpu(), cfg, out_model)
+
+
 def evaluate_classifier_step(model_path: PathLike, real_dir: PathLike, unit_dirs: list[PathLike], cross_dirs: dict[str, PathLike], k: str, device: str, out_predictions: PathLike) -> None:
     """Predictions of one model on the in-distribution sets and on every cross-database set."""
     model = load_classifier(model_path, pick_device(device))

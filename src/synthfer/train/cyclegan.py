@@ -1,0 +1,336 @@
+"""CycleGAN / ECycleGAN training: one unpaired translator from a source emotion (Neutral) to a target one.
+
+Two generators (source->target, target->source) and two PatchGAN critics. Adversarial loss LSGAN or
+WGAN-GP; cycle loss L1, or ECycleGAN's perceptual one (0.5 L1 on pixels + 0.5 L1 on VGG19 features read
+through a learned gray->RGB 1x1 conv); identity loss weighted by lambda_idt x lambda_cyc, as in CycleGAN.
+The critics see fakes from a history pool of 50. Counter-measures against critic over-fitting, each a
+switch: label flipping with probability p, instance noise decaying linearly to zero, and alternate
+training with several generator updates per critic update. Adam (0.5, 0.999), lr decayed linearly to zero
+over the last part. Faces sit in memory as one tensor; checkpoints make the run resumable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from synthfer.checkpoint import load_model, save_model
+from synthfer.logs import Progress
+from synthfer.models.cyclegan import GrayToRGB, PatchDiscriminator, TranslationGenerator, VGGFeatures
+from synthfer.plots import save_image_grid, save_loss_plot
+from synthfer.runtime import autocast, seed_everything
+from synthfer.tensors import from_signed, to_signed
+from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
+from synthfer.train.stargan import gradient_penalty
+
+log = logging.getLogger("synthfer")
+
+VARIANTS = ("cyclegan", "ecyclegan")
+GAN_LOSSES = ("lsgan", "wgan-gp")
+
+
+class VGGWeightsMissing(RuntimeError):
+    """The perceptual loss asks for ImageNet VGG19 weights that are not in the torch cache."""
+
+
+@dataclass(frozen=True)
+class CycleGANConfig:
+    """One translator source -> target. Defaults: CycleGAN as published; `variant="ecyclegan"` with
+    `cycle_loss="perceptual"` is study 2's ECycleGAN (2 dense blocks x 3 sub-blocks, alpha 0.5)."""
+
+    source: str = "neutral"
+    target: str = "disgust"
+    image_size: int = 48
+    variant: str = "cyclegan"
+    ngf: int = 64
+    ndf: int = 64
+    blocks: int = 6  # ResNet blocks (CycleGAN) or residual dense blocks (ECycleGAN)
+    sub_blocks: int = 3  # ECycleGAN: sub-blocks per dense block
+    alpha: float = 0.5  # ECycleGAN: residual scaling
+    d_layers: int = 3
+    gan_loss: str = "lsgan"
+    lambda_cyc: float = 10.0
+    lambda_idt: float = 0.5  # identity loss weight, times lambda_cyc
+    lambda_gp: float = 10.0
+    cycle_loss: str = "l1"  # or "perceptual"
+    vgg_weights: str = "imagenet"  # "random": an untrained VGG19 (no download; a weaker perceptual loss)
+    vgg_layers: int = 16  # VGG19 feature modules used (16 = up to relu3_1)
+    pool_size: int = 50
+    label_flip: float = 0.0  # probability of swapping real/fake targets for the critic
+    instance_noise: float = 0.0  # sigma of Gaussian noise on critic inputs at the start, decays linearly to 0
+    g_per_d: int = 1  # generator updates per critic update (alternate training, e.g. 5 or 10)
+    iterations: int = 20_000
+    batch_size: int = 8
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    decay_start: float = 0.5
+    log_every: int = 100
+    sample_every: int = 1000
+    checkpoint_every: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.gan_loss not in GAN_LOSSES:
+            raise ValueError(f"gan_loss must be one of {GAN_LOSSES}, got {self.gan_loss!r}")
+        if self.cycle_loss not in ("l1", "perceptual"):
+            raise ValueError(f"cycle_loss must be 'l1' or 'perceptual', got {self.cycle_loss!r}")
+
+    def build_generator(self) -> TranslationGenerator:
+        sub = self.sub_blocks if self.variant == "ecyclegan" else 0
+        return TranslationGenerator(self.ngf, self.blocks, sub, self.alpha)
+
+    def build_discriminator(self) -> PatchDiscriminator:
+        return PatchDiscriminator(self.ndf, self.d_layers, norm=self.gan_loss == "lsgan")
+
+
+def vgg19_features(weights: str) -> nn.Sequential:
+    """VGG19's convolutional part; ImageNet weights are read from the torch cache (never downloaded here,
+    loaded with weights_only=True)."""
+    from torchvision.models import VGG19_Weights
+    from torchvision.models.vgg import cfgs, make_layers
+
+    features = make_layers(cfgs["E"])
+    if weights == "random":
+        return features
+    url = VGG19_Weights.IMAGENET1K_V1.url
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+    if not cached.exists():
+        raise VGGWeightsMissing(
+            f"the perceptual cycle loss needs VGG19 ImageNet weights at {cached} (not found; this machine is offline). "
+            f"Put the file there (from {url}), or set vgg_weights: random, or cycle_loss: l1, in the translator's config"
+        )
+    state = torch.load(cached, map_location="cpu", weights_only=True)
+    features.load_state_dict({k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")})
+    return features
+
+
+class ImagePool:
+    """History of generated images shown to the critic: once full, each new fake is, with probability 1/2,
+    swapped for a stored one (Shrivastava et al.), which steadies the critic."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.images: torch.Tensor | None = None
+
+    def query(self, fakes: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        if self.size == 0:
+            return fakes
+        fakes = fakes.detach()
+        out = []
+        for fake in fakes:
+            fake = fake.unsqueeze(0)
+            n = 0 if self.images is None else len(self.images)
+            if n < self.size:
+                self.images = fake.clone() if self.images is None else torch.cat([self.images, fake.clone()])
+                out.append(fake)
+            elif torch.rand(1, generator=gen).item() < 0.5:
+                i = int(torch.randint(0, n, (1,), generator=gen).item())
+                out.append(self.images[i : i + 1].clone())
+                self.images[i] = fake[0]
+            else:
+                out.append(fake)
+        return torch.cat(out)
+
+    def state(self) -> torch.Tensor:
+        return self.images.cpu() if self.images is not None else torch.zeros(0)
+
+    def load(self, images: torch.Tensor, device: torch.device) -> None:
+        self.images = images.to(device) if len(images) else None
+
+
+def critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor, gan_loss: str, flip_real: torch.Tensor | None = None, flip_fake: torch.Tensor | None = None) -> torch.Tensor:
+    """Critic loss on raw patch scores. LSGAN: (D(real) - 1)^2 + D(fake)^2, halved as in CycleGAN;
+    WGAN: D(fake) - D(real). `flip_*` (bool per sample) swap that sample's real/fake target."""
+    sign_real = torch.ones(len(real_scores), device=real_scores.device)
+    sign_fake = -torch.ones(len(fake_scores), device=fake_scores.device)
+    if flip_real is not None:
+        sign_real = torch.where(flip_real, -sign_real, sign_real)
+    if flip_fake is not None:
+        sign_fake = torch.where(flip_fake, -sign_fake, sign_fake)
+    if gan_loss == "lsgan":
+        def ls(scores: torch.Tensor, sign: torch.Tensor) -> torch.Tensor:
+            target = (sign > 0).float().view(-1, *[1] * (scores.dim() - 1)).expand_as(scores)
+            return F.mse_loss(scores, target)
+        return 0.5 * (ls(real_scores, sign_real) + ls(fake_scores, sign_fake))
+    per_real = real_scores.flatten(1).mean(1)
+    per_fake = fake_scores.flatten(1).mean(1)
+    return -(sign_real * per_real).mean() - (sign_fake * per_fake).mean()
+
+
+def generator_adv_loss(fake_scores: torch.Tensor, gan_loss: str) -> torch.Tensor:
+    """The generator wants its fakes scored real: LSGAN (D(fake) - 1)^2, WGAN -D(fake)."""
+    if gan_loss == "lsgan":
+        return F.mse_loss(fake_scores, torch.ones_like(fake_scores))
+    return -fake_scores.mean()
+
+
+class CycleLoss(nn.Module):
+    """L1 between a face and its reconstruction; the perceptual variant adds L1 between their VGG19
+    features (0.5 each)."""
+
+    def __init__(self, kind: str, vgg: nn.Sequential | None = None, layers: int = 16) -> None:
+        super().__init__()
+        self.kind = kind
+        if kind == "perceptual":
+            assert vgg is not None
+            self.to_rgb = GrayToRGB()
+            self.vgg = VGGFeatures(vgg, layers)
+
+    def forward(self, x: torch.Tensor, rec: torch.Tensor) -> torch.Tensor:
+        pixel = (x - rec).abs().mean()
+        if self.kind == "l1":
+            return pixel
+        return 0.5 * pixel + 0.5 * (self.vgg(self.to_rgb(x)) - self.vgg(self.to_rgb(rec))).abs().mean()
+
+
+def _lr_factor(cfg: CycleGANConfig, it: int) -> float:
+    start = int(cfg.decay_start * cfg.iterations)
+    return 1.0 if it < start else max(0.0, 1.0 - (it - start) / max(1, cfg.iterations - start))
+
+
+def translate_faces(generator: nn.Module, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """uint8 faces (N, 1, S, S) through one generator; returns uint8, same shape."""
+    device = next(generator.parameters()).device
+    generator.eval()
+    out = []
+    with torch.no_grad(), autocast(device):
+        for i in range(0, len(images), batch):
+            out.append(from_signed(generator(to_signed(images[i : i + batch].to(device))).float()).cpu())
+    return torch.cat(out) if out else images.clone()
+
+
+def train_cyclegan(source: np.ndarray, target: np.ndarray, cfg: CycleGANConfig, device: torch.device, work_dir: str | os.PathLike) -> tuple[TranslationGenerator, pd.DataFrame]:
+    """Train on uint8 faces of the source and target emotions (unpaired); returns the source->target
+    generator and the loss log. Sample grids, loss plot and checkpoints go to work_dir."""
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    gen = seed_everything(cfg.seed)
+    xa_all = torch.from_numpy(source).unsqueeze(1).to(device)
+    xb_all = torch.from_numpy(target).unsqueeze(1).to(device)
+    G_ab, G_ba = cfg.build_generator().to(device), cfg.build_generator().to(device)
+    D_a, D_b = cfg.build_discriminator().to(device), cfg.build_discriminator().to(device)
+    cycle = CycleLoss(cfg.cycle_loss, vgg19_features(cfg.vgg_weights) if cfg.cycle_loss == "perceptual" else None, cfg.vgg_layers).to(device)
+    g_params = [*G_ab.parameters(), *G_ba.parameters(), *(p for p in cycle.parameters() if p.requires_grad)]
+    g_opt = torch.optim.Adam(g_params, cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    d_opt = torch.optim.Adam([*D_a.parameters(), *D_b.parameters()], cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    pool_a, pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
+    fixed_a, fixed_b = xa_all[:6], xb_all[:6]
+    rows: list[dict[str, float]] = []
+    d_last: dict[str, float] = {}
+    checkpointer = Checkpointer(work, cfg.checkpoint_every, run_key(cfg, data_fingerprint(source, target)))
+    start = 1
+    state = checkpointer.load()
+    if state is not None:
+        for module, name in ((G_ab, "G_ab"), (G_ba, "G_ba"), (D_a, "D_a"), (D_b, "D_b"), (cycle, "cycle"), (g_opt, "g_opt"), (d_opt, "d_opt")):
+            module.load_state_dict(state[name])
+        pool_a.load(state["pool_a"], device)
+        pool_b.load(state["pool_b"], device)
+        rows, d_last = [dict(r) for r in state["rows"]], dict(state["d_last"])
+        restore_random_state(gen, state["random"])
+        start = state["iteration"] + 1
+    progress = Progress(f"{cfg.variant} {cfg.source}->{cfg.target} iteration", cfg.iterations, start=start - 1)
+    with checkpointer:
+        for it in range(start, cfg.iterations + 1):
+            _iteration(it, cfg, G_ab, G_ba, D_a, D_b, cycle, g_opt, d_opt, pool_a, pool_b, xa_all, xb_all, gen, device, rows, d_last, progress)
+            if it % cfg.sample_every == 0 or it == cfg.iterations:
+                _save_samples(G_ab, G_ba, fixed_a, fixed_b, work / f"samples_{it:07d}.png")
+                save_loss_plot(pd.DataFrame(rows), work / "losses.png", f"{cfg.variant} {cfg.source}->{cfg.target} losses")
+            if checkpointer.due(it, cfg.iterations):
+                state = {"G_ab": G_ab.state_dict(), "G_ba": G_ba.state_dict(), "D_a": D_a.state_dict(), "D_b": D_b.state_dict(),
+                         "cycle": cycle.state_dict(), "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(),
+                         "pool_a": pool_a.state(), "pool_b": pool_b.state(), "rows": rows, "d_last": d_last, "random": random_state(gen)}
+                checkpointer.save(it, state)
+    checkpointer.clear()
+    return G_ab.eval(), pd.DataFrame(rows)
+
+
+def _batch(x_all: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
+    idx = torch.randint(0, len(x_all), (n,), generator=gen).to(x_all.device)
+    x = to_signed(x_all[idx])
+    flip = torch.rand(n, generator=gen).to(x.device) < 0.5
+    return torch.where(flip[:, None, None, None], x.flip(3), x)
+
+
+def _noisy(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
+    return x + sigma * torch.randn(x.shape, generator=gen).to(x.device) if sigma > 0 else x
+
+
+def _iteration(
+    it: int, cfg: CycleGANConfig, G_ab: nn.Module, G_ba: nn.Module, D_a: nn.Module, D_b: nn.Module, cycle: CycleLoss,
+    g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer, pool_a: ImagePool, pool_b: ImagePool,
+    xa_all: torch.Tensor, xb_all: torch.Tensor, gen: torch.Generator, device: torch.device,
+    rows: list[dict[str, float]], d_last: dict[str, float], progress: Progress,
+) -> None:
+    real_a, real_b = _batch(xa_all, cfg.batch_size, gen), _batch(xb_all, cfg.batch_size, gen)
+    sigma = cfg.instance_noise * max(0.0, 1.0 - (it - 1) / cfg.iterations)
+
+    # generators: fool both critics, come back through the cycle, leave faces of the other domain alone
+    with autocast(device):
+        fake_b, fake_a = G_ab(real_a), G_ba(real_b)
+        g_adv = generator_adv_loss(D_b(_noisy(fake_b, sigma, gen)).float(), cfg.gan_loss) + generator_adv_loss(D_a(_noisy(fake_a, sigma, gen)).float(), cfg.gan_loss)
+        g_cyc = cycle(real_a, G_ba(fake_b).float()) + cycle(real_b, G_ab(fake_a).float())
+        g_idt = torch.zeros((), device=device)
+        if cfg.lambda_idt > 0:
+            g_idt = (G_ab(real_b).float() - real_b).abs().mean() + (G_ba(real_a).float() - real_a).abs().mean()
+    g_loss = g_adv + cfg.lambda_cyc * g_cyc + cfg.lambda_idt * cfg.lambda_cyc * g_idt
+    g_opt.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_opt.step()
+
+    # critics, every g_per_d-th iteration: real faces vs fakes from the history pool
+    if it % cfg.g_per_d == 0:
+        d_loss = torch.zeros((), device=device)
+        for D, real, pool, fake in ((D_a, real_a, pool_a, fake_a), (D_b, real_b, pool_b, fake_b)):
+            fake = pool.query(fake.float(), gen)
+            flips = [torch.rand(len(real), generator=gen).to(device) < cfg.label_flip for _ in range(2)] if cfg.label_flip > 0 else [None, None]
+            with autocast(device):
+                real_in, fake_in = _noisy(real, sigma, gen), _noisy(fake, sigma, gen)
+                loss = critic_loss(D(real_in).float(), D(fake_in).float(), cfg.gan_loss, *flips)
+            if cfg.gan_loss == "wgan-gp":
+                alpha = torch.rand(len(real), 1, 1, 1, generator=gen).to(device)
+                x_hat = (alpha * real_in + (1 - alpha) * fake_in).requires_grad_(True)
+                loss = loss + cfg.lambda_gp * gradient_penalty(D(x_hat), x_hat)
+            d_loss = d_loss + loss
+        d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_opt.step()
+        d_last["d_loss"] = d_loss.item() if it % cfg.log_every == 0 or it == cfg.iterations else d_last.get("d_loss", float("nan"))
+
+    factor = _lr_factor(cfg, it)
+    for opt in (g_opt, d_opt):
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * factor
+
+    if it % cfg.log_every == 0 or it == cfg.iterations:
+        row = {"iteration": it, "g_adv": g_adv.item(), "g_cyc": g_cyc.item(), "g_idt": g_idt.item(), "d_loss": d_last.get("d_loss", float("nan")), "noise_sigma": sigma}
+        rows.append(row)
+        progress.update(it, " ".join(f"{k}={v:.3f}" for k, v in row.items() if k != "iteration"))
+
+
+def _save_samples(G_ab: nn.Module, G_ba: nn.Module, fixed_a: torch.Tensor, fixed_b: torch.Tensor, path: Path) -> None:
+    """Rows: source face, translated, reconstructed; then target face, translated back, reconstructed."""
+    to_b = translate_faces(G_ab, fixed_a)
+    to_a = translate_faces(G_ba, fixed_b)
+    grid = torch.cat([fixed_a.cpu(), to_b, translate_faces(G_ba, to_b), fixed_b.cpu(), to_a, translate_faces(G_ab, to_a)])
+    save_image_grid(grid, path, ncol=max(len(fixed_a), 1))
+    G_ab.train()
+    G_ba.train()
+
+
+def save_cyclegan(G: TranslationGenerator, cfg: CycleGANConfig, path: str | os.PathLike) -> None:
+    save_model(G, cfg, path)
+
+
+def load_cyclegan(path: str | os.PathLike, device: torch.device) -> tuple[TranslationGenerator, CycleGANConfig]:
+    return load_model(path, CycleGANConfig, CycleGANConfig.build_generator, device)

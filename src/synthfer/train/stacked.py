@@ -1,0 +1,149 @@
+"""Several seeds of the paper CNN trained together in one job, so one GPU trains many small CNNs at once.
+
+A 5 M-parameter CNN at batch 16 leaves a large GPU mostly idle; stacking S seeds makes every layer one
+batched (grouped) kernel over S models. The models are stacked with torch.func (`stack_module_state`,
+`vmap` over `functional_call`). Adam is elementwise, so one Adam over the stacked parameters is exactly one
+Adam per model, and the summed loss gives each model its own gradient. Each seed keeps its own
+initialisation, its own batch order and its own early stopping: a model that has stopped keeps its best
+weights while the others train on.
+
+Dropout masks are drawn from the shared torch RNG (`randomness="different"`): with dropout the stacked runs
+are other draws than the separate runs (same distribution); without dropout they equal the separate runs to
+float tolerance (tested).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, stack_module_state, vmap
+
+from synthfer.logs import Progress
+from synthfer.models.classifier import PaperCNN
+from synthfer.runtime import autocast, seed_everything
+from synthfer.tensors import to_unit
+from synthfer.train.classifier import ClassifierConfig, _as_tensor
+
+log = logging.getLogger("synthfer")
+
+
+class StackedModels:
+    """S copies of one architecture as stacked parameter tensors (leading dim S) and a vmapped forward."""
+
+    def __init__(self, models: list[torch.nn.Module]) -> None:
+        self.params, self.buffers = stack_module_state(models)
+        self.base = copy.deepcopy(models[0]).to("meta")
+        self._forward = vmap(self._one, randomness="different")
+
+    def _one(self, params: dict, buffers: dict, x: torch.Tensor) -> torch.Tensor:
+        return functional_call(self.base, (params, buffers), (x,))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (S, B, C, H, W), one batch per model -> logits (S, B, classes)."""
+        return self._forward(self.params, self.buffers, x)
+
+    def train(self, mode: bool = True) -> None:
+        self.base.train(mode)
+
+    def state_dict(self, s: int) -> dict[str, torch.Tensor]:
+        """Model s's weights, detached copies."""
+        return {name: t[s].detach().clone() for name, t in {**self.params, **self.buffers}.items()}
+
+
+def _per_model_loss(logits: torch.Tensor, y: torch.Tensor, reduction: str) -> torch.Tensor:
+    S, B = y.shape
+    loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none").view(S, B)
+    return loss.mean(1) if reduction == "mean" else loss.sum(1)
+
+
+@torch.no_grad()
+def _val_losses(stack: StackedModels, x_va: torch.Tensor, y_va: torch.Tensor, n_models: int, batch_size: int) -> torch.Tensor:
+    stack.train(False)
+    total = torch.zeros(n_models, device=x_va.device)
+    with autocast(x_va.device):
+        for i in range(0, len(x_va), batch_size):
+            x = to_unit(x_va[i : i + batch_size]).expand(n_models, *x_va[i : i + batch_size].shape)
+            y = y_va[i : i + batch_size].expand(n_models, -1)
+            total += _per_model_loss(stack(x), y, "sum")
+    return total / max(1, len(x_va))
+
+
+def train_stacked_epoch(stack: StackedModels, opt: torch.optim.Optimizer, x_tr: torch.Tensor, y_tr: torch.Tensor, batch_size: int, gens: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass of every model over the uint8 faces on the device, each in its own order (gens[s]); returns
+    per-model (loss sum, correct) as device tensors, so nothing waits for the device inside the loop."""
+    device = x_tr.device
+    n = len(gens)
+    stack.train(True)
+    orders = torch.stack([torch.randperm(len(x_tr), generator=g) for g in gens]).to(device)
+    running = torch.zeros(n, device=device)
+    correct = torch.zeros(n, device=device)
+    for i in range(0, orders.shape[1], batch_size):
+        idx = orders[:, i : i + batch_size]
+        x, y = to_unit(x_tr[idx]), y_tr[idx]
+        with autocast(device):
+            logits = stack(x)
+        loss = _per_model_loss(logits, y, "mean")
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+        running += loss.detach() * idx.shape[1]
+        correct += (logits.argmax(2) == y).sum(1)
+    return running, correct
+
+
+def train_classifiers_stacked(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    val_x: np.ndarray,
+    val_y: np.ndarray,
+    cfg: ClassifierConfig,
+    seeds: list[int],
+    device: torch.device,
+) -> list[tuple[PaperCNN, pd.DataFrame]]:
+    """What `train_classifier` gives for each seed, trained as one stacked model; returns (best model,
+    history) per seed in the order of `seeds`."""
+    models, gens = [], []
+    for seed in seeds:  # the same draws, in the same order, as a separate run of this seed
+        gens.append(seed_everything(seed))
+        models.append(cfg.build().to(device))
+    n = len(seeds)
+    stack = StackedModels(models)
+    opt = torch.optim.Adam(list(stack.params.values()), lr=cfg.lr)
+    x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
+    x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
+    best_loss = [float("inf")] * n
+    best_state = [stack.state_dict(s) for s in range(n)]
+    best_epoch, waited, stopped = [0] * n, [0] * n, [False] * n
+    history: list[list[dict]] = [[] for _ in range(n)]
+    progress = Progress(f"stacked classifier epoch ({n} seeds)", cfg.max_epochs, every_s=0)
+    for epoch in range(1, cfg.max_epochs + 1):
+        running, correct = train_stacked_epoch(stack, opt, x_tr, y_tr, cfg.batch_size, gens)
+        val = _val_losses(stack, x_va, y_va, n, cfg.eval_batch_size).tolist()
+        train_loss, train_acc = (running / len(x_tr)).tolist(), (correct / len(x_tr)).tolist()
+        for s in range(n):
+            if stopped[s]:
+                continue
+            history[s].append({"epoch": epoch, "train_loss": train_loss[s], "train_accuracy": train_acc[s], "val_loss": val[s]})
+            if val[s] < best_loss[s]:
+                best_loss[s], best_state[s], best_epoch[s], waited[s] = val[s], stack.state_dict(s), epoch, 0
+            else:
+                waited[s] += 1
+            if waited[s] >= cfg.patience:
+                stopped[s] = True
+                log.info("seed %d: early stop at epoch %d; best epoch %d (val_loss %.4f)", seeds[s], epoch, best_epoch[s], best_loss[s])
+        progress.update(epoch, " ".join(f"s{seed}:{v:.4f}{'.' if stopped[s] else ''}" for s, (seed, v) in enumerate(zip(seeds, val))))
+        if all(stopped):
+            break
+    results = []
+    for s in range(n):
+        model = cfg.build().to(device)
+        model.load_state_dict(best_state[s])
+        hist = pd.DataFrame(history[s])
+        hist["best"] = hist["epoch"] == best_epoch[s]
+        results.append((model.eval(), hist))
+    return results
