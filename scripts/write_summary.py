@@ -1,10 +1,11 @@
-"""Rule write_summary: summary.md (what ran, the config, the headline numbers) and provenance.json."""
+"""Rule write_summary: summary.md (what ran, the config, the headline numbers), provenance.json, and the
+per-translator fidelity and quality tables gathered into the report."""
 import pandas as pd
 
 from synthfer.io import atomic_write_json
-from synthfer.provenance import provenance
-from synthfer.report import write_summary
 from synthfer.logs import run_logged
+from synthfer.provenance import provenance
+from synthfer.report import collect_tables, write_summary
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 
@@ -12,8 +13,10 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 def main() -> None:
     prov = provenance()
     atomic_write_json({**prov, "config": sm.config}, sm.output.provenance)
+    fidelity = collect_tables(list(sm.input.fidelity), sm.output.fidelity)
+    quality = collect_tables(list(sm.input.quality), sm.output.quality)
     summary = pd.read_csv(sm.input.summary, dtype={"k": str})
-    write_summary(sm.config, summary, pd.read_csv(sm.input.fidelity), prov, sm.output.summary, pd.read_csv(sm.input.gains, dtype={"k": str}), pd.read_csv(sm.input.quality))
+    write_summary(sm.config, summary, fidelity, prov, sm.output.summary, pd.read_csv(sm.input.gains, dtype={"k": str}), quality)
 
 
 run_logged(sm.log[0], sm.threads, main)

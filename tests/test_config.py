@@ -86,3 +86,21 @@ def test_dataset_sources_are_checked(demo_config):
     sfconfig.validate_config(demo_config)
     assert sfconfig.fetched_datasets(demo_config) == ["extra"]
     assert "extra" not in sfconfig.rendered_datasets(demo_config)
+
+
+def test_translators_are_checked_and_built_per_emotion(demo_config, tmp_path, monkeypatch):
+    demo_config["translators"] = ["stargan", "pix2pix"]
+    with pytest.raises(sfconfig.ConfigError, match=r"translators\.1.*allowed values: stargan, cyclegan, ecyclegan"):
+        sfconfig.validate_config(demo_config)
+    demo_config["translators"] = ["stargan", "ecyclegan"]
+    demo_config["ecyclegan"] = {"alpha": 0.3}
+    sfconfig.validate_config(demo_config)
+    cfg = sfconfig.cyclegan_config(demo_config, "ecyclegan", "fear")
+    assert (cfg.variant, cfg.source, cfg.target, cfg.alpha, cfg.blocks, cfg.sub_blocks, cfg.cycle_loss) == ("ecyclegan", "neutral", "fear", 0.3, 2, 3, "perceptual")
+    assert cfg.image_size == demo_config["preprocess"]["image_size"]
+    assert sfconfig.cyclegan_config(demo_config, "cyclegan", "fear").cycle_loss == "l1"  # plain CycleGAN: L1 cycle, ResNet blocks
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no VGG19 weights there
+    with pytest.raises(sfconfig.ConfigError, match=r"ecyclegan: the perceptual cycle loss needs VGG19 .* ecyclegan\.vgg_weights: random"):
+        sfconfig.check_translator_weights(demo_config)
+    demo_config["ecyclegan"]["vgg_weights"] = "random"
+    sfconfig.check_translator_weights(demo_config)  # no pretrained weights needed: fine

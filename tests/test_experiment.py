@@ -10,6 +10,8 @@ from synthfer.data.splits import assert_subject_disjoint
 from synthfer.data.store import FaceSet, read_face_set, write_face_set
 from synthfer.experiment import parse_k, run_sets
 from synthfer.generate import UnitSizes, generate_balanced_set, unit_assignment
+from synthfer.identities import GANIdentities
+from synthfer.translate import PerEmotionTranslator, StarGANTranslator, load_translator
 from synthfer.checkpoint import load_torch
 from synthfer.io import atomic_write_csv
 from synthfer.labels import DOMAINS, EMOTIONS
@@ -35,7 +37,7 @@ def real() -> FaceSet:
 def test_generated_set_is_balanced_and_identity_disjoint():
     torch.manual_seed(0)
     sizes = UnitSizes(train=3, val=1, test=2)
-    faces = generate_balanced_set(IdentityGenerator(16, z_dim=8, width=4), Generator(4, len(DOMAINS), 1), sizes, range(2), seed=0)
+    faces = generate_balanced_set(GANIdentities(IdentityGenerator(16, z_dim=8, width=4), seed=0), StarGANTranslator(Generator(4, len(DOMAINS), 1)), sizes, range(2))
     assert faces.images.shape == (2 * 6 * len(DOMAINS), 16, 16)
     per_identity = faces.table.groupby("subject")["emotion"].apply(set)
     assert len(per_identity) == 12 and all(e == set(DOMAINS) for e in per_identity)
@@ -110,3 +112,28 @@ def test_checkpoints_never_run_code(tmp_path):
     torch.save({"x": Evil()}, tmp_path / "evil.pt")
     with pytest.raises(Exception, match="[Ww]eights only"):
         load_torch(tmp_path / "evil.pt")
+
+
+def test_every_translator_is_given_the_same_identities(tmp_path):
+    from synthfer.train.cyclegan import CycleGANConfig, save_cyclegan
+
+    torch.manual_seed(0)
+    identity = GANIdentities(IdentityGenerator(16, z_dim=8, width=4), seed=3)
+    sizes = UnitSizes(train=2, val=1, test=1)
+    stargan = generate_balanced_set(identity, StarGANTranslator(Generator(4, len(DOMAINS), 1)), sizes, range(1))
+    paths = []
+    for emotion in EMOTIONS:  # one CycleGAN generator per target emotion, saved and loaded as the workflow does
+        cfg = CycleGANConfig(target=emotion, image_size=16, ngf=4, blocks=1)
+        paths.append(tmp_path / f"{emotion}.pt")
+        save_cyclegan(cfg.build_generator(), cfg, paths[-1])
+    cyclegan = load_translator("cyclegan", paths, torch.device("cpu"))
+    assert isinstance(cyclegan, PerEmotionTranslator) and set(cyclegan.generators) == set(EMOTIONS)
+    other = generate_balanced_set(identity, cyclegan, sizes, range(1))
+    neutral = (stargan.table["emotion"] == "neutral").to_numpy()
+    assert np.array_equal(stargan.images[neutral], other.images[neutral])  # the same source faces
+    assert not np.array_equal(stargan.images[~neutral], other.images[~neutral])  # translated differently
+    assert set(other.table["translator"]) == {"cyclegan"} and set(stargan.table["translator"]) == {"stargan"}
+    with pytest.raises(ValueError, match="lacks generators for"):
+        load_translator("cyclegan", paths[:-1], torch.device("cpu"))
+    with pytest.raises(ValueError, match="is a cyclegan model, not ecyclegan"):
+        load_translator("ecyclegan", paths, torch.device("cpu"))

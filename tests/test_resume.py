@@ -53,14 +53,14 @@ def _same_result(a: Path, b: Path) -> None:
 def uninterrupted(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("uninterrupted")
     outs = {}
-    for kind in ("stargan", "identity", "ecyclegan"):
+    for kind in ("stargan", "identity", "stylegan", "ecyclegan"):
         outs[kind] = root / f"{kind}.pt"
         _run(kind, root / kind, outs[kind])
         assert not (root / kind / CHECKPOINT).exists()  # cleared once training finished
     return outs
 
 
-@pytest.mark.parametrize("kind, sig", [("stargan", signal.SIGTERM), ("stargan", signal.SIGKILL), ("identity", signal.SIGTERM), ("ecyclegan", signal.SIGKILL)])
+@pytest.mark.parametrize("kind, sig", [("stargan", signal.SIGTERM), ("stargan", signal.SIGKILL), ("identity", signal.SIGTERM), ("stylegan", signal.SIGTERM), ("ecyclegan", signal.SIGKILL)])
 def test_a_stopped_training_resumes_to_the_same_weights(kind, sig, uninterrupted, tmp_path):
     work, out = tmp_path / "work", tmp_path / "model.pt"
     output = _interrupt(kind, work, out, sig)

@@ -20,7 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
-GPU_RULES = {"train_stargan", "train_identity_gan", "generate_faces", "train_classifier", "evaluate_classifier", "evaluate_generated"}
+GPU_RULES = {"train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "train_classifier", "evaluate_classifier", "evaluate_generated"}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,7 @@ def test_the_tiny_study_runs_through_the_slurm_profile_and_resumes_a_cancelled_g
         del config["datasets"][name]
     config["roles"].update(real_train=["real_a"], cross_test=["cross_a"])
     config["experiment"].update(ratios=[0, 1], seeds=[0], synthetic_only=False)
+    config["translators"] = ["stargan"]
     config["stargan"].update(iterations=600, checkpoint_every=20, log_every=20, sample_every=300)
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 RULES = [
-    "render_demo_dataset", "prepare_faces", "split_subjects", "train_stargan", "train_identity_gan", "generate_faces",
+    "render_demo_dataset", "prepare_faces", "split_subjects", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces",
     "train_classifier", "train_classifiers_stacked", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_confusion_matrices",
     "plot_samples", "evaluate_generated", "write_summary",
 ]
@@ -70,8 +70,11 @@ REPORT_RULES = {"aggregate_metrics": 1, "plot_accuracy_vs_ratio": 1, "plot_confu
 def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(ROOT / "config.yaml"), "--dry-run", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    for rule in RULES:
+    for rule in set(RULES) - {"train_classifiers_stacked", "train_cyclegan"}:  # options the demo leaves off
         assert rule in result.stdout, rule
+
+
+TRANSLATORS = ["ecyclegan", "stargan"]
 
 
 def test_every_report_output_exists_and_is_sane(tiny_run):
@@ -80,31 +83,49 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     metrics = pd.read_csv(report / "metrics.csv", dtype={"k": str})
     ks = {"0", "1", "2", "syn"}
     test_sets = {"in_distribution", "real_test", *config["roles"]["cross_test"]}
+    n_seeds = len(config["experiment"]["seeds"])
     assert set(metrics["k"]) == ks and set(metrics["test_set"]) == test_sets
-    assert len(metrics) == len(ks) * len(config["experiment"]["seeds"]) * len(test_sets)
+    assert set(metrics["translator"]) == {"real", *TRANSLATORS} and set(metrics.loc[metrics["translator"] == "real", "k"]) == {"0"}
+    runs = 1 + len(TRANSLATORS) * (len(ks) - 1)  # real only once, each translator's k = 1, 2, syn
+    assert len(metrics) == runs * n_seeds * len(test_sets)
     for column in ("accuracy", "macro_f1", "precision_anger", "recall_surprise", "f1_fear", "macro_auc_ovr"):
         assert metrics[column].between(0, 1).all(), column
     summary = pd.read_csv(report / "metrics_summary.csv", dtype={"k": str})
-    assert {"accuracy_mean", "accuracy_ci95", "accuracy_sd"} <= set(summary.columns)
-    for png in [report / "accuracy_vs_ratio.png", report / "samples.png", *sorted((report / "confusion").glob("*.png"))]:
+    assert {"accuracy_mean", "accuracy_ci95", "accuracy_sd", "translator"} <= set(summary.columns)
+    samples = [report / f"samples_{t}.png" for t in TRANSLATORS]
+    for png in [report / "accuracy_vs_ratio.png", *samples, *sorted((report / "confusion").glob("*.png"))]:
         with Image.open(png) as img:
             assert img.size[0] > 100 and img.size[1] > 100, png
-    assert len(list((report / "confusion").glob("*.png"))) == len(ks) * len(test_sets)
+    assert len(list((report / "confusion").glob("*.png"))) == runs * len(test_sets)
     fidelity = pd.read_csv(report / "generated_fidelity.csv")
     assert fidelity["fidelity"].between(0, 1).all() and set(fidelity["emotion"]) == {"anger", "disgust", "fear", "happiness", "sadness", "surprise"}
+    assert set(fidelity["translator"]) == set(TRANSLATORS)
     quality = pd.read_csv(report / "quality.csv")
     assert {"identity_ratio", "frechet_distance", "diversity_generated", "diversity_real"} <= set(quality["metric"])
-    assert quality["model"].nunique() == len(config["experiment"]["seeds"]) and np.isfinite(quality["value"]).all()
+    assert quality["model"].nunique() == n_seeds and np.isfinite(quality["value"]).all() and set(quality["translator"]) == set(TRANSLATORS)
     gains = pd.read_csv(report / "paired_gains.csv", dtype={"k": str})
-    assert set(gains["test_set"]) == test_sets - {"in_distribution"} and set(gains["k"]) == ks - {"0"}
+    assert set(gains["test_set"]) == test_sets - {"in_distribution"} and set(gains["k"]) == ks - {"0"} and set(gains["translator"]) == set(TRANSLATORS)
+    assert len(gains) == len(TRANSLATORS) * (len(ks) - 1) * (len(test_sets) - 1)
     assert (gains["ci_low"] <= gains["gain"]).all() and (gains["gain"] <= gains["ci_high"]).all() and gains["p_value"].between(0, 1).all()
     text = (report / "summary.md").read_text()
-    assert "Expression fidelity" in text and "real_test" in text and "Gain over real only, paired" in text and "Quality of the generated faces" in text and "image_size: 32" in text
+    assert "Expression fidelity" in text and "real_test" in text and "Gain over real only, paired" in text and "image_size: 32" in text
+    assert all(f"## Translator: {t}" in text for t in TRANSLATORS) and "domain feature space" in text
     assert "commit" in (report / "provenance.json").read_text()
 
 
+def test_every_translator_translates_the_same_identities(tiny_run):
+    units = {t: pd.read_csv(tiny_run / f"results/generated/{t}/unit0/faces.csv") for t in TRANSLATORS}
+    assert units["stargan"][["subject", "emotion", "split"]].equals(units["ecyclegan"][["subject", "emotion", "split"]])
+    images = {t: np.load(tiny_run / f"results/generated/{t}/unit0/faces.npz")["images"] for t in TRANSLATORS}
+    neutral = (units["stargan"]["emotion"] == "neutral").to_numpy()
+    assert np.array_equal(images["stargan"][neutral], images["ecyclegan"][neutral])
+    assert not np.array_equal(images["stargan"][~neutral], images["ecyclegan"][~neutral])
+    for emotion in ("anger", "disgust", "fear", "happiness", "sadness", "surprise"):  # one ECycleGAN per target emotion
+        assert (tiny_run / f"results/gan/ecyclegan/{emotion}/generator.pt").exists()
+
+
 def test_predictions_are_kept_per_face(tiny_run):
-    preds = pd.read_csv(tiny_run / "results/classify/k1/seed0/predictions.csv")
+    preds = pd.read_csv(tiny_run / "results/classify/stargan/k1/seed0/predictions.csv")
     probs = preds.filter(like="p_").to_numpy()
     assert np.allclose(probs.sum(1), 1, atol=1e-4)
     assert (preds["pred"] == preds.filter(like="p_").idxmax(axis=1).str.removeprefix("p_")).all()
@@ -112,7 +133,7 @@ def test_predictions_are_kept_per_face(tiny_run):
 
 def test_generated_identities_never_share_splits(tiny_run):
     real = pd.read_csv(tiny_run / "results/real/faces.csv")
-    units = pd.concat([pd.read_csv(p) for p in sorted((tiny_run / "results/generated").glob("unit*/faces.csv"))])
+    units = pd.concat([pd.read_csv(p) for p in sorted((tiny_run / "results/generated/stargan").glob("unit*/faces.csv"))])
     both = pd.concat([real, units])
     assert (both.groupby("subject")["split"].nunique() == 1).all()
     sizes = real.groupby("split")["subject"].nunique()
@@ -134,41 +155,51 @@ def test_nothing_to_do_after_a_complete_run(tiny_copy):
 
 def test_changing_one_ratio_reruns_only_that_branch(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["classifier"].update(per_ratio={"1": {"lr": 0.002}}))
-    # k=1 for both seeds, then the aggregation and the report; no GAN, no other ratio
-    assert planned_jobs(*tiny_copy, config) == {"train_classifier": 2, "evaluate_classifier": 2, **REPORT_RULES}
+    # k=1 for both seeds and both translators, then the aggregation and the report; no GAN, no other ratio
+    assert planned_jobs(*tiny_copy, config) == {"train_classifier": 4, "evaluate_classifier": 4, **REPORT_RULES}
 
 
 def test_adding_a_ratio_adds_only_its_jobs(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["experiment"].update(ratios=[0, 1, 2, 3]))
-    assert planned_jobs(*tiny_copy, config) == {"generate_faces": 1, "train_classifier": 2, "evaluate_classifier": 2, "evaluate_generated": 1, **REPORT_RULES}
+    assert planned_jobs(*tiny_copy, config) == {"generate_faces": 2, "train_classifier": 4, "evaluate_classifier": 4, "evaluate_generated": 2, **REPORT_RULES}
 
 
 def test_removing_a_ratio_reruns_only_the_aggregation(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["experiment"].update(ratios=[0, 1]))
-    assert planned_jobs(*tiny_copy, config) == {"evaluate_generated": 1, **REPORT_RULES}
+    assert planned_jobs(*tiny_copy, config) == {"evaluate_generated": 2, **REPORT_RULES}
 
 
 def test_changing_the_translator_reruns_it_and_everything_downstream_only(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["stargan"].update(lambda_cls=2.0))
     planned = planned_jobs(*tiny_copy, config)
     n_units, n_seeds = 2, 2
-    assert planned == {
+    assert planned == {  # StarGAN's branch only: not ECycleGAN's, not real only, not the identity GAN
         "train_stargan": 1, "generate_faces": n_units,
         "train_classifier": 3 * n_seeds, "evaluate_classifier": 3 * n_seeds,  # k = 1, 2, syn; k = 0 uses no generated face
         "plot_samples": 1, "evaluate_generated": 1, **REPORT_RULES,
     }
 
 
+def test_changing_one_cyclegan_setting_reruns_its_six_generators_and_their_branch_only(tiny_copy, tmp_path):
+    config = _variant(tmp_path, lambda c: c["ecyclegan"].update(lambda_cyc=5.0))
+    n_units, n_seeds = 2, 2
+    assert planned_jobs(*tiny_copy, config) == {
+        "train_cyclegan": 6, "generate_faces": n_units, "train_classifier": 3 * n_seeds, "evaluate_classifier": 3 * n_seeds,
+        "plot_samples": 1, "evaluate_generated": 1, **REPORT_RULES,
+    }
+
+
 def test_stacked_seeds_train_each_ratio_in_one_job(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["experiment"].update(stack_seeds=True))
-    n_seeds = 2
-    # one job per ratio (k = 0, 1, 2, syn) writes every seed's model; evaluation stays per (k, seed)
-    assert planned_jobs(*tiny_copy, config) == {"train_classifiers_stacked": 4, "evaluate_classifier": 4 * n_seeds, "evaluate_generated": 1, **REPORT_RULES}
+    n_seeds, runs = 2, 1 + 2 * 3
+    # one job per run (real k = 0; k = 1, 2, syn per translator) writes every seed's model; evaluation stays per seed
+    assert planned_jobs(*tiny_copy, config) == {"train_classifiers_stacked": runs, "evaluate_classifier": runs * n_seeds, "evaluate_generated": 2, **REPORT_RULES}
 
 
 @pytest.mark.parametrize("module, expected", [
-    ("report.py", {**REPORT_RULES, "plot_samples": 1}),
-    ("train/classifier.py", {"train_classifier": 8, "evaluate_classifier": 8, "evaluate_generated": 1, **REPORT_RULES}),
+    ("report.py", {**REPORT_RULES, "plot_samples": 2}),
+    ("train/classifier.py", {"train_classifier": 14, "evaluate_classifier": 14, "evaluate_generated": 2, **REPORT_RULES}),
+    ("train/cyclegan.py", {"train_cyclegan": 6, "generate_faces": 2, "train_classifier": 6, "evaluate_classifier": 6, "evaluate_generated": 1, "plot_samples": 1, **REPORT_RULES}),
 ])
 def test_editing_library_code_reruns_only_the_rules_that_run_it(tiny_copy, module, expected):
     snakefile, workdir = tiny_copy

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from dataclasses import asdict
 from typing import Any, Callable, TypeVar
 
@@ -28,7 +27,7 @@ def save_model(model: torch.nn.Module, cfg: Any, path: str | os.PathLike) -> Non
     package versions), so a model found on disk can be traced back."""
     from synthfer.provenance import git_commit, versions
 
-    made_by = {"commit": git_commit(Path(__file__).resolve().parents[2]), "versions": versions()}
+    made_by = {"commit": git_commit(), "versions": versions()}
     atomic_save_torch({"config": asdict(cfg), "model": model.state_dict(), "provenance": made_by}, path)
 
 

@@ -13,7 +13,9 @@ import yaml
 from synthfer.ambiguity import AmbiguityFilterConfig
 from synthfer.data.demo import DemoDatabase
 from synthfer.data.prepare import PrepareConfig
+from synthfer.labels import EMOTIONS, NEUTRAL
 from synthfer.train.classifier import ClassifierConfig
+from synthfer.train.cyclegan import CycleGANConfig
 from synthfer.train.identity_gan import IdentityGANConfig
 from synthfer.train.stargan import StarGANConfig
 
@@ -120,6 +122,48 @@ def demo_database(config: dict[str, Any], dataset: str) -> DemoDatabase:
 
 def stargan_config(config: dict[str, Any]) -> StarGANConfig:
     return _pick(StarGANConfig, config["stargan"], image_size=config["preprocess"]["image_size"])
+
+
+ECYCLEGAN_DEFAULTS = {"blocks": 2, "sub_blocks": 3, "cycle_loss": "perceptual"}
+"""Study 2's ECycleGAN as its authors cut it: 2 residual dense blocks of 3 sub-blocks, perceptual cycle loss."""
+
+
+def translators(config: dict[str, Any]) -> list[str]:
+    """The expression translators to compare (a dimension of the results); StarGAN when not given."""
+    return list(config.get("translators", ["stargan"]))
+
+
+def cyclegan_config(config: dict[str, Any], variant: str, emotion: str) -> CycleGANConfig:
+    """The Neutral -> `emotion` generator of a CycleGAN variant: its config section over the variant's defaults."""
+    section = {**(ECYCLEGAN_DEFAULTS if variant == "ecyclegan" else {}), **config.get(variant, {})}
+    return _pick(CycleGANConfig, section, variant=variant, source=NEUTRAL, target=emotion, image_size=config["preprocess"]["image_size"])
+
+
+def check_translator_weights(config: dict[str, Any]) -> None:
+    """Files the generative side needs and cannot make stop the run at the start, in one line, rather than
+    hours in: a TorchScript identity generator, ImageNet VGG19 weights for a perceptual loss."""
+    from synthfer.train.cyclegan import vgg19_cache_path
+
+    generate = config.get("generate", {})
+    if generate.get("identities") == "torchscript" and not generate.get("torchscript"):
+        raise ConfigError("generate.identities: torchscript needs generate.torchscript: the path of your TorchScript generator (z -> image)")
+    if generate.get("identities") == "torchscript" and not Path(generate["torchscript"]).is_file():
+        raise ConfigError(f"generate.torchscript: {generate['torchscript']} not found; export your generator with torch.jit.script/trace and save it there")
+    for variant in translators(config):
+        if variant == "stargan":
+            continue
+        cfg = cyclegan_config(config, variant, EMOTIONS[0])
+        if cfg.cycle_loss == "perceptual" and cfg.vgg_weights == "imagenet" and not vgg19_cache_path().exists():
+            raise ConfigError(
+                f"{variant}: the perceptual cycle loss needs VGG19 ImageNet weights at {vgg19_cache_path()} (not found). "
+                f"Put the file there, or set {variant}.vgg_weights: random (untrained VGG) or {variant}.cycle_loss: l1"
+            )
+
+
+def identity_config(config: dict[str, Any]) -> "IdentityConfig":
+    from synthfer.identities import IdentityConfig
+
+    return _pick(IdentityConfig, config.get("generate", {}))
 
 
 def identity_gan_config(config: dict[str, Any]) -> IdentityGANConfig:

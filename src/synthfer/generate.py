@@ -13,10 +13,10 @@ import pandas as pd
 import torch
 
 from synthfer.data.store import FaceSet
-from synthfer.labels import DOMAINS, EMOTIONS, NEUTRAL
+from synthfer.labels import EMOTIONS, NEUTRAL
 from synthfer.logs import Progress
-from synthfer.train.identity_gan import sample_identities
-from synthfer.train.stargan import translate
+from synthfer.identities import IdentitySource
+from synthfer.translate import Translator
 
 
 @dataclass(frozen=True)
@@ -47,21 +47,24 @@ def unit_assignment(sizes: UnitSizes, units: range) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def generate_balanced_set(identity_gen: torch.nn.Module, translator: torch.nn.Module, sizes: UnitSizes, units: range, seed: int, batch: int = 256) -> FaceSet:
-    """Neutral source face + the six emotions for every identity; rows carry subject, unit and split."""
+def generate_balanced_set(identities: IdentitySource, translator: Translator, sizes: UnitSizes, units: range) -> FaceSet:
+    """Neutral source face + the six emotions for every identity; rows carry subject, unit and split.
+    The identities depend only on the source's seed and the unit, so every translator is given the same
+    neutral faces."""
     ids = unit_assignment(sizes, units)
-    n = len(ids)
-    neutral = sample_identities(identity_gen, n, seed, batch)
+    neutral = torch.cat([identities.draw(sizes.total, unit) for unit in units])
     parts_images = [neutral]
     parts_tables = [ids.assign(emotion=NEUTRAL)]
     progress = Progress("translated emotion", len(EMOTIONS), every_s=0)
     for i, emotion in enumerate(EMOTIONS, 1):
-        parts_images.append(translate(translator, neutral, DOMAINS.index(emotion), batch))
+        parts_images.append(translator.to_emotion(neutral, emotion))
         parts_tables.append(ids.assign(emotion=emotion))
         progress.update(i, emotion)
     images = torch.cat(parts_images)[:, 0].numpy()
     table = pd.concat(parts_tables, ignore_index=True)
     table["source"] = "generated"
+    table["translator"] = translator.name
+    table["identity_source"] = identities.name
     table["frame"] = 0
     table["intensity"] = np.nan
     return FaceSet(images, table)

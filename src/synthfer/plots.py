@@ -52,20 +52,36 @@ def save_loss_plot(losses: pd.DataFrame, path: str | os.PathLike, title: str) ->
 
 
 def plot_accuracy_vs_ratio(metrics: pd.DataFrame, path: str | os.PathLike, metric: str = "accuracy") -> None:
-    """Accuracy against k per test set: mean over seeds with a 95% CI band; synthetic-only as markers."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    mixed = metrics[metrics["k"] != "syn"].assign(k=lambda d: d["k"].astype(int))
-    sns.lineplot(data=mixed, x="k", y=metric, hue="test_set", marker="o", errorbar=("ci", 95), ax=ax)
-    syn = metrics[metrics["k"] == "syn"]
-    if len(syn):
-        means = syn.groupby("test_set")[metric].agg(["mean", "std"]).reset_index()
-        palette = dict(zip(mixed["test_set"].unique(), sns.color_palette()))
-        for _, row in means.iterrows():
-            ax.errorbar([-0.4], [row["mean"]], yerr=[0 if np.isnan(row["std"]) else row["std"]], fmt="x", color=palette.get(row["test_set"], "k"), capsize=3)
-        ax.annotate("synthetic only (x, ±sd)", (-0.4, ax.get_ylim()[0]), fontsize=8, xytext=(2, 4), textcoords="offset points")
-    ax.set_xlabel("k (units of generated faces added to the real training set)")
-    ax.set_ylabel(f"{metric} (mean, 95% CI over seeds)")
-    ax.axhline(1 / 6, color="grey", ls=":", lw=1)
+    """One panel per test set: accuracy against k for each translator (mean over seeds, 95% CI band), the
+    real-only mean as a dashed line, synthetic only as a marker with its sd left of k = 0."""
+    test_sets = sorted(metrics["test_set"].unique())
+    translators = sorted(set(metrics["translator"]) - {"real"}) or ["real"]
+    palette = dict(zip(translators, sns.color_palette(n_colors=max(3, len(translators)))))
+    ncol = min(3, len(test_sets))
+    nrow = -(-len(test_sets) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False, sharey=True)
+    real = metrics[metrics["translator"] == "real"]
+    for ax, test_set in zip(axes.flat, test_sets):
+        here = metrics[metrics["test_set"] == test_set]
+        for translator in translators:
+            rows = here[here["translator"].isin([translator, "real"])]
+            mixed = rows[rows["k"] != "syn"].assign(k=lambda d: d["k"].astype(int))
+            sns.lineplot(data=mixed, x="k", y=metric, marker="o", errorbar=("ci", 95), color=palette[translator], label=translator, ax=ax)
+            syn = rows.loc[rows["k"] == "syn", metric]
+            if len(syn):
+                ax.errorbar([-0.6], [syn.mean()], yerr=[0 if len(syn) < 2 else syn.std()], fmt="x", color=palette[translator], capsize=3)
+        base = real.loc[real["test_set"] == test_set, metric]
+        if len(base):
+            ax.axhline(base.mean(), color="k", ls="--", lw=1, label="real only")
+        ax.axhline(1 / 6, color="grey", ls=":", lw=1)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_title(test_set, fontsize=10)
+        ax.set_xlabel("k (units of generated faces added)")
+        ax.set_ylabel(f"{metric} (mean, 95% CI over seeds)")
+        ax.legend(fontsize=7, title="x at left: synthetic only (±sd)", title_fontsize=7)
+    for ax in list(axes.flat)[len(test_sets):]:
+        ax.set_visible(False)
+    fig.tight_layout()
     _atomic_savefig(fig, path)
 
 

@@ -7,10 +7,13 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+CHECKOUT = Path(__file__).resolve().parents[2]
+"""The synthfer checkout this code runs from: its commit is what made a result, wherever the run directory is."""
+
 PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "seaborn", "snakemake", "mediapipe", "pillow")
 
 
-def git_commit(repo: str | Path = ".") -> str:
+def git_commit(repo: str | Path = CHECKOUT) -> str:
     """HEAD commit, with '+dirty' when tracked files differ; 'unknown' outside a git checkout."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
@@ -30,7 +33,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def provenance(repo: str | Path = ".") -> dict[str, object]:
+def provenance(repo: str | Path = CHECKOUT) -> dict[str, object]:
     import torch
 
     return {

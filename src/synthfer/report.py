@@ -17,14 +17,18 @@ from synthfer.plots import plot_confusion
 HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1", "macro_auc_ovr"]
 
 
+REAL_ONLY = "real"
+"""The translator column of k = 0 runs: real faces only, the baseline every translator is compared with."""
+
+
 def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
-    """All kept predictions, tagged with their k and seed (taken from the path .../k{k}/seed{seed}/)."""
+    """All kept predictions, tagged with translator, k and seed (from the path .../{translator}/k{k}/seed{seed}/)."""
     tables = []
     for path in paths:
         path = Path(path)
         k = path.parent.parent.name.removeprefix("k")
         seed = int(path.parent.name.removeprefix("seed"))
-        tables.append(pd.read_csv(path).assign(k=k, seed=seed))
+        tables.append(pd.read_csv(path).assign(translator=path.parent.parent.parent.name, k=k, seed=seed))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -32,27 +36,48 @@ def _k_order(k: pd.Series) -> pd.Series:
     return k.map(lambda v: 10**6 if v == "syn" else int(v))
 
 
+def _sort(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return table.sort_values(keys, key=lambda s: _k_order(s) if s.name == "k" else s).reset_index(drop=True)
+
+
+def translator_names(table: pd.DataFrame) -> list[str]:
+    """The translators in a results table (not the real-only baseline)."""
+    return sorted(set(table["translator"]) - {REAL_ONLY})
+
+
+def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
+    """One translator's rows plus the shared real-only rows (k = 0)."""
+    return table[table["translator"].isin([translator, REAL_ONLY])]
+
+
 def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_summary: str | os.PathLike, out_gains: str | os.PathLike) -> pd.DataFrame:
-    metrics = metrics_table(predictions, ["k", "seed", "test_set"])
-    metrics = metrics.sort_values(["test_set", "k", "seed"], key=lambda s: _k_order(s) if s.name == "k" else s).reset_index(drop=True)
+    metrics = _sort(metrics_table(predictions, ["translator", "k", "seed", "test_set"]), ["test_set", "translator", "k", "seed"])
     atomic_write_csv(metrics, out_metrics)
     columns = [c for c in HEADLINE if c in metrics.columns] + [c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_", "auc_"))]
-    summary = summarize_over_seeds(metrics, ["test_set", "k"], columns)
-    summary = summary.sort_values(["test_set", "k"], key=lambda s: _k_order(s) if s.name == "k" else s).reset_index(drop=True)
+    summary = _sort(summarize_over_seeds(metrics, ["test_set", "translator", "k"], columns), ["test_set", "translator", "k"])
     atomic_write_csv(summary, out_summary)
-    atomic_write_csv(paired_gains(predictions), out_gains)
+    gains = [paired_gains(with_baseline(predictions, t)).assign(translator=t) for t in translator_names(predictions)]
+    gains_table = pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(columns=["translator", "test_set", "k"])
+    atomic_write_csv(gains_table[["translator", *[c for c in gains_table.columns if c != "translator"]]], out_gains)
     return metrics
 
 
+def collect_tables(paths: list[str | os.PathLike], out: str | os.PathLike) -> pd.DataFrame:
+    """Per-translator tables (fidelity, quality) as one report table."""
+    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    atomic_write_csv(table, out)
+    return table
+
+
 def confusion_figures(predictions: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
-    """One heatmap per (test set, k), counts summed over seeds."""
+    """One heatmap per (test set, translator, k), counts summed over seeds."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for (test_set, k), group in predictions.groupby(["test_set", "k"]):
+    for (test_set, translator, k), group in predictions.groupby(["test_set", "translator", "k"]):
         n_seeds = group["seed"].nunique()
-        path = out / f"{test_set}_k{k}.png"
-        plot_confusion(confusion_counts(group["true"], group["pred"]), list(EMOTIONS), path, f"{test_set}, k={k} (counts over {n_seeds} seeds)")
+        path = out / f"{test_set}_{translator}_k{k}.png"
+        plot_confusion(confusion_counts(group["true"], group["pred"]), list(EMOTIONS), path, f"{test_set}, {translator}, k={k} (counts over {n_seeds} seeds)")
         written.append(path)
     return written
 
@@ -68,32 +93,17 @@ def _gain_text(row: pd.Series) -> str:
     return f"{100 * row['gain']:+.1f} points [{100 * row['ci_low']:+.1f}, {100 * row['ci_high']:+.1f}], {p}"
 
 
-def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None, quality: pd.DataFrame | None = None) -> str:
-    """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds)."""
+def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame | None, heading: str) -> list[str]:
+    """The accuracy table, the verdict per test set and the paired gains of one translator (with real only)."""
     ks = sorted(summary["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
-    lines = [
-        "# synthfer report",
-        "",
-        "How far does GAN-generated data improve facial expression recognition? The paper's CNN trained on the",
-        "real faces plus k units of generated faces (k = 0: real only; syn: one generated unit alone), "
-        f"{len(config['experiment']['seeds'])} seeds per setting.",
-        "",
-        f"- real training datasets: {', '.join(config['roles']['real_train'])}",
-        f"- GAN training datasets: {', '.join(config['roles']['gan_train'])}",
-        f"- cross-database test sets (never trained on): {', '.join(config['roles']['cross_test']) or 'none'}",
-        f"- image size {config['preprocess']['image_size']} px; ratios k = {', '.join(ks)}; seeds {config['experiment']['seeds']}",
-        f"- commit {provenance['commit']}; torch {provenance['versions']['torch']}; snakemake {provenance['versions']['snakemake']}; GPU: {provenance['cuda']}",
-        "",
-        "## Accuracy (%; mean ± 95% CI over seeds)",
-        "",
-    ]
+    lines = [f"{heading} Accuracy (%; mean ± 95% CI over seeds)", ""]
     table = summary.pivot(index="test_set", columns="k", values="accuracy_mean")
     half = summary.pivot(index="test_set", columns="k", values="accuracy_ci95")
     lines.append("| test set | " + " | ".join(f"k={k}" for k in ks) + " |")
     lines.append("|---|" + "---|" * len(ks))
     for test_set in table.index:
         lines.append(f"| {test_set} | " + " | ".join(_fmt(table.loc[test_set, k], half.loc[test_set, k]) for k in ks) + " |")
-    lines += ["", "## What the numbers say", ""]
+    lines += ["", f"{heading} What the numbers say", ""]
     for test_set in config["roles"]["cross_test"] + ["real_test"]:
         if test_set not in table.index:
             continue
@@ -111,50 +121,86 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         lines.append(f"- **{test_set}**: {verdict}.")
     lines.append("- Gains smaller than the confidence intervals are not evidence that generated data helps.")
     if gains is not None and len(gains):
-        lines += ["", "## Gain over real only, paired (accuracy points, 95% bootstrap interval over faces and seeds, p-value)", ""]
+        lines += ["", f"{heading} Gain over real only, paired (accuracy points, 95% bootstrap interval over faces and seeds, p-value)", ""]
         gain_ks = [k for k in ks if k != "0" and k in set(gains["k"].astype(str))]
         lines.append("| test set | " + " | ".join(f"k={k}" for k in gain_ks) + " |")
         lines.append("|---|" + "---|" * len(gain_ks))
         for test_set, group in gains.assign(k=gains["k"].astype(str)).groupby("test_set"):
             cells = {r["k"]: _gain_text(r) for _, r in group.iterrows()}
             lines.append(f"| {test_set} | " + " | ".join(cells.get(k, "n/a") for k in gain_ks) + " |")
+    return lines
+
+
+def _quality_lines(fidelity: pd.DataFrame, quality: pd.DataFrame | None) -> list[str]:
+    """Fidelity and quality sentences of one translator."""
+    lines = []
     if len(fidelity):
         per_emotion = fidelity.groupby("emotion")["fidelity"].mean()
-        lines += [
-            "",
-            "## Does the translator change the expression?",
-            "",
-            f"Expression fidelity: a classifier trained on real faces only (k = 0, each seed) assigns "
+        lines.append(
+            f"- Expression fidelity: a classifier trained on real faces only (k = 0, each seed) assigns "
             f"**{100 * fidelity['fidelity'].mean():.1f}%** of the generated faces to the emotion they were generated as "
-            f"(chance: {100 / len(EMOTIONS):.1f}%). Per emotion: "
-            + ", ".join(f"{e} {100 * v:.0f}%" for e, v in per_emotion.items())
-            + ".",
-        ]
+            f"(chance: {100 / len(EMOTIONS):.1f}%). Per emotion: " + ", ".join(f"{e} {100 * v:.0f}%" for e, v in per_emotion.items()) + "."
+        )
     if quality is not None and len(quality):
         mean = quality.groupby(["metric", "emotion"])["value"].mean()
         div_gen = quality.loc[quality["metric"] == "diversity_generated", "value"].mean()
         div_real = quality.loc[quality["metric"] == "diversity_real", "value"].mean()
         lines += [
-            "",
-            "## Quality of the generated faces (`quality.csv`)",
-            "",
-            "Measured in the penultimate-layer features of the real-only classifiers: a domain feature space, not "
-            "Inception's, so the Frechet distance compares translators and runs of this workflow, not published FIDs.",
-            "",
             f"- Identity preservation: a translated face lies at {mean[('same_identity_distance', 'all')]:.2f} from its own neutral "
             f"source and at {mean[('other_identity_distance', 'all')]:.2f} from other identities' (ratio "
             f"{mean[('identity_ratio', 'all')]:.2f}; below 1 means the person is kept).",
             f"- Diversity: mean pairwise distance within an emotion {div_gen:.2f} for generated faces, {div_real:.2f} for real ones.",
             f"- Frechet distance, real vs generated emotional faces: {mean[('frechet_distance', 'all')]:.1f}.",
         ]
-    lines += [
+    return lines
+
+
+def _of(table: pd.DataFrame | None, translator: str) -> pd.DataFrame | None:
+    if table is None or "translator" not in table.columns:
+        return table
+    return table[table["translator"] == translator]
+
+
+def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None, quality: pd.DataFrame | None = None) -> str:
+    """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds), one
+    section per translator, each compared with the same real-only runs."""
+    ks = sorted(summary["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
+    translators = translator_names(summary)
+    lines = [
+        "# synthfer report",
         "",
+        "How far does GAN-generated data improve facial expression recognition? The paper's CNN trained on the",
+        "real faces plus k units of generated faces (k = 0: real only; syn: one generated unit alone), "
+        f"{len(config['experiment']['seeds'])} seeds per setting.",
+        "",
+        f"- real training datasets: {', '.join(config['roles']['real_train'])}",
+        f"- GAN training datasets: {', '.join(config['roles']['gan_train'])}",
+        f"- cross-database test sets (never trained on): {', '.join(config['roles']['cross_test']) or 'none'}",
+        f"- expression translators compared: {', '.join(translators) or 'none'} (every one is given the same generated identities)",
+        f"- image size {config['preprocess']['image_size']} px; ratios k = {', '.join(ks)}; seeds {config['experiment']['seeds']}",
+        f"- commit {provenance['commit']}; torch {provenance['versions']['torch']}; snakemake {provenance['versions']['snakemake']}; GPU: {provenance['cuda']}",
+        "",
+    ]
+    for translator in translators or [REAL_ONLY]:
+        lines += [f"## Translator: {translator}", ""]
+        lines += _accuracy_sections(config, with_baseline(summary, translator), _of(gains, translator), "###")
+        quality_lines = _quality_lines(_of(fidelity, translator), _of(quality, translator))
+        if quality_lines:
+            lines += ["", "### Does the translator change the expression, and keep the person?", "", *quality_lines]
+        lines.append("")
+    if quality is not None and len(quality):
+        lines += [
+            "Quality (`quality.csv`) is measured in the penultimate-layer features of the real-only classifiers: a domain "
+            "feature space, not Inception's, so the Frechet distance compares translators and runs of this workflow, not published FIDs.",
+            "",
+        ]
+    lines += [
         "## Files",
         "",
-        "- `metrics.csv`: one row per (k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1, one-vs-rest ROC AUC per class and macro",
+        "- `metrics.csv`: one row per (translator, k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1, one-vs-rest ROC AUC per class and macro; k = 0 runs have translator `real`",
         "- `metrics_summary.csv`: the same over seeds: mean, sd, 95% CI half-width",
-        "- `paired_gains.csv`: each k against real only on the same test faces: gain, 95% bootstrap interval, p-value",
-        "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples.png`, `generated_fidelity.csv`, `quality.csv`",
+        "- `paired_gains.csv`: each translator's k against real only on the same test faces: gain, 95% bootstrap interval, p-value",
+        "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples_<translator>.png`, `generated_fidelity.csv`, `quality.csv`",
         "- `provenance.json`: commit and versions; the configuration is below.",
         "",
         "## Configuration",

@@ -1,6 +1,6 @@
 """Train a tiny GAN in its own process (so a test can kill it) and save the final weights.
 
-usage: python train_gan.py {stargan|identity|ecyclegan} WORK_DIR OUT.pt
+usage: python train_gan.py {stargan|identity|stylegan|ecyclegan} WORK_DIR OUT.pt
 """
 
 import sys
@@ -27,6 +27,10 @@ elif kind == "ecyclegan":  # every stateful part: image pools, instance noise, l
                          vgg_weights="random", vgg_layers=4, pool_size=6, label_flip=0.2, instance_noise=0.1, g_per_d=2,
                          iterations=120, batch_size=4, log_every=10, sample_every=1000, checkpoint_every=15)
     model, losses = train_cyclegan(images[:20], images[20:], cfg, torch.device("cpu"), work)
+elif kind == "stylegan":  # mapping network, noise inputs, R1, EMA, the running mean of w
+    cfg = IdentityGANConfig(image_size=16, architecture="stylegan", z_dim=8, w_dim=8, mapping_layers=2, width=4, iterations=150, batch_size=4,
+                            r1_gamma=1.0, ema_decay=0.9, log_every=10, sample_every=1000, checkpoint_every=20)
+    model, losses = train_identity_gan(images, cfg, torch.device("cpu"), work)
 else:
     cfg = IdentityGANConfig(image_size=16, z_dim=8, width=8, iterations=300, batch_size=8, log_every=10, sample_every=1000, checkpoint_every=25)
     model, losses = train_identity_gan(images, cfg, torch.device("cpu"), work)

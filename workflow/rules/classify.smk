@@ -1,5 +1,6 @@
 # The paper's experiments: the CNN of Table 1 trained on real + k units of generated faces, one job per
-# (k, seed); k = 0 is real only, k = syn is synthetic only. Settings of one ratio come from
+# (arm, k, seed). The arm is the translator that made the faces; k = 0 (real only) has arm "real" and is
+# shared by every translator; k = syn is synthetic only. Settings of one ratio come from
 # classifier.per_ratio[k], so changing them reruns only that ratio.
 
 
@@ -13,19 +14,19 @@ if config["experiment"].get("stack_seeds", False):
             units=unit_files,
             code=CODE["classifier"] + _code("train/stacked.py"),
         output:
-            model=expand("results/classify/k{{k}}/seed{seed}/model.pt", seed=SEEDS),
-            history=expand("results/classify/k{{k}}/seed{seed}/history.csv", seed=SEEDS),
+            model=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/model.pt", seed=SEEDS),
+            history=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/history.csv", seed=SEEDS),
         params:
             classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k)),
-            units=lambda wc: units_for(wc.k),
+            units=lambda wc: units_for(wc.arm, wc.k),
             seeds=[int(s) for s in SEEDS],
             device=DEVICE,
         conda:
             CONDA_ENV
         log:
-            "results/logs/train_classifier/k{k}_stacked.log",
+            "results/logs/train_classifier/{arm}_k{k}_stacked.log",
         benchmark:
-            "results/benchmarks/train_classifier/k{k}_stacked.tsv"
+            "results/benchmarks/train_classifier/{arm}_k{k}_stacked.tsv"
         threads: 1
         resources:
             gpu=1,
@@ -43,18 +44,18 @@ else:
             units=unit_files,
             code=CODE["classifier"],
         output:
-            model="results/classify/k{k}/seed{seed}/model.pt",
-            history="results/classify/k{k}/seed{seed}/history.csv",
+            model="results/classify/{arm}/k{k}/seed{seed}/model.pt",
+            history="results/classify/{arm}/k{k}/seed{seed}/history.csv",
         params:
             classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k)),
-            units=lambda wc: units_for(wc.k),
+            units=lambda wc: units_for(wc.arm, wc.k),
             device=DEVICE,
         conda:
             CONDA_ENV
         log:
-            "results/logs/train_classifier/k{k}_seed{seed}.log",
+            "results/logs/train_classifier/{arm}_k{k}_seed{seed}.log",
         benchmark:
-            "results/benchmarks/train_classifier/k{k}_seed{seed}.tsv"
+            "results/benchmarks/train_classifier/{arm}_k{k}_seed{seed}.tsv"
         threads: 1
         resources:
             gpu=1,
@@ -66,22 +67,22 @@ else:
 
 rule evaluate_classifier:
     input:
-        model="results/classify/k{k}/seed{seed}/model.pt",
+        model="results/classify/{arm}/k{k}/seed{seed}/model.pt",
         real_images="results/real/faces.npz",
         real_table="results/real/faces.csv",
         units=unit_files,
         cross=face_store_files(CROSS_TEST),
         code=CODE["classifier"],
     output:
-        predictions="results/classify/k{k}/seed{seed}/predictions.csv",
+        predictions="results/classify/{arm}/k{k}/seed{seed}/predictions.csv",
     params:
-        units=lambda wc: units_for(wc.k),
+        units=lambda wc: units_for(wc.arm, wc.k),
         cross={d: face_store(d) for d in CROSS_TEST},
         device=DEVICE,
     conda:
         CONDA_ENV
     log:
-        "results/logs/evaluate_classifier/k{k}_seed{seed}.log",
+        "results/logs/evaluate_classifier/{arm}_k{k}_seed{seed}.log",
     threads: 1
     resources:
         gpu=1,

@@ -9,6 +9,7 @@ from synthfer import config as sfconfig
 
 try:
     sfconfig.validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+    sfconfig.check_translator_weights(config)
 except sfconfig.ConfigError as error:
     raise WorkflowError(str(error)) from None
 
@@ -28,6 +29,15 @@ SEEDS = [str(s) for s in config["experiment"]["seeds"]]
 N_UNITS = sfconfig.n_units(config)
 DEVICE = config.get("device", "auto")
 FILTERED = sfconfig.filtered_datasets(config)
+TRANSLATORS = sfconfig.translators(config)
+CYCLE_TRANSLATORS = [t for t in TRANSLATORS if t != "stargan"]
+EMOTIONS = list(sfconfig.EMOTIONS)
+REAL_ONLY = "real"  # the arm of k = 0: no translator, shared by every comparison
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly these names (and nothing when there are none)."""
+    return "|".join(names) if names else "(?!)"
 
 
 wildcard_constraints:
@@ -35,6 +45,10 @@ wildcard_constraints:
     k="[0-9]+|syn",
     seed="[0-9]+",
     unit="[0-9]+",
+    translator=one_of(TRANSLATORS),
+    arm=one_of([REAL_ONLY, *TRANSLATORS]),
+    variant=one_of(["cyclegan", "ecyclegan"]),
+    emotion=one_of(EMOTIONS),
 
 
 SRC = Path(workflow.basedir) / "src" / "synthfer"
@@ -54,7 +68,8 @@ CODE = {
     "filter": _code("ambiguity.py", "steps/filter.py", "models/classifier.py", "train/classifier.py"),
     "stargan": _code("models/stargan.py", "train/stargan.py", "train/resume.py", "steps/gan.py"),
     "identity": _code("models/identity_gan.py", "train/identity_gan.py", "train/resume.py", "steps/gan.py"),
-    "generate": _code("generate.py", "steps/generate.py"),
+    "cyclegan": _code("models/cyclegan.py", "train/cyclegan.py", "train/resume.py", "steps/gan.py"),
+    "generate": _code("generate.py", "translate.py", "identities.py", "steps/generate.py"),
     "classifier": _code("models/classifier.py", "train/classifier.py", "experiment.py", "steps/classify.py"),
     "report": _code("report.py", "plots.py", "metrics.py"),
     "quality": _code("quality.py"),
@@ -84,19 +99,50 @@ def face_store_files(names):
     return [f"{face_store(n)}/{f}" for n in names for f in ("faces.npz", "faces.csv")]
 
 
-def one_of(names):
-    """A wildcard constraint matching exactly these names (and nothing when there are none)."""
-    return "|".join(names) if names else "(?!)"
+def translator_models(translator):
+    """The model files of one translator: StarGAN's generator, or one generator per emotion."""
+    if translator == "stargan":
+        return ["results/gan/stargan/generator.pt"]
+    return [f"results/gan/{translator}/{e}/generator.pt" for e in EMOTIONS]
 
 
-def units_for(k):
-    """Generated units a ratio trains on: units 0..k-1; one unit for the synthetic-only run."""
+def identity_inputs():
+    """What the identity source reads: the identity GAN, the user's TorchScript generator, or the GAN-training faces."""
+    source = sfconfig.identity_config(config).identities
+    if source == "gan":
+        return ["results/gan/identity/generator.pt"]
+    if source == "torchscript":
+        return [config["generate"]["torchscript"]]
+    return face_store_files(GAN_TRAIN)
+
+
+def identity_paths():
+    """The identity source's inputs as the step reads them: files, or face store folders."""
+    if sfconfig.identity_config(config).identities == "real_neutral":
+        return [face_store(d) for d in GAN_TRAIN]
+    return identity_inputs()
+
+
+def units_for(arm, k):
+    """Generated units a run trains on: units 0..k-1 of its translator; one unit for synthetic only;
+    none for real only."""
     n = 1 if k == "syn" else int(k)
-    return [f"results/generated/unit{u}" for u in range(n)]
+    if n and arm == REAL_ONLY:
+        raise WorkflowError(f"results/classify/{REAL_ONLY}/ holds k = 0 only; k = {k} runs live under a translator's name")
+    return [f"results/generated/{arm}/unit{u}" for u in range(n)]
 
 
 def unit_files(wildcards):
-    return [f"{d}/{name}" for d in units_for(wildcards.k) for name in ("faces.npz", "faces.csv")]
+    return [f"{d}/{name}" for d in units_for(wildcards.arm, wildcards.k) for name in ("faces.npz", "faces.csv")]
+
+
+def runs():
+    """Every classifier run as (arm, k): real only once, then each translator's ratios and synthetic only."""
+    return [(REAL_ONLY, "0")] + [(t, k) for t in TRANSLATORS for k in RATIOS if k != "0"]
+
+
+def run_files(name):
+    return [f"results/classify/{arm}/k{k}/seed{seed}/{name}" for arm, k in runs() for seed in SEEDS]
 
 
 def report_outputs():
@@ -106,7 +152,7 @@ def report_outputs():
         "results/report/paired_gains.csv",
         "results/report/accuracy_vs_ratio.png",
         "results/report/confusion",
-        "results/report/samples.png",
+        *[f"results/report/samples_{t}.png" for t in TRANSLATORS],
         "results/report/generated_fidelity.csv",
         "results/report/quality.csv",
         "results/report/summary.md",

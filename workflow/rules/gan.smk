@@ -1,4 +1,4 @@
-# The generative side: the expression translator (StarGAN) and the identity source (a DCGAN on neutral faces).
+# The generative side: the expression translators (StarGAN, CycleGAN, ECycleGAN) and the identity source (a DCGAN on neutral faces).
 # Progress (loss CSV, loss plot, sample grids) goes to a work folder that is not a declared output,
 # so it survives a failed job.
 
@@ -55,3 +55,32 @@ rule train_identity_gan:
         runtime=lambda wc, attempt: 8 * 60 * attempt,
     script:
         "../../scripts/train_identity_gan.py"
+
+
+# CycleGAN / ECycleGAN (translators: [cyclegan, ecyclegan]): one unpaired generator per target emotion,
+# Neutral -> emotion, each its own job.
+rule train_cyclegan:
+    input:
+        face_store_files(GAN_TRAIN),
+        code=CODE["cyclegan"],
+    output:
+        model="results/gan/{variant}/{emotion}/generator.pt",
+        losses="results/gan/{variant}/{emotion}/losses.csv",
+    params:
+        stores=[face_store(d) for d in GAN_TRAIN],
+        cyclegan=lambda wc: asdict(sfconfig.cyclegan_config(config, wc.variant, wc.emotion)),
+        device=DEVICE,
+        work_dir=lambda wc: f"results/gan/{wc.variant}/{wc.emotion}/progress",
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/train_cyclegan/{variant}_{emotion}.log",
+    benchmark:
+        "results/benchmarks/train_cyclegan/{variant}_{emotion}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=lambda wc, attempt: 24 * 60 * attempt,
+    script:
+        "../../scripts/train_cyclegan.py"

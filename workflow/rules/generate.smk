@@ -1,25 +1,29 @@
-# The balanced synthetic set, one unit per job: new identities (as many per split as the real set has
-# subjects), each with all six emotions. Adding a larger ratio only generates the new units.
+# The balanced synthetic set, one unit per job and translator: new identities (as many per split as the real
+# set has subjects), each with all six emotions. Every translator gets the same identities. Adding a larger
+# ratio only generates the new units.
 
 
 rule generate_faces:
     input:
         real="results/real/faces.csv",
-        identity="results/gan/identity/generator.pt",
-        translator="results/gan/stargan/generator.pt",
+        identity=identity_inputs(),
+        translator=lambda wc: translator_models(wc.translator),
         code=CODE["generate"],
     output:
-        images="results/generated/unit{unit}/faces.npz",
-        table="results/generated/unit{unit}/faces.csv",
+        images="results/generated/{translator}/unit{unit}/faces.npz",
+        table="results/generated/{translator}/unit{unit}/faces.csv",
     params:
-        seed=config["generate"].get("seed", 0),
+        identities=asdict(sfconfig.identity_config(config)),
+        identity_paths=identity_paths(),
+        image_size=config["preprocess"]["image_size"],
+        eyes=[config["preprocess"].get("eye_distance", 0.38), config["preprocess"].get("eye_height", 0.38)],
         device=DEVICE,
     conda:
         CONDA_ENV
     log:
-        "results/logs/generate_faces/unit{unit}.log",
+        "results/logs/generate_faces/{translator}_unit{unit}.log",
     benchmark:
-        "results/benchmarks/generate_faces/unit{unit}.tsv"
+        "results/benchmarks/generate_faces/{translator}_unit{unit}.tsv"
     threads: 1
     resources:
         gpu=1,

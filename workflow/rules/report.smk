@@ -1,7 +1,7 @@
 # The report: metrics from the kept predictions, figures, and summary.md. Plotting lives in its own
 # rules and scripts, so editing a figure never retrains a model.
 
-PREDICTIONS = expand("results/classify/k{k}/seed{seed}/predictions.csv", k=RATIOS, seed=SEEDS)
+PREDICTIONS = run_files("predictions.csv")
 
 
 rule aggregate_metrics:
@@ -50,38 +50,38 @@ rule plot_confusion_matrices:
 
 rule plot_samples:
     input:
-        images="results/generated/unit0/faces.npz",
-        table="results/generated/unit0/faces.csv",
+        images="results/generated/{translator}/unit0/faces.npz",
+        table="results/generated/{translator}/unit0/faces.csv",
         code=CODE["report"],
     output:
-        report("results/report/samples.png", category="Figures"),
+        report("results/report/samples_{translator}.png", category="Generated faces", labels={"translator": "{translator}"}),
     params:
         identities=8,
     conda:
         CONDA_ENV
     log:
-        "results/logs/plot_samples.log",
+        "results/logs/plot_samples/{translator}.log",
     script:
         "../../scripts/plot_samples.py"
 
 
 rule evaluate_generated:
     input:
-        models=expand("results/classify/k0/seed{seed}/model.pt", seed=SEEDS),
-        units=[f"results/generated/unit{u}/faces.npz" for u in range(N_UNITS)],
+        models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
+        units=lambda wc: [f"results/generated/{wc.translator}/unit{u}/faces.npz" for u in range(N_UNITS)],
         real_images="results/real/faces.npz",
         real_table="results/real/faces.csv",
         code=CODE["classifier"] + CODE["quality"],
     output:
-        fidelity="results/report/generated_fidelity.csv",
-        quality=report("results/report/quality.csv", category="Tables"),
+        fidelity="results/quality/{translator}/generated_fidelity.csv",
+        quality="results/quality/{translator}/quality.csv",
     params:
-        units=[f"results/generated/unit{u}" for u in range(N_UNITS)],
+        units=lambda wc: [f"results/generated/{wc.translator}/unit{u}" for u in range(N_UNITS)],
         device=DEVICE,
     conda:
         CONDA_ENV
     log:
-        "results/logs/evaluate_generated.log",
+        "results/logs/evaluate_generated/{translator}.log",
     resources:
         gpu=1,
         mem_mb=4000,
@@ -94,13 +94,15 @@ rule write_summary:
     input:
         summary="results/report/metrics_summary.csv",
         gains="results/report/paired_gains.csv",
-        fidelity="results/report/generated_fidelity.csv",
-        quality="results/report/quality.csv",
+        fidelity=expand("results/quality/{translator}/generated_fidelity.csv", translator=TRANSLATORS),
+        quality=expand("results/quality/{translator}/quality.csv", translator=TRANSLATORS),
         figure="results/report/accuracy_vs_ratio.png",
         code=CODE["report"],
     output:
         summary=report("results/report/summary.md", category="Summary"),
         provenance="results/report/provenance.json",
+        fidelity="results/report/generated_fidelity.csv",
+        quality=report("results/report/quality.csv", category="Tables"),
     conda:
         CONDA_ENV
     log:

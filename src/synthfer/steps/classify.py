@@ -76,18 +76,18 @@ def expression_fidelity(model_paths: list[PathLike], unit_dirs: list[PathLike], 
     return pd.DataFrame(rows)
 
 
-def evaluate_generated_faces(model_paths: list[PathLike], unit_dirs: list[PathLike], real_dir: PathLike, device: str, out_fidelity: PathLike, out_quality: PathLike) -> None:
-    """Fidelity, identity preservation, diversity and Frechet distance of the generated faces, each measured
-    by every real-only (k = 0) classifier."""
+def evaluate_generated_faces(translator: str, model_paths: list[PathLike], unit_dirs: list[PathLike], real_dir: PathLike, device: str, out_fidelity: PathLike, out_quality: PathLike) -> None:
+    """Fidelity, identity preservation, diversity and Frechet distance of one translator's generated faces,
+    each measured by every real-only (k = 0) classifier."""
     from synthfer.quality import penultimate_features, quality_rows
 
-    atomic_write_csv(expression_fidelity(model_paths, unit_dirs, device), out_fidelity)
+    atomic_write_csv(expression_fidelity(model_paths, unit_dirs, device).assign(translator=translator), out_fidelity)
     generated = FaceSet.concat([read_store(d) for d in unit_dirs])
     real = read_store(real_dir)
     rows = []
     for path in model_paths:
         model = load_classifier(path, pick_device(device))
         rows += quality_rows(penultimate_features(model, generated.images), generated.table, penultimate_features(model, real.images), real.table["emotion"].to_numpy(), str(path))
-    quality = pd.DataFrame(rows)
+    quality = pd.DataFrame(rows).assign(translator=translator)
     atomic_write_csv(quality, out_quality)
     log.info("quality (mean over models):\n%s", quality.groupby(["metric", "emotion"])["value"].mean().round(3).to_string())

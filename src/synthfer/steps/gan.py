@@ -13,6 +13,7 @@ from synthfer.data.store import FaceSet, read_store
 from synthfer.io import atomic_write_csv
 from synthfer.labels import DOMAINS, NEUTRAL
 from synthfer.runtime import pick_device
+from synthfer.train.cyclegan import CycleGANConfig, save_cyclegan, train_cyclegan
 from synthfer.train.identity_gan import IdentityGANConfig, save_identity_gan, train_identity_gan
 from synthfer.train.stargan import StarGANConfig, save_stargan, train_stargan
 
@@ -44,3 +45,17 @@ def train_identity_step(stores: list[PathLike], cfg: IdentityGANConfig, device: 
     G, losses = train_identity_gan(faces.images, cfg, pick_device(device), work_dir)
     atomic_write_csv(losses, out_losses)
     save_identity_gan(G.cpu(), cfg, out_model)
+
+
+def train_cyclegan_step(stores: list[PathLike], cfg: CycleGANConfig, device: str, out_model: PathLike, out_losses: PathLike, work_dir: PathLike) -> None:
+    """One unpaired translator cfg.source -> cfg.target on the GAN-training faces of those two emotions."""
+    faces = _gan_training_faces(stores, neutral_only=False)
+    emotion = faces.table["emotion"].to_numpy()
+    source, target = faces.images[emotion == cfg.source], faces.images[emotion == cfg.target]
+    for name, part in ((cfg.source, source), (cfg.target, target)):
+        if len(part) == 0:
+            raise ValueError(f"{cfg.variant}: no {name} faces in roles.gan_train, so {cfg.source} -> {cfg.target} cannot be learned")
+    log.info("%s %s -> %s on %d + %d faces", cfg.variant, cfg.source, cfg.target, len(source), len(target))
+    G, losses = train_cyclegan(source, target, cfg, pick_device(device), work_dir)
+    atomic_write_csv(losses, out_losses)
+    save_cyclegan(G.cpu(), cfg, out_model)

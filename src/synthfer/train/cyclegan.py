@@ -94,6 +94,13 @@ class CycleGANConfig:
         return PatchDiscriminator(self.ndf, self.d_layers, norm=self.gan_loss == "lsgan")
 
 
+def vgg19_cache_path() -> Path:
+    """Where torchvision keeps the VGG19 ImageNet weights (under $TORCH_HOME)."""
+    from torchvision.models import VGG19_Weights
+
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(VGG19_Weights.IMAGENET1K_V1.url).name
+
+
 def vgg19_features(weights: str) -> nn.Sequential:
     """VGG19's convolutional part; ImageNet weights are read from the torch cache (never downloaded here,
     loaded with weights_only=True)."""
@@ -104,7 +111,7 @@ def vgg19_features(weights: str) -> nn.Sequential:
     if weights == "random":
         return features
     url = VGG19_Weights.IMAGENET1K_V1.url
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+    cached = vgg19_cache_path()
     if not cached.exists():
         raise VGGWeightsMissing(
             f"the perceptual cycle loss needs VGG19 ImageNet weights at {cached} (not found; this machine is offline). "

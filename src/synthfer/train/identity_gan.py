@@ -1,4 +1,9 @@
-"""Training the identity source: a DCGAN on neutral faces, non-saturating loss."""
+"""Training the identity source on neutral faces: a DCGAN or a StyleGAN2-style generator.
+
+Both use the non-saturating logistic loss. The StyleGAN-style one adds what makes it work: an R1 penalty
+on real faces (`r1_gamma`), an exponential moving average of the generator for sampling (`ema_decay`), and
+the running mean of w for the truncation trick (`truncation` at sampling time).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,10 @@ import torch
 import torch.nn.functional as F
 
 from synthfer.checkpoint import load_model, save_model
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
 from synthfer.models.identity_gan import IdentityDiscriminator, IdentityGenerator
+from synthfer.models.stylegan import StyleIdentityDiscriminator, StyleIdentityGenerator
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.logs import Progress
 from synthfer.runtime import autocast, seed_everything
@@ -20,47 +28,77 @@ from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, 
 from synthfer.tensors import from_signed, to_signed
 
 
+ARCHITECTURES = ("dcgan", "stylegan")
+
+
 @dataclass(frozen=True)
 class IdentityGANConfig:
     image_size: int = 64
+    architecture: str = "dcgan"  # or "stylegan"
     z_dim: int = 64
+    w_dim: int = 128  # stylegan
+    mapping_layers: int = 4  # stylegan
     width: int = 64
     iterations: int = 20_000
     batch_size: int = 64
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    r1_gamma: float = 0.0  # R1 penalty weight on real faces (StyleGAN2: 10 at 64 px scale)
+    ema_decay: float = 0.0  # EMA of the generator used for sampling; 0 = off
+    w_avg_beta: float = 0.995  # stylegan: running mean of w, for truncation
+    truncation: float = 1.0  # stylegan sampling: w pulled towards its mean (0.7 is usual); 1 = none
     log_every: int = 100
     sample_every: int = 1000
     checkpoint_every: int = 1000  # also on SIGTERM / SIGUSR1; 0 = only on a signal
     seed: int = 0
 
-    def build_generator(self) -> IdentityGenerator:
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
+
+    def build_generator(self) -> torch.nn.Module:
+        if self.architecture == "stylegan":
+            return StyleIdentityGenerator(self.image_size, self.z_dim, self.w_dim, self.mapping_layers, self.width)
         return IdentityGenerator(self.image_size, self.z_dim, self.width)
 
+    def build_discriminator(self) -> torch.nn.Module:
+        if self.architecture == "stylegan":
+            return StyleIdentityDiscriminator(self.image_size, self.width)
+        return IdentityDiscriminator(self.image_size, self.width)
 
-def sample_identities(G: IdentityGenerator, n: int, seed: int, batch: int = 256) -> torch.Tensor:
-    """n new neutral faces as uint8 (n, 1, S, S); the same seed gives the same people."""
+
+def _generate(G: torch.nn.Module, z: torch.Tensor, truncation: float) -> torch.Tensor:
+    return G(z, truncation) if isinstance(G, StyleIdentityGenerator) else G(z)
+
+
+def sample_identities(G: torch.nn.Module, n: int, seed: int, batch: int = 256, truncation: float = 1.0) -> torch.Tensor:
+    """n new neutral faces as uint8 (n, 1, S, S); the same seed gives the same people. `truncation` < 1
+    (StyleGAN-style only) trades diversity for typical faces."""
     if n < 1:
         raise ValueError(f"need at least one identity, got n={n}")
     device = next(G.parameters()).device
     z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    noise_gen = torch.Generator().manual_seed(seed + 1)
     G.eval()
     out = []
     with torch.no_grad(), autocast(device):
         for i in range(0, n, batch):
-            out.append(from_signed(G(z[i : i + batch].to(device))).cpu())
+            if isinstance(G, StyleIdentityGenerator):  # noise inputs drawn from the seed too: same seed, same faces
+                torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=noise_gen)))
+            out.append(from_signed(_generate(G, z[i : i + batch].to(device), truncation).float()).cpu())
     return torch.cat(out)
 
 
-def train_identity_gan(images: np.ndarray, cfg: IdentityGANConfig, device: torch.device, work_dir: str | os.PathLike) -> tuple[IdentityGenerator, pd.DataFrame]:
+def train_identity_gan(images: np.ndarray, cfg: IdentityGANConfig, device: torch.device, work_dir: str | os.PathLike) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train on uint8 neutral faces (N, S, S); sample grids and a loss plot go to work_dir."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     gen = seed_everything(cfg.seed)
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
     G = cfg.build_generator().to(device)
-    D = IdentityDiscriminator(cfg.image_size, cfg.width).to(device)
+    D = cfg.build_discriminator().to(device)
+    ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True) if cfg.ema_decay > 0 else None
     g_opt = torch.optim.Adam(G.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2))
     d_opt = torch.optim.Adam(D.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2))
     fixed_z = torch.randn(32, cfg.z_dim, generator=gen).to(device)
@@ -71,36 +109,53 @@ def train_identity_gan(images: np.ndarray, cfg: IdentityGANConfig, device: torch
     if state is not None:
         for obj, name in ((G, "G"), (D, "D"), (g_opt, "g_opt"), (d_opt, "d_opt")):
             obj.load_state_dict(state[name])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         rows = [dict(r) for r in state["rows"]]
         restore_random_state(gen, state["random"])
         start = state["iteration"] + 1
     progress = Progress("identity-gan iteration", cfg.iterations, start=start - 1)
     with checkpointer:
         for it in range(start, cfg.iterations + 1):
-            _identity_iteration(it, G, D, g_opt, d_opt, x_all, gen, cfg, device, rows, progress, fixed_z, work)
+            _identity_iteration(it, G, D, g_opt, d_opt, ema, x_all, gen, cfg, device, rows, progress, fixed_z, work)
             if checkpointer.due(it, cfg.iterations):
-                checkpointer.save(it, {
-                    "G": G.state_dict(), "D": D.state_dict(), "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "rows": rows, "random": random_state(gen),
-                })
+                state = {"G": G.state_dict(), "D": D.state_dict(), "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "rows": rows, "random": random_state(gen)}
+                if ema is not None:
+                    state["ema"] = ema.state_dict()
+                checkpointer.save(it, state)
     checkpointer.clear()
-    return G.eval(), pd.DataFrame(rows)
+    final = ema.module if ema is not None else G
+    return final.eval(), pd.DataFrame(rows)
+
+
+def r1_penalty(real_logit: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
+    """R1: the squared gradient norm of D on real faces, averaged over the batch (Mescheder et al. 2018)."""
+    grad = torch.autograd.grad(real_logit.sum(), x_real, create_graph=True)[0]
+    return grad.pow(2).flatten(1).sum(1).mean()
 
 
 def _identity_iteration(
-    it: int, G: IdentityGenerator, D: IdentityDiscriminator, g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer, x_all: torch.Tensor,
-    gen: torch.Generator, cfg: IdentityGANConfig, device: torch.device, rows: list[dict[str, float]], progress: Progress, fixed_z: torch.Tensor, work: Path,
+    it: int, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer, ema: AveragedModel | None,
+    x_all: torch.Tensor, gen: torch.Generator, cfg: IdentityGANConfig, device: torch.device, rows: list[dict[str, float]],
+    progress: Progress, fixed_z: torch.Tensor, work: Path,
 ) -> None:
-    """One discriminator and one generator step (non-saturating loss), then logging and samples."""
+    """One discriminator step (non-saturating loss, R1 when asked) and one generator step, then the EMA and
+    the mean w, logging and samples."""
     idx = torch.randint(0, len(x_all), (cfg.batch_size,), generator=gen).to(device)
     x_real = to_signed(x_all[idx])
     flip = torch.rand(len(idx), generator=gen).to(device) < 0.5
     x_real = torch.where(flip[:, None, None, None], x_real.flip(3), x_real)
     z = torch.randn(cfg.batch_size, cfg.z_dim, generator=gen).to(device)
+    r1 = cfg.r1_gamma > 0
+    if r1:
+        x_real.requires_grad_(True)
     with autocast(device):
         x_fake = G(z)
         real_logit = D(x_real).float()
         fake_logit = D(x_fake.detach()).float()
         d_loss = F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()
+    d_r1 = r1_penalty(real_logit, x_real) if r1 else torch.zeros((), device=device)
+    d_loss = d_loss + 0.5 * cfg.r1_gamma * d_r1
     d_opt.zero_grad(set_to_none=True)
     d_loss.backward()
     d_opt.step()
@@ -109,20 +164,26 @@ def _identity_iteration(
     g_opt.zero_grad(set_to_none=True)
     g_loss.backward()
     g_opt.step()
-    if it % cfg.log_every == 0 or it == cfg.iterations:
-        rows.append({"iteration": it, "d_loss": d_loss.item(), "g_loss": g_loss.item()})
-        progress.update(it, f"d_loss={d_loss.item():.3f} g_loss={g_loss.item():.3f}")
-    if it % cfg.sample_every == 0 or it == cfg.iterations:
-        G.eval()
+    if isinstance(G, StyleIdentityGenerator):
         with torch.no_grad():
-            save_image_grid(from_signed(G(fixed_z)).cpu(), work / f"samples_{it:07d}.png", ncol=8)
-        G.train()
+            G.w_avg.lerp_(G.map(z).float().mean(0), 1 - cfg.w_avg_beta)
+    if ema is not None:
+        ema.update_parameters(G)
+    if it % cfg.log_every == 0 or it == cfg.iterations:
+        rows.append({"iteration": it, "d_loss": d_loss.item(), "g_loss": g_loss.item(), "r1": d_r1.item()})
+        progress.update(it, f"d_loss={d_loss.item():.3f} g_loss={g_loss.item():.3f} r1={d_r1.item():.3f}")
+    if it % cfg.sample_every == 0 or it == cfg.iterations:
+        sampler = ema.module if ema is not None else G
+        sampler.eval()
+        with torch.no_grad():
+            save_image_grid(from_signed(_generate(sampler, fixed_z, cfg.truncation).float()).cpu(), work / f"samples_{it:07d}.png", ncol=8)
+        sampler.train()
         save_loss_plot(pd.DataFrame(rows), work / "losses.png", "identity GAN losses")
 
 
-def save_identity_gan(G: IdentityGenerator, cfg: IdentityGANConfig, path: str | os.PathLike) -> None:
+def save_identity_gan(G: torch.nn.Module, cfg: IdentityGANConfig, path: str | os.PathLike) -> None:
     save_model(G, cfg, path)
 
 
-def load_identity_gan(path: str | os.PathLike, device: torch.device) -> tuple[IdentityGenerator, IdentityGANConfig]:
+def load_identity_gan(path: str | os.PathLike, device: torch.device) -> tuple[torch.nn.Module, IdentityGANConfig]:
     return load_model(path, IdentityGANConfig, IdentityGANConfig.build_generator, device)
