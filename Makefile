@@ -19,8 +19,9 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/snakemake --cores $(CORES) --resources gpu=$(GPU_SLOTS)
+	$(BIN)/snakemake --report results/report.html
 	@echo
-	@echo "Report: results/report/summary.md  (figures: results/report/*.png, tables: results/report/*.csv)"
+	@echo "Report: results/report/summary.md, results/report.html (figures: results/report/*.png, tables: results/report/*.csv)"
 
 test: install pytest lint dryrun
 

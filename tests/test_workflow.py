@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 RULES = [
-    "render_demo_dataset", "prepare_faces", "split_subjects", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces",
+    "render_demo_dataset", "prepare_faces", "split_subjects", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "select_generated",
     "train_classifier", "train_classifiers_stacked", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_confusion_matrices",
     "plot_samples", "evaluate_generated", "write_summary",
 ]
@@ -70,7 +70,7 @@ REPORT_RULES = {"aggregate_metrics": 1, "plot_accuracy_vs_ratio": 1, "plot_confu
 def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(ROOT / "config.yaml"), "--dry-run", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    for rule in set(RULES) - {"train_classifiers_stacked", "train_cyclegan"}:  # options the demo leaves off
+    for rule in set(RULES) - {"train_classifiers_stacked", "train_cyclegan", "select_generated"}:  # options the demo leaves off
         assert rule in result.stdout, rule
 
 
@@ -194,6 +194,29 @@ def test_stacked_seeds_train_each_ratio_in_one_job(tiny_copy, tmp_path):
     n_seeds, runs = 2, 1 + 2 * 3
     # one job per run (real k = 0; k = 1, 2, syn per translator) writes every seed's model; evaluation stays per seed
     assert planned_jobs(*tiny_copy, config) == {"train_classifiers_stacked": runs, "evaluate_classifier": runs * n_seeds, "evaluate_generated": 2, **REPORT_RULES}
+
+
+def test_a_baseline_architecture_adds_only_its_real_only_runs(tiny_copy, tmp_path):
+    config = _variant(tmp_path, lambda c: c["experiment"].update(baselines=["vgg16"]))
+    assert planned_jobs(*tiny_copy, config) == {"train_classifier": 2, "evaluate_classifier": 2, **REPORT_RULES}  # vgg16, k = 0, both seeds
+
+
+def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
+    config = _variant(tmp_path, lambda c: c.update(selection={"min_confidence": 0.0, "top_share": 0.5}))
+    n_units, n_seeds, n_translators = 2, 2, 2
+    runs = n_translators * 3  # k = 1, 2, syn of stargan-selected and ecyclegan-selected; nothing else retrains
+    assert planned_jobs(*tiny_copy, config) == {
+        "select_generated": n_translators * n_units, "train_classifier": runs * n_seeds, "evaluate_classifier": runs * n_seeds, **REPORT_RULES,
+    }
+    snakefile, workdir = tiny_copy
+    target = "results/classify/stargan-selected/k1/seed0/predictions.csv"
+    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2", target, config=config, snakefile=snakefile)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    counts = pd.read_csv(workdir / "results/selected/stargan/unit0/counts.csv").set_index("emotion")
+    assert (counts["after"] == counts["before"] // 2).all()  # the most confident half of each emotion
+    kept = pd.read_csv(workdir / "results/selected/stargan/unit0/faces.csv")
+    assert (kept["emotion"] == "neutral").sum() == (pd.read_csv(workdir / "results/generated/stargan/unit0/faces.csv")["emotion"] == "neutral").sum()
+    assert len(pd.read_csv(workdir / target)) > 0
 
 
 @pytest.mark.parametrize("module, expected", [

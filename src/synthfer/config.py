@@ -160,6 +160,22 @@ def check_translator_weights(config: dict[str, Any]) -> None:
             )
 
 
+def selection_config(config: dict[str, Any]) -> "SelectionConfig | None":
+    """The selection of generated faces, or None when `selection:` is absent (no selected arms)."""
+    from synthfer.selection import SelectionConfig
+
+    return _pick(SelectionConfig, config["selection"]) if "selection" in config else None
+
+
+def arms(config: dict[str, Any]) -> list[str]:
+    """Every source of generated training faces: each translator, and each translator's selected faces
+    when selection is on."""
+    from synthfer.selection import SELECTED_SUFFIX
+
+    names = translators(config)
+    return names + ([n + SELECTED_SUFFIX for n in names] if "selection" in config else [])
+
+
 def identity_config(config: dict[str, Any]) -> "IdentityConfig":
     from synthfer.identities import IdentityConfig
 
@@ -170,10 +186,18 @@ def identity_gan_config(config: dict[str, Any]) -> IdentityGANConfig:
     return _pick(IdentityGANConfig, config["identity_gan"], image_size=config["preprocess"]["image_size"])
 
 
-def classifier_config(config: dict[str, Any], k: str) -> ClassifierConfig:
-    """The classifier settings of one ratio: the common ones, overridden by `per_ratio[k]`."""
+def baselines(config: dict[str, Any]) -> list[str]:
+    """Other classifier architectures trained on real faces only, to compare with (the paper's VGG16)."""
+    return list(config["experiment"].get("baselines", []))
+
+
+def classifier_config(config: dict[str, Any], k: str, arm: str = "real") -> ClassifierConfig:
+    """The classifier settings of one run: the common ones, overridden by `per_ratio[k]`; a baseline arm
+    (e.g. vgg16) sets the architecture."""
     section = {key: v for key, v in config["classifier"].items() if key != "per_ratio"}
     section.update(config["classifier"].get("per_ratio", {}).get(str(k), {}))
+    if arm in baselines(config):
+        section["architecture"] = arm
     return _pick(ClassifierConfig, section, image_size=config["preprocess"]["image_size"])
 
 

@@ -55,7 +55,8 @@ def plot_accuracy_vs_ratio(metrics: pd.DataFrame, path: str | os.PathLike, metri
     """One panel per test set: accuracy against k for each translator (mean over seeds, 95% CI band), the
     real-only mean as a dashed line, synthetic only as a marker with its sd left of k = 0."""
     test_sets = sorted(metrics["test_set"].unique())
-    translators = sorted(set(metrics["translator"]) - {"real"}) or ["real"]
+    baselines = sorted(set(metrics["translator"]) & {"vgg16"})
+    translators = sorted(set(metrics["translator"]) - {"real", *baselines}) or ["real"]
     palette = dict(zip(translators, sns.color_palette(n_colors=max(3, len(translators)))))
     ncol = min(3, len(test_sets))
     nrow = -(-len(test_sets) // ncol)

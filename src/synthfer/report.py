@@ -11,7 +11,7 @@ import yaml
 
 from synthfer.io import atomic_write_csv, atomic_write_text
 from synthfer.labels import EMOTIONS
-from synthfer.metrics import confusion_counts, metrics_table, paired_gains, summarize_over_seeds
+from synthfer.metrics import confusion_counts, metrics_table, paired_gain, paired_gains, summarize_over_seeds
 from synthfer.plots import plot_confusion
 
 HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1", "macro_auc_ovr"]
@@ -19,6 +19,8 @@ HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1", "macro_auc_ovr"]
 
 REAL_ONLY = "real"
 """The translator column of k = 0 runs: real faces only, the baseline every translator is compared with."""
+BASELINE_ARCHITECTURES = ("vgg16",)
+"""Translator-column values of other architectures trained on real faces only (experiment.baselines)."""
 
 
 def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
@@ -42,7 +44,18 @@ def _sort(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def translator_names(table: pd.DataFrame) -> list[str]:
     """The translators in a results table (not the real-only baseline)."""
-    return sorted(set(table["translator"]) - {REAL_ONLY})
+    return sorted(set(table["translator"]) - {REAL_ONLY, *BASELINE_ARCHITECTURES})
+
+
+def baseline_names(table: pd.DataFrame) -> list[str]:
+    return sorted(set(table["translator"]) & set(BASELINE_ARCHITECTURES))
+
+
+def baseline_gains(predictions: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """A baseline architecture against the paper CNN, both on real faces only, paired on the same faces and seeds."""
+    both = predictions[predictions["translator"].isin([REAL_ONLY, baseline])].assign(k=lambda d: d["translator"])
+    rows = [paired_gain(both, test_set, baseline, REAL_ONLY) for test_set in sorted(set(both["test_set"]) - {"in_distribution"})]
+    return pd.DataFrame(rows).assign(translator=baseline, k="0", baseline="real (paper CNN)")
 
 
 def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
@@ -57,6 +70,7 @@ def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_sum
     summary = _sort(summarize_over_seeds(metrics, ["test_set", "translator", "k"], columns), ["test_set", "translator", "k"])
     atomic_write_csv(summary, out_summary)
     gains = [paired_gains(with_baseline(predictions, t)).assign(translator=t) for t in translator_names(predictions)]
+    gains += [baseline_gains(predictions, b) for b in baseline_names(predictions)]
     gains_table = pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(columns=["translator", "test_set", "k"])
     atomic_write_csv(gains_table[["translator", *[c for c in gains_table.columns if c != "translator"]]], out_gains)
     return metrics
@@ -65,6 +79,43 @@ def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_sum
 def collect_tables(paths: list[str | os.PathLike], out: str | os.PathLike) -> pd.DataFrame:
     """Per-translator tables (fidelity, quality) as one report table."""
     table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    atomic_write_csv(table, out)
+    return table
+
+
+def collect_selection_counts(paths: list[str | os.PathLike], out: str | os.PathLike) -> pd.DataFrame:
+    """Kept/before counts of every selected unit (.../selected/{translator}/unit{u}/counts.csv), summed per
+    translator and emotion."""
+    columns = ["translator", "emotion", "before", "after", "kept_share"]
+    if not paths:
+        table = pd.DataFrame(columns=columns)
+    else:
+        parts = [pd.read_csv(p).assign(translator=Path(p).parent.parent.name) for p in paths]
+        table = pd.concat(parts).groupby(["translator", "emotion"], as_index=False)[["before", "after"]].sum()
+        table["kept_share"] = table["after"] / table["before"]
+    atomic_write_csv(table[columns], out)
+    return table[columns]
+
+
+def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
+    """The best epoch of every run (.../{translator}/k{k}/seed{seed}/history.csv): its training accuracy and loss."""
+    rows = []
+    for path in paths:
+        path = Path(path)
+        history = pd.read_csv(path)
+        best = history[history["best"]].iloc[-1]
+        rows.append({"translator": path.parent.parent.parent.name, "k": path.parent.parent.name.removeprefix("k"), "seed": int(path.parent.name.removeprefix("seed")),
+                     "best_epoch": int(best["epoch"]), "train_accuracy": float(best["train_accuracy"]), "val_loss": float(best["val_loss"])})
+    return pd.DataFrame(rows)
+
+
+def table2(metrics: pd.DataFrame, histories: pd.DataFrame, out: str | os.PathLike) -> pd.DataFrame:
+    """The paper's Table 2, with spread: per (translator, k), training accuracy at the kept epoch and test
+    accuracy on every test set, mean and 95% CI over seeds, one row per (translator, k)."""
+    test = metrics.pivot_table(index=["translator", "k", "seed"], columns="test_set", values="accuracy").add_prefix("acc_").reset_index()
+    both = histories.merge(test, on=["translator", "k", "seed"], how="inner")
+    columns = ["train_accuracy", "best_epoch", *[c for c in both.columns if c.startswith("acc_")]]
+    table = _sort(summarize_over_seeds(both, ["translator", "k"], columns), ["translator", "k"])
     atomic_write_csv(table, out)
     return table
 
@@ -161,7 +212,8 @@ def _of(table: pd.DataFrame | None, translator: str) -> pd.DataFrame | None:
     return table[table["translator"] == translator]
 
 
-def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None, quality: pd.DataFrame | None = None) -> str:
+def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None,
+                  quality: pd.DataFrame | None = None, selection: pd.DataFrame | None = None, table_2: pd.DataFrame | None = None) -> str:
     """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds), one
     section per translator, each compared with the same real-only runs."""
     ks = sorted(summary["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
@@ -185,8 +237,32 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         lines += [f"## Translator: {translator}", ""]
         lines += _accuracy_sections(config, with_baseline(summary, translator), _of(gains, translator), "###")
         quality_lines = _quality_lines(_of(fidelity, translator), _of(quality, translator))
+        kept = _of(selection, translator.removesuffix("-selected")) if translator.endswith("-selected") and selection is not None else None
+        if kept is not None and len(kept):
+            lines += [f"Selection kept {int(kept['after'].sum())} of {int(kept['before'].sum())} generated emotional faces "
+                      f"(confirmed by the real-only classifiers; per emotion: "
+                      + ", ".join(f"{r.emotion} {100 * r.kept_share:.0f}%" for r in kept.itertuples()) + ").", ""]
         if quality_lines:
             lines += ["", "### Does the translator change the expression, and keep the person?", "", *quality_lines]
+        lines.append("")
+    if table_2 is not None and len(table_2):
+        test_sets = [c.removeprefix("acc_").removesuffix("_mean") for c in table_2.columns if c.startswith("acc_") and c.endswith("_mean")]
+        lines += ["## Table 2: training and test accuracy per run (%; mean ± 95% CI over seeds)", "",
+                  "Training accuracy is Keras-style (running over the kept epoch, dropout on), as the paper reports it.", "",
+                  "| translator | k | train | " + " | ".join(test_sets) + " | kept epoch |", "|---|---|---|" + "---|" * len(test_sets) + "---|"]
+        for r in table_2.to_dict("records"):
+            cells = [_fmt(r[f"acc_{t}_mean"], r[f"acc_{t}_ci95"]) for t in test_sets]
+            lines.append(f"| {r['translator']} | {r['k']} | {_fmt(r['train_accuracy_mean'], r['train_accuracy_ci95'])} | " + " | ".join(cells) + f" | {r['best_epoch_mean']:.1f} |")
+        lines.append("")
+    for baseline in baseline_names(summary):
+        lines += [f"## Baseline: {baseline} on real faces only (the paper compares it with the small CNN + generated faces)", ""]
+        here = summary[summary["translator"].isin([REAL_ONLY, baseline])]
+        lines += ["| test set | paper CNN, real only | " + baseline + " | " + baseline + " - paper CNN, paired |", "|---|---|---|---|"]
+        for test_set, group in here.groupby("test_set"):
+            cell = {r.translator: _fmt(r.accuracy_mean, r.accuracy_ci95) for r in group.itertuples()}
+            paired = _of(gains, baseline) if gains is not None else None
+            paired = paired[paired["test_set"] == test_set] if paired is not None else pd.DataFrame()
+            lines.append(f"| {test_set} | {cell.get(REAL_ONLY, 'n/a')} | {cell.get(baseline, 'n/a')} | {_gain_text(paired.iloc[0]) if len(paired) else 'n/a'} |")
         lines.append("")
     if quality is not None and len(quality):
         lines += [
@@ -200,7 +276,8 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         "- `metrics.csv`: one row per (translator, k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1, one-vs-rest ROC AUC per class and macro; k = 0 runs have translator `real`",
         "- `metrics_summary.csv`: the same over seeds: mean, sd, 95% CI half-width",
         "- `paired_gains.csv`: each translator's k against real only on the same test faces: gain, 95% bootstrap interval, p-value",
-        "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples_<translator>.png`, `generated_fidelity.csv`, `quality.csv`",
+        "- `table2.csv`: the paper's Table 2 with spread: training accuracy, kept epoch and accuracy on every test set per run",
+        "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples_<translator>.png`, `generated_fidelity.csv`, `quality.csv`, `selection_counts.csv`",
         "- `provenance.json`: commit and versions; the configuration is below.",
         "",
         "## Configuration",

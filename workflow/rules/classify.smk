@@ -17,7 +17,7 @@ if config["experiment"].get("stack_seeds", False):
             model=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/model.pt", seed=SEEDS),
             history=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/history.csv", seed=SEEDS),
         params:
-            classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k)),
+            classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k, wc.arm)),
             units=lambda wc: units_for(wc.arm, wc.k),
             seeds=[int(s) for s in SEEDS],
             device=DEVICE,
@@ -47,7 +47,7 @@ else:
             model="results/classify/{arm}/k{k}/seed{seed}/model.pt",
             history="results/classify/{arm}/k{k}/seed{seed}/history.csv",
         params:
-            classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k)),
+            classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k, wc.arm)),
             units=lambda wc: units_for(wc.arm, wc.k),
             device=DEVICE,
         conda:

@@ -33,6 +33,9 @@ TRANSLATORS = sfconfig.translators(config)
 CYCLE_TRANSLATORS = [t for t in TRANSLATORS if t != "stargan"]
 EMOTIONS = list(sfconfig.EMOTIONS)
 REAL_ONLY = "real"  # the arm of k = 0: no translator, shared by every comparison
+ARMS = sfconfig.arms(config)  # translators, and "<translator>-selected" when selection is on
+SELECTION = sfconfig.selection_config(config)
+BASELINES = sfconfig.baselines(config)  # other architectures on real faces only (vgg16)
 
 
 def one_of(names):
@@ -46,7 +49,7 @@ wildcard_constraints:
     seed="[0-9]+",
     unit="[0-9]+",
     translator=one_of(TRANSLATORS),
-    arm=one_of([REAL_ONLY, *TRANSLATORS]),
+    arm=one_of([REAL_ONLY, *BASELINES, *ARMS]),
     variant=one_of(["cyclegan", "ecyclegan"]),
     emotion=one_of(EMOTIONS),
 
@@ -73,6 +76,7 @@ CODE = {
     "classifier": _code("models/classifier.py", "train/classifier.py", "experiment.py", "steps/classify.py"),
     "report": _code("report.py", "plots.py", "metrics.py"),
     "quality": _code("quality.py"),
+    "selection": _code("selection.py", "steps/classify.py", "train/classifier.py", "models/classifier.py"),
 }
 
 
@@ -127,8 +131,10 @@ def units_for(arm, k):
     """Generated units a run trains on: units 0..k-1 of its translator; one unit for synthetic only;
     none for real only."""
     n = 1 if k == "syn" else int(k)
-    if n and arm == REAL_ONLY:
+    if n and (arm == REAL_ONLY or arm in BASELINES):
         raise WorkflowError(f"results/classify/{REAL_ONLY}/ holds k = 0 only; k = {k} runs live under a translator's name")
+    if arm.endswith("-selected"):
+        return [f"results/selected/{arm.removesuffix('-selected')}/unit{u}" for u in range(n)]
     return [f"results/generated/{arm}/unit{u}" for u in range(n)]
 
 
@@ -138,7 +144,7 @@ def unit_files(wildcards):
 
 def runs():
     """Every classifier run as (arm, k): real only once, then each translator's ratios and synthetic only."""
-    return [(REAL_ONLY, "0")] + [(t, k) for t in TRANSLATORS for k in RATIOS if k != "0"]
+    return [(REAL_ONLY, "0")] + [(b, "0") for b in BASELINES] + [(a, k) for a in ARMS for k in RATIOS if k != "0"]
 
 
 def run_files(name):
@@ -150,10 +156,12 @@ def report_outputs():
         "results/report/metrics.csv",
         "results/report/metrics_summary.csv",
         "results/report/paired_gains.csv",
+        "results/report/table2.csv",
         "results/report/accuracy_vs_ratio.png",
         "results/report/confusion",
         *[f"results/report/samples_{t}.png" for t in TRANSLATORS],
         "results/report/generated_fidelity.csv",
         "results/report/quality.csv",
+        "results/report/selection_counts.csv",
         "results/report/summary.md",
     ]

@@ -31,3 +31,31 @@ rule generate_faces:
         runtime=lambda wc, attempt: 60 * attempt,
     script:
         "../../scripts/generate_faces.py"
+
+
+# Selection (config `selection:`): only the generated faces whose emotion the real-only classifiers confirm,
+# per unit; classifier runs on them form the arm "<translator>-selected".
+rule select_generated:
+    input:
+        models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
+        images="results/generated/{translator}/unit{unit}/faces.npz",
+        table="results/generated/{translator}/unit{unit}/faces.csv",
+        code=CODE["selection"],
+    output:
+        images="results/selected/{translator}/unit{unit}/faces.npz",
+        table="results/selected/{translator}/unit{unit}/faces.csv",
+        counts="results/selected/{translator}/unit{unit}/counts.csv",
+    params:
+        selection=lambda wc: asdict(SELECTION),
+        device=DEVICE,
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/select_generated/{translator}_unit{unit}.log",
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=lambda wc, attempt: 30 * attempt,
+    script:
+        "../../scripts/select_generated.py"

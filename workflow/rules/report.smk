@@ -7,11 +7,13 @@ PREDICTIONS = run_files("predictions.csv")
 rule aggregate_metrics:
     input:
         predictions=PREDICTIONS,
+        histories=run_files("history.csv"),
         code=CODE["report"],
     output:
         metrics=report("results/report/metrics.csv", category="Tables"),
         summary="results/report/metrics_summary.csv",
         gains=report("results/report/paired_gains.csv", category="Tables"),
+        table2=report("results/report/table2.csv", category="Tables"),
     conda:
         CONDA_ENV
     log:
@@ -94,15 +96,18 @@ rule write_summary:
     input:
         summary="results/report/metrics_summary.csv",
         gains="results/report/paired_gains.csv",
+        table2="results/report/table2.csv",
         fidelity=expand("results/quality/{translator}/generated_fidelity.csv", translator=TRANSLATORS),
         quality=expand("results/quality/{translator}/quality.csv", translator=TRANSLATORS),
         figure="results/report/accuracy_vs_ratio.png",
+        selection=[f"results/selected/{t}/unit{u}/counts.csv" for t in TRANSLATORS for u in range(N_UNITS)] if SELECTION else [],
         code=CODE["report"],
     output:
         summary=report("results/report/summary.md", category="Summary"),
         provenance="results/report/provenance.json",
         fidelity="results/report/generated_fidelity.csv",
         quality=report("results/report/quality.csv", category="Tables"),
+        selection="results/report/selection_counts.csv",
     conda:
         CONDA_ENV
     log:

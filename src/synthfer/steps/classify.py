@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from synthfer.data.store import FaceSet, read_store
@@ -16,6 +18,9 @@ from synthfer.experiment import emotions_only, labels_of, parse_k, predictions_t
 from synthfer.io import atomic_write_csv
 from synthfer.runtime import pick_device
 from synthfer.train.classifier import ClassifierConfig, load_classifier, predict_proba, save_classifier, train_classifier
+
+if TYPE_CHECKING:
+    from synthfer.selection import SelectionConfig
 
 log = logging.getLogger("synthfer")
 PathLike = str | os.PathLike
@@ -91,3 +96,16 @@ def evaluate_generated_faces(translator: str, model_paths: list[PathLike], unit_
     quality = pd.DataFrame(rows).assign(translator=translator)
     atomic_write_csv(quality, out_quality)
     log.info("quality (mean over models):\n%s", quality.groupby(["metric", "emotion"])["value"].mean().round(3).to_string())
+
+
+def select_generated_step(model_paths: list[PathLike], unit_dir: PathLike, cfg: "SelectionConfig", device: str, out_images: PathLike, out_table: PathLike, out_counts: PathLike) -> None:
+    """Keep the generated faces of one unit whose emotion the real-only classifiers confirm."""
+    from synthfer.data.store import write_face_set
+    from synthfer.selection import intended_confidence, select_confident
+
+    faces = read_store(unit_dir)
+    probabilities = [predict_proba(load_classifier(p, pick_device(device)), faces.images) for p in model_paths]
+    kept, counts = select_confident(faces, intended_confidence(faces, probabilities), cfg)
+    write_face_set(kept, out_images, out_table)
+    atomic_write_csv(counts, out_counts)
+    log.info("kept per emotion (of %s):\n%s", cfg, counts.to_string(index=False))

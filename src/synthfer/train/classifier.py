@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from synthfer.augment import augment_batch
 from synthfer.checkpoint import load_model, save_model
 from synthfer.labels import EMOTIONS
 from synthfer.models.classifier import PaperCNN
@@ -25,6 +26,18 @@ from synthfer.runtime import autocast, seed_everything
 from synthfer.tensors import to_unit
 
 log = logging.getLogger("synthfer")
+
+
+ARCHITECTURES = ("paper_cnn", "vgg16")
+
+
+def vgg16_gray(n_classes: int) -> torch.nn.Module:
+    """torchvision's VGG16 (no pretrained weights), its first conv taking one gray channel."""
+    from torchvision.models import vgg16
+
+    model = vgg16(weights=None, num_classes=n_classes)
+    model.features[0] = torch.nn.Conv2d(1, 64, kernel_size=3, padding=1)
+    return model
 
 
 @dataclass(frozen=True)
@@ -36,8 +49,16 @@ class ClassifierConfig:
     lr: float = 1e-4
     eval_batch_size: int = 1024
     n_classes: int = len(EMOTIONS)
+    architecture: str = "paper_cnn"  # or "vgg16": the torchvision VGG16 baseline the paper compares with
+    augment: bool = False  # random flip + small affine per face, on the device (off in the paper)
 
-    def build(self) -> PaperCNN:
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"classifier architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
+
+    def build(self) -> torch.nn.Module:
+        if self.architecture == "vgg16":
+            return vgg16_gray(self.n_classes)
         return PaperCNN(self.image_size, self.n_classes)
 
 
@@ -69,9 +90,11 @@ def _mean_loss(model: torch.nn.Module, x_all: torch.Tensor, y_all: torch.Tensor,
     return total.item() / max(1, len(x_all))
 
 
-def train_one_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, x_tr: torch.Tensor, y_tr: torch.Tensor, batch_size: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """One pass over uint8 faces already on the device, batches by index; returns (loss sum, correct) as
-    device tensors, so nothing waits for the device inside the loop."""
+def train_one_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, x_tr: torch.Tensor, y_tr: torch.Tensor, batch_size: int, gen: torch.Generator,
+                    augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass over uint8 faces already on the device, batches by index (each face flipped and warped its
+    own way when `augment`); returns (loss sum, correct) as device tensors, so nothing waits for the device
+    inside the loop."""
     device = x_tr.device
     model.train()
     order = torch.randperm(len(x_tr), generator=gen).to(device)
@@ -79,7 +102,10 @@ def train_one_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, x_tr: to
     correct = torch.zeros((), device=device)
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
-        x = to_unit(x_tr[idx]).contiguous(memory_format=torch.channels_last)
+        x = to_unit(x_tr[idx])
+        if augment:
+            x = augment_batch(x, gen)
+        x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device):
             logits = model(x).float()
             loss = F.cross_entropy(logits, y_tr[idx])
@@ -99,7 +125,7 @@ def train_classifier(
     cfg: ClassifierConfig,
     seed: int,
     device: torch.device,
-) -> tuple[PaperCNN, pd.DataFrame]:
+) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train with early stopping on validation loss; returns the best model and the per-epoch history."""
     gen = seed_everything(seed)
     model = cfg.build().to(device, memory_format=torch.channels_last)  # NHWC: ~1.2x faster convs on CPU, tensor cores on CUDA
@@ -110,7 +136,7 @@ def train_classifier(
     history = []
     progress = Progress("classifier epoch", cfg.max_epochs, every_s=0)
     for epoch in range(1, cfg.max_epochs + 1):
-        running, correct = train_one_epoch(model, opt, x_tr, y_tr, cfg.batch_size, gen)
+        running, correct = train_one_epoch(model, opt, x_tr, y_tr, cfg.batch_size, gen, cfg.augment)
         val_loss = _mean_loss(model, x_va, y_va, cfg.eval_batch_size)
         row = {"epoch": epoch, "train_loss": running.item() / len(x_tr), "train_accuracy": correct.item() / len(x_tr), "val_loss": val_loss}
         history.append(row)
@@ -129,9 +155,9 @@ def train_classifier(
     return model.eval(), hist
 
 
-def save_classifier(model: PaperCNN, cfg: ClassifierConfig, path: str | os.PathLike) -> None:
+def save_classifier(model: torch.nn.Module, cfg: ClassifierConfig, path: str | os.PathLike) -> None:
     save_model(model, cfg, path)
 
 
-def load_classifier(path: str | os.PathLike, device: torch.device) -> PaperCNN:
+def load_classifier(path: str | os.PathLike, device: torch.device) -> torch.nn.Module:
     return load_model(path, ClassifierConfig, ClassifierConfig.build, device)[0]

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
+from synthfer.augment import augment_batch
 from synthfer.logs import Progress
 from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import autocast, seed_everything
@@ -73,7 +74,8 @@ def _val_losses(stack: StackedModels, x_va: torch.Tensor, y_va: torch.Tensor, n_
     return total / max(1, len(x_va))
 
 
-def train_stacked_epoch(stack: StackedModels, opt: torch.optim.Optimizer, x_tr: torch.Tensor, y_tr: torch.Tensor, batch_size: int, gens: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+def train_stacked_epoch(stack: StackedModels, opt: torch.optim.Optimizer, x_tr: torch.Tensor, y_tr: torch.Tensor, batch_size: int, gens: list[torch.Generator],
+                        augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """One pass of every model over the uint8 faces on the device, each in its own order (gens[s]); returns
     per-model (loss sum, correct) as device tensors, so nothing waits for the device inside the loop."""
     device = x_tr.device
@@ -85,6 +87,8 @@ def train_stacked_epoch(stack: StackedModels, opt: torch.optim.Optimizer, x_tr: 
     for i in range(0, orders.shape[1], batch_size):
         idx = orders[:, i : i + batch_size]
         x, y = to_unit(x_tr[idx]), y_tr[idx]
+        if augment:  # each model's faces warped from its own generator, as in its separate run
+            x = torch.stack([augment_batch(x[s], g) for s, g in enumerate(gens)])
         with autocast(device):
             logits = stack(x)
         loss = _per_model_loss(logits, y, "mean")
@@ -104,7 +108,7 @@ def train_classifiers_stacked(
     cfg: ClassifierConfig,
     seeds: list[int],
     device: torch.device,
-) -> list[tuple[PaperCNN, pd.DataFrame]]:
+) -> list[tuple[torch.nn.Module, pd.DataFrame]]:
     """What `train_classifier` gives for each seed, trained as one stacked model; returns (best model,
     history) per seed in the order of `seeds`."""
     models, gens = [], []
@@ -122,7 +126,7 @@ def train_classifiers_stacked(
     history: list[list[dict]] = [[] for _ in range(n)]
     progress = Progress(f"stacked classifier epoch ({n} seeds)", cfg.max_epochs, every_s=0)
     for epoch in range(1, cfg.max_epochs + 1):
-        running, correct = train_stacked_epoch(stack, opt, x_tr, y_tr, cfg.batch_size, gens)
+        running, correct = train_stacked_epoch(stack, opt, x_tr, y_tr, cfg.batch_size, gens, cfg.augment)
         val = _val_losses(stack, x_va, y_va, n, cfg.eval_batch_size).tolist()
         train_loss, train_acc = (running / len(x_tr)).tolist(), (correct / len(x_tr)).tolist()
         for s in range(n):

@@ -1,0 +1,35 @@
+"""Light classical augmentation on the device: a random horizontal flip and a small random affine per face.
+
+torchvision's transforms draw one set of parameters per call, i.e. per batch; here every face gets its own
+flip, rotation, scale and shift, drawn from the training loop's generator (so runs stay reproducible), and
+the whole batch is warped in one `grid_sample` where the data already is.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+MAX_ROTATION_DEG = 10.0
+MAX_SHIFT = 0.05  # fraction of the image side
+SCALE_RANGE = (0.95, 1.05)
+
+
+def random_affine_matrices(n: int, gen: torch.Generator) -> torch.Tensor:
+    """(n, 2, 3) affine matrices in normalised coordinates: flip, rotation, scale, shift per face."""
+    u = torch.rand(n, 5, generator=gen)
+    flip = torch.where(u[:, 0] < 0.5, -1.0, 1.0)
+    angle = (u[:, 1] * 2 - 1) * math.radians(MAX_ROTATION_DEG)
+    scale = SCALE_RANGE[0] + u[:, 2] * (SCALE_RANGE[1] - SCALE_RANGE[0])
+    shift = (u[:, 3:5] * 2 - 1) * 2 * MAX_SHIFT  # normalised coordinates span 2
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    return torch.stack([torch.stack([cos * flip, -sin, shift[:, 0]], 1), torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1)
+
+
+def augment_batch(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """x: float faces (N, C, H, W) -> the same faces flipped and warped, each its own way; borders replicate."""
+    theta = random_affine_matrices(len(x), gen).to(device=x.device, dtype=x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)

@@ -1,0 +1,78 @@
+"""The report from kept predictions: translators, the real-only baseline, other architectures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from synthfer.augment import augment_batch
+from synthfer.labels import EMOTIONS
+from synthfer.plots import plot_accuracy_vs_ratio
+from synthfer.report import aggregate, table2, write_summary
+from synthfer.train.classifier import ClassifierConfig
+
+
+def _predictions(accuracy: dict[tuple[str, str], float], n_faces: int = 60) -> pd.DataFrame:
+    """Predictions per (translator, k), 2 seeds, 2 test sets, right on a given share of the same faces."""
+    rng = np.random.default_rng(0)
+    true = np.array(EMOTIONS * (n_faces // 6))
+    rows = []
+    for (translator, k), acc in accuracy.items():
+        for seed in (0, 1):
+            for test_set in ("cross_a", "in_distribution"):
+                right = rng.random(n_faces) < acc
+                pred = np.where(right, true, np.roll(true, 1))
+                proba = np.stack([(pred == e).astype(float) * 0.9 + 0.02 for e in EMOTIONS], 1)
+                table = pd.DataFrame({"test_set": test_set, "subject": [f"s{i}" for i in range(n_faces)], "source": "real", "true": true, "pred": pred,
+                                      **{f"p_{e}": proba[:, i] for i, e in enumerate(EMOTIONS)}})
+                rows.append(table.assign(translator=translator, k=k, seed=seed))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_report_compares_translators_and_a_baseline_architecture_with_the_same_real_only_runs(tmp_path):
+    preds = _predictions({("real", "0"): 0.5, ("stargan", "1"): 0.7, ("stargan", "syn"): 0.3, ("vgg16", "0"): 0.4})
+    metrics = aggregate(preds, tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv")
+    assert set(metrics["translator"]) == {"real", "stargan", "vgg16"}
+    gains = pd.read_csv(tmp_path / "gains.csv", dtype={"k": str})
+    stargan = gains[gains["translator"] == "stargan"].set_index("k")
+    assert set(stargan.index) == {"1", "syn"} and stargan.loc["1", "gain"] > 0.1 and stargan.loc["syn", "gain"] < -0.1
+    vgg = gains[gains["translator"] == "vgg16"]
+    assert len(vgg) == 1 and vgg["test_set"].item() == "cross_a" and vgg["gain"].item() < 0 and vgg["baseline"].item() == "real (paper CNN)"
+    summary = pd.read_csv(tmp_path / "summary.csv", dtype={"k": str})
+    histories = pd.DataFrame([{"translator": t, "k": k, "seed": seed, "best_epoch": 3 + seed, "train_accuracy": 0.8 + 0.1 * seed, "val_loss": 1.0}
+                              for t, k in (("real", "0"), ("stargan", "1"), ("stargan", "syn"), ("vgg16", "0")) for seed in (0, 1)])
+    t2 = table2(metrics, histories, tmp_path / "table2.csv")
+    row = t2[(t2["translator"] == "stargan") & (t2["k"] == "1")].iloc[0]
+    assert row["train_accuracy_mean"] == pytest.approx(0.85) and row["best_epoch_mean"] == pytest.approx(3.5) and len(t2) == 4
+    assert row["acc_cross_a_mean"] == pytest.approx(metrics.query("translator == 'stargan' and k == '1' and test_set == 'cross_a'")["accuracy"].mean())
+    config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
+    provenance = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
+    text = write_summary(config, summary, pd.DataFrame(), provenance, tmp_path / "summary.md", gains, table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}))
+    assert "## Translator: stargan" in text and "## Translator: vgg16" not in text
+    assert "## Baseline: vgg16 on real faces only" in text and "best k = 1" in text and "## Table 2" in text and "| stargan | 1 | 85.0" in text
+    plot_accuracy_vs_ratio(metrics.assign(k=metrics["k"].astype(str)), tmp_path / "acc.png")
+    with Image.open(tmp_path / "acc.png") as img:
+        assert img.size[0] > 300
+
+
+def test_vgg16_baseline_takes_gray_faces():
+    model = ClassifierConfig(image_size=32, architecture="vgg16").build()
+    assert model.features[0].in_channels == 1 and model.classifier[-1].out_features == len(EMOTIONS)
+    with torch.no_grad():
+        assert model.eval()(torch.rand(2, 1, 32, 32)).shape == (2, len(EMOTIONS))
+    with pytest.raises(ValueError, match="architecture"):
+        ClassifierConfig(architecture="resnet")
+
+
+def test_augmentation_warps_each_face_its_own_way_reproducibly():
+    x = torch.rand(1, 1, 16, 16).expand(8, 1, 16, 16).contiguous()  # eight copies of one face
+    out = augment_batch(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    assert len({tuple(o.flatten().round(decimals=4).tolist()) for o in out}) == 8  # every copy changed differently
+    torch.testing.assert_close(out, augment_batch(x, torch.Generator().manual_seed(0)))
+    flat = torch.arange(16.0).view(1, 1, 1, 16).expand(1, 1, 16, 16)
+    flips = [augment_batch(flat, torch.Generator().manual_seed(s))[0, 0, 8] for s in range(20)]
+    assert any(f[0] > f[-1] for f in flips) and any(f[0] < f[-1] for f in flips)  # some are mirrored, some not
