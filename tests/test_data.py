@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageDraw
 
-from synthfer.data.align import align_face
+from synthfer.data.align import align_face, eye_alignment_matrix
 from synthfer.data.loaders import DatasetMissingError, load_records
 from synthfer.data.prepare import PrepareConfig, TooManyRejectedError, prepare_faces
 from synthfer.data.splits import assert_subject_disjoint, split_subjects
@@ -54,14 +54,17 @@ def test_prepare_keeps_good_faces_and_lists_bad_ones(small_db, tmp_path):
     broken.write_bytes(b"this is not a png")
     blank = tmp_path / "blank.png"
     Image.new("RGB", (64, 64), (120, 120, 120)).save(blank)
-    bad = records.iloc[:2].copy()
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    bad = records.iloc[:3].copy()
     bad.loc[bad.index[0], "path"] = str(broken)
     bad.loc[bad.index[1], ["path", "left_eye_x"]] = [str(blank), np.nan]  # no landmarks: the detector runs
+    bad.loc[bad.index[2], "path"] = str(empty)
     both = pd.concat([records, bad], ignore_index=True)
     images, faces, rejected = prepare_faces(both, PrepareConfig(image_size=32), threads=1)
     assert images.shape == (len(records), 32, 32) and images.dtype == np.uint8
     assert len(faces) == len(records)
-    assert set(rejected["path"]) == {str(broken), str(blank)}
+    assert set(rejected["path"]) == {str(broken), str(blank), str(empty)}
     reasons = " ".join(rejected["reason"])
     assert "unreadable" in reasons and "no face detected" in reasons
 
@@ -128,11 +131,21 @@ def test_detection_and_alignment_undo_rotation_and_shift(angle, shift):
     detector = FaceDetector()
     original = _astronaut()
     moved = original.rotate(angle, resample=Image.Resampling.BICUBIC, center=(225, 105), translate=shift, fillcolor=(128, 128, 128))
-    crops = []
+    crops, found = [], []
     for img in (original, moved):
-        found = detector.detect(np.asarray(img))
-        assert not isinstance(found, str)
-        crops.append(align_face(img, found.left_eye, found.right_eye, size=64).astype(float))
+        found.append(detector.detect(np.asarray(img)))
+        assert not isinstance(found[-1], str)
+        crops.append(align_face(img, found[-1].left_eye, found[-1].right_eye, size=64).astype(float))
+    # the original's eyes, carried by the known rotation and shift into the moved photo, then through the
+    # alignment computed from the moved photo's own detection: level, at the canonical points, within 2 px
+    t, (cx, cy) = np.radians(angle), (225, 105)
+    def moved_point(p: np.ndarray) -> np.ndarray:
+        x, y = p - (cx, cy)
+        return np.array([cx + np.cos(t) * x + np.sin(t) * y + shift[0], cy - np.sin(t) * x + np.cos(t) * y + shift[1]])
+    matrix = eye_alignment_matrix(found[1].left_eye, found[1].right_eye, 64, 0.38, 0.38)
+    left, right = (matrix @ np.append(moved_point(eye), 1.0) for eye in (found[0].left_eye, found[0].right_eye))
+    assert abs(left[1] - right[1]) < 2 and abs(left[1] - 0.38 * 64) < 2  # eyes level, on the eye line
+    assert abs(left[0] - (32 - 0.19 * 64)) < 2 and abs(right[0] - (32 + 0.19 * 64)) < 2  # at the canonical distance
     corr = np.corrcoef(crops[0].ravel(), crops[1].ravel())[0, 1]
     assert corr > 0.8, corr
     # and it is not a match any crop would give: another region of the photo does not correlate
