@@ -10,6 +10,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/gan.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/classify.smk"
+include: "workflow/rules/minority.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -45,6 +45,15 @@ def test_role_must_name_a_defined_dataset(demo_config):
         sfconfig.validate_config(demo_config)
 
 
+def test_study_2_must_name_a_defined_dataset_and_an_emotion(demo_config):
+    demo_config["minority"] = {"dataset": "fer2013", "target": "disgust", "n_added": [100], "translators": ["stargan"]}
+    with pytest.raises(sfconfig.ConfigError, match=r"minority\.dataset: 'fer2013' is not defined under datasets; defined: rafd_demo"):
+        sfconfig.validate_config(demo_config)
+    demo_config["minority"].update(dataset="oulu_demo", target="neutral")
+    with pytest.raises(sfconfig.ConfigError, match=r"minority\.target.*allowed values: anger, disgust"):
+        sfconfig.validate_config(demo_config)
+
+
 def test_a_test_set_cannot_be_trained_on(demo_config):
     demo_config["roles"]["cross_test"] = ["rafd_demo"]
     with pytest.raises(sfconfig.ConfigError, match="never be trained on"):

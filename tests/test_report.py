@@ -10,8 +10,8 @@ from PIL import Image
 
 from synthfer.augment import augment_batch
 from synthfer.labels import EMOTIONS
-from synthfer.plots import plot_accuracy_vs_ratio
-from synthfer.report import aggregate, table2, write_summary
+from synthfer.plots import plot_accuracy_vs_ratio, plot_per_class_metrics
+from synthfer.report import aggregate, best_ratios, table2, table3, write_summary
 from synthfer.train.classifier import ClassifierConfig
 
 
@@ -56,6 +56,26 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
     plot_accuracy_vs_ratio(metrics.assign(k=metrics["k"].astype(str)), tmp_path / "acc.png")
     with Image.open(tmp_path / "acc.png") as img:
         assert img.size[0] > 300
+
+
+def test_table3_sets_real_only_baseline_synthetic_only_and_the_best_k_side_by_side(tmp_path):
+    accuracy = {("real", "0"): 0.5, ("stargan", "1"): 0.6, ("stargan", "2"): 0.8, ("stargan", "3"): 0.65, ("stargan", "syn"): 0.3,
+                ("cyclegan", "1"): 0.7, ("cyclegan", "2"): 0.55, ("vgg16", "0"): 0.4}
+    metrics = aggregate(_predictions(accuracy), tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv")
+    summary = pd.read_csv(tmp_path / "summary.csv", dtype={"k": str})
+    assert best_ratios(summary, ["cross_a"]) == {"stargan": "2", "cyclegan": "1"}
+    t3 = table3(summary, ["cross_a"], tmp_path / "table3.csv").set_index("model")
+    assert list(t3.index) == ["real only", "vgg16, real only", "cyclegan, real + k=1 (best k)", "stargan, synthetic only", "stargan, real + k=2 (best k)"]
+    expected = metrics.query("translator == 'stargan' and k == '2' and test_set == 'cross_a'")["accuracy"].mean()
+    assert t3.loc["stargan, real + k=2 (best k)", "cross_a_mean"] == pytest.approx(expected) and t3["cross_a_n_seeds"].eq(2).all()
+    assert "in_distribution_mean" not in t3.columns  # only the cross-database sets and real_test
+    config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
+    provenance = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
+    text = write_summary(config, summary, pd.DataFrame(), provenance, tmp_path / "summary.md", table_3=pd.read_csv(tmp_path / "table3.csv", dtype={"k": str}))
+    assert "## Table 3" in text and f"| stargan, real + k=2 (best k) | {100 * expected:.1f} ±" in text
+    plot_per_class_metrics(metrics, t3.reset_index()[["model", "translator", "k"]], tmp_path / "bars.png", list(EMOTIONS))
+    with Image.open(tmp_path / "bars.png") as img:
+        assert img.size[0] > 1000 and img.size[1] > 400  # 3 measures x 2 test sets
 
 
 def test_vgg16_baseline_takes_gray_faces():

@@ -62,6 +62,7 @@ def test_the_tiny_study_runs_through_the_slurm_profile_and_resumes_a_cancelled_g
     config["roles"].update(real_train=["real_a"], cross_test=["cross_a"])
     config["experiment"].update(ratios=[0, 1], seeds=[0], synthetic_only=False)
     config["translators"] = ["stargan"]
+    config.pop("minority")
     config["stargan"].update(iterations=600, checkpoint_every=20, log_every=20, sample_every=300)
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))

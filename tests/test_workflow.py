@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 RULES = [
-    "render_demo_dataset", "prepare_faces", "split_subjects", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "select_generated",
-    "train_classifier", "train_classifiers_stacked", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_confusion_matrices",
+    "render_demo_dataset", "prepare_faces", "split_subjects", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "select_generated", "cross_validate_minority", "summarize_minority",
+    "train_classifier", "train_classifiers_stacked", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_per_class_metrics", "plot_confusion_matrices",
     "plot_samples", "evaluate_generated", "write_summary",
 ]
 
@@ -64,13 +64,13 @@ def tiny_run(tiny_copy) -> Path:
     return tiny_copy[1]
 
 
-REPORT_RULES = {"aggregate_metrics": 1, "plot_accuracy_vs_ratio": 1, "plot_confusion_matrices": 1, "write_summary": 1}
+REPORT_RULES = {"aggregate_metrics": 1, "plot_accuracy_vs_ratio": 1, "plot_per_class_metrics": 1, "plot_confusion_matrices": 1, "write_summary": 1}
 
 
 def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(ROOT / "config.yaml"), "--dry-run", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    for rule in set(RULES) - {"train_classifiers_stacked", "train_cyclegan", "select_generated"}:  # options the demo leaves off
+    for rule in set(RULES) - {"train_classifiers_stacked", "train_cyclegan", "select_generated", "cross_validate_minority", "summarize_minority"}:  # options the demo leaves off
         assert rule in result.stdout, rule
 
 
@@ -93,7 +93,7 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     summary = pd.read_csv(report / "metrics_summary.csv", dtype={"k": str})
     assert {"accuracy_mean", "accuracy_ci95", "accuracy_sd", "translator"} <= set(summary.columns)
     samples = [report / f"samples_{t}.png" for t in TRANSLATORS]
-    for png in [report / "accuracy_vs_ratio.png", *samples, *sorted((report / "confusion").glob("*.png"))]:
+    for png in [report / "accuracy_vs_ratio.png", report / "per_class_metrics.png", *samples, *sorted((report / "confusion").glob("*.png"))]:
         with Image.open(png) as img:
             assert img.size[0] > 100 and img.size[1] > 100, png
     assert len(list((report / "confusion").glob("*.png"))) == runs * len(test_sets)
@@ -111,6 +111,19 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     assert "Expression fidelity" in text and "real_test" in text and "Gain over real only, paired" in text and "image_size: 32" in text
     assert all(f"## Translator: {t}" in text for t in TRANSLATORS) and "domain feature space" in text
     assert "commit" in (report / "provenance.json").read_text()
+    assert "## Table 2" in text and len(pd.read_csv(report / "table2.csv")) == runs
+    t3 = pd.read_csv(report / "table3.csv", dtype={"k": str})
+    assert len(t3) == 1 + 2 * len(TRANSLATORS) and {f"{t}_mean" for t in config["roles"]["cross_test"]} <= set(t3.columns) and "## Table 3" in text
+
+
+def test_study_2_cross_validates_with_and_without_translated_minority_faces(tiny_run):
+    folds = pd.read_csv(tiny_run / "results/minority/ecyclegan/n4/folds.csv")
+    base = pd.read_csv(tiny_run / "results/minority/none/n0/folds.csv")
+    assert len(folds) == len(base) == 2 and (folds["n_train"] == base["n_train"] + 4).all()  # 1 x 2 folds; 4 faces added
+    assert (folds["n_test"] == base["n_test"]).all() and folds["macro_auc_ovr"].between(0, 1).all()
+    gains = pd.read_csv(tiny_run / "results/report/minority_gains.csv")
+    assert set(gains["metric"]) >= {"macro_auc_ovr", "precision_disgust"} and set(gains["n"]) == {4}
+    assert "## Study 2: disgust faces translated from neutral" in (tiny_run / "results/report/summary.md").read_text()
 
 
 def test_every_translator_translates_the_same_identities(tiny_run):
@@ -185,8 +198,8 @@ def test_changing_one_cyclegan_setting_reruns_its_six_generators_and_their_branc
     n_units, n_seeds = 2, 2
     assert planned_jobs(*tiny_copy, config) == {
         "train_cyclegan": 6, "generate_faces": n_units, "train_classifier": 3 * n_seeds, "evaluate_classifier": 3 * n_seeds,
-        "plot_samples": 1, "evaluate_generated": 1, **REPORT_RULES,
-    }
+        "plot_samples": 1, "evaluate_generated": 1, "cross_validate_minority": 1, "summarize_minority": 1, **REPORT_RULES,
+    }  # study 2's ecyclegan run (n = 4) uses the changed disgust generator; its no-added-faces baseline stays
 
 
 def test_stacked_seeds_train_each_ratio_in_one_job(tiny_copy, tmp_path):
@@ -210,7 +223,7 @@ def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
     }
     snakefile, workdir = tiny_copy
     target = "results/classify/stargan-selected/k1/seed0/predictions.csv"
-    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2", target, config=config, snakefile=snakefile)
+    result = snakemake(workdir, "--cores", "2", target, "--resources", "gpu=2", config=config, snakefile=snakefile)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     counts = pd.read_csv(workdir / "results/selected/stargan/unit0/counts.csv").set_index("emotion")
     assert (counts["after"] == counts["before"] // 2).all()  # the most confident half of each emotion
@@ -221,8 +234,9 @@ def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
 
 @pytest.mark.parametrize("module, expected", [
     ("report.py", {**REPORT_RULES, "plot_samples": 2}),
-    ("train/classifier.py", {"train_classifier": 14, "evaluate_classifier": 14, "evaluate_generated": 2, **REPORT_RULES}),
-    ("train/cyclegan.py", {"train_cyclegan": 6, "generate_faces": 2, "train_classifier": 6, "evaluate_classifier": 6, "evaluate_generated": 1, "plot_samples": 1, **REPORT_RULES}),
+    ("train/classifier.py", {"train_classifier": 14, "evaluate_classifier": 14, "evaluate_generated": 2, "cross_validate_minority": 2, "summarize_minority": 1, **REPORT_RULES}),
+    ("train/cyclegan.py", {"train_cyclegan": 6, "generate_faces": 2, "train_classifier": 6, "evaluate_classifier": 6, "evaluate_generated": 1, "plot_samples": 1,
+                           "cross_validate_minority": 1, "summarize_minority": 1, **REPORT_RULES}),
 ])
 def test_editing_library_code_reruns_only_the_rules_that_run_it(tiny_copy, module, expected):
     snakefile, workdir = tiny_copy

@@ -72,6 +72,8 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
             problems.append(f"datasets.{name}: loader {ds['loader']!r} needs exactly one of path (an unpacked folder), archive (a local zip/tar) or url (+ sha256); got {sources or 'none'}")
         if "url" in ds and "sha256" not in ds:
             problems.append(f"datasets.{name}: url needs sha256, so that a wrong or corrupt download is never used")
+    if "minority" in config and config["minority"]["dataset"] not in datasets:
+        problems.append(f"minority.dataset: {config['minority']['dataset']!r} is not defined under datasets; defined: {', '.join(datasets)}")
     overlap = set(config["roles"]["real_train"]) & set(config["roles"]["cross_test"])
     if overlap:
         problems.append(f"roles: {sorted(overlap)} are both real_train and cross_test; a cross-database test set must never be trained on")
@@ -149,7 +151,7 @@ def check_translator_weights(config: dict[str, Any]) -> None:
         raise ConfigError("generate.identities: torchscript needs generate.torchscript: the path of your TorchScript generator (z -> image)")
     if generate.get("identities") == "torchscript" and not Path(generate["torchscript"]).is_file():
         raise ConfigError(f"generate.torchscript: {generate['torchscript']} not found; export your generator with torch.jit.script/trace and save it there")
-    for variant in translators(config):
+    for variant in dict.fromkeys([*translators(config), *config.get("minority", {}).get("translators", [])]):
         if variant == "stargan":
             continue
         cfg = cyclegan_config(config, variant, EMOTIONS[0])
@@ -174,6 +176,13 @@ def arms(config: dict[str, Any]) -> list[str]:
 
     names = translators(config)
     return names + ([n + SELECTED_SUFFIX for n in names] if "selection" in config else [])
+
+
+def minority_config(config: dict[str, Any]) -> "MinorityConfig | None":
+    """Study 2's cross-validation protocol, or None when `minority:` is absent."""
+    from synthfer.minority import MinorityConfig
+
+    return _pick(MinorityConfig, config["minority"]) if "minority" in config else None
 
 
 def identity_config(config: dict[str, Any]) -> "IdentityConfig":

@@ -86,6 +86,35 @@ def plot_accuracy_vs_ratio(metrics: pd.DataFrame, path: str | os.PathLike, metri
     _atomic_savefig(fig, path)
 
 
+def plot_per_class_metrics(metrics: pd.DataFrame, models: pd.DataFrame, path: str | os.PathLike, emotions: list[str]) -> None:
+    """The paper's per-class bars: rows = test sets, columns = precision / recall / F1, bars per emotion for
+    each compared model (`models`: model, translator, k), mean over seeds with a 95% CI."""
+    rows = metrics.assign(k=metrics["k"].astype(str)).merge(models, on=["translator", "k"])
+    long = rows.melt(id_vars=["model", "test_set", "seed"], value_vars=[f"{m}_{e}" for m in ("precision", "recall", "f1") for e in emotions], var_name="column", value_name="value")
+    long[["measure", "emotion"]] = long["column"].str.split("_", n=1, expand=True)
+    test_sets = sorted(long["test_set"].unique(), key=lambda t: (t == "real_test", t))
+    order = list(models["model"])
+    fig, axes = plt.subplots(len(test_sets), 3, figsize=(15, 3.2 * len(test_sets)), squeeze=False, sharey=True)
+    for i, test_set in enumerate(test_sets):
+        for j, measure in enumerate(("precision", "recall", "f1")):
+            ax = axes[i, j]
+            here = long[(long["test_set"] == test_set) & (long["measure"] == measure)]
+            sns.barplot(data=here, x="emotion", y="value", hue="model", hue_order=order, order=emotions, errorbar=("ci", 95), ax=ax)
+            ax.set_title(f"{test_set}: {measure}", fontsize=10)
+            ax.set_xlabel("")
+            ax.set_ylabel("mean, 95% CI over seeds" if j == 0 else "")
+            ax.set_ylim(0, 1)
+            ax.tick_params(axis="x", labelsize=8)
+            if (i, j) != (0, 2):
+                legend = ax.get_legend()
+                if legend is not None:
+                    legend.remove()
+            else:
+                ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    _atomic_savefig(fig, path)
+
+
 def plot_confusion(matrix: np.ndarray, labels: list[str], path: str | os.PathLike, title: str) -> None:
     """Counts as a seaborn heatmap, rows = true class."""
     fig, ax = plt.subplots(figsize=(5.5, 4.5))

@@ -36,6 +36,7 @@ REAL_ONLY = "real"  # the arm of k = 0: no translator, shared by every compariso
 ARMS = sfconfig.arms(config)  # translators, and "<translator>-selected" when selection is on
 SELECTION = sfconfig.selection_config(config)
 BASELINES = sfconfig.baselines(config)  # other architectures on real faces only (vgg16)
+MINORITY = sfconfig.minority_config(config)  # study 2's protocol, or None
 
 
 def one_of(names):
@@ -52,6 +53,8 @@ wildcard_constraints:
     arm=one_of([REAL_ONLY, *BASELINES, *ARMS]),
     variant=one_of(["cyclegan", "ecyclegan"]),
     emotion=one_of(EMOTIONS),
+    mtranslator=one_of(["none", *config.get("minority", {}).get("translators", [])]),
+    n="[0-9]+",
 
 
 SRC = Path(workflow.basedir) / "src" / "synthfer"
@@ -76,6 +79,7 @@ CODE = {
     "classifier": _code("models/classifier.py", "train/classifier.py", "experiment.py", "steps/classify.py"),
     "report": _code("report.py", "plots.py", "metrics.py"),
     "quality": _code("quality.py"),
+    "minority": _code("minority.py", "steps/minority.py", "translate.py", "train/classifier.py", "models/classifier.py"),
     "selection": _code("selection.py", "steps/classify.py", "train/classifier.py", "models/classifier.py"),
 }
 
@@ -127,6 +131,21 @@ def identity_paths():
     return identity_inputs()
 
 
+def minority_translator_models(translator):
+    """Study 2 needs only the Neutral -> target generator of a translator (nothing for the baseline)."""
+    if translator == "none":
+        return []
+    if translator == "stargan":
+        return ["results/gan/stargan/generator.pt"]
+    return [f"results/gan/{translator}/{MINORITY.target}/generator.pt"]
+
+
+def minority_runs():
+    """Every cross-validation job: no added faces once, then each translator at each n."""
+    m = config["minority"]
+    return ["results/minority/none/n0/folds.csv"] + [f"results/minority/{t}/n{n}/folds.csv" for t in m["translators"] for n in m["n_added"]]
+
+
 def units_for(arm, k):
     """Generated units a run trains on: units 0..k-1 of its translator; one unit for synthetic only;
     none for real only."""
@@ -157,11 +176,14 @@ def report_outputs():
         "results/report/metrics_summary.csv",
         "results/report/paired_gains.csv",
         "results/report/table2.csv",
+        "results/report/table3.csv",
         "results/report/accuracy_vs_ratio.png",
+        "results/report/per_class_metrics.png",
         "results/report/confusion",
         *[f"results/report/samples_{t}.png" for t in TRANSLATORS],
         "results/report/generated_fidelity.csv",
         "results/report/quality.csv",
         "results/report/selection_counts.csv",
+        *(["results/report/minority.csv", "results/report/minority_gains.csv"] if MINORITY else []),
         "results/report/summary.md",
     ]

@@ -14,6 +14,9 @@ rule aggregate_metrics:
         summary="results/report/metrics_summary.csv",
         gains=report("results/report/paired_gains.csv", category="Tables"),
         table2=report("results/report/table2.csv", category="Tables"),
+        table3=report("results/report/table3.csv", category="Tables"),
+    params:
+        cross_test=config["roles"]["cross_test"],
     conda:
         CONDA_ENV
     log:
@@ -34,6 +37,21 @@ rule plot_accuracy_vs_ratio:
         "results/logs/plot_accuracy_vs_ratio.log",
     script:
         "../../scripts/plot_accuracy_vs_ratio.py"
+
+
+rule plot_per_class_metrics:
+    input:
+        metrics="results/report/metrics.csv",
+        table3="results/report/table3.csv",
+        code=CODE["report"],
+    output:
+        report("results/report/per_class_metrics.png", category="Figures"),
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/plot_per_class_metrics.log",
+    script:
+        "../../scripts/plot_per_class_metrics.py"
 
 
 rule plot_confusion_matrices:
@@ -97,10 +115,12 @@ rule write_summary:
         summary="results/report/metrics_summary.csv",
         gains="results/report/paired_gains.csv",
         table2="results/report/table2.csv",
+        table3="results/report/table3.csv",
         fidelity=expand("results/quality/{translator}/generated_fidelity.csv", translator=TRANSLATORS),
         quality=expand("results/quality/{translator}/quality.csv", translator=TRANSLATORS),
         figure="results/report/accuracy_vs_ratio.png",
         selection=[f"results/selected/{t}/unit{u}/counts.csv" for t in TRANSLATORS for u in range(N_UNITS)] if SELECTION else [],
+        minority=["results/report/minority.csv", "results/report/minority_gains.csv"] if MINORITY else [],
         code=CODE["report"],
     output:
         summary=report("results/report/summary.md", category="Summary"),

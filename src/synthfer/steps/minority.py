@@ -1,0 +1,62 @@
+"""Workflow steps of study 2's protocol: cross-validation with n translated minority faces, and its summary.
+
+Called by the Snakemake scripts (a few lines each) and by the tests; nothing here knows about Snakemake.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pandas as pd
+import torch
+
+from synthfer.data.store import read_store
+from synthfer.io import atomic_write_csv
+from synthfer.minority import MinorityConfig, compare_with_baseline, cross_validate, translated_minority
+from synthfer.runtime import pick_device
+from synthfer.train.classifier import ClassifierConfig
+from synthfer.translate import PerEmotionTranslator, Translator, load_translator
+
+log = logging.getLogger("synthfer")
+PathLike = str | os.PathLike
+NO_TRANSLATOR = "none"
+SUMMARY_METRICS = ["accuracy", "macro_auc_ovr", "macro_f1"]
+
+
+def minority_translator(name: str, model_paths: list[PathLike], target: str, device: torch.device) -> Translator | None:
+    """The translator's Neutral -> target generator only (CycleGAN variants need just that one)."""
+    if name == NO_TRANSLATOR:
+        return None
+    if name == "stargan":
+        return load_translator(name, model_paths, device)
+    from synthfer.train.cyclegan import load_cyclegan
+
+    generator, cfg = load_cyclegan(model_paths[0], device)
+    if cfg.target != target:
+        raise ValueError(f"{model_paths[0]} translates into {cfg.target}, not {target}")
+    return PerEmotionTranslator(name, {target: generator})
+
+
+def cross_validate_minority_step(store: PathLike, translator_name: str, model_paths: list[PathLike], n: int, cfg: MinorityConfig,
+                                 classifier: ClassifierConfig, device: str, out_folds: PathLike) -> None:
+    dev = pick_device(device)
+    faces = read_store(store)
+    added = translated_minority(faces, minority_translator(translator_name, model_paths, cfg.target, dev), cfg.target, n, cfg.seed)
+    log.info("%s: %d real faces, %d translated %s faces added; %d x %d-fold CV", translator_name, len(faces.images), 0 if added is None else len(added.images),
+             cfg.target, cfg.repeats, cfg.folds)
+    folds = cross_validate(faces, added, cfg, classifier, dev).assign(translator=translator_name, n=n)
+    atomic_write_csv(folds, out_folds)
+
+
+def summarize_minority(fold_paths: list[PathLike], target: str, out_summary: PathLike, out_gains: PathLike) -> None:
+    """Mean and spread over folds per (translator, n), and each against n = 0 on the same folds."""
+    from synthfer.metrics import summarize_over_seeds
+
+    folds = pd.concat([pd.read_csv(p) for p in fold_paths], ignore_index=True)
+    metrics = [*SUMMARY_METRICS, f"precision_{target}", f"auc_{target}", *[c for c in folds.columns if c.startswith("precision_") and not c.endswith(target)]]
+    metrics = [m for m in dict.fromkeys(metrics) if m in folds.columns]
+    summary = summarize_over_seeds(folds.assign(seed=folds["repeat"] * 1000 + folds["fold"]), ["translator", "n"], metrics)
+    summary = summary.rename(columns=lambda c: c.replace("_n_seeds", "_n_folds"))
+    atomic_write_csv(summary, out_summary)
+    atomic_write_csv(compare_with_baseline(folds, [*SUMMARY_METRICS, f"precision_{target}", f"auc_{target}"]), out_gains)

@@ -1,0 +1,46 @@
+# Study 2 (config `minority:`): n translated faces of one emotion added to a real set, judged by repeated
+# stratified k-fold cross-validation against the same folds without them ("none", n = 0).
+
+if MINORITY:
+
+    rule cross_validate_minority:
+        input:
+            faces=face_store_files([config["minority"]["dataset"]]),
+            translator=lambda wc: minority_translator_models(wc.mtranslator),
+            code=CODE["minority"],
+        output:
+            folds="results/minority/{mtranslator}/n{n}/folds.csv",
+        params:
+            store=face_store(config["minority"]["dataset"]),
+            minority=asdict(MINORITY),
+            classifier=lambda wc: asdict(sfconfig.classifier_config(config, "0")),
+            device=DEVICE,
+        conda:
+            CONDA_ENV
+        log:
+            "results/logs/cross_validate_minority/{mtranslator}_n{n}.log",
+        benchmark:
+            "results/benchmarks/cross_validate_minority/{mtranslator}_n{n}.tsv"
+        threads: 1
+        resources:
+            gpu=1,
+            mem_mb=4000,
+            runtime=lambda wc, attempt: 240 * attempt,
+        script:
+            "../../scripts/cross_validate_minority.py"
+
+    rule summarize_minority:
+        input:
+            folds=minority_runs(),
+            code=CODE["minority"],
+        output:
+            summary=report("results/report/minority.csv", category="Study 2"),
+            gains=report("results/report/minority_gains.csv", category="Study 2"),
+        params:
+            target=MINORITY.target,
+        conda:
+            CONDA_ENV
+        log:
+            "results/logs/summarize_minority.log",
+        script:
+            "../../scripts/summarize_minority.py"
