@@ -8,7 +8,7 @@ from scipy import stats
 
 from synthfer.data.store import FaceSet
 from synthfer.labels import DOMAINS, EMOTIONS
-from synthfer.minority import MinorityConfig, compare_with_baseline, corrected_paired_ttest, cross_validate, translated_minority
+from synthfer.minority import MinorityConfig, compare_with_baseline, corrected_paired_ttest, cross_validate, plan_folds, translate_neutral
 from synthfer.train.classifier import ClassifierConfig
 
 
@@ -19,36 +19,48 @@ class Inverter:
         return 255 - faces
 
 
-def _faces(per_class: int = 8) -> FaceSet:
+def _people(subjects: int = 12) -> FaceSet:
+    """Every subject shows neutral and the 6 emotions once; brightness tells the emotion."""
     rng = np.random.default_rng(0)
-    emotions = [e for e in DOMAINS for _ in range(per_class)]
-    brightness = np.array([30 * DOMAINS.index(e) for e in emotions], dtype=float)
-    images = np.clip(rng.normal(brightness[:, None, None], 10, (len(emotions), 24, 24)), 0, 255).astype(np.uint8)
-    table = pd.DataFrame({"subject": [f"s{i}" for i in range(len(emotions))], "emotion": emotions, "source": "real", "split": "train"})
+    table = pd.DataFrame([{"subject": f"p{i}", "emotion": e, "source": "real", "split": "train"} for i in range(subjects) for e in DOMAINS])
+    brightness = table["emotion"].map(lambda e: 30.0 * DOMAINS.index(e)).to_numpy()
+    images = np.clip(rng.normal(brightness[:, None, None], 10, (len(table), 24, 24)), 0, 255).astype(np.uint8)
     return FaceSet(images, table)
 
 
-def test_translated_minority_faces_come_from_neutral_ones():
-    faces = _faces()
-    added = translated_minority(faces, Inverter(), "disgust", 5, seed=0)
-    assert len(added.images) == 5 and set(added.table["emotion"]) == {"disgust"} and set(added.table["source"]) == {"generated"}
-    neutral = faces.images[(faces.table["emotion"] == "neutral").to_numpy()]
-    assert all(any(np.array_equal(255 - a, n) for n in neutral) for a in added.images)
-    assert np.array_equal(translated_minority(faces, Inverter(), "disgust", 3, seed=0).images, added.images[:3])  # a prefix: n grows, faces stay
-    assert translated_minority(faces, None, "disgust", 5, seed=0) is None
-    with pytest.raises(ValueError, match="needs 9 neutral faces; the set has 8"):
-        translated_minority(faces, Inverter(), "disgust", 9, seed=0)
+def test_folds_are_by_subject_and_each_folds_added_faces_come_from_its_own_training_subjects():
+    faces = _people()
+    cfg = MinorityConfig(target="disgust", folds=3, repeats=2, val_share=0.25)
+    plans = plan_folds(faces, 3, cfg)
+    emotional = faces.table[faces.table["emotion"] != "neutral"].reset_index(drop=True)
+    assert [(p.repeat, p.fold) for p in plans] == [(r, f) for r in range(2) for f in range(3)]
+    for plan in plans:
+        fit, val, test = (set(emotional.loc[part, "subject"]) for part in (plan.fit, plan.val, plan.test))
+        assert not (fit & val or fit & test or val & test) and len(plan.fit) + len(plan.val) + len(plan.test) == len(emotional)
+        added = faces.table.iloc[plan.added]
+        assert len(added) == 3 and set(added["emotion"]) == {"neutral"} and set(added["subject"]) <= fit
+    assert [set(p.test) for p in plans[:3]] != [set(p.test) for p in plans[3:]]  # each repeat shuffles the folds anew
+    assert all(np.array_equal(a.added, b.added[:2]) for a, b in zip(plan_folds(faces, 2, cfg), plans))  # n grows, faces stay
+    with pytest.raises(ValueError, match="needs 9 neutral faces of a fold's training subjects"):
+        plan_folds(faces, 9, cfg)  # 12 subjects, 3 folds, a quarter held out for validation: about 6 fit subjects
+
+
+def test_neutral_faces_are_translated_once_into_the_target():
+    faces = _people(4)
+    neutral = np.flatnonzero((faces.table["emotion"] == "neutral").to_numpy())
+    translated = translate_neutral(faces, np.concatenate([neutral, neutral[:2]]), Inverter(), "disgust", batch=3)
+    assert sorted(translated) == neutral.tolist() and all(np.array_equal(translated[j], 255 - faces.images[j]) for j in neutral)
 
 
 def test_repeated_stratified_cv_trains_on_every_fold_and_adds_the_faces():
-    faces = _faces()
-    added = translated_minority(faces, Inverter(), "disgust", 4, seed=0)
+    faces = _people()
     cfg = MinorityConfig(target="disgust", folds=2, repeats=2, val_share=0.25)
     classifier = ClassifierConfig(image_size=24, max_epochs=2, patience=1, lr=1e-3)
-    with_added = cross_validate(faces, added, cfg, classifier, torch.device("cpu"))
-    without = cross_validate(faces, None, cfg, classifier, torch.device("cpu"))
+    with_added = cross_validate(faces, Inverter(), 4, cfg, classifier, torch.device("cpu"))
+    without = cross_validate(faces, None, 4, cfg, classifier, torch.device("cpu"))
     assert list(zip(with_added["repeat"], with_added["fold"])) == [(0, 0), (0, 1), (1, 0), (1, 1)]
-    assert (with_added["n_test"] == 24).all() and (with_added["n_train"] == without["n_train"] + 4).all()  # 48 emotional faces, halves
+    assert (with_added["n_test"] == without["n_test"]).all() and with_added["n_test"].sum() == 2 * 12 * 6  # every face tested once per repeat
+    assert (with_added["n_train"] == without["n_train"] + 4).all() and (without["n_added"] == 0).all()
     assert with_added[[f"auc_{e}" for e in EMOTIONS]].notna().all().all()
 
 

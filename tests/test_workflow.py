@@ -117,12 +117,12 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
 
 
 def test_study_2_cross_validates_with_and_without_translated_minority_faces(tiny_run):
-    folds = pd.read_csv(tiny_run / "results/minority/ecyclegan/n4/folds.csv")
+    folds = pd.read_csv(tiny_run / "results/minority/ecyclegan/n2/folds.csv")
     base = pd.read_csv(tiny_run / "results/minority/none/n0/folds.csv")
-    assert len(folds) == len(base) == 2 and (folds["n_train"] == base["n_train"] + 4).all()  # 1 x 2 folds; 4 faces added
-    assert (folds["n_test"] == base["n_test"]).all() and folds["macro_auc_ovr"].between(0, 1).all()
+    assert len(folds) == len(base) == 2 and (folds["n_train"] == base["n_train"] + 2).all()  # 1 x 2 folds; 2 faces added
+    assert (folds["n_test"] == base["n_test"]).all() and folds["n_test"].sum() == 8 * 6 and folds["macro_auc_ovr"].between(0, 1).all()
     gains = pd.read_csv(tiny_run / "results/report/minority_gains.csv")
-    assert set(gains["metric"]) >= {"macro_auc_ovr", "precision_disgust"} and set(gains["n"]) == {4}
+    assert set(gains["metric"]) >= {"macro_auc_ovr", "precision_disgust"} and set(gains["n"]) == {2}
     assert "## Study 2: disgust faces translated from neutral" in (tiny_run / "results/report/summary.md").read_text()
 
 

@@ -1,10 +1,11 @@
 """Study 2's protocol: add n translated faces of one minority emotion, judged by repeated stratified k-fold
 cross-validation (3 x 10 in the paper), against the same folds without them.
 
-Every fold trains the paper CNN on the fold's training part (a stratified share held out for early
-stopping) plus the n generated faces, and tests on the fold's test part: accuracy, per-class precision,
-one-vs-rest ROC AUC. The generated faces are the same n translations of neutral faces for every fold, and
-the folds are the same for every setting (one seed), so settings are compared fold by fold. Neutral is a
+Every fold trains the paper CNN on the fold's training part (a stratified share of its subjects held out for
+early stopping) plus n generated faces, and tests on the fold's test part: accuracy, per-class precision,
+one-vs-rest ROC AUC. Folds are by subject, and a fold's generated faces are translations of its own training
+subjects' neutral faces, so no person is on both sides. The folds are the same for every setting (one
+seed), so settings are compared fold by fold. Neutral is a
 translation source here, not a class (the paper's classifier had 7 classes; ours has the 6 emotions).
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy import stats
-from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedGroupKFold
 
 from synthfer.data.store import FaceSet
 from synthfer.experiment import emotions_only, labels_of
@@ -43,35 +44,77 @@ class MinorityConfig:
             raise ValueError(f"minority target must be one of {EMOTIONS}, got {self.target!r}")
 
 
-def translated_minority(faces: FaceSet, translator: Translator | None, target: str, n: int, seed: int) -> FaceSet | None:
-    """n neutral faces of the set (a seeded draw, the same for every n's prefix) translated into `target`."""
-    if n == 0 or translator is None:
-        return None
-    neutral = np.flatnonzero((faces.table["emotion"] == NEUTRAL).to_numpy())
-    if len(neutral) < n:
-        raise ValueError(f"adding {n} translated {target} faces needs {n} neutral faces; the set has {len(neutral)}")
-    pick = neutral[np.random.default_rng(seed).permutation(len(neutral))[:n]]
-    images = translator.to_emotion(torch.from_numpy(faces.images[pick]).unsqueeze(1), target)[:, 0].numpy()
-    table = faces.table.iloc[pick].reset_index(drop=True).assign(emotion=target, source="generated", split="train")
-    return FaceSet(images, table)
+@dataclass(frozen=True)
+class FoldPlan:
+    """One fold: positions in the set's emotional faces (fit, val, test) and the neutral faces (positions in
+    the whole set) whose translations are added to its training part."""
+    repeat: int
+    fold: int
+    fit: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    added: np.ndarray
 
 
-def cross_validate(faces: FaceSet, added: FaceSet | None, cfg: MinorityConfig, classifier: ClassifierConfig, device: torch.device) -> pd.DataFrame:
-    """One row per (repeat, fold): the fold's metrics on its test part."""
+def plan_folds(faces: FaceSet, n: int, cfg: MinorityConfig) -> list[FoldPlan]:
+    """Repeated stratified k-fold by subject: no person is in two parts of a fold, and the n neutral faces
+    translated for a fold come from its fit subjects only (the first n of one seeded order, so a larger n
+    holds a smaller one's faces). A set without identities (FER2013: one subject per image) gets plain
+    stratified folds."""
+    table = faces.table.reset_index(drop=True)
+    emotional = np.flatnonzero(table["emotion"].isin(EMOTIONS).to_numpy())
+    y = labels_of(emotions_only(faces))  # in the order of `emotional`
+    groups = table["subject"].to_numpy()[emotional]
+    neutral = np.flatnonzero((table["emotion"] == NEUTRAL).to_numpy())
+    order = neutral[np.random.default_rng(cfg.seed).permutation(len(neutral))]
+    order_subjects = table["subject"].to_numpy()[order]
+    plans = []
+    for repeat in range(cfg.repeats):
+        outer = StratifiedGroupKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed + repeat)
+        for fold, (train, test) in enumerate(outer.split(emotional, y, groups)):
+            inner = StratifiedGroupKFold(n_splits=max(2, round(1 / cfg.val_share)), shuffle=True, random_state=cfg.seed + repeat)
+            fit_part, val_part = next(inner.split(train, y[train], groups[train]))
+            fit, val = train[fit_part], train[val_part]
+            added = order[np.isin(order_subjects, groups[fit])][:n]
+            if len(added) < n:
+                raise ValueError(f"adding {n} translated {cfg.target} faces needs {n} neutral faces of a fold's training subjects; "
+                                 f"fold {fold} of repeat {repeat} has {len(added)} (the set has {len(neutral)} neutral faces): lower minority.n_added")
+            plans.append(FoldPlan(repeat, fold, fit, val, test, added))
+    return plans
+
+
+def translate_neutral(faces: FaceSet, positions: np.ndarray, translator: Translator, target: str, batch: int = 256) -> dict[int, np.ndarray]:
+    """Each listed neutral face translated into `target` once, however many folds use it."""
+    unique = np.unique(positions)
+    out = {}
+    for start in range(0, len(unique), batch):
+        chunk = unique[start:start + batch]
+        images = translator.to_emotion(torch.from_numpy(faces.images[chunk]).unsqueeze(1), target)[:, 0].numpy()
+        out.update(zip(chunk.tolist(), images))
+    return out
+
+
+def cross_validate(faces: FaceSet, translator: Translator | None, n: int, cfg: MinorityConfig, classifier: ClassifierConfig,
+                   device: torch.device) -> pd.DataFrame:
+    """One row per (repeat, fold): the fold's metrics on its test part, trained on its fit part plus n
+    translated faces (none when `translator` is None or n = 0)."""
+    n = 0 if translator is None else n
+    plans = plan_folds(faces, n, cfg)
     real = emotions_only(faces)
     y = labels_of(real)
-    splitter = RepeatedStratifiedKFold(n_splits=cfg.folds, n_repeats=cfg.repeats, random_state=cfg.seed)
+    translated = translate_neutral(faces, np.concatenate([p.added for p in plans]), translator, cfg.target) if n else {}
+    target = EMOTIONS.index(cfg.target)
     rows = []
-    progress = Progress("cross-validation fold", cfg.folds * cfg.repeats, every_s=0)
-    for i, (train, test) in enumerate(splitter.split(real.images, y)):
-        fit, val = train_test_split(train, test_size=cfg.val_share, stratify=y[train], random_state=cfg.seed + i)
-        x_fit, y_fit = real.images[fit], y[fit]
-        if added is not None:
-            x_fit, y_fit = np.concatenate([x_fit, added.images]), np.concatenate([y_fit, labels_of(added)])
-        model, _ = train_classifier(x_fit, y_fit, real.images[val], y[val], classifier, cfg.seed + i, device)
-        proba = predict_proba(model, real.images[test])
-        true, pred = np.asarray(EMOTIONS)[y[test]], np.asarray(EMOTIONS)[proba.argmax(1)]
-        rows.append({"repeat": i // cfg.folds, "fold": i % cfg.folds, "n_train": len(x_fit), "n_test": len(test),
+    progress = Progress("cross-validation fold", len(plans), every_s=0)
+    for i, plan in enumerate(plans):
+        x_fit, y_fit = real.images[plan.fit], y[plan.fit]
+        if len(plan.added):
+            x_fit = np.concatenate([x_fit, np.stack([translated[j] for j in plan.added.tolist()])])
+            y_fit = np.concatenate([y_fit, np.full(len(plan.added), target)])
+        model, _ = train_classifier(x_fit, y_fit, real.images[plan.val], y[plan.val], classifier, cfg.seed + i, device)
+        proba = predict_proba(model, real.images[plan.test])
+        true, pred = np.asarray(EMOTIONS)[y[plan.test]], np.asarray(EMOTIONS)[proba.argmax(1)]
+        rows.append({"repeat": plan.repeat, "fold": plan.fold, "n_train": len(x_fit), "n_added": len(plan.added), "n_test": len(plan.test),
                      **classification_metrics(true, pred), **one_vs_rest_auc(true, proba)})
         progress.update(i + 1, f"acc={rows[-1]['accuracy']:.3f} macro_auc={rows[-1]['macro_auc_ovr']:.3f}")
     return pd.DataFrame(rows)

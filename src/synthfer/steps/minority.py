@@ -13,7 +13,7 @@ import torch
 
 from synthfer.data.store import read_store
 from synthfer.io import atomic_write_csv
-from synthfer.minority import MinorityConfig, compare_with_baseline, cross_validate, translated_minority
+from synthfer.minority import MinorityConfig, compare_with_baseline, cross_validate
 from synthfer.runtime import pick_device
 from synthfer.train.classifier import ClassifierConfig
 from synthfer.translate import PerEmotionTranslator, Translator, load_translator
@@ -42,10 +42,10 @@ def cross_validate_minority_step(store: PathLike, translator_name: str, model_pa
                                  classifier: ClassifierConfig, device: str, out_folds: PathLike) -> None:
     dev = pick_device(device)
     faces = read_store(store)
-    added = translated_minority(faces, minority_translator(translator_name, model_paths, cfg.target, dev), cfg.target, n, cfg.seed)
-    log.info("%s: %d real faces, %d translated %s faces added; %d x %d-fold CV", translator_name, len(faces.images), 0 if added is None else len(added.images),
+    translator = minority_translator(translator_name, model_paths, cfg.target, dev)
+    log.info("%s: %d faces, %d translated %s faces added to each fold; %d x %d-fold CV by subject", translator_name, len(faces.images), n if translator else 0,
              cfg.target, cfg.repeats, cfg.folds)
-    folds = cross_validate(faces, added, cfg, classifier, dev).assign(translator=translator_name, n=n)
+    folds = cross_validate(faces, translator, n, cfg, classifier, dev).assign(translator=translator_name, n=n)
     atomic_write_csv(folds, out_folds)
 
 
