@@ -2,7 +2,11 @@
 # The study as a workflow: prepare faces -> split by subject -> train the GANs -> generate a balanced
 # synthetic set -> train the paper's CNN on real + k units of generated faces, per seed -> evaluate -> report.
 
-configfile: "config.yaml"
+# The embedded demo, unless a config file is given (`--configfile configs/paper.yaml`): that one then stands alone,
+# with the stage defaults (the paper's) for what it leaves out, instead of being merged into the demo's settings.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"

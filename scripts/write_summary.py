@@ -18,10 +18,12 @@ def main() -> None:
     selection = collect_selection_counts(list(sm.input.selection), sm.output.selection)
     summary = pd.read_csv(sm.input.summary, dtype={"k": str})
     gains = pd.read_csv(sm.input.gains, dtype={"k": str})
+    selection_gains = pd.read_csv(sm.input.selection_gains, dtype={"k": str})
     table_2 = pd.read_csv(sm.input.table2, dtype={"k": str})
     table_3 = pd.read_csv(sm.input.table3, dtype={"k": str})
     minority = tuple(pd.read_csv(p) for p in sm.input.minority) if sm.input.minority else None
-    write_summary(sm.config, summary, fidelity, prov, sm.output.summary, gains, quality, selection, table_2, minority, table_3)
+    write_summary(sm.config, summary, fidelity, prov, sm.output.summary, gains, quality, selection, table_2, minority, table_3,
+                  selection_gains)
 
 
 run_logged(sm.log[0], sm.threads, main)

@@ -96,3 +96,24 @@ def test_augmentation_warps_each_face_its_own_way_reproducibly():
     flat = torch.arange(16.0).view(1, 1, 1, 16).expand(1, 1, 16, 16)
     flips = [augment_batch(flat, torch.Generator().manual_seed(s))[0, 0, 8] for s in range(20)]
     assert any(f[0] > f[-1] for f in flips) and any(f[0] < f[-1] for f in flips)  # some are mirrored, some not
+
+
+def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_same_k(tmp_path):
+    accuracy = {("real", "0"): 0.5, ("stargan", "1"): 0.5, ("stargan-selected", "1"): 0.8, ("stargan-selected", "2"): 0.9, ("stargan", "syn"): 0.4,
+                ("stargan-selected", "syn"): 0.4}
+    preds = _predictions(accuracy)
+    aggregate(preds, tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv", tmp_path / "selection.csv")
+    chosen = pd.read_csv(tmp_path / "selection.csv", dtype={"k": str}).set_index("k")
+    assert list(chosen.index) == ["1", "syn"]  # k = 2 has no unselected run to pair with; in_distribution is left out
+    assert set(chosen["test_set"]) == {"cross_a"} and set(chosen["baseline"]) == {"stargan"} and set(chosen["translator"]) == {"stargan-selected"}
+    cross = preds[preds["test_set"] == "cross_a"]
+    right = lambda t, k: (cross.query("translator == @t and k == @k")["pred"] == cross.query("translator == @t and k == @k")["true"]).mean()  # noqa: E731
+    assert chosen.loc["1", "gain"] == pytest.approx(right("stargan-selected", "1") - right("stargan", "1"))
+    assert chosen.loc["1", "gain"] > 0.2 and chosen.loc["1", "p_value"] < 0.05
+    config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
+    provenance = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
+    text = write_summary(config, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), provenance, tmp_path / "summary.md",
+                         selection_gain=pd.read_csv(tmp_path / "selection.csv", dtype={"k": str}))
+    section = text.split("## Translator: stargan-selected")[1]
+    assert "Selected against all of stargan's generated faces" in section and "| cross_a | +" in section
+    assert "Selection helps significantly (5%) in 1 and hurts significantly in 0 of 2" in section

@@ -74,6 +74,19 @@ def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
         assert rule in result.stdout, rule
 
 
+def test_a_config_file_given_on_the_command_line_is_not_merged_into_the_demo(tmp_path):
+    """`--configfile configs/paper.yaml` from the project folder must not inherit the demo's datasets, selection
+    or study 2 (Snakemake would otherwise deep-merge it into the Snakefile's config.yaml)."""
+    demo = yaml.safe_load((ROOT / "config.yaml").read_text())
+    assert "selection" in demo and "selection" not in yaml.safe_load(TINY.read_text())
+    shutil.copy2(ROOT / "config.yaml", tmp_path / "config.yaml")
+    alone = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--dry-run", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
+    assert alone.returncode == 0 and "select_generated" in alone.stdout, alone.stdout + alone.stderr  # the demo by itself
+    given = snakemake(tmp_path, "--dry-run", "--quiet", "rules", config=TINY)
+    assert given.returncode == 0, given.stdout + given.stderr
+    assert "select_generated" not in given.stdout and "train_cyclegan" in given.stdout  # the tiny config's own translators, no selection
+
+
 TRANSLATORS = ["ecyclegan", "stargan"]
 
 

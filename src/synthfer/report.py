@@ -21,6 +21,9 @@ REAL_ONLY = "real"
 """The translator column of k = 0 runs: real faces only, the baseline every translator is compared with."""
 BASELINE_ARCHITECTURES = ("vgg16",)
 """Translator-column values of other architectures trained on real faces only (experiment.baselines)."""
+SELECTED_SUFFIX = "-selected"
+"""The arm of a translator whose generated faces were filtered by the real-only classifiers (selection:)."""
+GAIN_COLUMNS = ["translator", "test_set", "k", "baseline", "gain", "ci_low", "ci_high", "p_value", "n_seeds", "n_faces"]
 
 
 def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
@@ -58,12 +61,31 @@ def baseline_gains(predictions: pd.DataFrame, baseline: str) -> pd.DataFrame:
     return pd.DataFrame(rows).assign(translator=baseline, k="0", baseline="real (paper CNN)")
 
 
+def selection_gains(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Each selected arm against all of its translator's generated faces at the same k, paired on the same test
+    faces and seeds: does keeping only the faces the real-only classifiers confirm help? (in_distribution is
+    left out: its generated test faces differ between the two arms.)"""
+    rows = []
+    for arm in translator_names(predictions):
+        if not arm.endswith(SELECTED_SUFFIX):
+            continue
+        source = arm.removesuffix(SELECTED_SUFFIX)
+        both = predictions[predictions["translator"].isin([arm, source])]
+        ks = set(both.loc[both["translator"] == arm, "k"]) & set(both.loc[both["translator"] == source, "k"])
+        for k in sorted(ks, key=lambda v: 10**6 if v == "syn" else int(v)):
+            at_k = both[both["k"] == k].assign(k=lambda d: d["translator"])
+            for test_set in sorted(set(at_k["test_set"]) - {"in_distribution"}):
+                rows.append({**paired_gain(at_k, test_set, arm, source), "translator": arm, "k": k, "baseline": source})
+    return pd.DataFrame(rows, columns=GAIN_COLUMNS)
+
+
 def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
     """One translator's rows plus the shared real-only rows (k = 0)."""
     return table[table["translator"].isin([translator, REAL_ONLY])]
 
 
-def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_summary: str | os.PathLike, out_gains: str | os.PathLike) -> pd.DataFrame:
+def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_summary: str | os.PathLike, out_gains: str | os.PathLike,
+              out_selection_gains: str | os.PathLike | None = None) -> pd.DataFrame:
     metrics = _sort(metrics_table(predictions, ["translator", "k", "seed", "test_set"]), ["test_set", "translator", "k", "seed"])
     atomic_write_csv(metrics, out_metrics)
     columns = [c for c in HEADLINE if c in metrics.columns] + [c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_", "auc_"))]
@@ -73,6 +95,8 @@ def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_sum
     gains += [baseline_gains(predictions, b) for b in baseline_names(predictions)]
     gains_table = pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(columns=["translator", "test_set", "k"])
     atomic_write_csv(gains_table[["translator", *[c for c in gains_table.columns if c != "translator"]]], out_gains)
+    if out_selection_gains is not None:
+        atomic_write_csv(selection_gains(predictions), out_selection_gains)
     return metrics
 
 
@@ -270,6 +294,23 @@ def _minority_lines(config: dict, summary: pd.DataFrame, gains: pd.DataFrame) ->
     return lines
 
 
+def _selection_lines(gains: pd.DataFrame | None, source: str) -> list[str]:
+    """A selected arm against all of its translator's generated faces, paired at the same k."""
+    if gains is None or not len(gains):
+        return []
+    ks = sorted(gains["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
+    lines = [f"Selected against all of {source}'s generated faces at the same k (accuracy points, paired over the same faces and seeds; "
+             "95% bootstrap interval, p-value):", "",
+             "| test set | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
+    for test_set, group in gains.assign(k=gains["k"].astype(str)).groupby("test_set"):
+        cells = {r["k"]: _gain_text(r) for _, r in group.iterrows()}
+        lines.append(f"| {test_set} | " + " | ".join(cells.get(k, "n/a") for k in ks) + " |")
+    significant = gains[gains["p_value"] < 0.05]
+    helped, hurt = significant[significant["gain"] > 0], significant[significant["gain"] < 0]
+    lines += ["", f"- Selection helps significantly (5%) in {len(helped)} and hurts significantly in {len(hurt)} of {len(gains)} (test set, k) comparisons.", ""]
+    return lines
+
+
 def _of(table: pd.DataFrame | None, translator: str) -> pd.DataFrame | None:
     if table is None or "translator" not in table.columns:
         return table
@@ -278,7 +319,8 @@ def _of(table: pd.DataFrame | None, translator: str) -> pd.DataFrame | None:
 
 def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None,
                   quality: pd.DataFrame | None = None, selection: pd.DataFrame | None = None, table_2: pd.DataFrame | None = None,
-                  minority: tuple[pd.DataFrame, pd.DataFrame] | None = None, table_3: pd.DataFrame | None = None) -> str:
+                  minority: tuple[pd.DataFrame, pd.DataFrame] | None = None, table_3: pd.DataFrame | None = None,
+                  selection_gain: pd.DataFrame | None = None) -> str:
     """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds), one
     section per translator, each compared with the same real-only runs."""
     ks = sorted(summary["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
@@ -307,6 +349,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
             lines += [f"Selection kept {int(kept['after'].sum())} of {int(kept['before'].sum())} generated emotional faces "
                       f"(confirmed by the real-only classifiers; per emotion: "
                       + ", ".join(f"{r.emotion} {100 * r.kept_share:.0f}%" for r in kept.itertuples()) + ").", ""]
+        lines += _selection_lines(_of(selection_gain, translator), translator.removesuffix(SELECTED_SUFFIX))
         if quality_lines:
             lines += ["", "### Does the translator change the expression, and keep the person?", "", *quality_lines]
         lines.append("")
@@ -352,6 +395,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         "- `metrics.csv`: one row per (translator, k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1, one-vs-rest ROC AUC per class and macro; k = 0 runs have translator `real`",
         "- `metrics_summary.csv`: the same over seeds: mean, sd, 95% CI half-width",
         "- `paired_gains.csv`: each translator's k against real only on the same test faces: gain, 95% bootstrap interval, p-value",
+        "- `selection_gains.csv`: each selected arm against its translator's unselected faces at the same k, paired the same way",
         "- `table2.csv`: the paper's Table 2 with spread: training accuracy, kept epoch and accuracy on every test set per run",
         "- `table3.csv`, `per_class_metrics.png`: real only, baselines, synthetic only and the best k of each translator side by side on every test set",
         "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples_<translator>.png`, `generated_fidelity.csv`, `quality.csv`, `selection_counts.csv`",

@@ -11,7 +11,6 @@ if MINORITY:
         output:
             folds="results/minority/{mtranslator}/n{n}/folds.csv",
         params:
-            store=face_store(config["minority"]["dataset"]),
             minority=asdict(MINORITY),
             classifier=lambda wc: asdict(sfconfig.classifier_config(config, "0")),
             device=DEVICE,

@@ -15,6 +15,7 @@ rule aggregate_metrics:
         gains=report("results/report/paired_gains.csv", category="Tables"),
         table2=report("results/report/table2.csv", category="Tables"),
         table3=report("results/report/table3.csv", category="Tables"),
+        selection_gains=report("results/report/selection_gains.csv", category="Tables"),
     params:
         cross_test=config["roles"]["cross_test"],
     conda:
@@ -114,6 +115,7 @@ rule write_summary:
     input:
         summary="results/report/metrics_summary.csv",
         gains="results/report/paired_gains.csv",
+        selection_gains="results/report/selection_gains.csv",
         table2="results/report/table2.csv",
         table3="results/report/table3.csv",
         fidelity=expand("results/quality/{translator}/generated_fidelity.csv", translator=TRANSLATORS),
