@@ -8,7 +8,7 @@ from synthfer.labels import DOMAINS, EMOTIONS
 from synthfer.models.classifier import PaperCNN
 from synthfer.models.identity_gan import IdentityDiscriminator, IdentityGenerator
 from synthfer.models.stargan import Discriminator, Generator
-from synthfer.train.classifier import ClassifierConfig, predict_proba, train_classifier
+from synthfer.train.classifier import ClassifierConfig, EarlyStopping, predict_proba, train_classifier
 from synthfer.train.identity_gan import IdentityGANConfig, sample_identities, train_identity_gan
 from synthfer.train.stargan import StarGANConfig, gradient_penalty, train_stargan, translate
 
@@ -78,6 +78,20 @@ def test_classifier_training_learns_and_keeps_the_best_epoch():
     proba = predict_proba(model, x[200:])
     assert proba.shape == (40, len(EMOTIONS)) and np.allclose(proba.sum(1), 1, atol=1e-5)
     assert (proba.argmax(1) == y[200:]).mean() > 0.8
+
+
+def test_early_stopping_counts_patience_only_after_start_from_epoch():
+    plateau_then_learning = [1.792, 1.793, 1.794, 1.795, 1.793, 1.6, 1.2, 1.3, 1.4, 1.5, 1.1]
+    stops = {}
+    for start in (0, 4):
+        stopping = EarlyStopping(patience=3, start_from_epoch=start)
+        for epoch, loss in enumerate(plateau_then_learning, start=1):
+            stopping.update(epoch, loss)
+            if stopping.stop:
+                break
+        stops[start] = (epoch, stopping.best_epoch)
+    assert stops[0] == (4, 1)  # the paper's rule gives up on the chance plateau
+    assert stops[4] == (10, 7)  # the plateau does not count; it stops 3 epochs after the real best
 
 
 def test_classifier_training_is_reproducible():

@@ -346,7 +346,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         quality_lines = _quality_lines(_of(fidelity, translator), _of(quality, translator))
         kept = _of(selection, translator.removesuffix("-selected")) if translator.endswith("-selected") and selection is not None else None
         if kept is not None and len(kept):
-            lines += [f"Selection kept {int(kept['after'].sum())} of {int(kept['before'].sum())} generated emotional faces "
+            lines += ["", f"Selection kept {int(kept['after'].sum())} of {int(kept['before'].sum())} generated emotional faces "
                       f"(confirmed by the real-only classifiers; per emotion: "
                       + ", ".join(f"{r.emotion} {100 * r.kept_share:.0f}%" for r in kept.itertuples()) + ").", ""]
         lines += _selection_lines(_of(selection_gain, translator), translator.removesuffix(SELECTED_SUFFIX))

@@ -51,6 +51,7 @@ class ClassifierConfig:
     n_classes: int = len(EMOTIONS)
     architecture: str = "paper_cnn"  # or "vgg16": the torchvision VGG16 baseline the paper compares with
     augment: bool = False  # random flip + small affine per face, on the device (off in the paper)
+    start_from_epoch: int = 0  # Keras' EarlyStopping option: epochs up to this one never count toward patience
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -60,6 +61,31 @@ class ClassifierConfig:
         if self.architecture == "vgg16":
             return vgg16_gray(self.n_classes)
         return PaperCNN(self.image_size, self.n_classes)
+
+
+@dataclass
+class EarlyStopping:
+    """Early stopping on validation loss, as Keras does it: stop after `patience` epochs without a new best,
+    counting only epochs after `start_from_epoch`, so that a network still on its initial chance plateau
+    (validation loss near ln 6) is not stopped before it starts to learn. The best epoch is kept over all epochs."""
+    patience: int
+    start_from_epoch: int = 0
+    best_loss: float = float("inf")
+    best_epoch: int = 0
+    waited: int = 0
+
+    def update(self, epoch: int, loss: float) -> bool:
+        """Record one epoch's validation loss; True when it is the best so far."""
+        if loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.waited = loss, epoch, 0
+            return True
+        if epoch > self.start_from_epoch:
+            self.waited += 1
+        return False
+
+    @property
+    def stop(self) -> bool:
+        return self.waited >= self.patience
 
 
 def _as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -132,7 +158,7 @@ def train_classifier(
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
     x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
-    best_loss, best_state, best_epoch, waited = float("inf"), copy.deepcopy(model.state_dict()), 0, 0
+    best_state, stopping = copy.deepcopy(model.state_dict()), EarlyStopping(cfg.patience, cfg.start_from_epoch)
     history = []
     progress = Progress("classifier epoch", cfg.max_epochs, every_s=0)
     for epoch in range(1, cfg.max_epochs + 1):
@@ -140,18 +166,16 @@ def train_classifier(
         val_loss = _mean_loss(model, x_va, y_va, cfg.eval_batch_size)
         row = {"epoch": epoch, "train_loss": running.item() / len(x_tr), "train_accuracy": correct.item() / len(x_tr), "val_loss": val_loss}
         history.append(row)
-        improved = val_loss < best_loss
+        improved = stopping.update(epoch, val_loss)
         if improved:
-            best_loss, best_state, best_epoch, waited = val_loss, copy.deepcopy(model.state_dict()), epoch, 0
-        else:
-            waited += 1
+            best_state = copy.deepcopy(model.state_dict())
         progress.update(epoch, f"train_loss={row['train_loss']:.4f} train_acc={row['train_accuracy']:.3f} val_loss={val_loss:.4f}{' *' if improved else ''}")
-        if waited >= cfg.patience:
-            log.info("early stop at epoch %d; best epoch %d (val_loss %.4f)", epoch, best_epoch, best_loss)
+        if stopping.stop:
+            log.info("early stop at epoch %d; best epoch %d (val_loss %.4f)", epoch, stopping.best_epoch, stopping.best_loss)
             break
     model.load_state_dict(best_state)
     hist = pd.DataFrame(history)
-    hist["best"] = hist["epoch"] == best_epoch
+    hist["best"] = hist["epoch"] == stopping.best_epoch
     return model.eval(), hist
 
 

@@ -28,7 +28,7 @@ from synthfer.logs import Progress
 from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import autocast, seed_everything
 from synthfer.tensors import to_unit
-from synthfer.train.classifier import ClassifierConfig, _as_tensor
+from synthfer.train.classifier import ClassifierConfig, EarlyStopping, _as_tensor
 
 log = logging.getLogger("synthfer")
 
@@ -120,9 +120,9 @@ def train_classifiers_stacked(
     opt = torch.optim.Adam(list(stack.params.values()), lr=cfg.lr)
     x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
     x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
-    best_loss = [float("inf")] * n
     best_state = [stack.state_dict(s) for s in range(n)]
-    best_epoch, waited, stopped = [0] * n, [0] * n, [False] * n
+    stopping = [EarlyStopping(cfg.patience, cfg.start_from_epoch) for _ in range(n)]
+    stopped = [False] * n
     history: list[list[dict]] = [[] for _ in range(n)]
     progress = Progress(f"stacked classifier epoch ({n} seeds)", cfg.max_epochs, every_s=0)
     for epoch in range(1, cfg.max_epochs + 1):
@@ -133,13 +133,11 @@ def train_classifiers_stacked(
             if stopped[s]:
                 continue
             history[s].append({"epoch": epoch, "train_loss": train_loss[s], "train_accuracy": train_acc[s], "val_loss": val[s]})
-            if val[s] < best_loss[s]:
-                best_loss[s], best_state[s], best_epoch[s], waited[s] = val[s], stack.state_dict(s), epoch, 0
-            else:
-                waited[s] += 1
-            if waited[s] >= cfg.patience:
+            if stopping[s].update(epoch, val[s]):
+                best_state[s] = stack.state_dict(s)
+            if stopping[s].stop:
                 stopped[s] = True
-                log.info("seed %d: early stop at epoch %d; best epoch %d (val_loss %.4f)", seeds[s], epoch, best_epoch[s], best_loss[s])
+                log.info("seed %d: early stop at epoch %d; best epoch %d (val_loss %.4f)", seeds[s], epoch, stopping[s].best_epoch, stopping[s].best_loss)
         progress.update(epoch, " ".join(f"s{seed}:{v:.4f}{'.' if stopped[s] else ''}" for s, (seed, v) in enumerate(zip(seeds, val))))
         if all(stopped):
             break
@@ -148,6 +146,6 @@ def train_classifiers_stacked(
         model = cfg.build().to(device)
         model.load_state_dict(best_state[s])
         hist = pd.DataFrame(history[s])
-        hist["best"] = hist["epoch"] == best_epoch[s]
+        hist["best"] = hist["epoch"] == stopping[s].best_epoch
         results.append((model.eval(), hist))
     return results
