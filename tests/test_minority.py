@@ -62,6 +62,8 @@ def test_repeated_stratified_cv_trains_on_every_fold_and_adds_the_faces():
     assert (with_added["n_test"] == without["n_test"]).all() and with_added["n_test"].sum() == 2 * 12 * 6  # every face tested once per repeat
     assert (with_added["n_train"] == without["n_train"] + 4).all() and (without["n_added"] == 0).all()
     assert with_added[[f"auc_{e}" for e in EMOTIONS]].notna().all().all()
+    assert with_added["best_epoch"].between(1, 2).all()
+    assert (with_added["at_chance"] == (with_added["best_val_loss"] >= 0.97 * np.log(6))).all()
 
 
 def test_corrected_paired_ttest_matches_the_formula():

@@ -117,3 +117,20 @@ def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_sam
     section = text.split("## Translator: stargan-selected")[1]
     assert "Selected against all of stargan's generated faces" in section and "| cross_a | +" in section
     assert "Selection helps significantly (5%) in 1 and hurts significantly in 0 of 2" in section
+
+
+def test_runs_stuck_on_the_chance_plateau_are_counted_and_named(tmp_path):
+    metrics = aggregate(_predictions({("real", "0"): 0.5, ("stargan", "1"): 0.4}), tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv")
+    histories = pd.DataFrame([
+        {"translator": "real", "k": "0", "seed": 0, "best_epoch": 9, "train_accuracy": 0.8, "val_loss": 0.9},
+        {"translator": "real", "k": "0", "seed": 1, "best_epoch": 9, "train_accuracy": 0.8, "val_loss": 1.2},
+        {"translator": "stargan", "k": "1", "seed": 0, "best_epoch": 1, "train_accuracy": 0.2, "val_loss": 1.7925},  # ln 6 = 1.7918
+        {"translator": "stargan", "k": "1", "seed": 1, "best_epoch": 8, "train_accuracy": 0.7, "val_loss": 1.0},
+    ])
+    t2 = table2(metrics, histories, tmp_path / "table2.csv").set_index(["translator", "k"])
+    assert t2.loc[("real", "0"), "seeds_at_chance"] == 0 and t2.loc[("stargan", "1"), "seeds_at_chance"] == 1
+    config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
+    provenance = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
+    text = write_summary(config, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), provenance, tmp_path / "summary.md",
+                         table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}))
+    assert "never left the chance plateau" in text and "stargan k=1 (1 of 2 seeds)" in text and "real k=0" not in text.split("chance plateau")[1]

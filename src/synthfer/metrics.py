@@ -39,6 +39,16 @@ def one_vs_rest_auc(true: pd.Series | np.ndarray, proba: np.ndarray) -> dict[str
     return row
 
 
+CHANCE_SHARE = 0.97
+"""A run whose best validation loss is still at least this share of ln(classes) never left the chance plateau."""
+
+
+def at_chance(val_loss: float | np.ndarray | pd.Series, n_classes: int = len(EMOTIONS)) -> np.ndarray:
+    """True where a best validation loss (cross-entropy) is still near ln(n_classes), the loss of a uniform guess:
+    such a run failed to train, and its test accuracy says nothing about the data it was given."""
+    return np.asarray(val_loss, dtype=float) >= CHANCE_SHARE * np.log(n_classes)
+
+
 def confusion_counts(true: pd.Series | np.ndarray, pred: pd.Series | np.ndarray) -> np.ndarray:
     """Confusion matrix in the canonical class order, rows = true."""
     return confusion_matrix(true, pred, labels=list(EMOTIONS))

@@ -11,7 +11,7 @@ import yaml
 
 from synthfer.io import atomic_write_csv, atomic_write_text
 from synthfer.labels import EMOTIONS
-from synthfer.metrics import confusion_counts, metrics_table, paired_gain, paired_gains, summarize_over_seeds
+from synthfer.metrics import CHANCE_SHARE, at_chance, confusion_counts, metrics_table, paired_gain, paired_gains, summarize_over_seeds
 from synthfer.plots import plot_confusion
 
 HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1", "macro_auc_ovr"]
@@ -138,8 +138,10 @@ def table2(metrics: pd.DataFrame, histories: pd.DataFrame, out: str | os.PathLik
     accuracy on every test set, mean and 95% CI over seeds, one row per (translator, k)."""
     test = metrics.pivot_table(index=["translator", "k", "seed"], columns="test_set", values="accuracy").add_prefix("acc_").reset_index()
     both = histories.merge(test, on=["translator", "k", "seed"], how="inner")
+    both["at_chance"] = at_chance(both["val_loss"]).astype(float)
     columns = ["train_accuracy", "best_epoch", *[c for c in both.columns if c.startswith("acc_")]]
     table = _sort(summarize_over_seeds(both, ["translator", "k"], columns), ["translator", "k"])
+    table["seeds_at_chance"] = both.groupby(["translator", "k"])["at_chance"].sum().astype(int).reindex(pd.MultiIndex.from_frame(table[["translator", "k"]])).to_numpy()
     atomic_write_csv(table, out)
     return table
 
@@ -280,11 +282,16 @@ def _minority_lines(config: dict, summary: pd.DataFrame, gains: pd.DataFrame) ->
     folds = f"{m.get('repeats', 3)} x {m.get('folds', 10)}-fold"
     lines = [f"## Study 2: {target} faces translated from neutral, added to {m['dataset']} ({folds} stratified cross-validation)", "",
              f"Mean over folds ± 95% CI; the gain is paired on the same folds with the corrected resampled t-test (Nadeau & Bengio).", "",
-             f"| translator | n added | accuracy | macro AUC (one-vs-rest) | {target} precision | {target} AUC |", "|---|---|---|---|---|---|"]
+             f"| translator | n added | accuracy | macro AUC (one-vs-rest) | {target} precision | {target} AUC | folds at chance |", "|---|---|---|---|---|---|---|"]
     for r in summary.sort_values(["n", "translator"]).to_dict("records"):
         cell = lambda metric: _fmt(r.get(f"{metric}_mean", np.nan), r.get(f"{metric}_ci95", np.nan))  # noqa: E731
-        lines.append(f"| {r['translator']} | {r['n']} | {cell('accuracy')} | {cell('macro_auc_ovr')} | {cell(f'precision_{target}')} | {cell(f'auc_{target}')} |")
+        stuck = r.get("folds_at_chance", np.nan)
+        lines.append(f"| {r['translator']} | {r['n']} | {cell('accuracy')} | {cell('macro_auc_ovr')} | {cell(f'precision_{target}')} | {cell(f'auc_{target}')} | "
+                     f"{'n/a' if pd.isna(stuck) else int(stuck)} |")
     lines.append("")
+    if summary.get("folds_at_chance", pd.Series(dtype=float)).fillna(0).gt(0).any():
+        lines += [f"A fold at chance is one whose classifier never left the chance plateau (best validation loss at least {100 * CHANCE_SHARE:.0f}% "
+                  "of ln 6): a failed training that drags its setting's mean down; raise `classifier.start_from_epoch` or `patience`.", ""]
     for r in gains[gains["metric"].isin(["macro_auc_ovr", f"precision_{target}"])].to_dict("records"):
         p = f"p = {r['p_value']:.3g}" if not np.isnan(r["p_value"]) else "p n/a"
         verdict = "significant at 5%" if r["p_value"] < 0.05 else "not significant at 5%"
@@ -362,6 +369,13 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
             cells = [_fmt(r[f"acc_{t}_mean"], r[f"acc_{t}_ci95"]) for t in test_sets]
             lines.append(f"| {r['translator']} | {r['k']} | {_fmt(r['train_accuracy_mean'], r['train_accuracy_ci95'])} | " + " | ".join(cells) + f" | {r['best_epoch_mean']:.1f} |")
         lines.append("")
+        failed = table_2[table_2.get("seeds_at_chance", pd.Series(0, index=table_2.index)) > 0]
+        if len(failed):
+            lines += ["Runs that never left the chance plateau (best validation loss at least "
+                      f"{100 * CHANCE_SHARE:.0f}% of ln 6): " + ", ".join(f"{r['translator']} k={r['k']} ({r['seeds_at_chance']} of {r['best_epoch_n_seeds']} seeds)"
+                                                                   for r in failed.to_dict("records"))
+                      + ". Their accuracy is a failed training, not an effect of the faces they were given: raise `classifier.start_from_epoch` "
+                      "or `patience`, or lower `lr`.", ""]
     if table_3 is not None and len(table_3):
         sets = [c.removesuffix("_mean") for c in table_3.columns if c.endswith("_mean")]
         lines += ["## Table 3: the compared models on every test set (accuracy %; mean ± 95% CI over seeds)", "",

@@ -58,5 +58,8 @@ def summarize_minority(fold_paths: list[PathLike], target: str, out_summary: Pat
     metrics = [m for m in dict.fromkeys(metrics) if m in folds.columns]
     summary = summarize_over_seeds(folds.assign(seed=folds["repeat"] * 1000 + folds["fold"]), ["translator", "n"], metrics)
     summary = summary.rename(columns=lambda c: c.replace("_n_seeds", "_n_folds"))
+    if "at_chance" in folds.columns:  # folds whose classifier never left the chance plateau
+        stuck = folds.groupby(["translator", "n"])["at_chance"].sum().astype(int).rename("folds_at_chance")
+        summary = summary.merge(stuck.reset_index(), on=["translator", "n"], how="left")
     atomic_write_csv(summary, out_summary)
     atomic_write_csv(compare_with_baseline(folds, [*SUMMARY_METRICS, f"precision_{target}", f"auc_{target}"]), out_gains)
