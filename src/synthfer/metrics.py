@@ -80,6 +80,15 @@ def summarize_over_seeds(metrics: pd.DataFrame, keys: list[str], columns: list[s
     return out.reset_index()
 
 
+GAIN_COLUMNS = ["test_set", "k", "baseline", "gain", "ci_low", "ci_high", "p_value", "n_seeds", "n_faces"]
+"""The columns of a paired comparison (paired_gain), in paired_gains.csv and selection_gains.csv."""
+
+
+def k_order(k: str) -> int:
+    """Sort key of the k wildcard: the ratios by value, then syn (one generated unit alone)."""
+    return 10**6 if k == "syn" else int(k)
+
+
 def paired_gain(predictions: pd.DataFrame, test_set: str, k: str, baseline: str = "0", n_boot: int = 2000, seed: int = 0) -> dict[str, float]:
     """Accuracy gain of ratio k over the baseline on the same test faces, paired by seed and face.
 
@@ -120,6 +129,6 @@ def paired_gains(predictions: pd.DataFrame, baseline: str = "0", n_boot: int = 2
         present = set(predictions.loc[predictions["test_set"] == test_set, "k"].astype(str))
         if baseline not in present:
             continue
-        for k in sorted(present - {baseline}, key=lambda v: 10**6 if v == "syn" else int(v)):
+        for k in sorted(present - {baseline}, key=k_order):
             rows.append(paired_gain(predictions, test_set, k, baseline, n_boot, seed))
-    return pd.DataFrame(rows, columns=["test_set", "k", "baseline", "gain", "ci_low", "ci_high", "p_value", "n_seeds", "n_faces"])
+    return pd.DataFrame(rows, columns=GAIN_COLUMNS)

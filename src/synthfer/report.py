@@ -11,7 +11,8 @@ import yaml
 
 from synthfer.io import atomic_write_csv, atomic_write_text
 from synthfer.labels import EMOTIONS
-from synthfer.metrics import CHANCE_SHARE, at_chance, confusion_counts, metrics_table, paired_gain, paired_gains, summarize_over_seeds
+from synthfer.metrics import CHANCE_SHARE, GAIN_COLUMNS, at_chance, confusion_counts, k_order, metrics_table, paired_gain, paired_gains, summarize_over_seeds
+from synthfer.selection import SELECTED_SUFFIX
 from synthfer.plots import plot_confusion
 
 HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1", "macro_auc_ovr"]
@@ -21,9 +22,6 @@ REAL_ONLY = "real"
 """The translator column of k = 0 runs: real faces only, the baseline every translator is compared with."""
 BASELINE_ARCHITECTURES = ("vgg16",)
 """Translator-column values of other architectures trained on real faces only (experiment.baselines)."""
-SELECTED_SUFFIX = "-selected"
-"""The arm of a translator whose generated faces were filtered by the real-only classifiers (selection:)."""
-GAIN_COLUMNS = ["translator", "test_set", "k", "baseline", "gain", "ci_low", "ci_high", "p_value", "n_seeds", "n_faces"]
 
 
 def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
@@ -38,7 +36,7 @@ def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
 
 
 def _k_order(k: pd.Series) -> pd.Series:
-    return k.map(lambda v: 10**6 if v == "syn" else int(v))
+    return k.map(k_order)
 
 
 def _sort(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -72,11 +70,11 @@ def selection_gains(predictions: pd.DataFrame) -> pd.DataFrame:
         source = arm.removesuffix(SELECTED_SUFFIX)
         both = predictions[predictions["translator"].isin([arm, source])]
         ks = set(both.loc[both["translator"] == arm, "k"]) & set(both.loc[both["translator"] == source, "k"])
-        for k in sorted(ks, key=lambda v: 10**6 if v == "syn" else int(v)):
+        for k in sorted(ks, key=k_order):
             at_k = both[both["k"] == k].assign(k=lambda d: d["translator"])
             for test_set in sorted(set(at_k["test_set"]) - {"in_distribution"}):
                 rows.append({**paired_gain(at_k, test_set, arm, source), "translator": arm, "k": k, "baseline": source})
-    return pd.DataFrame(rows, columns=GAIN_COLUMNS)
+    return pd.DataFrame(rows, columns=["translator", *GAIN_COLUMNS])
 
 
 def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
@@ -138,10 +136,10 @@ def table2(metrics: pd.DataFrame, histories: pd.DataFrame, out: str | os.PathLik
     accuracy on every test set, mean and 95% CI over seeds, one row per (translator, k)."""
     test = metrics.pivot_table(index=["translator", "k", "seed"], columns="test_set", values="accuracy").add_prefix("acc_").reset_index()
     both = histories.merge(test, on=["translator", "k", "seed"], how="inner")
-    both["at_chance"] = at_chance(both["val_loss"]).astype(float)
     columns = ["train_accuracy", "best_epoch", *[c for c in both.columns if c.startswith("acc_")]]
-    table = _sort(summarize_over_seeds(both, ["translator", "k"], columns), ["translator", "k"])
-    table["seeds_at_chance"] = both.groupby(["translator", "k"])["at_chance"].sum().astype(int).reindex(pd.MultiIndex.from_frame(table[["translator", "k"]])).to_numpy()
+    table = summarize_over_seeds(both, ["translator", "k"], columns)
+    stuck = both.assign(seeds_at_chance=at_chance(both["val_loss"])).groupby(["translator", "k"], as_index=False)["seeds_at_chance"].sum()
+    table = _sort(table.merge(stuck, on=["translator", "k"]), ["translator", "k"])
     atomic_write_csv(table, out)
     return table
 
@@ -215,7 +213,7 @@ def _gain_text(row: pd.Series) -> str:
 
 def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame | None, heading: str) -> list[str]:
     """The accuracy table, the verdict per test set and the paired gains of one translator (with real only)."""
-    ks = sorted(summary["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
+    ks = sorted(summary["k"].astype(str).unique(), key=k_order)
     lines = [f"{heading} Accuracy (%; mean ± 95% CI over seeds)", ""]
     table = summary.pivot(index="test_set", columns="k", values="accuracy_mean")
     half = summary.pivot(index="test_set", columns="k", values="accuracy_ci95")
@@ -242,12 +240,18 @@ def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame 
     lines.append("- Gains smaller than the confidence intervals are not evidence that generated data helps.")
     if gains is not None and len(gains):
         lines += ["", f"{heading} Gain over real only, paired (accuracy points, 95% bootstrap interval over faces and seeds, p-value)", ""]
-        gain_ks = [k for k in ks if k != "0" and k in set(gains["k"].astype(str))]
-        lines.append("| test set | " + " | ".join(f"k={k}" for k in gain_ks) + " |")
-        lines.append("|---|" + "---|" * len(gain_ks))
-        for test_set, group in gains.assign(k=gains["k"].astype(str)).groupby("test_set"):
-            cells = {r["k"]: _gain_text(r) for _, r in group.iterrows()}
-            lines.append(f"| {test_set} | " + " | ".join(cells.get(k, "n/a") for k in gain_ks) + " |")
+        lines += _gain_table(gains)
+    return lines
+
+
+def _gain_table(gains: pd.DataFrame) -> list[str]:
+    """Paired gains as a markdown table: a row per test set, a column per k."""
+    gains = gains.assign(k=gains["k"].astype(str))
+    ks = sorted(gains["k"].unique(), key=k_order)
+    lines = ["| test set | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
+    for test_set, group in gains.groupby("test_set"):
+        cells = {r["k"]: _gain_text(r) for _, r in group.iterrows()}
+        lines.append(f"| {test_set} | " + " | ".join(cells.get(k, "n/a") for k in ks) + " |")
     return lines
 
 
@@ -305,13 +309,8 @@ def _selection_lines(gains: pd.DataFrame | None, source: str) -> list[str]:
     """A selected arm against all of its translator's generated faces, paired at the same k."""
     if gains is None or not len(gains):
         return []
-    ks = sorted(gains["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
     lines = [f"Selected against all of {source}'s generated faces at the same k (accuracy points, paired over the same faces and seeds; "
-             "95% bootstrap interval, p-value):", "",
-             "| test set | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
-    for test_set, group in gains.assign(k=gains["k"].astype(str)).groupby("test_set"):
-        cells = {r["k"]: _gain_text(r) for _, r in group.iterrows()}
-        lines.append(f"| {test_set} | " + " | ".join(cells.get(k, "n/a") for k in ks) + " |")
+             "95% bootstrap interval, p-value):", "", *_gain_table(gains)]
     significant = gains[gains["p_value"] < 0.05]
     helped, hurt = significant[significant["gain"] > 0], significant[significant["gain"] < 0]
     lines += ["", f"- Selection helps significantly (5%) in {len(helped)} and hurts significantly in {len(hurt)} of {len(gains)} (test set, k) comparisons.", ""]
@@ -330,7 +329,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
                   selection_gain: pd.DataFrame | None = None) -> str:
     """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds), one
     section per translator, each compared with the same real-only runs."""
-    ks = sorted(summary["k"].astype(str).unique(), key=lambda v: 10**6 if v == "syn" else int(v))
+    ks = sorted(summary["k"].astype(str).unique(), key=k_order)
     translators = translator_names(summary)
     lines = [
         "# synthfer report",
@@ -351,7 +350,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         lines += [f"## Translator: {translator}", ""]
         lines += _accuracy_sections(config, with_baseline(summary, translator), _of(gains, translator), "###")
         quality_lines = _quality_lines(_of(fidelity, translator), _of(quality, translator))
-        kept = _of(selection, translator.removesuffix("-selected")) if translator.endswith("-selected") and selection is not None else None
+        kept = _of(selection, translator.removesuffix(SELECTED_SUFFIX)) if translator.endswith(SELECTED_SUFFIX) and selection is not None else None
         if kept is not None and len(kept):
             lines += ["", f"Selection kept {int(kept['after'].sum())} of {int(kept['before'].sum())} generated emotional faces "
                       f"(confirmed by the real-only classifiers; per emotion: "
