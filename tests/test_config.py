@@ -39,6 +39,19 @@ def test_wrong_enum_lists_the_allowed_values(demo_config):
         sfconfig.validate_config(demo_config)
 
 
+def test_classifier_precision_is_checked_and_reaches_every_classifier(demo_config):
+    demo_config["classifier"]["precision"] = "fp16"
+    with pytest.raises(sfconfig.ConfigError, match=r"classifier\.precision.*allowed values: auto, fp32, bf16"):
+        sfconfig.validate_config(demo_config)
+    demo_config["classifier"]["precision"] = "fp32"
+    demo_config["datasets"]["rafd_demo"]["filter_ambiguous"] = {"keep": 0.9}
+    sfconfig.validate_config(demo_config)
+    assert sfconfig.classifier_config(demo_config, "1").precision == "fp32"
+    assert sfconfig.ambiguity_filter_config(demo_config, "rafd_demo").precision == "fp32"  # the filter's scorer too
+    del demo_config["classifier"]["precision"]
+    assert sfconfig.classifier_config(demo_config, "1").precision == "auto"
+
+
 def test_role_must_name_a_defined_dataset(demo_config):
     demo_config["roles"]["cross_test"] = ["mmi"]
     with pytest.raises(sfconfig.ConfigError, match=r"roles\.cross_test: dataset 'mmi' is not defined"):

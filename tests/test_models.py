@@ -1,5 +1,7 @@
 """Networks and training loops: shapes, the paper's sizes, and that a few steps of training help."""
 
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -67,10 +69,12 @@ def _separable(n: int = 240, size: int = 32, seed: int = 0) -> tuple[np.ndarray,
     return x, y
 
 
-def test_classifier_training_learns_and_keeps_the_best_epoch():
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_classifier_training_learns_and_keeps_the_best_epoch(precision):
     x, y = _separable()
-    cfg = ClassifierConfig(image_size=32, max_epochs=8, patience=3, batch_size=16, lr=1e-3)
+    cfg = ClassifierConfig(image_size=32, max_epochs=8, patience=3, batch_size=16, lr=1e-3, precision=precision)
     model, history = train_classifier(x[:200], y[:200], x[200:], y[200:], cfg, seed=0, device=torch.device("cpu"))
+    assert set(history["precision"]) == {precision}
     assert history["val_loss"].min() < history["val_loss"].iloc[0]
     assert history["best"].sum() == 1
     best = history.loc[history["best"], "val_loss"].item()
@@ -94,11 +98,48 @@ def test_early_stopping_counts_patience_only_after_start_from_epoch():
     assert stops[4] == (10, 7)  # the plateau does not count; it stops 3 epochs after the real best
 
 
-def test_classifier_training_is_reproducible():
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_classifier_training_is_reproducible(precision):
     x, y = _separable(n=96)
-    cfg = ClassifierConfig(image_size=32, max_epochs=2, patience=2, batch_size=16, lr=1e-3)
+    cfg = ClassifierConfig(image_size=32, max_epochs=2, patience=2, batch_size=16, lr=1e-3, precision=precision)
     runs = [train_classifier(x[:80], y[:80], x[80:], y[80:], cfg, seed=5, device=torch.device("cpu"))[1] for _ in range(2)]
     np.testing.assert_allclose(runs[0]["train_loss"], runs[1]["train_loss"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_classifier_trains_in_the_precision_it_is_given(precision, monkeypatch):
+    """bf16 means the convolutions and the linear layers really run in bf16 (autocast), in training and in
+    validation; fp32 means nothing does."""
+    seen: set[torch.dtype] = set()
+    build = ClassifierConfig.build
+
+    def build_and_watch(self: ClassifierConfig) -> torch.nn.Module:
+        model = build(self)
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+                module.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype))
+        return model
+
+    monkeypatch.setattr(ClassifierConfig, "build", build_and_watch)
+    x, y = _separable(n=48)
+    cfg = ClassifierConfig(image_size=32, max_epochs=1, patience=1, batch_size=16, precision=precision)
+    train_classifier(x[:32], y[:32], x[32:], y[32:], cfg, seed=0, device=torch.device("cpu"))
+    assert seen == {torch.bfloat16 if precision == "bf16" else torch.float32}
+
+
+def test_auto_precision_is_bf16_only_where_the_device_has_bf16_units(monkeypatch):
+    from synthfer import runtime
+
+    cpu = torch.device("cpu")
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda native=native: native)
+        assert runtime.resolve_precision("auto", cpu) == expected
+        assert runtime.resolve_precision("fp32", cpu) == "fp32" and runtime.resolve_precision("bf16", cpu) == "bf16"
+        assert runtime.autocast(cpu).__class__ is contextlib.nullcontext  # the GAN loops' rule: fp32 on a CPU either way
+    with pytest.raises(ValueError, match="auto, fp32, bf16|'auto', 'fp32', 'bf16'"):
+        runtime.resolve_precision("fp16", cpu)
+    with pytest.raises(ValueError, match="precision"):
+        ClassifierConfig(precision="fp16")
 
 
 def test_stargan_learns_to_tell_the_domains_apart(tmp_path):

@@ -42,10 +42,13 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
     vgg = gains[gains["translator"] == "vgg16"]
     assert len(vgg) == 1 and vgg["test_set"].item() == "cross_a" and vgg["gain"].item() < 0 and vgg["baseline"].item() == "real (paper CNN)"
     summary = pd.read_csv(tmp_path / "summary.csv", dtype={"k": str})
-    histories = pd.DataFrame([{"translator": t, "k": k, "seed": seed, "best_epoch": 3 + seed, "train_accuracy": 0.8 + 0.1 * seed, "val_loss": 1.0}
+    histories = pd.DataFrame([{"translator": t, "k": k, "seed": seed, "best_epoch": 3 + seed, "train_accuracy": 0.8 + 0.1 * seed, "val_loss": 1.0,
+                               "precision": "fp32" if (t, seed) == ("vgg16", 1) else "bf16"}
                               for t, k in (("real", "0"), ("stargan", "1"), ("stargan", "syn"), ("vgg16", "0")) for seed in (0, 1)])
     t2 = table2(metrics, histories, tmp_path / "table2.csv")
+    assert t2.set_index(["translator", "k"]).loc[("vgg16", "0"), "precision"] == "bf16, fp32"
     row = t2[(t2["translator"] == "stargan") & (t2["k"] == "1")].iloc[0]
+    assert row["precision"] == "bf16"
     assert row["train_accuracy_mean"] == pytest.approx(0.85) and row["best_epoch_mean"] == pytest.approx(3.5) and len(t2) == 4
     assert row["acc_cross_a_mean"] == pytest.approx(metrics.query("translator == 'stargan' and k == '1' and test_set == 'cross_a'")["accuracy"].mean())
     config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
@@ -53,6 +56,7 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
     text = write_summary(config, summary, pd.DataFrame(), provenance, tmp_path / "summary.md", gains, table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}))
     assert "## Translator: stargan" in text and "## Translator: vgg16" not in text
     assert "## Baseline: vgg16 on real faces only" in text and "best k = 1" in text and "## Table 2" in text and "| stargan | 1 | 85.0" in text
+    assert "the classifiers trained in bf16, fp32 (`classifier.precision: auto`" in text
     plot_accuracy_vs_ratio(metrics.assign(k=metrics["k"].astype(str)), tmp_path / "acc.png")
     with Image.open(tmp_path / "acc.png") as img:
         assert img.size[0] > 300

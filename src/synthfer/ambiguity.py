@@ -35,6 +35,7 @@ class AmbiguityFilterConfig:
     lr: float = 1e-3
     seed: int = 0
     image_size: int = 64
+    precision: str = "auto"  # the scorer's training precision: config.yaml `classifier.precision`
 
 
 def classes_of(emotions: pd.Series) -> list[str]:
@@ -49,7 +50,8 @@ def out_of_fold_confidence(images: np.ndarray, emotions: pd.Series, groups: pd.S
     labels = emotions.map({c: i for i, c in enumerate(classes)}).to_numpy(np.int64)
     groups_arr = groups.to_numpy()
     model_cfg = ClassifierConfig(
-        image_size=cfg.image_size, max_epochs=cfg.max_epochs, patience=cfg.patience, batch_size=cfg.batch_size, lr=cfg.lr, n_classes=len(classes)
+        image_size=cfg.image_size, max_epochs=cfg.max_epochs, patience=cfg.patience, batch_size=cfg.batch_size, lr=cfg.lr, n_classes=len(classes),
+        precision=cfg.precision,
     )
     confidence = np.full(len(labels), np.nan)
     folds = StratifiedGroupKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed)

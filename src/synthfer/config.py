@@ -108,7 +108,8 @@ def filtered_datasets(config: dict[str, Any]) -> list[str]:
 
 
 def ambiguity_filter_config(config: dict[str, Any], dataset: str) -> AmbiguityFilterConfig:
-    return _pick(AmbiguityFilterConfig, config["datasets"][dataset]["filter_ambiguous"], image_size=config["preprocess"]["image_size"])
+    return _pick(AmbiguityFilterConfig, config["datasets"][dataset]["filter_ambiguous"], image_size=config["preprocess"]["image_size"],
+                 precision=config.get("classifier", {}).get("precision", "auto"))
 
 
 def prepare_config(config: dict[str, Any]) -> PrepareConfig:

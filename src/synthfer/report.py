@@ -127,7 +127,8 @@ def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
         history = pd.read_csv(path)
         best = history[history["best"]].iloc[-1]
         rows.append({"translator": path.parent.parent.parent.name, "k": path.parent.parent.name.removeprefix("k"), "seed": int(path.parent.name.removeprefix("seed")),
-                     "best_epoch": int(best["epoch"]), "train_accuracy": float(best["train_accuracy"]), "val_loss": float(best["val_loss"])})
+                     "best_epoch": int(best["epoch"]), "train_accuracy": float(best["train_accuracy"]), "val_loss": float(best["val_loss"]),
+                     "precision": str(best["precision"]) if "precision" in history else "unrecorded"})
     return pd.DataFrame(rows)
 
 
@@ -140,6 +141,9 @@ def table2(metrics: pd.DataFrame, histories: pd.DataFrame, out: str | os.PathLik
     table = summarize_over_seeds(both, ["translator", "k"], columns)
     stuck = both.assign(seeds_at_chance=at_chance(both["val_loss"])).groupby(["translator", "k"], as_index=False)["seeds_at_chance"].sum()
     table = _sort(table.merge(stuck, on=["translator", "k"]), ["translator", "k"])
+    if "precision" in both:  # the precision the runs trained in (classifier.precision, `auto` resolved on the machine that ran them)
+        precision = both.groupby(["translator", "k"], as_index=False)["precision"].agg(lambda p: ", ".join(sorted(set(p))))
+        table = table.merge(precision, on=["translator", "k"])
     atomic_write_csv(table, out)
     return table
 
@@ -344,8 +348,11 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         f"- expression translators compared: {', '.join(translators) or 'none'} (every one is given the same generated identities)",
         f"- image size {config['preprocess']['image_size']} px; ratios k = {', '.join(ks)}; seeds {config['experiment']['seeds']}",
         f"- commit {provenance['commit']}; torch {provenance['versions']['torch']}; snakemake {provenance['versions']['snakemake']}; GPU: {provenance['cuda']}",
-        "",
     ]
+    if table_2 is not None and "precision" in table_2:
+        lines.append(f"- the classifiers trained in {', '.join(sorted(set(', '.join(table_2['precision']).split(', '))))} "
+                     f"(`classifier.precision: {config.get('classifier', {}).get('precision', 'auto')}`; auto = bf16 where the device has bf16 units)")
+    lines.append("")
     for translator in translators or [REAL_ONLY]:
         lines += [f"## Translator: {translator}", ""]
         lines += _accuracy_sections(config, with_baseline(summary, translator), _of(gains, translator), "###")

@@ -26,7 +26,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from synthfer.augment import augment_batch
 from synthfer.logs import Progress
 from synthfer.models.classifier import PaperCNN
-from synthfer.runtime import autocast, seed_everything
+from synthfer.runtime import autocast, resolve_precision, seed_everything
 from synthfer.tensors import to_unit
 from synthfer.train.classifier import ClassifierConfig, EarlyStopping, _as_tensor
 
@@ -63,10 +63,10 @@ def _per_model_loss(logits: torch.Tensor, y: torch.Tensor, reduction: str) -> to
 
 
 @torch.no_grad()
-def _val_losses(stack: StackedModels, x_va: torch.Tensor, y_va: torch.Tensor, n_models: int, batch_size: int) -> torch.Tensor:
+def _val_losses(stack: StackedModels, x_va: torch.Tensor, y_va: torch.Tensor, n_models: int, batch_size: int, precision: str = "auto") -> torch.Tensor:
     stack.train(False)
     total = torch.zeros(n_models, device=x_va.device)
-    with autocast(x_va.device):
+    with autocast(x_va.device, precision):
         for i in range(0, len(x_va), batch_size):
             x = to_unit(x_va[i : i + batch_size]).expand(n_models, *x_va[i : i + batch_size].shape)
             y = y_va[i : i + batch_size].expand(n_models, -1)
@@ -75,7 +75,7 @@ def _val_losses(stack: StackedModels, x_va: torch.Tensor, y_va: torch.Tensor, n_
 
 
 def train_stacked_epoch(stack: StackedModels, opt: torch.optim.Optimizer, x_tr: torch.Tensor, y_tr: torch.Tensor, batch_size: int, gens: list[torch.Generator],
-                        augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                        augment: bool = False, precision: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
     """One pass of every model over the uint8 faces on the device, each in its own order (gens[s]); returns
     per-model (loss sum, correct) as device tensors, so nothing waits for the device inside the loop."""
     device = x_tr.device
@@ -89,7 +89,7 @@ def train_stacked_epoch(stack: StackedModels, opt: torch.optim.Optimizer, x_tr: 
         x, y = to_unit(x_tr[idx]), y_tr[idx]
         if augment:  # each model's faces warped from its own generator, as in its separate run
             x = torch.stack([augment_batch(x[s], g) for s, g in enumerate(gens)])
-        with autocast(device):
+        with autocast(device, precision):
             logits = stack(x)
         loss = _per_model_loss(logits, y, "mean")
         opt.zero_grad(set_to_none=True)
@@ -111,6 +111,8 @@ def train_classifiers_stacked(
 ) -> list[tuple[torch.nn.Module, pd.DataFrame]]:
     """What `train_classifier` gives for each seed, trained as one stacked model; returns (best model,
     history) per seed in the order of `seeds`."""
+    precision = resolve_precision(cfg.precision, device)
+    log.info("training %d seeds stacked on %s in %s", len(seeds), device, precision)
     models, gens = [], []
     for seed in seeds:  # the same draws, in the same order, as a separate run of this seed
         gens.append(seed_everything(seed))
@@ -126,8 +128,8 @@ def train_classifiers_stacked(
     history: list[list[dict]] = [[] for _ in range(n)]
     progress = Progress(f"stacked classifier epoch ({n} seeds)", cfg.max_epochs, every_s=0)
     for epoch in range(1, cfg.max_epochs + 1):
-        running, correct = train_stacked_epoch(stack, opt, x_tr, y_tr, cfg.batch_size, gens, cfg.augment)
-        val = _val_losses(stack, x_va, y_va, n, cfg.eval_batch_size).tolist()
+        running, correct = train_stacked_epoch(stack, opt, x_tr, y_tr, cfg.batch_size, gens, cfg.augment, precision)
+        val = _val_losses(stack, x_va, y_va, n, cfg.eval_batch_size, precision).tolist()
         train_loss, train_acc = (running / len(x_tr)).tolist(), (correct / len(x_tr)).tolist()
         for s in range(n):
             if stopped[s]:
@@ -147,5 +149,6 @@ def train_classifiers_stacked(
         model.load_state_dict(best_state[s])
         hist = pd.DataFrame(history[s])
         hist["best"] = hist["epoch"] == stopping[s].best_epoch
+        hist["precision"] = precision
         results.append((model.eval(), hist))
     return results
