@@ -1,6 +1,8 @@
 """Networks and training loops: shapes, the paper's sizes, and that a few steps of training help."""
 
 import contextlib
+import functools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -140,6 +142,54 @@ def test_auto_precision_is_bf16_only_where_the_device_has_bf16_units(monkeypatch
         runtime.resolve_precision("fp16", cpu)
     with pytest.raises(ValueError, match="precision"):
         ClassifierConfig(precision="fp16")
+
+
+def test_a_compiled_classifier_computes_what_the_eager_one_does_and_the_trial_step_leaves_no_trace():
+    from synthfer.train.classifier import compiled_or_eager
+
+    x, y = _separable(n=16)
+    xb, yb = torch.from_numpy(x).unsqueeze(1).float() / 255, torch.from_numpy(y)
+    torch.manual_seed(0)
+    model = PaperCNN(32)
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(1)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(1)
+    net = compiled_or_eager(model, xb, yb, "fp32", backend="aot_eager")  # Dynamo + AOTAutograd, no C++ build: fast
+    assert net is not model and torch.equal(torch.rand(3), expected_draw)  # the trial step drew nothing from the run's RNG
+    assert all(p.grad is None for p in model.parameters()) and all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(net(xb), model(xb), rtol=1e-5, atol=1e-5)
+
+
+def test_a_compiler_failure_falls_back_to_eager_training(monkeypatch, caplog):
+    import synthfer.train.classifier as classifier
+
+    def broken_backend(graph, example_inputs):
+        raise RuntimeError("no C++ compiler on this node")
+
+    monkeypatch.setattr(classifier, "compiled_or_eager", functools.partial(classifier.compiled_or_eager, backend=broken_backend))
+    x, y = _separable()
+    cfg = ClassifierConfig(image_size=32, max_epochs=3, patience=3, batch_size=16, lr=1e-3, compile=True, precision="fp32")
+    with caplog.at_level("WARNING", logger="synthfer"):
+        model, history = train_classifier(x[:200], y[:200], x[200:], y[200:], cfg, seed=0, device=torch.device("cpu"))
+    assert "torch.compile failed" in caplog.text and "no C++ compiler" in caplog.text
+    assert not history["compiled"].any() and history["val_loss"].iloc[-1] < history["val_loss"].iloc[0]
+    eager = train_classifier(x[:200], y[:200], x[200:], y[200:], replace(cfg, compile=False), seed=0, device=torch.device("cpu"))[1]
+    np.testing.assert_allclose(history["train_loss"], eager["train_loss"], rtol=1e-6)  # the failed trial changed nothing
+
+
+def test_classifier_training_runs_compiled(monkeypatch):
+    import synthfer.train.classifier as classifier
+
+    monkeypatch.setattr(classifier, "compiled_or_eager", functools.partial(classifier.compiled_or_eager, backend="aot_eager"))
+    x, y = _separable()
+    cfg = ClassifierConfig(image_size=32, max_epochs=4, patience=4, batch_size=16, lr=1e-3, compile=True, precision="fp32")
+    model, history = train_classifier(x[:200], y[:200], x[200:], y[200:], cfg, seed=0, device=torch.device("cpu"))
+    assert history["compiled"].all() and history["val_loss"].min() < 0.9 * history["val_loss"].iloc[0]
+    assert isinstance(model, PaperCNN)  # the plain module comes back: its state_dict has no compile prefixes
+    assert (predict_proba(model, x[200:]).argmax(1) == y[200:]).mean() > 0.5
 
 
 def test_stargan_learns_to_tell_the_domains_apart(tmp_path):

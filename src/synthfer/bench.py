@@ -5,8 +5,7 @@ The naive reference is written the way the authors' code works: one image file d
 uint8 tensor on the device, draws batches by index, scales on the device, runs the convolutions channels_last
 (NHWC), uses bf16 autocast where the device has bf16 units (`classifier.precision: auto`: CUDA, CPUs with
 avx512_bf16 or AMX; ours is also timed in fp32) and syncs only to log. Both train the same network on the same images.
-torch.compile is not used: on our CPU it made the classifier step slower (86 vs 114 images/s at batch 16,
-after 32 s of compiling).
+`classifier.compile` (torch.compile, off by default) is timed apart, compile time included.
 """
 
 from __future__ import annotations
@@ -27,7 +26,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import cpu_has_native_bf16, resolve_precision, seed_everything
-from synthfer.train.classifier import train_one_epoch
+from synthfer.tensors import to_unit
+from synthfer.train.classifier import compiled_or_eager, train_one_epoch
 from synthfer.train.stacked import StackedModels, train_stacked_epoch
 from synthfer.train.stargan import StarGANConfig, _stargan_iteration
 from synthfer.logs import Progress
@@ -46,6 +46,7 @@ class BenchSettings:
     scaling_ks: tuple[int, ...] = (0, 1, 5, 20)
     matmul_size: int = 2048
     stacked_seeds: int = 5
+    compile: bool = True  # also time our path under torch.compile (inductor), compile time apart
     # the paper's grid, for the GPU-minutes estimate: ~2000 real training faces (109 RaFD + Oulu subjects),
     # a unit = 109 identities x 6 emotions, real only + synthetic only + 9 ratios, 5 seeds, at most 50 epochs
     grid_real_images: int = 2000
@@ -57,7 +58,8 @@ class BenchSettings:
 
     @staticmethod
     def quick() -> "BenchSettings":
-        return BenchSettings(image_size=32, n_images=128, batch_sizes=(16, 64), stargan_iterations=3, stargan=(16, 2), scaling_real=16, matmul_size=512, stacked_seeds=2)
+        return BenchSettings(image_size=32, n_images=128, batch_sizes=(16, 64), stargan_iterations=3, stargan=(16, 2), scaling_real=16, matmul_size=512, stacked_seeds=2,
+                             compile=False)
 
 
 class NaiveFaceFiles(Dataset):
@@ -135,6 +137,24 @@ def classifier_throughput(images: np.ndarray, labels: np.ndarray, paths: list[Pa
     n = len(images)
     return {"batch": batch, "precision": precision, "ours_images_per_s": n / ours, "ours_fp32_images_per_s": n / seconds["fp32"],
             "naive_images_per_s": n / naive, "speedup": naive / ours}
+
+
+def compiled_throughput(images: np.ndarray, labels: np.ndarray, batch: int, device: torch.device, backend: str = "inductor") -> dict[str, Any]:
+    """Our path under `classifier.compile`: seconds to compile (the trial step and the first epoch's
+    recompiles), then images per second over one epoch; `compiled` False when the compiler failed."""
+    x_all = torch.from_numpy(images).unsqueeze(1).to(device)
+    y_all = torch.from_numpy(labels).to(device)
+    precision = resolve_precision("auto", device)
+    gen = seed_everything(0)
+    model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), 1e-4)
+    start = time.perf_counter()
+    net = compiled_or_eager(model, to_unit(x_all[:batch]), y_all[:batch], precision, backend)
+    train_one_epoch(net, opt, x_all, y_all, batch, gen, precision=precision)  # the last, smaller batch compiles once more
+    _sync(device)
+    compile_seconds = time.perf_counter() - start
+    seconds = _timed(device, lambda: train_one_epoch(net, opt, x_all, y_all, batch, gen, precision=precision))
+    return {"batch": batch, "precision": precision, "compiled": net is not model, "compile_seconds": compile_seconds, "images_per_s": len(images) / seconds}
 
 
 def stacked_throughput(images: np.ndarray, labels: np.ndarray, batch: int, n_seeds: int, device: torch.device) -> dict[str, float]:
@@ -260,6 +280,7 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
     achieved = best * flops
     growth = scaling(images, labels, settings.scaling_ks, settings.scaling_real, device)
     stacked = stacked_throughput(images, labels, 16, settings.stacked_seeds, device)
+    compiled = compiled_throughput(images, labels, 16, device) if settings.compile else None
     grid = paper_grid_minutes(settings, stacked["single_images_per_s"], stacked["stacked_images_per_s"])
     per_image = [r["seconds_per_1000_images"] for r in growth]
     return {
@@ -279,6 +300,7 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
         },
         "scaling": growth,
         "stacked_seeds": stacked,
+        "compiled": compiled,
         "paper_grid": grid,
         "scaling_max_over_min_time_per_image": max(per_image) / min(per_image),
     }
@@ -308,5 +330,13 @@ def markdown_table(result: dict[str, Any]) -> str:
               f"{st['stacked_images_per_s']:.0f} images/s over all models vs {st['single_images_per_s']:.0f} for one CNN alone ({st['speedup']:.2f}x).",
               f"Paper grid ({grid['runs']} runs, {grid['image_epochs'] / 1e6:.1f} M image-epochs, every run to its maximum epochs): "
               f"{grid['separate_minutes']:.1f} device-minutes one run at a time, {grid['stacked_minutes']:.1f} with stacked seeds (job start-up not included)."]
+    comp = result.get("compiled")
+    if comp:
+        naive16 = next((r["naive_images_per_s"] for r in result["classifier"] if r["batch"] == comp["batch"]), None)
+        if comp["compiled"]:
+            lines.append(f"torch.compile (`classifier.compile`), batch {comp['batch']}, {comp['precision']}: {comp['images_per_s']:.0f} images/s after "
+                         f"{comp['compile_seconds']:.0f} s of compiling" + (f" ({comp['images_per_s'] / naive16:.2f}x the naive path)." if naive16 else "."))
+        else:
+            lines.append(f"torch.compile (`classifier.compile`) failed on this machine; the classifier trains eagerly ({comp['images_per_s']:.0f} images/s).")
     lines.append(f"\nTime per image varies by {result['scaling_max_over_min_time_per_image']:.2f}x from the smallest to the largest set (1.0 = perfectly linear).")
     return "\n".join(lines) + "\n"

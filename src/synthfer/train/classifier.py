@@ -53,6 +53,7 @@ class ClassifierConfig:
     augment: bool = False  # random flip + small affine per face, on the device (off in the paper)
     start_from_epoch: int = 0  # Keras' EarlyStopping option: epochs up to this one never count toward patience
     precision: str = "auto"  # training and validation: auto (bf16 where the device has bf16 units) | fp32 | bf16
+    compile: bool = False  # torch.compile the network; a compiler failure falls back to eager with a warning
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -93,6 +94,28 @@ class EarlyStopping:
 
 def _as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1).to(device)
+
+
+def compiled_or_eager(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str, backend: str = "inductor") -> torch.nn.Module:
+    """`torch.compile(model)` when it compiles and runs one training step on (x, y), else `model` itself, with
+    a warning: a missing C++ compiler or an unsupported device must not stop a study. The trial step leaves
+    no trace: gradients are cleared and the RNG state is restored, so the run draws what it would draw."""
+    device = x.device
+    compiled = torch.compile(model, backend=backend)
+    try:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            model.train()
+            with autocast(device, precision):
+                loss = F.cross_entropy(compiled(x.contiguous(memory_format=torch.channels_last)).float(), y)
+            loss.backward()
+    except Exception as error:  # noqa: BLE001 - whatever the compiler raises, the eager model still trains
+        cause = getattr(error, "inner_exception", None) or error.__cause__ or error  # Dynamo wraps the compiler's own error
+        first_line = (str(cause).strip().splitlines() or [""])[0]
+        log.warning("torch.compile failed (%s: %s); training without it", type(cause).__name__, first_line[:300])
+        compiled = model
+    finally:
+        model.zero_grad(set_to_none=True)
+    return compiled
 
 
 @torch.no_grad()
@@ -165,11 +188,12 @@ def train_classifier(
     x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
     x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
     best_state, stopping = copy.deepcopy(model.state_dict()), EarlyStopping(cfg.patience, cfg.start_from_epoch)
+    net = compiled_or_eager(model, to_unit(x_tr[: cfg.batch_size]), y_tr[: cfg.batch_size], precision) if cfg.compile else model
     history = []
     progress = Progress("classifier epoch", cfg.max_epochs, every_s=0)
     for epoch in range(1, cfg.max_epochs + 1):
-        running, correct = train_one_epoch(model, opt, x_tr, y_tr, cfg.batch_size, gen, cfg.augment, precision)
-        val_loss = _mean_loss(model, x_va, y_va, cfg.eval_batch_size, precision)
+        running, correct = train_one_epoch(net, opt, x_tr, y_tr, cfg.batch_size, gen, cfg.augment, precision)
+        val_loss = _mean_loss(net, x_va, y_va, cfg.eval_batch_size, precision)
         row = {"epoch": epoch, "train_loss": running.item() / len(x_tr), "train_accuracy": correct.item() / len(x_tr), "val_loss": val_loss}
         history.append(row)
         improved = stopping.update(epoch, val_loss)
@@ -183,6 +207,7 @@ def train_classifier(
     hist = pd.DataFrame(history)
     hist["best"] = hist["epoch"] == stopping.best_epoch
     hist["precision"] = precision
+    hist["compiled"] = net is not model
     return model.eval(), hist
 
 

@@ -113,6 +113,8 @@ def train_classifiers_stacked(
     history) per seed in the order of `seeds`."""
     precision = resolve_precision(cfg.precision, device)
     log.info("training %d seeds stacked on %s in %s", len(seeds), device, precision)
+    if cfg.compile:
+        log.warning("classifier.compile is not applied to stacked seeds (vmapped models); they train eagerly")
     models, gens = [], []
     for seed in seeds:  # the same draws, in the same order, as a separate run of this seed
         gens.append(seed_everything(seed))
