@@ -41,8 +41,12 @@ def test_fast_and_naive_paths_give_the_same_loss_and_gradients(tmp_path):
 
 
 def test_quick_bench_writes_a_well_formed_report(tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--device", "cpu", "--out", str(tmp_path)],
-                            capture_output=True, text=True, timeout=300)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--device", "cpu", "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=300, cwd=cwd)
+    assert list(cwd.iterdir()) == []  # nothing written where the bench was started (sample grids, loss plots)
+    tmp_path = tmp_path / "out"
     assert result.returncode == 0, result.stderr[-3000:]
     bench = json.loads((tmp_path / "bench.json").read_text())
     assert {row["batch"] for row in bench["classifier"]} == {16, 64}

@@ -190,8 +190,9 @@ def paper_grid_minutes(settings: "BenchSettings", single_images_per_s: float, st
             "separate_minutes": image_epochs / single_images_per_s / 60, "stacked_minutes": image_epochs / stacked_images_per_s / 60}
 
 
-def stargan_iterations_per_s(images: np.ndarray, domains: np.ndarray, paths: list[Path], cfg: StarGANConfig, device: torch.device) -> dict[str, float]:
-    """StarGAN iterations per second: ours (tensor in memory) vs batches decoded from files each iteration."""
+def stargan_iterations_per_s(images: np.ndarray, domains: np.ndarray, paths: list[Path], cfg: StarGANConfig, device: torch.device, work: Path) -> dict[str, float]:
+    """StarGAN iterations per second: ours (tensor in memory) vs batches decoded from files each iteration.
+    The loop's sample grids and loss plot go to `work`, a scratch folder."""
     results = {}
     naive_cfg = replace(cfg, log_every=1)
     for mode in ("ours", "naive"):
@@ -209,7 +210,7 @@ def stargan_iterations_per_s(images: np.ndarray, domains: np.ndarray, paths: lis
         def step(it: int) -> None:
             nonlocal batches
             if mode == "ours":
-                _stargan_iteration(it, G, D, g_opt, d_opt, None, x_all, y_all, gen, cfg, device, rows, {}, progress, x_all[:1], Path("."))
+                _stargan_iteration(it, G, D, g_opt, d_opt, None, x_all, y_all, gen, cfg, device, rows, {}, progress, x_all[:1], work)
                 return
             try:
                 x, y = next(batches)
@@ -218,7 +219,7 @@ def stargan_iterations_per_s(images: np.ndarray, domains: np.ndarray, paths: lis
                 x, y = next(batches)
             x_u8 = (x * 255).round().to(torch.uint8).to(device)  # the decoded batch is the whole "set" this step
             # the authors' code logs every step's losses: a host sync per iteration
-            _stargan_iteration(it, G, D, g_opt, d_opt, None, x_u8, y.to(device), gen, naive_cfg, device, rows, {}, progress, x_u8[:1], Path("."))
+            _stargan_iteration(it, G, D, g_opt, d_opt, None, x_u8, y.to(device), gen, naive_cfg, device, rows, {}, progress, x_u8[:1], work)
 
         step(1)  # warm-up
         n = cfg.iterations
@@ -278,7 +279,7 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_image_files(images, Path(tmp))
         classifier = [classifier_throughput(images, labels, paths, b, device, settings.repeats) for b in settings.batch_sizes]
-        stargan = stargan_iterations_per_s(images, domains, paths, stargan_cfg, device)
+        stargan = stargan_iterations_per_s(images, domains, paths, stargan_cfg, device, Path(tmp))
     flops = classifier_flops_per_image(s)
     peaks = measured_peaks(device, settings.matmul_size)
     best = max(row["ours_images_per_s"] for row in classifier)
