@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from synthfer.models.classifier import PaperCNN
+from synthfer.runtime import resolve_precision
 from synthfer.train.classifier import ClassifierConfig, train_classifier
 from synthfer.train.stacked import StackedModels, _per_model_loss, train_classifiers_stacked
 
@@ -81,6 +82,7 @@ def test_stacked_seeds_learn_with_dropout_and_stop_on_their_own():
         assert len(history) == cfg.max_epochs or len(history) == best_epoch + cfg.patience  # its own early stop
         best = history.loc[history["best"], "val_loss"].item()
         assert best == history["val_loss"].min() and best < np.log(6) * 0.7  # clearly learned, best epoch kept
+        assert set(history["precision"]) == {resolve_precision("auto", torch.device("cpu"))} and not history["compiled"].any()  # what made it
         with torch.no_grad():
             pred = model(torch.from_numpy(vx).float().unsqueeze(1) / 255).argmax(1).numpy()
         assert (pred == vy).mean() > 0.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 
 import numpy as np
@@ -30,9 +31,11 @@ PRECISIONS = ("auto", "fp32", "bf16")
 """Training precision: `auto` is bf16 autocast where the device has bf16 units, else fp32."""
 
 
+@functools.cache
 def cpu_has_native_bf16() -> bool:
     """True on CPUs with bf16 instructions (avx512_bf16 or AMX): there bf16 convolutions run about 1.6x faster
-    than fp32 (measured on our CPU, the paper's CNN); elsewhere oneDNN emulates bf16 and it is slower."""
+    than fp32 (measured on our CPU, the paper's CNN); elsewhere oneDNN emulates bf16 and it is slower. Cached: loops
+    resolve `auto` once per batch."""
     checks = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
     return any(check() for check in checks if check is not None)
 

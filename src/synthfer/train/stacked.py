@@ -152,5 +152,6 @@ def train_classifiers_stacked(
         hist = pd.DataFrame(history[s])
         hist["best"] = hist["epoch"] == stopping[s].best_epoch
         hist["precision"] = precision
+        hist["compiled"] = False  # stacked seeds always train eagerly
         results.append((model.eval(), hist))
     return results
