@@ -19,7 +19,7 @@ SCALE_RANGE = (0.95, 1.05)
 
 def random_affine_matrices(n: int, gen: torch.Generator) -> torch.Tensor:
     """(n, 2, 3) affine matrices in normalised coordinates: flip, rotation, scale, shift per face."""
-    u = torch.rand(n, 5, generator=gen)
+    u = torch.rand(n, 5, generator=gen, device=gen.device)
     flip = torch.where(u[:, 0] < 0.5, -1.0, 1.0)
     angle = (u[:, 1] * 2 - 1) * math.radians(MAX_ROTATION_DEG)
     scale = SCALE_RANGE[0] + u[:, 2] * (SCALE_RANGE[1] - SCALE_RANGE[0])

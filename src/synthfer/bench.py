@@ -120,7 +120,7 @@ def classifier_throughput(images: np.ndarray, labels: np.ndarray, paths: list[Pa
     precision = resolve_precision("auto", device)
     seconds = {}
     for p in dict.fromkeys([precision, "fp32"]):
-        gen = seed_everything(0)
+        gen = seed_everything(0, device)
         model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
         opt = torch.optim.Adam(model.parameters(), 1e-4)
         train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gen, precision=p)  # warm-up
@@ -150,7 +150,7 @@ def compiled_throughput(images: np.ndarray, labels: np.ndarray, batch: int, devi
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
     y_all = torch.from_numpy(labels).to(device)
     precision = resolve_precision("auto", device)
-    gen = seed_everything(0)
+    gen = seed_everything(0, device)
     model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), 1e-4)
     start = time.perf_counter()
@@ -167,7 +167,7 @@ def stacked_throughput(images: np.ndarray, labels: np.ndarray, batch: int, n_see
     (both our path, batch `batch` per model)."""
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
     y_all = torch.from_numpy(labels).to(device)
-    gens = [seed_everything(s) for s in range(n_seeds)]
+    gens = [seed_everything(s, device) for s in range(n_seeds)]
     stack = StackedModels([PaperCNN(images.shape[-1]).to(device) for _ in range(n_seeds)])
     opt = torch.optim.Adam(list(stack.params.values()), 1e-4)
     train_stacked_epoch(stack, opt, x_all[:batch], y_all[:batch], batch, gens)  # warm-up
@@ -196,7 +196,7 @@ def stargan_iterations_per_s(images: np.ndarray, domains: np.ndarray, paths: lis
     results = {}
     naive_cfg = replace(cfg, log_every=1)
     for mode in ("ours", "naive"):
-        gen = seed_everything(cfg.seed)
+        gen = seed_everything(cfg.seed, device)
         G, D = cfg.build_generator().to(device), cfg.build_discriminator().to(device)
         g_opt = torch.optim.Adam(G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
         d_opt = torch.optim.Adam(D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
@@ -258,7 +258,7 @@ def scaling(images: np.ndarray, labels: np.ndarray, ks: tuple[int, ...], n_real:
     for k in ks:
         n = n_real * (1 + k)
         idx = np.arange(n) % len(images)
-        gen = seed_everything(0)
+        gen = seed_everything(0, device)
         model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
         opt = torch.optim.Adam(model.parameters(), 1e-4)
         x_all = torch.from_numpy(images[idx]).unsqueeze(1).to(device)

@@ -10,12 +10,16 @@ import numpy as np
 import torch
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch; returns a torch generator for the loop's own random draws."""
+def seed_everything(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """Seed Python, NumPy and torch; returns a torch generator on `device` for the loop's own random draws.
+
+    On a GPU the loop draws its batch indices, flips and noise there: a draw made on the CPU and copied over
+    would wait for every queued kernel (a blocking host-to-device copy synchronises the stream), once per
+    iteration. A CUDA generator gives other numbers than a CPU one for the same seed; each is reproducible."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator(device=torch.device(device)).manual_seed(seed)
 
 
 def pick_device(preference: str = "auto") -> torch.device:

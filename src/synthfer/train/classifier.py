@@ -149,7 +149,7 @@ def train_one_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, x_tr: to
     inside the loop."""
     device = x_tr.device
     model.train()
-    order = torch.randperm(len(x_tr), generator=gen).to(device)
+    order = torch.randperm(len(x_tr), generator=gen, device=gen.device).to(device)
     running = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
     for i in range(0, len(order), batch_size):
@@ -180,7 +180,7 @@ def train_classifier(
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train with early stopping on validation loss; returns the best model and the per-epoch history
     (with the precision the run actually used, `auto` resolved)."""
-    gen = seed_everything(seed)
+    gen = seed_everything(seed, device)
     precision = resolve_precision(cfg.precision, device)
     log.info("training on %s in %s", device, precision)
     model = cfg.build().to(device, memory_format=torch.channels_last)  # NHWC: ~1.2x faster convs on CPU, tensor cores on CUDA

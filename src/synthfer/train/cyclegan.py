@@ -124,7 +124,9 @@ def vgg19_features(weights: str) -> nn.Sequential:
 
 class ImagePool:
     """History of generated images shown to the critic: once full, each new fake is, with probability 1/2,
-    swapped for a stored one (Shrivastava et al.), which steadies the critic."""
+    swapped for a stored one (Shrivastava et al.), which steadies the critic. The swaps of a batch are drawn at
+    once on the generator's device (distinct slots, a batch larger than the pool in pool-sized chunks): no
+    per-image decision is read back to the host."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -134,19 +136,19 @@ class ImagePool:
         if self.size == 0:
             return fakes
         fakes = fakes.detach()
-        out = []
-        for fake in fakes:
-            fake = fake.unsqueeze(0)
-            n = 0 if self.images is None else len(self.images)
-            if n < self.size:
-                self.images = fake.clone() if self.images is None else torch.cat([self.images, fake.clone()])
-                out.append(fake)
-            elif torch.rand(1, generator=gen).item() < 0.5:
-                i = int(torch.randint(0, n, (1,), generator=gen).item())
-                out.append(self.images[i : i + 1].clone())
-                self.images[i] = fake[0]
-            else:
-                out.append(fake)
+        stored = 0 if self.images is None else len(self.images)
+        fill = min(self.size - stored, len(fakes))  # not full yet: pass through and store
+        if fill:
+            head = fakes[:fill].clone()
+            self.images = head if self.images is None else torch.cat([self.images, head])
+        out = [fakes[:fill]]
+        for i in range(fill, len(fakes), self.size):
+            chunk = fakes[i : i + self.size]
+            swap = (torch.rand(len(chunk), generator=gen, device=gen.device) < 0.5).view(-1, *[1] * (chunk.dim() - 1))
+            slots = torch.randperm(self.size, generator=gen, device=gen.device)[: len(chunk)]
+            old = self.images[slots]
+            out.append(torch.where(swap, old, chunk))
+            self.images[slots] = torch.where(swap, chunk, old)  # distinct slots: the write is deterministic
         return torch.cat(out)
 
     def state(self) -> torch.Tensor:
@@ -222,7 +224,7 @@ def train_cyclegan(source: np.ndarray, target: np.ndarray, cfg: CycleGANConfig, 
     generator and the loss log. Sample grids, loss plot and checkpoints go to work_dir."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    gen = seed_everything(cfg.seed)
+    gen = seed_everything(cfg.seed, device)
     xa_all = torch.from_numpy(source).unsqueeze(1).to(device)
     xb_all = torch.from_numpy(target).unsqueeze(1).to(device)
     G_ab, G_ba = cfg.build_generator().to(device), cfg.build_generator().to(device)
@@ -263,14 +265,14 @@ def train_cyclegan(source: np.ndarray, target: np.ndarray, cfg: CycleGANConfig, 
 
 
 def _batch(x_all: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
-    idx = torch.randint(0, len(x_all), (n,), generator=gen).to(x_all.device)
+    idx = torch.randint(0, len(x_all), (n,), generator=gen, device=gen.device)
     x = to_signed(x_all[idx])
-    flip = torch.rand(n, generator=gen).to(x.device) < 0.5
+    flip = torch.rand(n, generator=gen, device=gen.device) < 0.5
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
 def _noisy(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
-    return x + sigma * torch.randn(x.shape, generator=gen).to(x.device) if sigma > 0 else x
+    return x + sigma * torch.randn(x.shape, generator=gen, device=gen.device) if sigma > 0 else x
 
 
 def _iteration(
@@ -300,12 +302,12 @@ def _iteration(
         d_loss = torch.zeros((), device=device)
         for D, real, pool, fake in ((D_a, real_a, pool_a, fake_a), (D_b, real_b, pool_b, fake_b)):
             fake = pool.query(fake.float(), gen)
-            flips = [torch.rand(len(real), generator=gen).to(device) < cfg.label_flip for _ in range(2)] if cfg.label_flip > 0 else [None, None]
+            flips = [torch.rand(len(real), generator=gen, device=gen.device) < cfg.label_flip for _ in range(2)] if cfg.label_flip > 0 else [None, None]
             with autocast(device):
                 real_in, fake_in = _noisy(real, sigma, gen), _noisy(fake, sigma, gen)
                 loss = critic_loss(D(real_in).float(), D(fake_in).float(), cfg.gan_loss, *flips)
             if cfg.gan_loss == "wgan-gp":
-                alpha = torch.rand(len(real), 1, 1, 1, generator=gen).to(device)
+                alpha = torch.rand(len(real), 1, 1, 1, generator=gen, device=gen.device)
                 x_hat = (alpha * real_in + (1 - alpha) * fake_in).requires_grad_(True)
                 loss = loss + cfg.lambda_gp * gradient_penalty(D(x_hat), x_hat)
             d_loss = d_loss + loss

@@ -17,13 +17,13 @@ import torch
 import torch.nn.functional as F
 
 from synthfer.checkpoint import load_model, save_model
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from synthfer.models.identity_gan import IdentityDiscriminator, IdentityGenerator
 from synthfer.models.stylegan import StyleIdentityDiscriminator, StyleIdentityGenerator
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.logs import Progress
 from synthfer.runtime import autocast, seed_everything
+from synthfer.train.ema import EMA
 from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
 from synthfer.tensors import from_signed, to_signed
 
@@ -94,14 +94,14 @@ def train_identity_gan(images: np.ndarray, cfg: IdentityGANConfig, device: torch
     """Train on uint8 neutral faces (N, S, S); sample grids and a loss plot go to work_dir."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    gen = seed_everything(cfg.seed)
+    gen = seed_everything(cfg.seed, device)
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
     G = cfg.build_generator().to(device)
     D = cfg.build_discriminator().to(device)
-    ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True) if cfg.ema_decay > 0 else None
+    ema = EMA(G, cfg.ema_decay, use_buffers=True) if cfg.ema_decay > 0 else None
     g_opt = torch.optim.Adam(G.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2))
     d_opt = torch.optim.Adam(D.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    fixed_z = torch.randn(32, cfg.z_dim, generator=gen).to(device)
+    fixed_z = torch.randn(32, cfg.z_dim, generator=gen, device=gen.device)
     rows: list[dict[str, float]] = []
     checkpointer = Checkpointer(work, cfg.checkpoint_every, run_key(cfg, data_fingerprint(images)))
     start = 1
@@ -135,17 +135,17 @@ def r1_penalty(real_logit: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
 
 
 def _identity_iteration(
-    it: int, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer, ema: AveragedModel | None,
+    it: int, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer, ema: EMA | None,
     x_all: torch.Tensor, gen: torch.Generator, cfg: IdentityGANConfig, device: torch.device, rows: list[dict[str, float]],
     progress: Progress, fixed_z: torch.Tensor, work: Path,
 ) -> None:
     """One discriminator step (non-saturating loss, R1 when asked) and one generator step, then the EMA and
     the mean w, logging and samples."""
-    idx = torch.randint(0, len(x_all), (cfg.batch_size,), generator=gen).to(device)
+    idx = torch.randint(0, len(x_all), (cfg.batch_size,), generator=gen, device=gen.device)
     x_real = to_signed(x_all[idx])
-    flip = torch.rand(len(idx), generator=gen).to(device) < 0.5
+    flip = torch.rand(len(idx), generator=gen, device=gen.device) < 0.5
     x_real = torch.where(flip[:, None, None, None], x_real.flip(3), x_real)
-    z = torch.randn(cfg.batch_size, cfg.z_dim, generator=gen).to(device)
+    z = torch.randn(cfg.batch_size, cfg.z_dim, generator=gen, device=gen.device)
     r1 = cfg.r1_gamma > 0
     if r1:
         x_real.requires_grad_(True)

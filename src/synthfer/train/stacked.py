@@ -81,7 +81,7 @@ def train_stacked_epoch(stack: StackedModels, opt: torch.optim.Optimizer, x_tr: 
     device = x_tr.device
     n = len(gens)
     stack.train(True)
-    orders = torch.stack([torch.randperm(len(x_tr), generator=g) for g in gens]).to(device)
+    orders = torch.stack([torch.randperm(len(x_tr), generator=g, device=g.device) for g in gens]).to(device)
     running = torch.zeros(n, device=device)
     correct = torch.zeros(n, device=device)
     for i in range(0, orders.shape[1], batch_size):
@@ -117,7 +117,7 @@ def train_classifiers_stacked(
         log.warning("classifier.compile is not applied to stacked seeds (vmapped models); they train eagerly")
     models, gens = [], []
     for seed in seeds:  # the same draws, in the same order, as a separate run of this seed
-        gens.append(seed_everything(seed))
+        gens.append(seed_everything(seed, device))
         models.append(cfg.build().to(device))
     n = len(seeds)
     stack = StackedModels(models)

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from synthfer.checkpoint import load_model, save_model
 from synthfer.labels import DOMAINS
@@ -24,6 +23,7 @@ from synthfer.models.stargan import Discriminator, Generator, default_d_repeat
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.logs import Progress
 from synthfer.runtime import autocast, seed_everything
+from synthfer.train.ema import EMA
 from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
 from synthfer.tensors import from_signed, to_signed
 
@@ -74,7 +74,8 @@ def gradient_penalty(d_out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def _one_hot(labels: torch.Tensor, n: int) -> torch.Tensor:
-    return F.one_hot(labels, n).float()
+    """Domain codes. Not `F.one_hot`: it checks the labels' range by reading them back, a GPU sync per call."""
+    return (labels.unsqueeze(-1) == torch.arange(n, device=labels.device)).float()
 
 
 def _lr_factor(cfg: StarGANConfig, it: int) -> float:
@@ -109,19 +110,19 @@ def train_stargan(
     work_dir, and a run started again on the same settings and data resumes from its last checkpoint."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    gen = seed_everything(cfg.seed)
+    gen = seed_everything(cfg.seed, device)
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
     y_all = torch.from_numpy(domains.astype(np.int64)).to(device)
     G, D = cfg.build_generator().to(device), cfg.build_discriminator().to(device)
     g_opt = torch.optim.Adam(G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
     d_opt = torch.optim.Adam(D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
-    ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay)) if cfg.ema_decay > 0 else None
+    ema = EMA(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
 
     # fixed inputs for sample grids: one face of each domain when possible
     fixed_idx = [int(np.flatnonzero(domains == d)[0]) for d in range(len(DOMAINS)) if (domains == d).any()][:8]
     fixed = x_all[fixed_idx]
     rows: list[dict[str, float]] = []
-    g_last: dict[str, float] = {}
+    g_last: dict[str, torch.Tensor | float] = {}  # the last generator losses, read only when logged
     checkpointer = Checkpointer(work, cfg.checkpoint_every, run_key(cfg, data_fingerprint(images, domains)))
     start = 1
     state = checkpointer.load()
@@ -140,7 +141,8 @@ def train_stargan(
         for it in range(start, cfg.iterations + 1):
             _stargan_iteration(it, G, D, g_opt, d_opt, ema, x_all, y_all, gen, cfg, device, rows, g_last, progress, fixed, work)
             if checkpointer.due(it, cfg.iterations):
-                state = {"G": G.state_dict(), "D": D.state_dict(), "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "rows": rows, "g_last": g_last, "random": random_state(gen)}
+                state = {"G": G.state_dict(), "D": D.state_dict(), "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "rows": rows,
+                         "g_last": {k: float(v) for k, v in g_last.items()}, "random": random_state(gen)}
                 if ema is not None:
                     state["ema"] = ema.state_dict()
                 checkpointer.save(it, state)
@@ -151,18 +153,20 @@ def train_stargan(
 
 
 def _stargan_iteration(
-    it: int, G: Generator, D: Discriminator, g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer, ema: AveragedModel | None,
+    it: int, G: Generator, D: Discriminator, g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer, ema: EMA | None,
     x_all: torch.Tensor, y_all: torch.Tensor, gen: torch.Generator, cfg: StarGANConfig, device: torch.device,
-    rows: list[dict[str, float]], g_last: dict[str, float], progress: Progress, fixed: torch.Tensor, work: Path,
+    rows: list[dict[str, float]], g_last: dict[str, torch.Tensor | float], progress: Progress, fixed: torch.Tensor, work: Path,
 ) -> None:
-    """One discriminator step (and every n_critic-th a generator step), then lr decay, logging, samples."""
+    """One discriminator step (and every n_critic-th a generator step), then lr decay, logging, samples. Random
+    draws come from `gen` on the training device and losses are read back only when logged: on a GPU nothing
+    in between waits for the device."""
     n = len(x_all)
-    idx = torch.randint(0, n, (cfg.batch_size,), generator=gen).to(device)
+    idx = torch.randint(0, n, (cfg.batch_size,), generator=gen, device=gen.device)
     x_real = to_signed(x_all[idx])
-    flip = torch.rand(len(idx), generator=gen).to(device) < 0.5
+    flip = torch.rand(len(idx), generator=gen, device=gen.device) < 0.5
     x_real = torch.where(flip[:, None, None, None], x_real.flip(3), x_real)
     label_org = y_all[idx]
-    label_trg = label_org[torch.randperm(len(idx), generator=gen).to(device)]
+    label_trg = label_org[torch.randperm(len(idx), generator=gen, device=gen.device)]
     c_org, c_trg = _one_hot(label_org, cfg.c_dim), _one_hot(label_trg, cfg.c_dim)
 
     # discriminator: real scores up, fake scores down, domain of real faces, gradient penalty
@@ -173,7 +177,7 @@ def _stargan_iteration(
         with torch.no_grad():
             x_fake = G(x_real, c_trg).float()
         d_fake = D(x_fake)[0].float().mean()
-    alpha = torch.rand(len(idx), 1, 1, 1, generator=gen).to(device)
+    alpha = torch.rand(len(idx), 1, 1, 1, generator=gen, device=gen.device)
     x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
     d_gp = gradient_penalty(D(x_hat)[0], x_hat)
     d_loss = d_real + d_fake + cfg.lambda_cls * d_cls + cfg.lambda_gp * d_gp
@@ -196,7 +200,7 @@ def _stargan_iteration(
         g_opt.step()
         if ema is not None:
             ema.update_parameters(G)
-        g_last.update(g_fake=g_fake.item(), g_cls=g_cls.item(), g_rec=g_rec.item())
+        g_last.update(g_fake=g_fake.detach(), g_cls=g_cls.detach(), g_rec=g_rec.detach())
 
     factor = _lr_factor(cfg, it)
     for opt, lr in ((g_opt, cfg.g_lr), (d_opt, cfg.d_lr)):
@@ -204,7 +208,7 @@ def _stargan_iteration(
             group["lr"] = lr * factor
 
     if it % cfg.log_every == 0 or it == cfg.iterations:
-        row = {"iteration": it, "d_real": d_real.item(), "d_fake": d_fake.item(), "d_cls": d_cls.item(), "d_gp": d_gp.item(), **g_last}
+        row = {"iteration": it, "d_real": d_real.item(), "d_fake": d_fake.item(), "d_cls": d_cls.item(), "d_gp": d_gp.item(), **{k: float(v) for k, v in g_last.items()}}
         rows.append(row)
         progress.update(it, " ".join(f"{k}={v:.3f}" for k, v in row.items() if k != "iteration"))
     if it % cfg.sample_every == 0 or it == cfg.iterations:
