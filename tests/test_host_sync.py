@@ -24,9 +24,11 @@ from torch.utils._python_dispatch import TorchDispatchMode
 import synthfer.train.cyclegan as cyclegan
 import synthfer.train.identity_gan as identity_gan
 import synthfer.train.stargan as stargan
+from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import seed_everything
 from synthfer.train.classifier import train_one_epoch
 from synthfer.train.ema import EMA
+from synthfer.train.stacked import StackedModels, train_stacked_epoch
 
 SRC = str(Path(__file__).resolve().parents[1] / "src" / "synthfer")
 TORCH_WRAPPERS = ("torch/_dynamo/", "torch/_compile.py", "torch/utils/_python_dispatch.py")
@@ -112,16 +114,22 @@ def test_gan_loops_read_values_back_only_when_they_log(kind, tmp_path):
     assert {it for it, _ in reads.reads} <= {5, 10, 12} and reads.reads  # the logging itself is seen, so the probe works
 
 
-def test_a_classifier_epoch_reads_nothing_back(tmp_path):
-    gen = seed_everything(0)
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Flatten(), torch.nn.LazyLinear(6))
-    x, y = torch.from_numpy(FACES).unsqueeze(1), torch.arange(len(FACES)) % 6
-    model(x[:1].float())
+def test_classifier_epochs_read_nothing_back():
+    faces = np.random.default_rng(1).integers(0, 256, size=(24, 32, 32), dtype=np.uint8)
+    x, y = torch.from_numpy(faces).unsqueeze(1), torch.arange(len(faces)) % 6
+    model = PaperCNN(32)
     opt = torch.optim.Adam(model.parameters())
     with HostReads() as reads:
-        running, correct = train_one_epoch(model, opt, x, y, 4, gen, augment=True, precision="fp32")
+        running, correct = train_one_epoch(model, opt, x, y, 4, seed_everything(0), augment=True, precision="fp32")
     assert reads.reads == []
-    assert running.item() > 0 and 0 <= correct.item() <= len(FACES)
+    assert running.item() > 0 and 0 <= correct.item() <= len(faces)
+
+    stack = StackedModels([PaperCNN(32) for _ in range(2)])
+    opt = torch.optim.Adam(list(stack.params.values()))
+    with HostReads() as reads:
+        running, correct = train_stacked_epoch(stack, opt, x, y, 4, [seed_everything(s) for s in range(2)], augment=True, precision="fp32")
+    assert reads.reads == []
+    assert running.shape == (2,) and bool((running > 0).all())
 
 
 def test_ema_averages_like_torchs_averaged_model_and_keeps_its_state_dict():
