@@ -251,6 +251,8 @@ def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
     ("train/classifier.py", {"train_classifier": 14, "evaluate_classifier": 14, "evaluate_generated": 2, "cross_validate_minority": 2, "summarize_minority": 1, **REPORT_RULES}),
     ("train/cyclegan.py", {"train_cyclegan": 6, "generate_faces": 2, "train_classifier": 6, "evaluate_classifier": 6, "evaluate_generated": 1, "plot_samples": 1,
                            "cross_validate_minority": 1, "summarize_minority": 1, **REPORT_RULES}),
+    ("models/stylegan.py", {"train_identity_gan": 1, "generate_faces": 4, "train_classifier": 12, "evaluate_classifier": 12, "evaluate_generated": 2,
+                            "plot_samples": 2, **REPORT_RULES}),  # the identity source: every generated face, not real only, not the translators
 ])
 def test_editing_library_code_reruns_only_the_rules_that_run_it(tiny_copy, module, expected):
     snakefile, workdir = tiny_copy

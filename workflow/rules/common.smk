@@ -71,16 +71,16 @@ CODE = {
     "render": _code("data/render.py", "data/demo.py"),
     "prepare": _code("data/loaders.py", "data/real_loaders.py", "data/records.py", "data/prepare.py", "data/align.py", "data/detect.py", "steps/data.py"),
     "split": _code("data/splits.py", "steps/data.py"),
-    "filter": _code("ambiguity.py", "steps/filter.py", "models/classifier.py", "train/classifier.py"),
-    "stargan": _code("models/stargan.py", "train/stargan.py", "train/resume.py", "steps/gan.py"),
-    "identity": _code("models/identity_gan.py", "train/identity_gan.py", "train/resume.py", "steps/gan.py"),
+    "filter": _code("ambiguity.py", "steps/filter.py", "models/classifier.py", "train/classifier.py", "augment.py"),
+    "stargan": _code("models/stargan.py", "train/stargan.py", "train/ema.py", "train/resume.py", "steps/gan.py"),
+    "identity": _code("models/identity_gan.py", "models/stylegan.py", "train/identity_gan.py", "train/ema.py", "train/resume.py", "steps/gan.py"),
     "cyclegan": _code("models/cyclegan.py", "train/cyclegan.py", "train/resume.py", "steps/gan.py"),
     "generate": _code("generate.py", "translate.py", "identities.py", "steps/generate.py"),
-    "classifier": _code("models/classifier.py", "train/classifier.py", "experiment.py", "steps/classify.py"),
+    "classifier": _code("models/classifier.py", "train/classifier.py", "augment.py", "experiment.py", "steps/classify.py"),
     "report": _code("report.py", "plots.py", "metrics.py"),
     "quality": _code("quality.py"),
-    "minority": _code("minority.py", "steps/minority.py", "translate.py", "train/classifier.py", "models/classifier.py"),
-    "selection": _code("selection.py", "steps/classify.py", "train/classifier.py", "models/classifier.py"),
+    "minority": _code("minority.py", "steps/minority.py", "translate.py", "train/classifier.py", "augment.py", "models/classifier.py"),
+    "selection": _code("selection.py", "steps/classify.py", "train/classifier.py", "augment.py", "models/classifier.py"),
 }
 
 
