@@ -11,7 +11,7 @@ from PIL import Image
 from synthfer.augment import augment_batch
 from synthfer.labels import EMOTIONS
 from synthfer.plots import plot_accuracy_vs_ratio, plot_per_class_metrics
-from synthfer.report import aggregate, best_ratios, table2, table3, write_summary
+from synthfer.report import aggregate, best_ratios, read_histories, table2, table3, write_summary
 from synthfer.train.classifier import ClassifierConfig
 
 
@@ -138,3 +138,27 @@ def test_runs_stuck_on_the_chance_plateau_are_counted_and_named(tmp_path):
     text = write_summary(config, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), provenance, tmp_path / "summary.md",
                          table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}))
     assert "never left the chance plateau" in text and "stargan k=1 (1 of 2 seeds)" in text and "real k=0" not in text.split("chance plateau")[1]
+
+
+def test_runs_ended_by_max_epochs_while_still_improving_are_counted_and_named(tmp_path):
+    runs = {("real", "0", 0): [1.5, 1.2, 1.0, 0.9], ("real", "0", 1): [1.5, 1.0, 1.1, 1.2], ("stargan", "1", 0): [1.5, 1.0, 1.1, 1.2],
+            ("stargan", "1", 1): [1.5, 1.0, 1.1, 1.2]}  # real seed 0: best at its last epoch, cut off by max_epochs
+    paths = []
+    for (translator, k, seed), losses in runs.items():
+        folder = tmp_path / "classify" / translator / f"k{k}" / f"seed{seed}"
+        folder.mkdir(parents=True)
+        history = pd.DataFrame({"epoch": range(1, 5), "train_loss": 1.0, "train_accuracy": 0.5, "val_loss": losses, "precision": "fp32"})
+        history["best"] = history["val_loss"] == history["val_loss"].min()
+        history.to_csv(folder / "history.csv", index=False)
+        paths.append(folder / "history.csv")
+    histories = read_histories(paths)
+    assert histories.set_index(["translator", "seed"])["still_improving"].to_dict() == {("real", 0): True, ("real", 1): False, ("stargan", 0): False, ("stargan", 1): False}
+    metrics = aggregate(_predictions({("real", "0"): 0.5, ("stargan", "1"): 0.6}), tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv")
+    t2 = table2(metrics, histories, tmp_path / "table2.csv").set_index(["translator", "k"])
+    assert t2.loc[("real", "0"), "seeds_still_improving"] == 1 and t2.loc[("stargan", "1"), "seeds_still_improving"] == 0
+    config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
+    provenance = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
+    text = write_summary(config, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), provenance, tmp_path / "summary.md",
+                         table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}))
+    named = text.split("still improving when")[1].split("\n")[0]
+    assert "real k=0 (1 of 2 seeds)" in named and "stargan" not in named and "raise `classifier.max_epochs`" in named

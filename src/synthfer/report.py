@@ -120,7 +120,9 @@ def collect_selection_counts(paths: list[str | os.PathLike], out: str | os.PathL
 
 
 def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
-    """The best epoch of every run (.../{translator}/k{k}/seed{seed}/history.csv): its training accuracy and loss."""
+    """The best epoch of every run (.../{translator}/k{k}/seed{seed}/history.csv): its training accuracy and loss, and
+    whether the run was still improving when it ended (its best epoch is its last: early stopping never ends a run
+    on a new best, so only `classifier.max_epochs` did)."""
     rows = []
     for path in paths:
         path = Path(path)
@@ -128,7 +130,8 @@ def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
         best = history[history["best"]].iloc[-1]
         rows.append({"translator": path.parent.parent.parent.name, "k": path.parent.parent.name.removeprefix("k"), "seed": int(path.parent.name.removeprefix("seed")),
                      "best_epoch": int(best["epoch"]), "train_accuracy": float(best["train_accuracy"]), "val_loss": float(best["val_loss"]),
-                     "precision": str(best["precision"]) if "precision" in history else "unrecorded"})
+                     "precision": str(best["precision"]) if "precision" in history else "unrecorded",
+                     "still_improving": bool(best["epoch"] == history["epoch"].max())})
     return pd.DataFrame(rows)
 
 
@@ -139,7 +142,9 @@ def table2(metrics: pd.DataFrame, histories: pd.DataFrame, out: str | os.PathLik
     both = histories.merge(test, on=["translator", "k", "seed"], how="inner")
     columns = ["train_accuracy", "best_epoch", *[c for c in both.columns if c.startswith("acc_")]]
     table = summarize_over_seeds(both, ["translator", "k"], columns)
-    stuck = both.assign(seeds_at_chance=at_chance(both["val_loss"])).groupby(["translator", "k"], as_index=False)["seeds_at_chance"].sum()
+    improving = both["still_improving"].astype(bool) if "still_improving" in both else False
+    stuck = (both.assign(seeds_at_chance=at_chance(both["val_loss"]), seeds_still_improving=improving)
+             .groupby(["translator", "k"], as_index=False)[["seeds_at_chance", "seeds_still_improving"]].sum())
     table = _sort(table.merge(stuck, on=["translator", "k"]), ["translator", "k"])
     if "precision" in both:  # the precision the runs trained in (classifier.precision, `auto` resolved on the machine that ran them)
         precision = both.groupby(["translator", "k"], as_index=False)["precision"].agg(lambda p: ", ".join(sorted(set(p))))
@@ -382,6 +387,12 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
                                                                    for r in failed.to_dict("records"))
                       + ". Their accuracy is a failed training, not an effect of the faces they were given: raise `classifier.start_from_epoch` "
                       "or `patience`, or lower `lr`.", ""]
+        capped = table_2[table_2.get("seeds_still_improving", pd.Series(0, index=table_2.index)) > 0]
+        if len(capped):
+            lines += ["Runs still improving when `classifier.max_epochs` ended them (their best epoch was their last): "
+                      + ", ".join(f"{r['translator']} k={r['k']} ({r['seeds_still_improving']} of {r['best_epoch_n_seeds']} seeds)" for r in capped.to_dict("records"))
+                      + ". They are undertrained, and a gain over an undertrained real-only run overstates what the generated faces do: "
+                      "raise `classifier.max_epochs`.", ""]
     if table_3 is not None and len(table_3):
         sets = [c.removesuffix("_mean") for c in table_3.columns if c.endswith("_mean")]
         lines += ["## Table 3: the compared models on every test set (accuracy %; mean ± 95% CI over seeds)", "",
