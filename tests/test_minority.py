@@ -9,6 +9,8 @@ from scipy import stats
 from synthfer.data.store import FaceSet
 from synthfer.labels import DOMAINS, EMOTIONS
 from synthfer.minority import MinorityConfig, compare_with_baseline, corrected_paired_ttest, cross_validate, plan_folds, translate_neutral
+from synthfer.report import _minority_lines
+from synthfer.steps.minority import summarize_minority
 from synthfer.train.classifier import ClassifierConfig
 
 
@@ -64,6 +66,23 @@ def test_repeated_stratified_cv_trains_on_every_fold_and_adds_the_faces():
     assert with_added[[f"auc_{e}" for e in EMOTIONS]].notna().all().all()
     assert with_added["best_epoch"].between(1, 2).all()
     assert (with_added["at_chance"] == (with_added["best_val_loss"] >= 0.97 * np.log(6))).all()
+    assert (with_added["still_improving"] == (with_added["best_epoch"] == with_added["epochs"])).all() and with_added["epochs"].between(1, 2).all()
+
+
+def test_folds_ended_by_max_epochs_while_improving_are_counted_and_named(tmp_path):
+    paths = []
+    for translator, n, improving in (("none", 0, [False, False]), ("stargan", 20, [True, False])):
+        folds = pd.DataFrame({"repeat": 0, "fold": [0, 1], "translator": translator, "n": n, "n_train": 90, "n_test": 10, "accuracy": [0.5, 0.6],
+                              "macro_auc_ovr": [0.8, 0.9], "macro_f1": [0.4, 0.5], "precision_disgust": 0.5, "auc_disgust": 0.8, "at_chance": False, "still_improving": improving})
+        paths.append(tmp_path / f"{translator}.csv")
+        folds.to_csv(paths[-1], index=False)
+    summarize_minority(paths, "disgust", tmp_path / "minority.csv", tmp_path / "gains.csv")
+    summary = pd.read_csv(tmp_path / "minority.csv").set_index("translator")
+    assert summary.loc["none", "folds_still_improving"] == 0 and summary.loc["stargan", "folds_still_improving"] == 1
+    config = {"minority": {"dataset": "oulu", "target": "disgust", "folds": 2, "repeats": 1}}
+    text = "\n".join(_minority_lines(config, summary.reset_index(), pd.read_csv(tmp_path / "gains.csv")))
+    named = text.split("still improving when")[1].split("\n")[0]
+    assert "stargan n=20 (1 folds)" in named and "none" not in named
 
 
 def test_corrected_paired_ttest_matches_the_formula():

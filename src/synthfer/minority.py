@@ -116,7 +116,8 @@ def cross_validate(faces: FaceSet, translator: Translator | None, n: int, cfg: M
         proba = predict_proba(model, real.images[plan.test])
         true, pred = np.asarray(EMOTIONS)[y[plan.test]], np.asarray(EMOTIONS)[proba.argmax(1)]
         rows.append({"repeat": plan.repeat, "fold": plan.fold, "n_train": len(x_fit), "n_added": len(plan.added), "n_test": len(plan.test),
-                     "best_epoch": int(best["epoch"]), "best_val_loss": float(best["val_loss"]), "at_chance": bool(at_chance(best["val_loss"])), "precision": best["precision"],
+                     "best_epoch": int(best["epoch"]), "epochs": int(history["epoch"].max()), "best_val_loss": float(best["val_loss"]),
+                     "at_chance": bool(at_chance(best["val_loss"])), "still_improving": bool(best["epoch"] == history["epoch"].max()), "precision": best["precision"],
                      **classification_metrics(true, pred), **one_vs_rest_auc(true, proba)})
         progress.update(i + 1, f"acc={rows[-1]['accuracy']:.3f} macro_auc={rows[-1]['macro_auc_ovr']:.3f}")
     return pd.DataFrame(rows)

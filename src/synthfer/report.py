@@ -305,6 +305,11 @@ def _minority_lines(config: dict, summary: pd.DataFrame, gains: pd.DataFrame) ->
     if summary.get("folds_at_chance", pd.Series(dtype=float)).fillna(0).gt(0).any():
         lines += [f"A fold at chance is one whose classifier never left the chance plateau (best validation loss at least {100 * CHANCE_SHARE:.0f}% "
                   "of ln 6): a failed training that drags its setting's mean down; raise `classifier.start_from_epoch` or `patience`.", ""]
+    capped = summary[summary.get("folds_still_improving", pd.Series(0, index=summary.index)).fillna(0) > 0]
+    if len(capped):
+        lines += ["Folds still improving when `classifier.max_epochs` ended them (their best epoch was their last): "
+                  + ", ".join(f"{r['translator']} n={r['n']} ({int(r['folds_still_improving'])} folds)" for r in capped.to_dict("records"))
+                  + ". Those classifiers are undertrained: raise `classifier.max_epochs`.", ""]
     for r in gains[gains["metric"].isin(["macro_auc_ovr", f"precision_{target}"])].to_dict("records"):
         p = f"p = {r['p_value']:.3g}" if not np.isnan(r["p_value"]) else "p n/a"
         verdict = "significant at 5%" if r["p_value"] < 0.05 else "not significant at 5%"

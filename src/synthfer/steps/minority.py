@@ -61,5 +61,8 @@ def summarize_minority(fold_paths: list[PathLike], target: str, out_summary: Pat
     if "at_chance" in folds.columns:  # folds whose classifier never left the chance plateau
         stuck = folds.groupby(["translator", "n"])["at_chance"].sum().astype(int).rename("folds_at_chance")
         summary = summary.merge(stuck.reset_index(), on=["translator", "n"], how="left")
+    if "still_improving" in folds.columns:  # folds that max_epochs ended on a new best: undertrained
+        capped = folds.groupby(["translator", "n"])["still_improving"].sum().astype(int).rename("folds_still_improving")
+        summary = summary.merge(capped.reset_index(), on=["translator", "n"], how="left")
     atomic_write_csv(summary, out_summary)
     atomic_write_csv(compare_with_baseline(folds, [*SUMMARY_METRICS, f"precision_{target}", f"auc_{target}"]), out_gains)
