@@ -159,12 +159,18 @@ def test_ema_averages_like_torchs_averaged_model_and_keeps_its_state_dict():
     torch.testing.assert_close(resumed.state_dict(), ema.state_dict())
 
 
-def test_loop_generators_live_on_the_training_device():
-    assert seed_everything(3).device.type == "cpu"
-    a, b = seed_everything(3, "cpu"), seed_everything(3, torch.device("cpu"))
-    assert torch.equal(torch.rand(4, generator=a), torch.rand(4, generator=b))
-    if torch.cuda.is_available():
-        assert seed_everything(3, "cuda").device.type == "cuda"
+@pytest.mark.parametrize("kind", list(LOOPS))
+def test_gan_loops_ask_for_their_generator_on_the_training_device(kind, tmp_path, monkeypatch):
+    module, _, train = LOOPS[kind]
+    asked = []
+
+    def recording(seed, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        asked.append((*args, *kwargs.values()))
+        return seed_everything(seed, *args, **kwargs)
+
+    monkeypatch.setattr(module, "seed_everything", recording)
+    train(torch.device("cpu"), tmp_path)
+    assert asked == [(torch.device("cpu"),)]  # the device is passed on, not left to the CPU default
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device: the blocking copies only exist on a GPU")
@@ -172,7 +178,7 @@ def test_loop_generators_live_on_the_training_device():
 def test_gan_loops_do_not_synchronise_the_gpu_between_log_lines(kind, tmp_path):
     module, name, train = LOOPS[kind]
     step = getattr(module, name)
-    cfg_seen: dict[str, int] = {}
+    last: dict[str, int] = {}
 
     def strict(it, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         cfg = next(a for a in args if hasattr(a, "log_every"))
@@ -182,11 +188,11 @@ def test_gan_loops_do_not_synchronise_the_gpu_between_log_lines(kind, tmp_path):
             return step(it, *args, **kwargs)
         finally:
             torch.cuda.set_sync_debug_mode("default")
-            cfg_seen["it"] = it
+            last["it"] = it
 
     setattr(module, name, strict)
     try:
         train(torch.device("cuda"), tmp_path)
     finally:
         setattr(module, name, step)
-    assert cfg_seen["it"] == 12
+    assert last["it"] == 12

@@ -14,6 +14,9 @@ from synthfer.plots import plot_accuracy_vs_ratio, plot_per_class_metrics
 from synthfer.report import aggregate, best_ratios, read_histories, table2, table3, write_summary
 from synthfer.train.classifier import ClassifierConfig
 
+CONFIG = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
+PROVENANCE = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
+
 
 def _predictions(accuracy: dict[tuple[str, str], float], n_faces: int = 60) -> pd.DataFrame:
     """Predictions per (translator, k), 2 seeds, 2 test sets, right on a given share of the same faces."""
@@ -51,9 +54,7 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
     assert row["precision"] == "bf16"
     assert row["train_accuracy_mean"] == pytest.approx(0.85) and row["best_epoch_mean"] == pytest.approx(3.5) and len(t2) == 4
     assert row["acc_cross_a_mean"] == pytest.approx(metrics.query("translator == 'stargan' and k == '1' and test_set == 'cross_a'")["accuracy"].mean())
-    config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
-    provenance = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
-    text = write_summary(config, summary, pd.DataFrame(), provenance, tmp_path / "summary.md", gains, table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}))
+    text = write_summary(CONFIG, summary, pd.DataFrame(), PROVENANCE, tmp_path / "summary.md", gains, table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}))
     assert "## Translator: stargan" in text and "## Translator: vgg16" not in text
     assert "## Baseline: vgg16 on real faces only" in text and "best k = 1" in text and "## Table 2" in text and "| stargan | 1 | 85.0" in text
     assert "the classifiers trained in bf16, fp32 (`classifier.precision: auto`" in text
@@ -73,9 +74,7 @@ def test_table3_sets_real_only_baseline_synthetic_only_and_the_best_k_side_by_si
     expected = metrics.query("translator == 'stargan' and k == '2' and test_set == 'cross_a'")["accuracy"].mean()
     assert t3.loc["stargan, real + k=2 (best k)", "cross_a_mean"] == pytest.approx(expected) and t3["cross_a_n_seeds"].eq(2).all()
     assert "in_distribution_mean" not in t3.columns  # only the cross-database sets and real_test
-    config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
-    provenance = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
-    text = write_summary(config, summary, pd.DataFrame(), provenance, tmp_path / "summary.md", table_3=pd.read_csv(tmp_path / "table3.csv", dtype={"k": str}))
+    text = write_summary(CONFIG, summary, pd.DataFrame(), PROVENANCE, tmp_path / "summary.md", table_3=pd.read_csv(tmp_path / "table3.csv", dtype={"k": str}))
     assert "## Table 3" in text and f"| stargan, real + k=2 (best k) | {100 * expected:.1f} ±" in text
     plot_per_class_metrics(metrics, t3.reset_index()[["model", "translator", "k"]], tmp_path / "bars.png", list(EMOTIONS))
     with Image.open(tmp_path / "bars.png") as img:
@@ -114,9 +113,7 @@ def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_sam
     right = lambda t, k: (cross.query("translator == @t and k == @k")["pred"] == cross.query("translator == @t and k == @k")["true"]).mean()  # noqa: E731
     assert chosen.loc["1", "gain"] == pytest.approx(right("stargan-selected", "1") - right("stargan", "1"))
     assert chosen.loc["1", "gain"] > 0.2 and chosen.loc["1", "p_value"] < 0.05
-    config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
-    provenance = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
-    text = write_summary(config, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), provenance, tmp_path / "summary.md",
+    text = write_summary(CONFIG, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), PROVENANCE, tmp_path / "summary.md",
                          selection_gain=pd.read_csv(tmp_path / "selection.csv", dtype={"k": str}))
     section = text.split("## Translator: stargan-selected")[1]
     assert "Selected against all of stargan's generated faces" in section and "| cross_a | +" in section
@@ -133,9 +130,7 @@ def test_runs_stuck_on_the_chance_plateau_are_counted_and_named(tmp_path):
     ])
     t2 = table2(metrics, histories, tmp_path / "table2.csv").set_index(["translator", "k"])
     assert t2.loc[("real", "0"), "seeds_at_chance"] == 0 and t2.loc[("stargan", "1"), "seeds_at_chance"] == 1
-    config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
-    provenance = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
-    text = write_summary(config, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), provenance, tmp_path / "summary.md",
+    text = write_summary(CONFIG, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), PROVENANCE, tmp_path / "summary.md",
                          table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}))
     assert "never left the chance plateau" in text and "stargan k=1 (1 of 2 seeds)" in text and "real k=0" not in text.split("chance plateau")[1]
 
@@ -156,9 +151,7 @@ def test_runs_ended_by_max_epochs_while_still_improving_are_counted_and_named(tm
     metrics = aggregate(_predictions({("real", "0"): 0.5, ("stargan", "1"): 0.6}), tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv")
     t2 = table2(metrics, histories, tmp_path / "table2.csv").set_index(["translator", "k"])
     assert t2.loc[("real", "0"), "seeds_still_improving"] == 1 and t2.loc[("stargan", "1"), "seeds_still_improving"] == 0
-    config = {"experiment": {"seeds": [0, 1]}, "roles": {"real_train": ["r"], "gan_train": ["g"], "cross_test": ["cross_a"]}, "preprocess": {"image_size": 32}}
-    provenance = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
-    text = write_summary(config, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), provenance, tmp_path / "summary.md",
+    text = write_summary(CONFIG, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), PROVENANCE, tmp_path / "summary.md",
                          table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}))
     named = text.split("still improving when")[1].split("\n")[0]
     assert "real k=0 (1 of 2 seeds)" in named and "stargan" not in named and "raise `classifier.max_epochs`" in named

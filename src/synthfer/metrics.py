@@ -49,6 +49,13 @@ def at_chance(val_loss: float | np.ndarray | pd.Series, n_classes: int = len(EMO
     return np.asarray(val_loss, dtype=float) >= CHANCE_SHARE * np.log(n_classes)
 
 
+def still_improving(history: pd.DataFrame) -> bool:
+    """True when a training history's best epoch is its last: early stopping never ends a run on a new best, so
+    `max_epochs` ended it while it still improved, and the run is undertrained."""
+    best = history.loc[history["best"], "epoch"]
+    return bool(len(best) and best.iloc[-1] == history["epoch"].max())
+
+
 def confusion_counts(true: pd.Series | np.ndarray, pred: pd.Series | np.ndarray) -> np.ndarray:
     """Confusion matrix in the canonical class order, rows = true."""
     return confusion_matrix(true, pred, labels=list(EMOTIONS))

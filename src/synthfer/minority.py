@@ -24,7 +24,7 @@ from synthfer.data.store import FaceSet
 from synthfer.experiment import emotions_only, labels_of
 from synthfer.labels import EMOTIONS, NEUTRAL
 from synthfer.logs import Progress
-from synthfer.metrics import at_chance, classification_metrics, one_vs_rest_auc
+from synthfer.metrics import at_chance, classification_metrics, one_vs_rest_auc, still_improving
 from synthfer.train.classifier import ClassifierConfig, predict_proba, train_classifier
 from synthfer.translate import Translator
 
@@ -117,7 +117,7 @@ def cross_validate(faces: FaceSet, translator: Translator | None, n: int, cfg: M
         true, pred = np.asarray(EMOTIONS)[y[plan.test]], np.asarray(EMOTIONS)[proba.argmax(1)]
         rows.append({"repeat": plan.repeat, "fold": plan.fold, "n_train": len(x_fit), "n_added": len(plan.added), "n_test": len(plan.test),
                      "best_epoch": int(best["epoch"]), "epochs": int(history["epoch"].max()), "best_val_loss": float(best["val_loss"]),
-                     "at_chance": bool(at_chance(best["val_loss"])), "still_improving": bool(best["epoch"] == history["epoch"].max()), "precision": best["precision"],
+                     "at_chance": bool(at_chance(best["val_loss"])), "still_improving": still_improving(history), "precision": best["precision"],
                      **classification_metrics(true, pred), **one_vs_rest_auc(true, proba)})
         progress.update(i + 1, f"acc={rows[-1]['accuracy']:.3f} macro_auc={rows[-1]['macro_auc_ovr']:.3f}")
     return pd.DataFrame(rows)

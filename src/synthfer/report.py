@@ -11,7 +11,8 @@ import yaml
 
 from synthfer.io import atomic_write_csv, atomic_write_text
 from synthfer.labels import EMOTIONS
-from synthfer.metrics import CHANCE_SHARE, GAIN_COLUMNS, at_chance, confusion_counts, k_order, metrics_table, paired_gain, paired_gains, summarize_over_seeds
+from synthfer.metrics import (CHANCE_SHARE, GAIN_COLUMNS, at_chance, confusion_counts, k_order, metrics_table, paired_gain, paired_gains, still_improving,
+                              summarize_over_seeds)
 from synthfer.selection import SELECTED_SUFFIX
 from synthfer.plots import plot_confusion
 
@@ -121,8 +122,7 @@ def collect_selection_counts(paths: list[str | os.PathLike], out: str | os.PathL
 
 def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
     """The best epoch of every run (.../{translator}/k{k}/seed{seed}/history.csv): its training accuracy and loss, and
-    whether the run was still improving when it ended (its best epoch is its last: early stopping never ends a run
-    on a new best, so only `classifier.max_epochs` did)."""
+    whether `classifier.max_epochs` ended it while it still improved (metrics.still_improving)."""
     rows = []
     for path in paths:
         path = Path(path)
@@ -131,7 +131,7 @@ def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
         rows.append({"translator": path.parent.parent.parent.name, "k": path.parent.parent.name.removeprefix("k"), "seed": int(path.parent.name.removeprefix("seed")),
                      "best_epoch": int(best["epoch"]), "train_accuracy": float(best["train_accuracy"]), "val_loss": float(best["val_loss"]),
                      "precision": str(best["precision"]) if "precision" in history else "unrecorded",
-                     "still_improving": bool(best["epoch"] == history["epoch"].max())})
+                     "still_improving": still_improving(history)})
     return pd.DataFrame(rows)
 
 
