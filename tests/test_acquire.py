@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from synthfer.data.acquire import ChecksumError, IncompleteDownloadError, UnsafeArchiveError, acquire, download, safe_extract
+from synthfer.data.acquire import (
+    ArchiveTooLargeError, ChecksumError, DownloadError, IncompleteDownloadError, UnpackLimits, UnsafeArchiveError, acquire, download, safe_extract,
+)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -23,7 +25,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         rng = self.headers.get("Range")
         type(self).requests.append(rng)
+        if self.path != "/data.zip":
+            self.send_error(404)
+            return
         start = int(rng.removeprefix("bytes=").rstrip("-")) if rng else 0
+        if start >= len(self.payload):  # what real servers answer to a range past the end
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(self.payload)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = self.payload[start:]
         self.send_response(206 if rng else 200)
         self.send_header("Content-Length", str(len(body)))
@@ -127,3 +138,63 @@ def test_good_tar_unpacks(tmp_path):
             tar.addfile(info, io.BytesIO(b"1"))
     target = safe_extract(archive, tmp_path / "ck")
     assert (target / "Emotion/S005/001/x.txt").exists() and (target / "cohn-kanade-images").is_dir()
+
+
+def test_a_complete_part_is_verified_and_finished_without_the_server(server, tmp_path):
+    """A run stopped between the last byte and the rename: the next one must not ask for bytes past the end."""
+    _, url = server
+    _Handler.payload, _Handler.cut_after = bytes(range(256)) * 40, None
+    (tmp_path / "data.bin.part").write_bytes(_Handler.payload)
+    out = download(url, tmp_path / "data.bin", hashlib.sha256(_Handler.payload).hexdigest())
+    assert out.read_bytes() == _Handler.payload and _Handler.requests == [] and not (tmp_path / "data.bin.part").exists()
+
+
+def test_a_stale_part_as_long_as_the_file_starts_over(server, tmp_path):
+    _, url = server
+    _Handler.payload, _Handler.cut_after = bytes(range(256)) * 40, None
+    (tmp_path / "data.bin.part").write_bytes(b"\0" * len(_Handler.payload))  # the right length, other bytes (HTTP 416)
+    out = download(url, tmp_path / "data.bin", hashlib.sha256(_Handler.payload).hexdigest())
+    assert out.read_bytes() == _Handler.payload and _Handler.requests == [f"bytes={len(_Handler.payload)}-", None]
+
+
+def test_download_errors_name_the_dataset_and_the_url(server, tmp_path):
+    httpd, url = server
+    missing = url.replace("data.zip", "gone.zip")
+    with pytest.raises(DownloadError, match=f"dataset 'rafd': downloading {missing} failed: HTTP 404"):
+        acquire("rafd", tmp_path / "raw" / "rafd", url=missing, sha256="0" * 64)
+    closed = f"http://127.0.0.1:{_free_port()}/data.zip"
+    with pytest.raises(DownloadError, match=f"dataset 'rafd': downloading {closed} failed: URLError"):
+        acquire("rafd", tmp_path / "raw" / "rafd", url=closed, sha256="0" * 64)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_staging_folder_left_by_a_killed_unpack_is_removed_by_the_next(tmp_path):
+    archive = tmp_path / "good.zip"
+    archive.write_bytes(_zip({"db/a.txt": b"a"}))
+    stale = tmp_path / "raw" / ".rafd.unpacking-x1y2z3"
+    (stale / "db").mkdir(parents=True)
+    (stale / "db" / "half.txt").write_bytes(b"half")
+    target = safe_extract(archive, tmp_path / "raw" / "rafd")
+    assert (target / "a.txt").read_bytes() == b"a"
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["rafd"]
+
+
+@pytest.mark.parametrize("limits, message", [
+    (UnpackLimits(max_member_gb=1000 / 1024**3), "member 'db/big.bin' unpacks to 0.00 GB, more than unpack_limits.max_member_gb"),
+    (UnpackLimits(max_total_gb=1500 / 1024**3), "unpacks to 0.00 GB, more than unpack_limits.max_total_gb"),
+    (UnpackLimits(max_members=2), "has 3 members, more than unpack_limits.max_members = 2"),
+])
+def test_an_archive_over_the_unpack_limits_is_refused_before_anything_is_written(tmp_path, limits, message):
+    archive = tmp_path / "bomb.zip"
+    archive.write_bytes(_zip({"db/big.bin": b"\0" * 1200, "db/b.bin": b"\0" * 900, "db/c.txt": b"c"}))  # compresses to ~100 bytes
+    with pytest.raises(ArchiveTooLargeError, match=message):
+        acquire("fer", tmp_path / "out" / "fer", archive=str(archive), limits=limits)
+    assert list((tmp_path / "out").iterdir()) == []
+    assert (safe_extract(archive, tmp_path / "ok" / "fer") / "big.bin").stat().st_size == 1200  # the default limits let it through

@@ -11,6 +11,7 @@ import jsonschema
 import yaml
 
 from synthfer.ambiguity import AmbiguityFilterConfig
+from synthfer.data.acquire import UnpackLimits
 from synthfer.data.demo import DemoDatabase
 from synthfer.data.prepare import PrepareConfig
 from synthfer.labels import EMOTIONS, NEUTRAL
@@ -110,6 +111,10 @@ def filtered_datasets(config: dict[str, Any]) -> list[str]:
 def ambiguity_filter_config(config: dict[str, Any], dataset: str) -> AmbiguityFilterConfig:
     return _pick(AmbiguityFilterConfig, config["datasets"][dataset]["filter_ambiguous"], image_size=config["preprocess"]["image_size"],
                  precision=config.get("classifier", {}).get("precision", "auto"))
+
+
+def unpack_limits(config: dict[str, Any]) -> UnpackLimits:
+    return _pick(UnpackLimits, config.get("unpack_limits", {}))
 
 
 def prepare_config(config: dict[str, Any]) -> PrepareConfig:

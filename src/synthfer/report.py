@@ -100,8 +100,8 @@ def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_sum
 
 
 def collect_tables(paths: list[str | os.PathLike], out: str | os.PathLike) -> pd.DataFrame:
-    """Per-translator tables (fidelity, quality) as one report table."""
-    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    """Per-translator tables (fidelity, quality) as one report table (no rows when the study generated nothing)."""
+    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True) if paths else pd.DataFrame(columns=["translator"])
     atomic_write_csv(table, out)
     return table
 

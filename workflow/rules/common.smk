@@ -26,10 +26,13 @@ GAN_TRAIN = config["roles"]["gan_train"]
 CROSS_TEST = config["roles"]["cross_test"]
 RATIOS = sfconfig.ratio_keys(config)
 SEEDS = [str(s) for s in config["experiment"]["seeds"]]
-N_UNITS = sfconfig.n_units(config)
+N_UNITS = sfconfig.n_units(config)  # 0: the study trains on real faces only and generates nothing
 DEVICE = config.get("device", "auto")
 FILTERED = sfconfig.filtered_datasets(config)
 TRANSLATORS = sfconfig.translators(config)
+# translators whose generated faces study 1 uses: none when it trains on real faces only (ratios [0], no
+# synthetic-only run), so that such a config trains no GAN for it (study 2 may still train its own)
+GENERATING = TRANSLATORS if N_UNITS else []
 CYCLE_TRANSLATORS = [t for t in TRANSLATORS if t != "stargan"]
 EMOTIONS = list(sfconfig.EMOTIONS)
 REAL_ONLY = "real"  # the arm of k = 0: no translator, shared by every comparison
@@ -96,6 +99,15 @@ def raw_dataset(wildcards):
             "(README.md, 'Bringing real data')"
         )
     return ds["path"]
+
+
+def file_stamp(path):
+    """(size, mtime in ns) of a user's file, or None: as a param it makes Snakemake notice a replaced file
+    even when the copy kept the old mtime."""
+    if not path or not Path(path).exists():
+        return None
+    stat = Path(path).stat()
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 def face_store(name):
@@ -180,7 +192,7 @@ def report_outputs():
         "results/report/accuracy_vs_ratio.png",
         "results/report/per_class_metrics.png",
         "results/report/confusion",
-        *[f"results/report/samples_{t}.png" for t in TRANSLATORS],
+        *[f"results/report/samples_{t}.png" for t in GENERATING],
         "results/report/generated_fidelity.csv",
         "results/report/quality.csv",
         "results/report/selection_counts.csv",

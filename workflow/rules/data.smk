@@ -20,6 +20,9 @@ rule render_demo_dataset:
 
 
 rule fetch_dataset:
+    input:
+        # a local archive is an input, and its size and mtime a param: replacing it unpacks it again
+        archive=lambda wc: config["datasets"][wc.dataset].get("archive", []),
     output:
         directory("results/raw/{dataset}"),
     wildcard_constraints:
@@ -27,7 +30,9 @@ rule fetch_dataset:
     params:
         url=lambda wc: config["datasets"][wc.dataset].get("url"),
         archive=lambda wc: config["datasets"][wc.dataset].get("archive"),
+        archive_stamp=lambda wc: file_stamp(config["datasets"][wc.dataset].get("archive")),
         sha256=lambda wc: config["datasets"][wc.dataset].get("sha256"),
+        limits=asdict(sfconfig.unpack_limits(config)),
     conda:
         CONDA_ENV
     log:

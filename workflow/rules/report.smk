@@ -118,10 +118,10 @@ rule write_summary:
         selection_gains="results/report/selection_gains.csv",
         table2="results/report/table2.csv",
         table3="results/report/table3.csv",
-        fidelity=expand("results/quality/{translator}/generated_fidelity.csv", translator=TRANSLATORS),
-        quality=expand("results/quality/{translator}/quality.csv", translator=TRANSLATORS),
+        fidelity=expand("results/quality/{translator}/generated_fidelity.csv", translator=GENERATING),
+        quality=expand("results/quality/{translator}/quality.csv", translator=GENERATING),
         figure="results/report/accuracy_vs_ratio.png",
-        selection=[f"results/selected/{t}/unit{u}/counts.csv" for t in TRANSLATORS for u in range(N_UNITS)] if SELECTION else [],
+        selection=[f"results/selected/{t}/unit{u}/counts.csv" for t in GENERATING for u in range(N_UNITS)] if SELECTION else [],
         minority=["results/report/minority.csv", "results/report/minority_gains.csv"] if MINORITY else [],
         code=CODE["report"],
     output:
