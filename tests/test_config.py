@@ -126,3 +126,39 @@ def test_translators_are_checked_and_built_per_emotion(demo_config, tmp_path, mo
         sfconfig.check_translator_weights(demo_config)
     demo_config["ecyclegan"]["vgg_weights"] = "random"
     sfconfig.check_translator_weights(demo_config)  # no pretrained weights needed: fine
+
+
+def test_a_dataset_listed_twice_in_a_role_is_refused(demo_config):
+    demo_config["roles"]["real_train"] = ["rafd_demo", "oulu_demo", "rafd_demo"]
+    with pytest.raises(sfconfig.ConfigError, match=r"roles\.real_train lists rafd_demo more than once; each dataset once per role"):
+        sfconfig.validate_config(demo_config)
+
+
+def test_the_gans_never_learn_from_a_test_set(demo_config):
+    demo_config["roles"]["gan_train"] = ["affectnet_demo", "mmi_demo"]
+    with pytest.raises(sfconfig.ConfigError, match=r"\['mmi_demo'\] are both gan_train and cross_test"):
+        sfconfig.validate_config(demo_config)
+
+
+def test_per_ratio_settings_for_a_ratio_not_run_are_refused(demo_config):
+    demo_config["classifier"]["per_ratio"] = {"4": {"lr": 0.01}, "syn": {"lr": 0.01}}
+    with pytest.raises(sfconfig.ConfigError, match=r"classifier\.per_ratio: 4 not a ratio this study runs; allowed keys: 0, 1, 3, syn"):
+        sfconfig.validate_config(demo_config)
+    demo_config["experiment"]["synthetic_only"] = False
+    demo_config["classifier"]["per_ratio"] = {"syn": {"lr": 0.01}}
+    with pytest.raises(sfconfig.ConfigError, match=r"per_ratio: syn not a ratio.*allowed keys: 0, 1, 3 "):
+        sfconfig.validate_config(demo_config)
+
+
+def test_split_fractions_that_leave_no_training_subject_are_refused(demo_config):
+    demo_config["split"].update(val=0.5, test=0.5)
+    with pytest.raises(sfconfig.ConfigError, match=r"split\.val \+ split\.test = 0\.5 \+ 0\.5 = 1 of the subjects: nothing is left"):
+        sfconfig.validate_config(demo_config)
+
+
+def test_a_torchscript_generator_that_is_no_torchscript_file_is_refused_at_start(demo_config, tmp_path):
+    garbage = tmp_path / "generator.pt"
+    garbage.write_bytes(b"not a model")
+    demo_config["generate"].update(identities="torchscript", torchscript=str(garbage))
+    with pytest.raises(sfconfig.ConfigError, match=r"generate\.torchscript: .*generator\.pt is not a TorchScript file \(torch\.jit\.save writes a zip"):
+        sfconfig.validate_config(demo_config)

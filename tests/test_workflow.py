@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 RULES = [
-    "render_demo_dataset", "prepare_faces", "split_subjects", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "select_generated", "cross_validate_minority", "summarize_minority",
+    "render_demo_dataset", "prepare_faces", "check_design", "split_subjects", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "select_generated", "cross_validate_minority", "summarize_minority",
     "train_classifier", "train_classifiers_stacked", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_per_class_metrics", "plot_confusion_matrices",
     "plot_samples", "evaluate_generated", "write_summary",
 ]
@@ -277,6 +277,56 @@ def test_a_bad_config_fails_before_any_job(tmp_path):
     assert result.returncode != 0
     output = result.stdout + result.stderr  # Snakemake's logger may use either stream
     assert "unknown key experiment.ratio" in output and "allowed keys: ratios" in output
+
+
+GAN_RULES = {"train_stargan", "train_cyclegan", "train_identity_gan"}
+
+
+def _tiny_variant(tmp_path: Path, change) -> Path:
+    config = yaml.safe_load(TINY.read_text())
+    change(config)
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_a_real_only_study_trains_no_gan_and_writes_its_report(tmp_path):
+    def real_only(c):
+        c["experiment"].update(ratios=[0], synthetic_only=False)
+        del c["minority"]
+
+    config = _tiny_variant(tmp_path, real_only)
+    workdir = tmp_path / "run"
+    planned = planned_jobs(ROOT / "Snakefile", workdir, config)
+    assert not GAN_RULES & set(planned) and not {"generate_faces", "evaluate_generated", "plot_samples"} & set(planned), planned
+    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2", config=config)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    summary = (workdir / "results/report/summary.md").read_text()
+    assert "real faces only (`experiment.ratios: [0]`, no synthetic-only run): study 1 generated no faces and trained no GAN" in summary
+    assert "## Real faces only" in summary and "What the numbers say" not in summary
+    assert pd.read_csv(workdir / "results/report/table2.csv")["k"].astype(str).tolist() == ["0"]
+    assert not (workdir / "results/gan").exists()
+
+
+def test_a_design_the_faces_cannot_carry_stops_before_any_gan_job(tmp_path):
+    """A split larger than the subjects and a study 2 asking for more neutral faces than a fold has: both named,
+    from the prepared face tables, before a GAN trains (they used to surface hours later, from scikit-learn)."""
+    def too_big(c):
+        c["split"]["test"] = 13
+        c["minority"]["n_added"] = [2, 40]
+        c["datasets"]["wild"]["demo"]["subjects"] = 30  # a smaller GAN set: the check needs only its table
+
+    config = _tiny_variant(tmp_path, too_big)
+    workdir = tmp_path / "run"
+    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2", config=config)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "split.val = 2 and split.test = 13 take 2 + 13 = 15 subjects, but real_a+real_b have 14 after preparation" in output
+    assert "minority.n_added = 40 (minority.dataset real_a): adding 40 translated disgust faces needs 40 neutral faces" in output
+    assert "Error in rule check_design" in output
+    ran = {p.name for p in (workdir / "results/logs").iterdir()}
+    assert ran == {"render_demo_dataset", "prepare_faces", "check_design.log"}, ran  # no GAN, no split, nothing after the check
+    assert not (workdir / "results/checks/design.txt").exists()
 
 
 def test_a_missing_dataset_is_named_with_where_to_put_it(tmp_path):

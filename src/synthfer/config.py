@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,35 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
     overlap = set(config["roles"]["real_train"]) & set(config["roles"]["cross_test"])
     if overlap:
         problems.append(f"roles: {sorted(overlap)} are both real_train and cross_test; a cross-database test set must never be trained on")
+    overlap = set(config["roles"]["gan_train"]) & set(config["roles"]["cross_test"])
+    if overlap:
+        problems.append(f"roles: {sorted(overlap)} are both gan_train and cross_test; the GANs must never learn from a test set's faces")
+    problems += _design_problems(config)
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _design_problems(config: dict[str, Any]) -> list[str]:
+    """What the config alone shows is wrong with the design (the data-dependent checks are in preflight.py)."""
+    problems = []
+    for role, names in config["roles"].items():
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            problems.append(f"roles.{role} lists {', '.join(twice)} more than once; each dataset once per role (twice would double its faces)")
+    keys = ratio_keys(config)
+    unknown = [k for k in config.get("classifier", {}).get("per_ratio", {}) if k not in keys]
+    if unknown:
+        problems.append(f"classifier.per_ratio: {', '.join(unknown)} not a ratio this study runs; allowed keys: {', '.join(keys)} "
+                        "(experiment.ratios, and syn with experiment.synthetic_only)")
+    val, test = config["split"]["val"], config["split"]["test"]
+    if float(val) < 1 and float(test) < 1 and val + test >= 1:
+        problems.append(f"split.val + split.test = {val} + {test} = {val + test:g} of the subjects: nothing is left to train on; keep the sum below 1")
+    generate = config.get("generate", {})
+    path = generate.get("torchscript")
+    if generate.get("identities") == "torchscript" and path and Path(path).is_file() and not zipfile.is_zipfile(path):
+        problems.append(f"generate.torchscript: {path} is not a TorchScript file (torch.jit.save writes a zip archive); "
+                        "export your generator with torch.jit.script or torch.jit.trace and save it with torch.jit.save")
+    return problems
 
 
 def load_config(path: str | os.PathLike) -> dict[str, Any]:

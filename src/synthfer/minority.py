@@ -56,14 +56,14 @@ class FoldPlan:
     added: np.ndarray
 
 
-def plan_folds(faces: FaceSet, n: int, cfg: MinorityConfig) -> list[FoldPlan]:
+def plan_folds(faces: FaceSet | pd.DataFrame, n: int, cfg: MinorityConfig) -> list[FoldPlan]:
     """Repeated stratified k-fold by subject: no person is in two parts of a fold, and the n neutral faces
     translated for a fold come from its fit subjects only (the first n of one seeded order, so a larger n
     holds a smaller one's faces). A set without identities (FER2013: one subject per image) gets plain
-    stratified folds."""
-    table = faces.table.reset_index(drop=True)
+    stratified folds. Takes the face table alone too: the preflight check plans the folds before any GAN trains."""
+    table = (faces.table if isinstance(faces, FaceSet) else faces).reset_index(drop=True)
     emotional = np.flatnonzero(table["emotion"].isin(EMOTIONS).to_numpy())
-    y = labels_of(emotions_only(faces))  # in the order of `emotional`
+    y = table["emotion"].iloc[emotional].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy(np.int64)  # labels_of, in the order of `emotional`
     groups = table["subject"].to_numpy()[emotional]
     neutral = np.flatnonzero((table["emotion"] == NEUTRAL).to_numpy())
     order = neutral[np.random.default_rng(cfg.seed).permutation(len(neutral))]

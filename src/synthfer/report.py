@@ -230,6 +230,8 @@ def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame 
     lines.append("|---|" + "---|" * len(ks))
     for test_set in table.index:
         lines.append(f"| {test_set} | " + " | ".join(_fmt(table.loc[test_set, k], half.loc[test_set, k]) for k in ks) + " |")
+    if ks == ["0"]:  # a real-only study: nothing to compare within it
+        return lines
     lines += ["", f"{heading} What the numbers say", ""]
     for test_set in config["roles"]["cross_test"] + ["real_test"]:
         if test_set not in table.index:
@@ -345,17 +347,19 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
     section per translator, each compared with the same real-only runs."""
     ks = sorted(summary["k"].astype(str).unique(), key=k_order)
     translators = translator_names(summary)
+    real_only = ks == ["0"]
+    design = ("real faces only (`experiment.ratios: [0]`, no synthetic-only run): study 1 generated no faces and trained no GAN"
+              if real_only else "real faces plus k units of generated faces (k = 0: real only; syn: one generated unit alone)")
     lines = [
         "# synthfer report",
         "",
-        "How far does GAN-generated data improve facial expression recognition? The paper's CNN trained on the",
-        "real faces plus k units of generated faces (k = 0: real only; syn: one generated unit alone), "
+        f"How far does GAN-generated data improve facial expression recognition? The paper's CNN trained on the {design}, "
         f"{len(config['experiment']['seeds'])} seeds per setting.",
         "",
         f"- real training datasets: {', '.join(config['roles']['real_train'])}",
-        f"- GAN training datasets: {', '.join(config['roles']['gan_train'])}",
+        *([] if real_only else [f"- GAN training datasets: {', '.join(config['roles']['gan_train'])}"]),
         f"- cross-database test sets (never trained on): {', '.join(config['roles']['cross_test']) or 'none'}",
-        f"- expression translators compared: {', '.join(translators) or 'none'} (every one is given the same generated identities)",
+        *([] if real_only else [f"- expression translators compared: {', '.join(translators) or 'none'} (every one is given the same generated identities)"]),
         f"- image size {config['preprocess']['image_size']} px; ratios k = {', '.join(ks)}; seeds {config['experiment']['seeds']}",
         f"- commit {provenance['commit']}; torch {provenance['versions']['torch']}; snakemake {provenance['versions']['snakemake']}; GPU: {provenance['cuda']}",
     ]
@@ -364,7 +368,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
                      f"(`classifier.precision: {config.get('classifier', {}).get('precision', 'auto')}`; auto = bf16 where the device has bf16 units)")
     lines.append("")
     for translator in translators or [REAL_ONLY]:
-        lines += [f"## Translator: {translator}", ""]
+        lines += ["## Real faces only" if translator == REAL_ONLY else f"## Translator: {translator}", ""]
         lines += _accuracy_sections(config, with_baseline(summary, translator), _of(gains, translator), "###")
         quality_lines = _quality_lines(_of(fidelity, translator), _of(quality, translator))
         kept = _of(selection, translator.removesuffix(SELECTED_SUFFIX)) if translator.endswith(SELECTED_SUFFIX) and selection is not None else None

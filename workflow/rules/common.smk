@@ -42,6 +42,16 @@ BASELINES = sfconfig.baselines(config)  # other architectures on real faces only
 MINORITY = sfconfig.minority_config(config)  # study 2's protocol, or None
 
 
+# what check_design reads: every dataset of a role or of study 2, the TorchScript generator if one is used
+DESIGN_DATASETS = list(dict.fromkeys([*REAL_TRAIN, *GAN_TRAIN, *CROSS_TEST, *([config["minority"]["dataset"]] if MINORITY else [])]))
+DESIGN_CHECK = "results/checks/design.txt"
+MINORITY_PLAN = (
+    {"dataset": config["minority"]["dataset"], "n_added": max(config["minority"]["n_added"]), **asdict(MINORITY)} if MINORITY else None
+)
+_identity_source = sfconfig.identity_config(config)
+TORCHSCRIPT = [config["generate"]["torchscript"], _identity_source.z_dim] if _identity_source.identities == "torchscript" and GENERATING else None
+
+
 def one_of(names):
     """A wildcard constraint matching exactly these names (and nothing when there are none)."""
     return "|".join(names) if names else "(?!)"
@@ -80,6 +90,7 @@ CODE = {
     "cyclegan": _code("models/cyclegan.py", "train/cyclegan.py", "train/resume.py", "steps/gan.py"),
     "generate": _code("generate.py", "translate.py", "identities.py", "steps/generate.py"),
     "classifier": _code("models/classifier.py", "train/classifier.py", "augment.py", "experiment.py", "steps/classify.py"),
+    "preflight": _code("preflight.py", "data/splits.py", "minority.py", "steps/data.py"),
     "report": _code("report.py", "plots.py", "metrics.py"),
     "quality": _code("quality.py"),
     "minority": _code("minority.py", "steps/minority.py", "translate.py", "train/classifier.py", "augment.py", "models/classifier.py"),

@@ -63,9 +63,37 @@ rule prepare_faces:
         "../../scripts/prepare_faces.py"
 
 
+# Checked as soon as the face tables exist, before any GAN job: split sizes against the subjects, the
+# emotions each role holds, study 2's folds, the user's TorchScript generator. GAN jobs take its output as
+# ancient(), so that a rerun of the check alone never retrains them.
+rule check_design:
+    input:
+        tables=[f"{face_store(d)}/faces.csv" for d in DESIGN_DATASETS],
+        torchscript=[TORCHSCRIPT[0]] if TORCHSCRIPT else [],
+        code=CODE["preflight"],
+    output:
+        DESIGN_CHECK,
+    params:
+        datasets=DESIGN_DATASETS,
+        roles={role: config["roles"][role] for role in ("real_train", "gan_train", "cross_test")},
+        split={"val": config["split"]["val"], "test": config["split"]["test"]},
+        generating=bool(GENERATING),
+        allow_missing_emotions=config["experiment"].get("allow_missing_emotions", False),
+        minority=MINORITY_PLAN,
+        torchscript=TORCHSCRIPT,
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/check_design.log",
+    localrule: True
+    script:
+        "../../scripts/check_design.py"
+
+
 rule split_subjects:
     input:
         faces=face_store_files(REAL_TRAIN),
+        design=ancient(DESIGN_CHECK),
         code=CODE["split"],
     output:
         images="results/real/faces.npz",

@@ -6,6 +6,7 @@
 rule train_stargan:
     input:
         face_store_files(GAN_TRAIN),
+        design=ancient(DESIGN_CHECK),
         code=CODE["stargan"],
     output:
         model="results/gan/stargan/generator.pt",
@@ -33,6 +34,7 @@ rule train_stargan:
 rule train_identity_gan:
     input:
         face_store_files(GAN_TRAIN),
+        design=ancient(DESIGN_CHECK),
         code=CODE["identity"],
     output:
         model="results/gan/identity/generator.pt",
@@ -62,6 +64,7 @@ rule train_identity_gan:
 rule train_cyclegan:
     input:
         face_store_files(GAN_TRAIN),
+        design=ancient(DESIGN_CHECK),
         code=CODE["cyclegan"],
     output:
         model="results/gan/{variant}/{emotion}/generator.pt",

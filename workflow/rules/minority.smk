@@ -6,6 +6,7 @@ if MINORITY:
     rule cross_validate_minority:
         input:
             faces=face_store_files([config["minority"]["dataset"]]),
+            design=ancient(DESIGN_CHECK),
             translator=lambda wc: minority_translator_models(wc.mtranslator),
             code=CODE["minority"],
         output:

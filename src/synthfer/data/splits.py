@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
@@ -9,20 +11,24 @@ from sklearn.model_selection import GroupShuffleSplit
 SPLITS = ("train", "val", "test")
 
 
-def _size(value: float | int) -> float | int:
-    """Counts are ints >= 1, fractions are floats in (0, 1): sklearn's convention."""
-    return int(value) if float(value) >= 1 else float(value)
+def split_sizes(n_subjects: int, val: float | int, test: float | int) -> tuple[int, int, int]:
+    """Subjects in (train, val, test): counts (>= 1) are taken as they are; a test fraction is rounded up
+    (scikit-learn's rule), a val fraction (of all subjects, not of what test left) rounded, at least 1."""
+    n_test = int(test) if float(test) >= 1 else math.ceil(float(test) * n_subjects)
+    n_val = int(val) if float(val) >= 1 else max(1, int(round(float(val) * n_subjects)))
+    return n_subjects - n_val - n_test, n_val, n_test
 
 
 def _one_split(groups: np.ndarray, val: float | int, test: float | int, seed: int) -> np.ndarray:
     idx = np.arange(len(groups))
     split = np.full(len(groups), "train", dtype=object)
-    outer = GroupShuffleSplit(n_splits=1, test_size=_size(test), random_state=seed)
+    n_subjects = len(np.unique(groups))
+    n_train, val_size, test_size = split_sizes(n_subjects, val, test)
+    if n_train < 1:
+        raise ValueError(f"split.val = {val} and split.test = {test} take {val_size} + {test_size} subjects of {n_subjects}: none is left to train on")
+    outer = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     rest, test_idx = next(outer.split(idx, groups=groups))
     split[test_idx] = "test"
-    val_size = _size(val)
-    if isinstance(val_size, float):  # fraction of all subjects, not of what test left over
-        val_size = max(1, int(round(val_size * len(np.unique(groups)))))
     inner = GroupShuffleSplit(n_splits=1, test_size=val_size, random_state=seed + 1)
     _, val_rel = next(inner.split(rest, groups=groups[rest]))
     split[rest[val_rel]] = "val"

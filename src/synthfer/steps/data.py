@@ -16,7 +16,8 @@ from synthfer.data.loaders import load_records
 from synthfer.data.prepare import PrepareConfig, prepare_faces
 from synthfer.data.splits import assert_subject_disjoint, split_subjects
 from synthfer.data.store import FaceSet, read_store, write_face_set
-from synthfer.io import atomic_write_csv
+from synthfer.io import atomic_write_csv, atomic_write_text
+from synthfer.preflight import MinorityPlan, check_design
 
 log = logging.getLogger("synthfer")
 PathLike = str | os.PathLike
@@ -45,3 +46,14 @@ def split_real_faces(stores: list[PathLike], val: float | int, test: float | int
     write_face_set(faces, out_images, out_table)
     log.info("subjects per split: %s", faces.table.groupby("split")["subject"].nunique().to_dict())
     log.info("faces per split and emotion:\n%s", pd.crosstab(faces.table["emotion"], faces.table["split"]).to_string())
+
+
+def check_design_step(tables: dict[str, PathLike], roles: dict[str, list[str]], split: dict, generating: bool, allow_missing_emotions: bool,
+                      minority: dict | None, torchscript: tuple[str, int] | None, out: PathLike) -> None:
+    """The data-dependent checks of the design (preflight.py), before any GAN job; `out` lists what passed."""
+    faces = {name: pd.read_csv(path, keep_default_na=False, na_values=[""]) for name, path in tables.items()}
+    checked = check_design(faces, roles, split, generating, allow_missing_emotions, MinorityPlan(**minority) if minority else None,
+                           tuple(torchscript) if torchscript else None)
+    for line in checked:
+        log.info("ok: %s", line)
+    atomic_write_text("".join(f"ok: {line}\n" for line in checked), out)
