@@ -1,5 +1,7 @@
 """Loaders, alignment, preparation and subject-disjoint splits."""
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,12 +71,36 @@ def test_prepare_keeps_good_faces_and_lists_bad_ones(small_db, tmp_path):
     assert "unreadable" in reasons and "no face detected" in reasons
 
 
-def test_too_many_rejects_fail_loudly(small_db):
+def test_too_many_rejects_fail_loudly_with_reasons_grouped_and_the_list_kept(small_db, tmp_path):
     _, root = small_db
     records = load_records("demo", root, "db")
-    records.loc[records.index[:4], "path"] = "/nonexistent.png"
-    with pytest.raises(TooManyRejectedError, match="max_rejected_fraction"):
+    records.loc[records.index[:4], "path"] = [f"/nonexistent/{i}.png" for i in range(4)]
+    with pytest.raises(TooManyRejectedError, match=r"4 of 28 images rejected \(14% > preprocess\.max_rejected_fraction 10%\); most common reasons: "
+                                                   r"4 x unreadable: FileNotFoundError: \[Errno 2\] No such file or directory$") as error:
         prepare_faces(records, PrepareConfig(image_size=32, max_rejected_fraction=0.1))
+    assert len(error.value.rejected) == 4  # the whole list travels with the error
+    from synthfer.steps.data import prepare_dataset
+
+    out = tmp_path / "out"
+    broken = tmp_path / "db"
+    shutil.copytree(root, broken)
+    for png in sorted((broken / "images").glob("*.png"))[:4]:
+        png.write_bytes(b"")
+    with pytest.raises(TooManyRejectedError, match=r"dataset 'db': .* Every rejected file and its reason: .*prepare\.rejected\.csv"):
+        prepare_dataset("db", "demo", broken, {}, PrepareConfig(image_size=32, max_rejected_fraction=0.1), out / "faces.npz", out / "faces.csv",
+                        out / "rejected.csv", 1, tmp_path / "logs" / "prepare.rejected.csv")
+    kept = pd.read_csv(tmp_path / "logs" / "prepare.rejected.csv")
+    assert len(kept) == 4 and kept["reason"].str.startswith("unreadable: UnidentifiedImageError: cannot identify image file").all()
+    assert not out.exists()  # no output written
+
+
+def test_an_image_over_the_decompression_limit_is_rejected_by_name(small_db, monkeypatch):
+    _, root = small_db
+    records = load_records("demo", root, "db")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the 64 px demo images are over twice that: PIL refuses them
+    _, faces, rejected = prepare_faces(records.iloc[:2], PrepareConfig(image_size=32, max_rejected_fraction=1.0))
+    assert len(faces) == 0 and list(rejected["path"]) == list(records["path"].iloc[:2])
+    assert rejected["reason"].str.startswith("unreadable: image over PIL's decompression-bomb limit (1000 pixels)").all()
 
 
 def _subjects(n: int, per: int = 6) -> pd.Series:

@@ -117,3 +117,33 @@ def test_stratified_split_balances_emotions_and_stays_subject_disjoint():
     assert_subject_disjoint(table.assign(split=balanced))
     assert balanced.groupby(table["subject"]).first().value_counts().to_dict() == {"train": 28, "test": 8, "val": 4}
     assert balanced.equals(split_subjects(table["subject"], 4, 8, seed=0, emotions=table["emotion"]))
+
+
+def test_malformed_fer2013_rows_are_rejected_with_their_row_not_fatal(tmp_path):
+    write_fer2013_csv(tmp_path / "fer2013.csv", per_class=1)
+    table = pd.read_csv(tmp_path / "fer2013.csv", dtype=str)
+    bad = pd.DataFrame([
+        {"emotion": "3", "pixels": "12 x 7 " * 10, "Usage": "Training"},  # non-numeric pixels, a kept class
+        {"emotion": "", "pixels": table.loc[0, "pixels"], "Usage": "Training"},  # no label at all
+        {"emotion": "9", "pixels": table.loc[0, "pixels"], "Usage": "Training"},  # a code that is no class
+    ])
+    pd.concat([table, bad], ignore_index=True).to_csv(tmp_path / "fer2013.csv", index=False)
+    records = load_records("fer2013", tmp_path / "fer2013.csv", "fer")
+    images, faces, rejected = prepare_faces(records, PrepareConfig(image_size=48, max_rejected_fraction=0.5))
+    assert len(faces) == 7 and images.shape == (7, 48, 48)
+    by_row = dict(zip(rejected["path"].str.rsplit("#", n=1).str[1].astype(int), rejected["reason"]))
+    assert by_row == {
+        7: "unreadable: OSError: damaged pixel row: expected a square of whole numbers 0-255",
+        8: "malformed row: emotion code '' is not one of 0, 1, 2, 3, 4, 5, 6",
+        9: "malformed row: emotion code '9' is not one of 0, 1, 2, 3, 4, 5, 6",
+    }
+
+
+def test_a_fer2013_csv_without_its_columns_names_the_file_and_the_columns_found(tmp_path):
+    pd.DataFrame({"emotion": [0], "image": ["1 2 3 4"]}).to_csv(tmp_path / "fer2013.csv", index=False)
+    with pytest.raises(ValueError, match=r"dataset 'fer': .*fer2013\.csv has no pixels column \(it has emotion, image\); the FER2013 csv needs emotion, pixels"):
+        load_records("fer2013", tmp_path, "fer")
+    pd.DataFrame({"emotion": [0], "pixels": [" ".join(["7"] * 2304)]}).to_csv(tmp_path / "fer2013.csv", index=False)  # Kaggle's train.csv: no Usage
+    assert len(load_records("fer2013", tmp_path, "fer")) == 1
+    with pytest.raises(ValueError, match="options.usage is set, but .* has no Usage column"):
+        load_records("fer2013", tmp_path, "fer", {"usage": ["Training"]})

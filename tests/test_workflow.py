@@ -382,3 +382,25 @@ def test_fer2013_csv_goes_through_prepare_and_the_ambiguity_filter(tmp_path):
     kept = pd.read_csv(workdir / "results/faces/fer/unambiguous/faces.csv")
     scored = pd.read_csv(workdir / "results/faces/fer/unambiguous/confidence.csv")
     assert len(kept) == 21 and set(kept["subject"]) == set(scored.loc[scored["kept"], "subject"])
+
+
+def test_too_many_rejects_stop_the_job_but_the_rejected_list_is_kept(tmp_path):
+    """Snakemake deletes a failed job's outputs; the list of what was rejected, and why, stays beside the log."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_fer2013 import write_fer2013_csv
+
+    write_fer2013_csv(tmp_path / "fer" / "fer2013.csv", per_class=2, damaged_rows=6)
+    config = yaml.safe_load(TINY.read_text())
+    config["datasets"]["fer"] = {"loader": "fer2013", "path": str(tmp_path / "fer" / "fer2013.csv")}
+    config["preprocess"]["max_rejected_fraction"] = 0.1
+    path = tmp_path / "fer.yaml"
+    path.write_text(yaml.safe_dump(config))
+    workdir = tmp_path / "run"
+    result = snakemake(workdir, "--cores", "1", "results/faces/fer/faces.csv", config=path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "6 of 20 images rejected (30% > preprocess.max_rejected_fraction 10%); most common reasons: " \
+           "6 x unreadable: OSError: damaged pixel row: expected a square of whole numbers 0-255" in output
+    kept = pd.read_csv(workdir / "results/logs/prepare_faces/fer.rejected.csv")
+    assert len(kept) == 6 and kept["path"].str.endswith(tuple(f"#{i}" for i in range(14, 20))).all()
+    assert not (workdir / "results/faces/fer").exists() or not list((workdir / "results/faces/fer").glob("*.csv"))

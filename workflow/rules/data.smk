@@ -57,7 +57,8 @@ rule prepare_faces:
     conda:
         CONDA_ENV
     log:
-        "results/logs/prepare_faces/{dataset}.log",
+        log="results/logs/prepare_faces/{dataset}.log",
+        rejected="results/logs/prepare_faces/{dataset}.rejected.csv",  # kept when too many are rejected and the job fails
     threads: 2
     script:
         "../../scripts/prepare_faces.py"

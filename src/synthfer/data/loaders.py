@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthfer.data import real_loaders
-from synthfer.data.records import EYE_COLUMNS, RECORD_COLUMNS
+from synthfer.data.records import EYE_COLUMNS, RECORD_COLUMNS, REJECT_COLUMN
 from synthfer.labels import DOMAINS
 
 
@@ -57,7 +57,8 @@ def load_records(loader: str, root: str | os.PathLike, name: str, options: dict[
             f"dataset {name!r} not found at {root}: put the dataset there or change datasets.{name}.path in config.yaml"
         )
     table = LOADERS[loader](root, name, options or {})
-    table = table[table["emotion"].isin(DOMAINS)].reset_index(drop=True)
+    listed = table[REJECT_COLUMN].fillna("").astype(bool) if REJECT_COLUMN in table else pd.Series(False, index=table.index)
+    table = table[table["emotion"].isin(DOMAINS) | listed].reset_index(drop=True)  # a loader's rejects stay, to be listed
     if table.empty:
         raise DatasetMissingError(f"dataset {name!r}: no images in the {loader!r} layout under {root}; check datasets.{name}.path and loader")
     table["intensity"] = table["intensity"].astype(float) if "intensity" in table else np.nan

@@ -16,12 +16,13 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from synthfer.data.align import align_face, resize_face
-from synthfer.data.records import EYE_COLUMNS, VIDEO_SUFFIXES
+from synthfer.data.records import EYE_COLUMNS, REJECT_COLUMN, VIDEO_SUFFIXES
 
 if TYPE_CHECKING:
     from synthfer.data.detect import FaceDetector
 
 FACE_COLUMNS = ("subject", "emotion", "source", "frame", "intensity", "path")
+REJECTED_COLUMNS = ("path", "frame", "reason")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,11 @@ def _detector(cfg: PrepareConfig) -> FaceDetector:
 
 
 class TooManyRejectedError(RuntimeError):
-    """More images failed than the configured threshold allows."""
+    """More images failed than the configured threshold allows; `rejected` holds the whole list."""
+
+    def __init__(self, message: str, rejected: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.rejected = rejected
 
 
 def read_image(record: dict) -> Image.Image:
@@ -58,7 +63,7 @@ def read_image(record: dict) -> Image.Image:
     path = str(record["path"])
     if "pixels" in record and "#" in path:  # a row of a pixel table (FER2013's csv)
         if not isinstance(record["pixels"], np.ndarray):
-            raise OSError(f"damaged pixel row {path}: expected a square of values 0-255")
+            raise OSError("damaged pixel row: expected a square of whole numbers 0-255")
         image = Image.fromarray(record["pixels"])
     elif Path(path).suffix.lower() in VIDEO_SUFFIXES:
         import cv2
@@ -70,7 +75,7 @@ def read_image(record: dict) -> Image.Image:
         finally:
             capture.release()
         if not ok:
-            raise OSError(f"cannot read frame {record.get('frame', 0)} of {path}")
+            raise OSError("cannot read the frame (an undecodable video, or one with fewer frames)")
         image = Image.fromarray(bgr[:, :, ::-1].copy())
     else:
         with Image.open(path) as img:
@@ -86,12 +91,25 @@ def read_image(record: dict) -> Image.Image:
     return image
 
 
+def _without_path(message: str, path: str) -> str:
+    """An error text without the file's path (the rejected list has it in its own column), so that the
+    reasons of many files group into one."""
+    for form in (f"'{path}'", f'"{path}"', path):
+        message = message.replace(form, "")
+    return " ".join(message.split()).replace(" :", ":").strip(" :") or "no message"
+
+
 def _prepare_one(args: tuple[dict, PrepareConfig]) -> tuple[np.ndarray | None, str]:
     record, cfg = args
+    listed = record.get(REJECT_COLUMN)
+    if isinstance(listed, str) and listed:
+        return None, listed
     try:
         image = read_image(record)
-    except (OSError, UnidentifiedImageError) as exc:
-        return None, f"unreadable: {type(exc).__name__}: {exc}"
+    except Image.DecompressionBombError as exc:  # not an OSError: it used to abort the whole dataset
+        return None, f"unreadable: image over PIL's decompression-bomb limit ({Image.MAX_IMAGE_PIXELS} pixels): {_without_path(str(exc), str(record['path']))}"
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:  # what decoders raise on damaged files
+        return None, f"unreadable: {type(exc).__name__}: {_without_path(str(exc), str(record['path']))}"
     if record.get("aligned") is True:  # the dataset ships cropped, aligned faces: only resize
         return resize_face(image, cfg.image_size), ""
     eyes = [record.get(c) for c in EYE_COLUMNS]
@@ -120,15 +138,15 @@ def prepare_faces(records: pd.DataFrame, cfg: PrepareConfig, threads: int = 1) -
         results = [_prepare_one(j) for j in jobs]
     keep = [i for i, (img, _) in enumerate(results) if img is not None]
     rejected = pd.DataFrame(
-        [{"path": records.iloc[i]["path"], "reason": reason} for i, (img, reason) in enumerate(results) if img is None],
-        columns=["path", "reason"],
+        [{"path": records.iloc[i]["path"], "frame": records.iloc[i]["frame"], "reason": reason} for i, (img, reason) in enumerate(results) if img is None],
+        columns=list(REJECTED_COLUMNS),
     )
     share = len(rejected) / max(1, len(records))
     if share > cfg.max_rejected_fraction:
-        reasons = rejected["reason"].value_counts().head(3).to_dict()
+        reasons = "; ".join(f"{n} x {reason}" for reason, n in rejected["reason"].value_counts().head(3).items())
         raise TooManyRejectedError(
-            f"{len(rejected)} of {len(records)} images rejected ({share:.0%} > max_rejected_fraction "
-            f"{cfg.max_rejected_fraction:.0%}); most common reasons: {reasons}"
+            f"{len(rejected)} of {len(records)} images rejected ({share:.0%} > preprocess.max_rejected_fraction "
+            f"{cfg.max_rejected_fraction:.0%}); most common reasons: {reasons}", rejected,
         )
     images = np.stack([results[i][0] for i in keep]) if keep else np.zeros((0, cfg.image_size, cfg.image_size), np.uint8)
     faces = records.iloc[keep][list(FACE_COLUMNS)].reset_index(drop=True)

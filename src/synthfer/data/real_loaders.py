@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthfer.data.records import EYE_COLUMNS, IMAGE_SUFFIXES, RECORD_COLUMNS, VIDEO_SUFFIXES
+from synthfer.data.records import EYE_COLUMNS, IMAGE_SUFFIXES, RECORD_COLUMNS, REJECT_COLUMN, VIDEO_SUFFIXES
 
 
 CLASS_SYNONYMS: dict[str, str] = {
@@ -251,19 +251,8 @@ def load_fer2013(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame
     if unknown:
         raise ValueError(f"dataset {name!r}: options.usage {sorted(unknown)} unknown; allowed: {', '.join(FER2013_USAGES)}")
     csv_path = _fer2013_csv(root)
-    rows = []
-    if csv_path is not None:
-        offset = 0
-        for chunk in pd.read_csv(csv_path, chunksize=4096, dtype={"emotion": int, "pixels": str, "Usage": str}):
-            for i, (code, pixels, usage) in enumerate(zip(chunk["emotion"], chunk["pixels"], chunk["Usage"]), start=offset):
-                if usage not in usages:
-                    continue
-                rows.append({
-                    "path": f"{csv_path}#{i}", "subject": f"{name}/{i}", "emotion": FER2013_CODES.get(int(code)), "source": name,
-                    "frame": 0, "intensity": np.nan, "aligned": True, "pixels": _fer2013_pixels(pixels),
-                })
-            offset += len(chunk)
-    else:
+    rows = _fer2013_csv_rows(csv_path, name, usages, "usage" in options) if csv_path is not None else []
+    if csv_path is None:
         for folder, usage in FER2013_FOLDERS.items():
             if usage not in usages or not (root / folder).is_dir():
                 continue
@@ -273,13 +262,46 @@ def load_fer2013(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame
                         "path": str(path), "subject": f"{name}/{folder}/{class_dir.name}/{path.stem}", "emotion": CLASS_SYNONYMS.get(class_dir.name.lower()),
                         "source": name, "frame": 0, "intensity": np.nan, "aligned": True, "pixels": None,
                     })
-    table = pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *EYE_COLUMNS, "aligned", "pixels"])
-    return table.dropna(subset=["emotion"]).reset_index(drop=True)
+    table = pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *EYE_COLUMNS, "aligned", "pixels", REJECT_COLUMN])
+    return table[table["emotion"].notna() | table[REJECT_COLUMN].notna()].reset_index(drop=True)
+
+
+FER2013_COLUMNS = ("emotion", "pixels")
+
+
+def _fer2013_csv_rows(csv_path: Path, name: str, usages: set[str], usage_given: bool) -> list[dict[str, Any]]:
+    """One record per row of the CSV, its row number in `path`; a row is decided by its label first: a code
+    that is no class is a reject (it cannot be placed), a kept row with damaged pixels is rejected later."""
+    header = pd.read_csv(csv_path, nrows=0).columns
+    missing = [c for c in FER2013_COLUMNS if c not in header]
+    if missing:
+        raise ValueError(f"dataset {name!r}: {csv_path} has no {', '.join(missing)} column (it has {', '.join(map(str, header)) or 'none'}); "
+                         f"the FER2013 csv needs {', '.join(FER2013_COLUMNS)} and, to pick a usage, Usage")
+    if "Usage" not in header and usage_given:
+        raise ValueError(f"dataset {name!r}: options.usage is set, but {csv_path} has no Usage column to pick rows by (it has {', '.join(map(str, header))})")
+    rows, offset = [], 0
+    for chunk in pd.read_csv(csv_path, chunksize=4096, dtype=str, keep_default_na=False):
+        usage_column = chunk["Usage"] if "Usage" in chunk else pd.Series("", index=chunk.index)
+        for i, (code, pixels, usage) in enumerate(zip(chunk["emotion"], chunk["pixels"], usage_column), start=offset):
+            if "Usage" in chunk and usage not in usages:
+                continue
+            row = {"path": f"{csv_path}#{i}", "subject": f"{name}/{i}", "source": name, "frame": 0, "intensity": np.nan, "aligned": True}
+            label = FER2013_CODES.get(int(code)) if code.strip().isdigit() else None
+            if label is None:
+                rows.append({**row, "emotion": None, "pixels": None,
+                             REJECT_COLUMN: f"malformed row: emotion code {code.strip()!r} is not one of {', '.join(map(str, FER2013_CODES))}"})
+                continue
+            rows.append({**row, "emotion": label, "pixels": _fer2013_pixels(pixels), REJECT_COLUMN: None})
+        offset += len(chunk)
+    return rows
 
 
 def _fer2013_pixels(text: str) -> np.ndarray | None:
     """48x48 uint8 from the CSV's space-separated pixels; None when the row is damaged (it is then rejected)."""
-    values = np.array(text.split(), dtype=np.int64) if isinstance(text, str) else np.zeros(0)
+    try:
+        values = np.array(text.split(), dtype=np.int64) if isinstance(text, str) else np.zeros(0)
+    except ValueError:  # a value that is not a whole number
+        return None
     side = int(round(np.sqrt(len(values))))
     if len(values) == 0 or side * side != len(values) or values.min() < 0 or values.max() > 255:
         return None

@@ -13,7 +13,7 @@ import pandas as pd
 
 from synthfer.data.demo import DemoDatabase, write_demo_database
 from synthfer.data.loaders import load_records
-from synthfer.data.prepare import PrepareConfig, prepare_faces
+from synthfer.data.prepare import PrepareConfig, TooManyRejectedError, prepare_faces
 from synthfer.data.splits import assert_subject_disjoint, split_subjects
 from synthfer.data.store import FaceSet, read_store, write_face_set
 from synthfer.io import atomic_write_csv, atomic_write_text
@@ -28,10 +28,21 @@ def render_demo_dataset(db: DemoDatabase, out_dir: PathLike, threads: int) -> No
     log.info("rendered %d images of %d subjects to %s", len(table), table["subject"].nunique(), out_dir)
 
 
-def prepare_dataset(name: str, loader: str, root: PathLike, options: dict, cfg: PrepareConfig, out_images: PathLike, out_table: PathLike, out_rejected: PathLike, threads: int) -> None:
+def prepare_dataset(name: str, loader: str, root: PathLike, options: dict, cfg: PrepareConfig, out_images: PathLike, out_table: PathLike, out_rejected: PathLike,
+                    threads: int, log_rejected: PathLike | None = None) -> None:
+    """`log_rejected`: a copy of the rejected list beside the log, which a failed job keeps (Snakemake deletes
+    its outputs): when too many faces are rejected, the user can still read why."""
     records = load_records(loader, root, name, options)
     log.info("%s: %d images of %d subjects", name, len(records), records["subject"].nunique())
-    images, faces, rejected = prepare_faces(records, cfg, threads)
+    try:
+        images, faces, rejected = prepare_faces(records, cfg, threads)
+    except TooManyRejectedError as error:
+        if log_rejected is None:
+            raise
+        atomic_write_csv(error.rejected, log_rejected)
+        raise TooManyRejectedError(f"dataset {name!r}: {error}. Every rejected file and its reason: {log_rejected}", error.rejected) from None
+    if log_rejected is not None:
+        atomic_write_csv(rejected, log_rejected)
     atomic_write_csv(rejected, out_rejected)
     write_face_set(FaceSet(images, faces), out_images, out_table)
     log.info("%s: %d faces kept, %d rejected; per emotion: %s", name, len(faces), len(rejected), faces["emotion"].value_counts().to_dict())
