@@ -356,6 +356,13 @@ def test_a_dataset_from_a_local_archive_is_unpacked_and_prepared(tmp_path):
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     faces = pd.read_csv(workdir / "results/faces/cross_b/faces.csv")
     assert len(faces) == 2 * 7 and set(faces["source"]) == {"cross_b"}
+    # the user replaces the archive (no sha256 given): the next run unpacks and prepares the new one
+    shutil.rmtree(tmp_path / "packed")
+    write_demo_database(DemoDatabase(seed=9, subjects=3, image_size=64), tmp_path / "packed" / "mydb")
+    shutil.make_archive(str(tmp_path / "mydb"), "zip", tmp_path / "packed")
+    result = snakemake(workdir, "--cores", "2", "results/faces/cross_b/faces.csv", config=path)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert len(pd.read_csv(workdir / "results/faces/cross_b/faces.csv")) == 3 * 7
 
 
 def test_fer2013_csv_goes_through_prepare_and_the_ambiguity_filter(tmp_path):
