@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from dataclasses import fields
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 from synthfer.ambiguity import AmbiguityFilterConfig
 from synthfer.data.acquire import UnpackLimits
 from synthfer.data.demo import DemoDatabase
+from synthfer.data.loader_options import options_schema
 from synthfer.data.prepare import PrepareConfig
 from synthfer.labels import EMOTIONS, NEUTRAL
 from synthfer.train.classifier import ClassifierConfig
@@ -28,8 +30,8 @@ class ConfigError(ValueError):
     """config.yaml is invalid; the message names the key and what is allowed."""
 
 
-def _key_path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+def _key_path(error: jsonschema.ValidationError, prefix: str = "") -> str:
+    return ".".join([*filter(None, [prefix]), *(str(p) for p in error.absolute_path)]) or "(top level)"
 
 
 def _allowed(error: jsonschema.ValidationError) -> str:
@@ -41,14 +43,31 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     return ""
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties":
+def _describe(error: jsonschema.ValidationError, prefix: str = "") -> str:
+    if error.validator == "additionalProperties" and "properties" in (error.schema if isinstance(error.schema, dict) else {}):
         schema = error.schema if isinstance(error.schema, dict) else {}
         extra = sorted(set(error.instance) - set(schema.get("properties", {})))
-        where = _key_path(error)
+        where = _key_path(error, prefix)
         names = ", ".join(f"{where}.{k}" if where != "(top level)" else k for k in extra)
-        return f"unknown key {names}{_allowed(error)}"
-    return f"{_key_path(error)}: {error.message}{_allowed(error)}"
+        allowed = _allowed(error) if schema.get("properties") else "; this loader takes no options"
+        return f"unknown key {names}{allowed}"
+    return f"{_key_path(error, prefix)}: {error.message}{_allowed(error)}"
+
+
+def _options_problems(name: str, dataset: dict[str, Any]) -> list[str]:
+    """A dataset's loader options against the loader's declaration (data/loader_options.py)."""
+    prefix = f"datasets.{name}.options"
+    options = dataset.get("options", {})
+    validator = jsonschema.Draft202012Validator(options_schema(dataset["loader"]))
+    problems = [_describe(e, prefix) for e in sorted(validator.iter_errors(options), key=lambda e: list(e.absolute_path))]
+    regex = options.get("subject_regex") if dataset["loader"] == "folder" and not problems else None
+    if regex:
+        try:
+            if re.compile(regex).groups < 1:
+                problems.append(f"{prefix}.subject_regex: {regex!r} has no group; its first group (...) must hold the subject")
+        except re.error as exc:
+            problems.append(f"{prefix}.subject_regex: {regex!r} is not a regular expression ({exc})")
+    return problems
 
 
 def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCHEMA_PATH) -> None:
@@ -65,6 +84,7 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
             if name not in datasets:
                 problems.append(f"roles.{role}: dataset {name!r} is not defined under datasets; defined: {', '.join(datasets)}")
     for name, ds in datasets.items():
+        problems += _options_problems(name, ds)
         sources = [k for k in ("path", "url", "archive") if k in ds]
         if ds["loader"] == "demo" and "demo" not in ds and not sources:
             problems.append(f"datasets.{name}: loader 'demo' needs a 'demo:' block (seed, subjects, ...) to render it, or a path/archive/url of a rendered one")

@@ -3,6 +3,12 @@
 Every loader maps the dataset's own label codes to the canonical names (`labels.DOMAINS`) and drops what
 does not map (contempt, 'none', 'uncertain'); the subject key comes from the layout, never from a substring
 guess. See ../shared/notes/datasets.md for the layouts these follow.
+
+What is not data is skipped wherever it sits (`is_data`: hidden files such as `.DS_Store` and AppleDouble
+`._*` files, `Thumbs.db`, `desktop.ini`, `__MACOSX/`, readme files). What the layout says is data but cannot
+be read (an annotation file that does not parse, a video without frames, a malformed table row whose label
+is kept) becomes a record with a `reject` reason, so that it is listed in `rejected.csv` and counts toward
+`max_rejected_fraction`. Options come with their defaults from `loader_options.OPTIONS`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthfer.data.loader_options import resolve_options
 from synthfer.data.records import EYE_COLUMNS, IMAGE_SUFFIXES, RECORD_COLUMNS, REJECT_COLUMN, VIDEO_SUFFIXES
 
 
@@ -30,9 +37,32 @@ CLASS_SYNONYMS: dict[str, str] = {
 """Folder and file-name words for the canonical classes (anything else, e.g. contempt, is dropped)."""
 
 
-def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    table = pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *EYE_COLUMNS])
-    return table.dropna(subset=["emotion"]).reset_index(drop=True)
+OS_DEBRIS = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "__macosx", "$recycle.bin", "system volume information"})
+
+
+def is_data(path: Path, root: Path) -> bool:
+    """False for what operating systems and archivers leave beside data, anywhere below `root`."""
+    return not any(part.startswith(".") or part.lower() in OS_DEBRIS for part in path.relative_to(root).parts)
+
+
+def _files(root: Path, pattern: str) -> list[Path]:
+    """Files below `root` matching a glob pattern, in sorted order, without OS debris."""
+    return sorted(p for p in root.glob(pattern) if p.is_file() and is_data(p, root))
+
+
+def _dirs(folder: Path) -> list[Path]:
+    """The sub-folders of `folder` (not files next to them: `.DS_Store`, a README), without OS debris."""
+    return sorted(p for p in folder.iterdir() if p.is_dir() and is_data(p, folder)) if folder.is_dir() else []
+
+
+def _rejected(path: Path | str, reason: str, subject: str, name: str, frame: int = 0) -> dict[str, Any]:
+    """A record the layout lists but that cannot be used: it goes to rejected.csv with `reason`."""
+    return {"path": str(path), "subject": subject, "emotion": None, "source": name, "frame": frame, "intensity": np.nan, REJECT_COLUMN: reason}
+
+
+def _table(rows: list[dict[str, Any]], extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *EYE_COLUMNS, *extra, REJECT_COLUMN])
+    return table[table["emotion"].notna() | table[REJECT_COLUMN].notna()].reset_index(drop=True)
 
 
 def load_rafd(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
@@ -40,11 +70,11 @@ def load_rafd(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
 
     options: `angles` (default [90], the frontal camera), `gazes` (default ['frontal']).
     """
-    angles = {int(a) for a in options.get("angles", [90])}
-    gazes = set(options.get("gazes", ["frontal"]))
+    opts = resolve_options("rafd", options)
+    angles, gazes = set(opts["angles"]), set(opts["gazes"])
     pattern = re.compile(r"^Rafd(\d{3})_(\d+)_([A-Za-z-]+)_(female|male)_([a-z]+)_(frontal|left|right)\.jpe?g$", re.IGNORECASE)
     rows = []
-    for path in sorted(root.rglob("Rafd*")):
+    for path in _files(root, "**/Rafd*"):
         m = pattern.match(path.name)
         if not m or int(m.group(1)) not in angles or m.group(6).lower() not in gazes:
             continue
@@ -61,11 +91,11 @@ def load_kdef(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     options: `angles` (default ['S'], straight; also FL, HL, HR, FR), `sessions` (default ['A', 'B']).
     The subject is gender + id (AF01 and BF01 are the same person in two sessions).
     """
-    angles = {a.upper() for a in options.get("angles", ["S"])}
-    sessions = {s.upper() for s in options.get("sessions", ["A", "B"])}
+    opts = resolve_options("kdef", options)
+    angles, sessions = set(opts["angles"]), set(opts["sessions"])
     pattern = re.compile(r"^([AB])([FM])(\d{2})([A-Z]{2})(FL|HL|S|HR|FR)\.JPE?G$", re.IGNORECASE)
     rows = []
-    for path in sorted(root.rglob("*")):
+    for path in _files(root, "**/*"):
         m = pattern.match(path.name)
         if not m or m.group(5).upper() not in angles or m.group(1).upper() not in sessions:
             continue
@@ -80,7 +110,7 @@ def load_jaffe(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     """JAFFE: `KA.AN1.39.tiff`: subject initials, expression code and index, image number."""
     pattern = re.compile(r"^([A-Z]{2})\.([A-Z]{2})(\d+)\.(\d+)\.tiff?$", re.IGNORECASE)
     rows = []
-    for path in sorted(root.rglob("*")):
+    for path in _files(root, "**/*"):
         m = pattern.match(path.name)
         if m:
             rows.append({"path": str(path), "subject": f"{name}/{m.group(1).upper()}", "emotion": JAFFE_CODES.get(m.group(2).upper()), "source": name, "frame": int(m.group(3)), "intensity": np.nan})
@@ -96,22 +126,21 @@ def load_oulu(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     `OriginalImg/` is absent.
     """
     base = root / "OriginalImg" if (root / "OriginalImg").exists() else root / "Cropped"
-    modality = options.get("modality", "VL")
-    lightings = options.get("lighting", ["Strong"])
-    apex = int(options.get("apex_frames", 3))
-    neutral_first = bool(options.get("neutral_first_frame", False))
+    opts = resolve_options("oulu", options)
+    apex, neutral_first = opts["apex_frames"], opts["neutral_first_frame"]
     rows = []
-    for lighting in lightings:
-        for sequence in sorted((base / modality / lighting).glob("P*/*")):
-            emotion = CLASS_SYNONYMS.get(sequence.name.lower())
-            frames = sorted(p for p in sequence.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            if emotion is None or not frames:
-                continue
-            picks = [(i, emotion) for i in range(max(0, len(frames) - apex), len(frames))]
-            if neutral_first and len(frames) > apex:
-                picks.append((0, "neutral"))
-            for i, label in picks:
-                rows.append({"path": str(frames[i]), "subject": f"{name}/{sequence.parent.name}", "emotion": label, "source": name, "frame": i, "intensity": np.nan})
+    sequences = [seq for lighting in opts["lighting"] for person in _dirs(base / opts["modality"] / lighting) if person.name.startswith("P")
+                 for seq in _dirs(person)]
+    for sequence in sequences:
+        emotion = CLASS_SYNONYMS.get(sequence.name.lower())
+        frames = [p for p in _files(sequence, "*") if p.suffix.lower() in IMAGE_SUFFIXES]
+        if emotion is None or not frames:
+            continue
+        picks = [(i, emotion) for i in range(max(0, len(frames) - apex), len(frames))]
+        if neutral_first and len(frames) > apex:
+            picks.append((0, "neutral"))
+        for i, label in picks:
+            rows.append({"path": str(frames[i]), "subject": f"{name}/{sequence.parent.name}", "emotion": label, "source": name, "frame": i, "intensity": np.nan})
     return _table(rows)
 
 
@@ -119,7 +148,8 @@ MMI_CODES = {1: "anger", 2: "disgust", 3: "fear", 4: "happiness", 5: "sadness", 
 
 
 def _mmi_emotion(xml_path: Path) -> str | None:
-    """The basic emotion in an MMI session's metadata (Meta-Data Name="Emotion"), or None."""
+    """The basic emotion in an MMI session's metadata (Meta-Data Name="Emotion"), or None; raises
+    ET.ParseError for a file that is not XML."""
     for element in ET.parse(xml_path).getroot().iter():
         if element.tag.endswith("Meta-Data") and element.get("Name") == "Emotion":
             try:
@@ -130,11 +160,16 @@ def _mmi_emotion(xml_path: Path) -> str | None:
 
 
 def _video_length(path: Path) -> int:
+    """Frames in a video as OpenCV reads it: 0 when the file is empty or this OpenCV build cannot decode it."""
     import cv2
 
     capture = cv2.VideoCapture(str(path))
     try:
-        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        if not capture.isOpened():
+            return 0
+        length = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        ok, _ = capture.read()  # a header can claim frames that do not decode
+        return length if ok else 0
     finally:
         capture.release()
 
@@ -146,29 +181,38 @@ def load_mmi(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     `apex_frames` (default 1: the n frames around the middle), `dual_view` (sessions whose frames show two
     views side by side, as {session: 'left' | 'right'}, the half to keep), `rotate` (sessions recorded
     turned, as {session: degrees counter-clockwise to undo it}). Stills (.jpg) are taken as they are.
+    An annotation that does not parse and a video without a readable frame are rejected, with their reason.
     """
-    apex = int(options.get("apex_frames", 1))
-    dual = {str(k): v for k, v in options.get("dual_view", {}).items()}
-    rotate = {str(k): int(v) for k, v in options.get("rotate", {}).items()}
+    opts = resolve_options("mmi", options)
+    apex = opts["apex_frames"]
+    dual = {str(k): v for k, v in opts["dual_view"].items()}
+    rotate = {str(k): int(v) for k, v in opts["rotate"].items()}
     rows = []
-    for xml_path in sorted((root / "Sessions").glob("*/*.xml")):
+    for xml_path in _files(root, "Sessions/*/*.xml"):
         session = xml_path.parent.name
-        emotion = _mmi_emotion(xml_path)
-        media = [p for p in xml_path.parent.glob(xml_path.stem + ".*") if p.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES]
+        subject = f"{name}/{xml_path.stem.split('-')[0]}"
+        try:
+            emotion = _mmi_emotion(xml_path)
+        except ET.ParseError as exc:
+            rows.append(_rejected(xml_path, f"unreadable annotation: XML ParseError: {exc}", subject, name))
+            continue
+        media = [p for p in _files(xml_path.parent, xml_path.stem + ".*") if p.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES]
         if emotion is None or not media:
             continue
         path = media[0]
-        subject = xml_path.stem.split("-")[0]
         if path.suffix.lower() in VIDEO_SUFFIXES:
             length = _video_length(path)
+            if length <= 0:
+                rows.append(_rejected(path, "unreadable video: no frame decodes (empty, damaged, or a codec this OpenCV build lacks)", subject, name))
+                continue
             start = max(0, length // 2 - apex // 2)
             frames = list(range(start, min(length, start + apex)))
         else:
             frames = [0]
         for frame in frames:
-            rows.append({"path": str(path), "subject": f"{name}/{subject}", "emotion": emotion, "source": name, "frame": frame, "intensity": np.nan, "crop": dual.get(session, ""), "rotate": rotate.get(session, 0)})
-    table = pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *EYE_COLUMNS, "crop", "rotate"])
-    return table.dropna(subset=["emotion"]).reset_index(drop=True)
+            rows.append({"path": str(path), "subject": subject, "emotion": emotion, "source": name, "frame": frame, "intensity": np.nan,
+                         "crop": dual.get(session, ""), "rotate": rotate.get(session, 0)})
+    return _table(rows, ("crop", "rotate"))
 
 
 CKPLUS_CODES = {0: "neutral", 1: "anger", 2: None, 3: "disgust", 4: "fear", 5: "happiness", 6: "sadness", 7: "surprise"}
@@ -181,14 +225,18 @@ def load_ckplus(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     carry its emotion (the labelled frame is the last, the peak); `neutral_first_frame` (default false):
     also take the first frame of each labelled sequence as neutral.
     """
-    apex = int(options.get("apex_frames", 1))
-    neutral_first = bool(options.get("neutral_first_frame", False))
+    opts = resolve_options("ckplus", options)
+    apex, neutral_first = opts["apex_frames"], opts["neutral_first_frame"]
     images, labels = root / "cohn-kanade-images", root / "Emotion"
     rows = []
-    for label_file in sorted(labels.glob("*/*/*_emotion.txt")):
-        code = int(round(float(label_file.read_text().split()[0])))
+    for label_file in _files(labels, "*/*/*_emotion.txt"):
         subject, sequence = label_file.parent.parent.name, label_file.parent.name
-        frames = sorted(p for p in (images / subject / sequence).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        try:
+            code = int(round(float(label_file.read_text(errors="replace").split()[0])))
+        except (ValueError, IndexError):
+            rows.append(_rejected(label_file, "unreadable label file: expected one number 0-7", f"{name}/{subject}", name))
+            continue
+        frames = [p for p in _files(images / subject / sequence, "*") if p.suffix.lower() in IMAGE_SUFFIXES] if (images / subject / sequence).is_dir() else []
         if not frames:
             continue
         picks = [(f, CKPLUS_CODES.get(code)) for f in frames[-apex:]]
@@ -207,19 +255,39 @@ def load_affectnet(root: Path, name: str, options: dict[str, Any]) -> pd.DataFra
 
     Eye centres come from the landmarks (points 36-41 and 42-47), so no detector is needed. In the wild:
     every image is its own identity. options: `csv` (default ['training.csv', 'validation.csv']).
+    A row is decided by its label first: contempt, none, uncertain and no-face rows are dropped whatever else
+    they hold; a kept row whose landmarks are missing or malformed is rejected with its file and row number.
     """
     rows = []
-    for csv_name in options.get("csv", ["training.csv", "validation.csv"]):
-        table = pd.read_csv(root / csv_name)
-        for rec in table.itertuples(index=False):
-            emotion = AFFECTNET_CODES.get(int(rec.expression))
-            points = np.array([float(v) for v in str(rec.facial_landmarks).split(";") if v.strip()]).reshape(-1, 2)
-            if emotion is None or len(points) < 48:
+    for csv_name in resolve_options("affectnet", options)["csv"]:
+        csv_path = root / csv_name
+        if not csv_path.is_file():
+            found = ", ".join(p.name for p in _files(root, "*.csv")) or "none"
+            raise FileNotFoundError(f"dataset {name!r}: {csv_path} not found (datasets.{name}.options.csv lists {csv_name}); "
+                                    f"csv files in {root}: {found}")
+        table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+        missing = [c for c in ("subDirectory_filePath", "facial_landmarks", "expression") if c not in table.columns]
+        if missing:
+            raise ValueError(f"dataset {name!r}: {csv_path} has no {', '.join(missing)} column (it has {', '.join(table.columns)})")
+        for row, rec in enumerate(table.itertuples(index=False), start=2):  # row 1 is the header, as a spreadsheet counts
+            path, subject = root / "Manually_Annotated_Images" / rec.subDirectory_filePath, f"{name}/{rec.subDirectory_filePath}"
+            code = rec.expression.strip()
+            if not code.isdigit():
+                rows.append(_rejected(path, f"malformed row {row} of {csv_name}: expression {code!r} is not a code 0-10", subject, name))
+                continue
+            emotion = AFFECTNET_CODES.get(int(code))
+            if emotion is None:
+                continue
+            try:
+                points = np.array([float(v) for v in rec.facial_landmarks.split(";") if v.strip()]).reshape(-1, 2)
+            except ValueError:
+                points = np.zeros((0, 2))
+            if len(points) < 48:
+                rows.append(_rejected(path, f"malformed row {row} of {csv_name}: facial_landmarks holds {len(points)} points, not 68", subject, name))
                 continue
             left, right = points[36:42].mean(0), points[42:48].mean(0)
             rows.append({
-                "path": str(root / "Manually_Annotated_Images" / rec.subDirectory_filePath),
-                "subject": f"{name}/{rec.subDirectory_filePath}", "emotion": emotion, "source": name, "frame": 0, "intensity": np.nan,
+                "path": str(path), "subject": subject, "emotion": emotion, "source": name, "frame": 0, "intensity": np.nan,
                 "left_eye_x": left[0], "left_eye_y": left[1], "right_eye_x": right[0], "right_eye_y": right[1],
             })
     return _table(rows)
@@ -233,7 +301,7 @@ FER2013_FOLDERS = {"train": "Training", "test": "PrivateTest"}
 def _fer2013_csv(root: Path) -> Path | None:
     if root.is_file():
         return root
-    found = sorted(root.rglob("fer2013.csv")) or sorted(root.glob("*.csv"))
+    found = _files(root, "**/fer2013.csv") or _files(root, "*.csv")
     return found[0] if found else None
 
 
@@ -246,7 +314,7 @@ def load_fer2013(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame
     shown subject-disjoint (state this when reporting). options: `usage` (default all of Training,
     PublicTest, PrivateTest; the folder release calls them train = Training, test = PrivateTest).
     """
-    usages = set(options.get("usage", FER2013_USAGES))
+    usages = set(resolve_options("fer2013", options)["usage"])
     unknown = usages - set(FER2013_USAGES)
     if unknown:
         raise ValueError(f"dataset {name!r}: options.usage {sorted(unknown)} unknown; allowed: {', '.join(FER2013_USAGES)}")
@@ -256,8 +324,8 @@ def load_fer2013(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame
         for folder, usage in FER2013_FOLDERS.items():
             if usage not in usages or not (root / folder).is_dir():
                 continue
-            for class_dir in sorted(p for p in (root / folder).iterdir() if p.is_dir()):
-                for path in sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            for class_dir in _dirs(root / folder):
+                for path in (p for p in _files(class_dir, "*") if p.suffix.lower() in IMAGE_SUFFIXES):
                     rows.append({
                         "path": str(path), "subject": f"{name}/{folder}/{class_dir.name}/{path.stem}", "emotion": CLASS_SYNONYMS.get(class_dir.name.lower()),
                         "source": name, "frame": 0, "intensity": np.nan, "aligned": True, "pixels": None,
@@ -314,11 +382,12 @@ def load_folder(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     options: `subject_regex`, a regular expression whose first group pulls the subject out of the file
     name (default: none, every image its own identity, which forbids no split but proves no disjointness).
     """
-    regex = re.compile(options["subject_regex"]) if options.get("subject_regex") else None
+    pattern = resolve_options("folder", options)["subject_regex"]
+    regex = re.compile(pattern) if pattern else None
     rows = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    for folder in _dirs(root):
         emotion = CLASS_SYNONYMS.get(folder.name.lower())
-        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        for path in (p for p in _files(folder, "*") if p.suffix.lower() in IMAGE_SUFFIXES):
             if regex is not None:
                 m = regex.search(path.name)
                 if not m:
