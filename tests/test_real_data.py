@@ -1,0 +1,121 @@
+"""Real photos in each dataset's own layout, as a user's copy holds them, through the workflow.
+
+Tight crops, OS debris in every folder, an empty video, an annotation that is not XML, a label file without a
+number and AffectNet rows without landmarks go through `prepare_faces`, `check_design` and `split_subjects`;
+misspelt and wrong loader options stop the run before any job with their key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import real_layouts as layouts
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILDERS = {  # name: (builder, loader, options)
+    "rafd": (layouts.write_rafd, "rafd", {}),
+    "oulu": (layouts.write_oulu_cropped, "oulu", {"apex_frames": 1, "neutral_first_frame": True}),
+    "affectnet_hq": (layouts.write_affectnet_hq, "folder", {}),
+    "mmi": (layouts.write_mmi, "mmi", {}),
+    "ckplus": (layouts.write_ckplus, "ckplus", {}),
+    "affectnet": (layouts.write_affectnet, "affectnet", {}),
+}
+
+
+def snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args, "--configfile", str(config)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def study(data: Path, datasets: dict) -> dict:
+    config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
+    del config["minority"]
+    config["datasets"] = datasets
+    config["roles"] = {"real_train": ["rafd", "oulu"], "gan_train": ["affectnet_hq"], "cross_test": ["mmi", "ckplus"]}
+    config["split"] = {"val": 2, "test": 2, "seed": 0}
+    config["preprocess"]["max_rejected_fraction"] = 0.3
+    config["experiment"]["allow_missing_emotions"] = True  # the test trees of MMI and CK+ hold a few emotions each
+    return config
+
+
+@pytest.fixture(scope="module")
+def real_copy(tmp_path_factory) -> tuple[Path, Path, dict]:
+    data = tmp_path_factory.mktemp("data")
+    expected = {name: build(data / name) for name, (build, _, _) in BUILDERS.items()}
+    datasets = {name: {"loader": loader, "path": str(data / name), **({"options": opts} if opts else {})} for name, (_, loader, opts) in BUILDERS.items()}
+    config = tmp_path_factory.mktemp("config") / "real.yaml"
+    config.write_text(yaml.safe_dump(study(data, datasets)))
+    workdir = tmp_path_factory.mktemp("run")
+    targets = [f"results/faces/{name}/faces.csv" for name in BUILDERS] + ["results/real/faces.csv"]
+    result = snakemake(workdir, config, "--cores", "2", *targets)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return data, workdir, expected
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_every_usable_face_is_kept_and_every_unusable_file_listed_with_its_reason(real_copy, name):
+    data, workdir, expected = real_copy
+    faces = pd.read_csv(workdir / f"results/faces/{name}/faces.csv")
+    rejected = pd.read_csv(workdir / f"results/faces/{name}/rejected.csv")
+    assert len(faces) == expected[name]["faces"]
+    assert not faces["path"].str.contains(r"/\.|__MACOSX|Thumbs|desktop\.ini|README").any()  # no debris became a record
+    listed = {str(Path(p).relative_to(data / name)): reason for p, reason in zip(rejected["path"], rejected["reason"])}
+    assert set(listed) == set(expected[name]["rejected"]), listed
+    for path, start in dict(expected[name]["rejected"]).items():
+        assert listed[path].startswith(start), (path, listed[path])
+
+
+def test_labels_and_subjects_come_from_each_layout(real_copy):
+    _, workdir, _ = real_copy
+    read = lambda name: pd.read_csv(workdir / f"results/faces/{name}/faces.csv")  # noqa: E731
+    rafd, oulu, hq = read("rafd"), read("oulu"), read("affectnet_hq")
+    assert sorted(rafd["subject"].unique()) == [f"rafd/{s:02d}" for s in range(1, 7)]
+    assert (rafd.groupby("subject")["emotion"].nunique() == 7).all()  # contempt dropped, the 7 domains kept
+    assert sorted(oulu["subject"].unique()) == [f"oulu/P{p:03d}" for p in range(1, 5)]
+    assert (oulu["emotion"] == "neutral").sum() == 24 and (oulu.loc[oulu["emotion"] != "neutral", "frame"] == 3).all()  # first frame, last frame
+    assert hq["emotion"].value_counts().to_dict() == {e: 3 for e in ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")}
+    assert hq["subject"].is_unique  # in the wild: every image its own identity
+    assert sorted(read("ckplus")["emotion"]) == ["anger", "disgust", "happiness", "surprise"]
+    assert sorted(read("mmi")["emotion"]) == ["anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+
+
+def test_tight_crops_are_kept(real_copy):
+    """Oulu `Cropped/` and AffectNet-HQ: every crop kept (the full-range detector alone kept about half)."""
+    _, workdir, expected = real_copy
+    for name in ("oulu", "affectnet_hq"):
+        assert len(pd.read_csv(workdir / f"results/faces/{name}/faces.csv")) / expected[name]["faces"] >= 0.97
+
+
+def test_the_real_split_is_subject_disjoint(real_copy):
+    _, workdir, _ = real_copy
+    real = pd.read_csv(workdir / "results/real/faces.csv")
+    assert (real.groupby("subject")["split"].nunique() == 1).all()
+    assert real.groupby("split")["subject"].nunique().to_dict() == {"test": 2, "train": 6, "val": 2}
+
+
+def test_misspelt_and_wrong_loader_options_stop_the_run_before_any_job(real_copy, tmp_path):
+    data, _, _ = real_copy
+    datasets = {name: {"loader": loader, "path": str(data / name)} for name, (_, loader, _) in BUILDERS.items()}
+    datasets["oulu"]["options"] = {"apex_frame": 3, "modality": "VIS", "lighting": "Strong"}
+    datasets["affectnet_hq"]["options"] = {"subject_regexp": r"image(\d+)"}
+    datasets["mmi"]["options"] = {"rotate": {"1767": 45}}
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(study(data, datasets)))
+    result = snakemake(tmp_path / "run", config, "--dry-run")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for message in [
+        "unknown key datasets.oulu.options.apex_frame; allowed keys: modality, lighting, apex_frames, neutral_first_frame",
+        "datasets.oulu.options.modality: 'VIS' is not one of ['VL', 'NI']; allowed values: VL, NI",
+        "datasets.oulu.options.lighting: 'Strong' is not of type 'array'",
+        "unknown key datasets.affectnet_hq.options.subject_regexp; allowed keys: subject_regex",
+        "datasets.mmi.options.rotate.1767: 45 is not one of [90, 180, 270]",
+    ]:
+        assert message in output, message
+    assert not (tmp_path / "run" / "results").exists()
