@@ -87,8 +87,15 @@ def write_affectnet_hq(root: Path, per_class: int = 3) -> dict:
     return {"faces": 7 * per_class, "rejected": []}
 
 
-def _mmi_xml(path: Path, code: int) -> None:
-    path.write_text(f'<?xml version="1.0"?>\n<Session><Meta-Data Name="Emotion" Value="{code}"/></Session>\n')
+def _mmi_xml(path: Path, code: int, view: int = 0) -> None:
+    """The three XML files of a session as the release ships them: `<stem>.xml` (Metatag elements, the emotion
+    among them), `session.xml` (the camera view of its track) and `<stem>-oao_aucs.xml` (action-unit timing)."""
+    path.write_text(f'<?xml version="1.0" encoding="utf-8"?>\n<Metadata>\n  <Metatag Name="Gender" Value="Female"/>\n'
+                    f'  <Metatag Name="Emotion" Value="{code}"/>\n</Metadata>\n')
+    (path.parent / "session.xml").write_text(f'<?xml version="1.0"?>\n<session sessionId="{path.parent.name}">\n'
+                                             f'  <track id="0" type="Video" view="{view}"/>\n  <annotation filename="{path.stem}-oao_aucs.xml"/>\n</session>\n')
+    (path.parent / f"{path.stem}-oao_aucs.xml").write_text('<?xml version="1.0"?>\n<ActionUnits><ActionUnit Number="12">'
+                                                          '<Marker Frame="3" Type="1"/></ActionUnit></ActionUnits>\n')
 
 
 def _video(path: Path, frames: int = 5) -> None:
@@ -102,7 +109,8 @@ def _video(path: Path, frames: int = 5) -> None:
 
 
 def write_mmi(root: Path) -> dict:
-    """`Sessions/{n}/S001-001.avi` + `.xml`: videos and stills, an empty video, an annotation that is not XML."""
+    """`Sessions/{n}/S001-001.avi` + its XML files: videos and stills, a profile session, an empty video, an
+    annotation that is not XML."""
     sessions = root / "Sessions"
     good = [("1", "S001-001", 4, "avi"), ("2", "S001-002", 6, "avi"), ("3", "S002-001", 1, "jpg"), ("4", "S002-002", 2, "jpg"),
             ("5", "S003-001", 3, "jpg"), ("6", "S003-002", 5, "jpg")]
@@ -114,6 +122,9 @@ def write_mmi(root: Path) -> dict:
     (sessions / "7").mkdir()
     _mmi_xml(sessions / "7" / "S004-001.xml", 4)
     (sessions / "7" / "S004-001.avi").write_bytes(b"")  # copied as an empty file
+    (sessions / "9").mkdir()
+    _mmi_xml(sessions / "9" / "S005-001.xml", 4, view=1)  # a profile camera: left out by options.views
+    full_frame(9)[0].save(sessions / "9" / "S005-001.jpg")
     (sessions / "8").mkdir()
     (sessions / "8" / "S004-002.xml").write_text("<Session><Meta-Data Name=")  # cut short
     full_frame(8)[0].save(sessions / "8" / "S004-002.jpg")

@@ -45,6 +45,7 @@ OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
                       "description": "sessions whose frames show two views side by side, as {session: left | right}, the half to keep"},
         "rotate": {"type": "object", "additionalProperties": {"enum": [90, 180, 270]}, "default": {},
                    "description": "sessions recorded turned, as {session: degrees counter-clockwise that undo it}"},
+        "views": _list_of([0, 1, 2], [0, 2], "camera views kept, as session.xml codes them: 0 frontal, 1 profile, 2 both side by side"),
     },
     "affectnet": {
         "csv": {"type": "array", "items": {"type": "string"}, "minItems": 1, "default": ["training.csv", "validation.csv"],

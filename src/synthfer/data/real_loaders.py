@@ -148,14 +148,31 @@ MMI_CODES = {1: "anger", 2: "disgust", 3: "fear", 4: "happiness", 5: "sadness", 
 
 
 def _mmi_emotion(xml_path: Path) -> str | None:
-    """The basic emotion in an MMI session's metadata (Meta-Data Name="Emotion"), or None; raises
-    ET.ParseError for a file that is not XML."""
+    """The basic emotion in an MMI video's metadata file, or None; raises ET.ParseError for a file that is not XML.
+
+    The release ships `<Metatag Name="Emotion" Value="4"/>` elements in `<stem>.xml` (the public parsers of
+    MMI downloads agree on this); `Meta-Data` and lower-case attribute names are read the same way.
+    """
     for element in ET.parse(xml_path).getroot().iter():
-        if element.tag.endswith("Meta-Data") and element.get("Name") == "Emotion":
+        tag = element.tag.rsplit("}", 1)[-1].lower()
+        attributes = {k.lower(): v for k, v in element.attrib.items()}
+        if tag in ("metatag", "meta-data", "metadata") and attributes.get("name", "").lower() == "emotion":
             try:
-                return MMI_CODES.get(int(element.get("Value", "")))
+                return MMI_CODES.get(int(attributes.get("value", "")))
             except ValueError:
                 return None
+    return None
+
+
+def _mmi_view(session_xml: Path) -> int | None:
+    """The camera view of a session from its `session.xml` (`<track view="...">`: 0 frontal, 1 profile, 2 both
+    side by side, as the release codes it), or None when the file is absent or says nothing."""
+    if not session_xml.is_file():
+        return None
+    for element in ET.parse(session_xml).getroot().iter():
+        view = {k.lower(): v for k, v in element.attrib.items()}.get("view")
+        if element.tag.rsplit("}", 1)[-1].lower() == "track" and view is not None and view.strip().isdigit():
+            return int(view)
     return None
 
 
@@ -180,21 +197,29 @@ def load_mmi(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     Expressions go onset-apex-offset, so the apex is near the middle of a video. options:
     `apex_frames` (default 1: the n frames around the middle), `dual_view` (sessions whose frames show two
     views side by side, as {session: 'left' | 'right'}, the half to keep), `rotate` (sessions recorded
-    turned, as {session: degrees counter-clockwise to undo it}). Stills (.jpg) are taken as they are.
+    turned, as {session: degrees counter-clockwise to undo it}), `views` (default [0, 2]: the camera views
+    of `session.xml` kept, 0 frontal, 2 dual view; 1, profile, is left out). Stills (.jpg) are taken as they
+    are. `session.xml` and the action-unit files (`*-oao_aucs.xml`) beside them are read for the view only.
     An annotation that does not parse and a video without a readable frame are rejected, with their reason.
     """
     opts = resolve_options("mmi", options)
     apex = opts["apex_frames"]
     dual = {str(k): v for k, v in opts["dual_view"].items()}
     rotate = {str(k): int(v) for k, v in opts["rotate"].items()}
+    views = set(opts["views"])
     rows = []
     for xml_path in _files(root, "Sessions/*/*.xml"):
+        if xml_path.name == "session.xml" or xml_path.stem.endswith("-oao_aucs"):  # session facts; action-unit timing
+            continue
         session = xml_path.parent.name
         subject = f"{name}/{xml_path.stem.split('-')[0]}"
         try:
             emotion = _mmi_emotion(xml_path)
+            view = _mmi_view(xml_path.parent / "session.xml")
         except ET.ParseError as exc:
             rows.append(_rejected(xml_path, f"unreadable annotation: XML ParseError: {exc}", subject, name))
+            continue
+        if view is not None and view not in views:  # a profile camera, unless options.views asks for it
             continue
         media = [p for p in _files(xml_path.parent, xml_path.stem + ".*") if p.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES]
         if emotion is None or not media:
