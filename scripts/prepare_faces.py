@@ -7,5 +7,5 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 run_logged(
     sm.log.log, sm.threads, prepare_dataset,
     sm.wildcards.dataset, sm.params.loader, sm.input.raw, sm.params.options, PrepareConfig(**sm.params.preprocess),
-    sm.output.images, sm.output.table, sm.output.rejected, sm.threads, sm.log.rejected,
+    sm.output.images, sm.output.table, sm.output.rejected, sm.threads, sm.log.rejected, sm.params.labels,
 )

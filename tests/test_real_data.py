@@ -44,15 +44,25 @@ def study(data: Path, datasets: dict) -> dict:
     return config
 
 
+LABELS = """file,emotion,subject,first_frame,last_frame
+Sessions/1/S001-001.avi,happy,P7,1,3
+Sessions/3/S002-001.jpg,Sad,,,
+Sessions/8/S004-002.jpg,surprised,P8,,
+Sessions/6/missing.avi,fear,P9,,
+"""
+
+
 @pytest.fixture(scope="module")
 def real_copy(tmp_path_factory) -> tuple[Path, Path, dict]:
     data = tmp_path_factory.mktemp("data")
     expected = {name: build(data / name) for name, (build, _, _) in BUILDERS.items()}
     datasets = {name: {"loader": loader, "path": str(data / name), **({"options": opts} if opts else {})} for name, (_, loader, opts) in BUILDERS.items()}
+    (data / "mmi_labels.csv").write_text(LABELS)  # the user's own labels over the MMI copy
+    datasets["mmi_relabelled"] = {"loader": "mmi", "path": str(data / "mmi"), "labels": str(data / "mmi_labels.csv")}
     config = tmp_path_factory.mktemp("config") / "real.yaml"
     config.write_text(yaml.safe_dump(study(data, datasets)))
     workdir = tmp_path_factory.mktemp("run")
-    targets = [f"results/faces/{name}/faces.csv" for name in BUILDERS] + ["results/real/faces.csv"]
+    targets = [f"results/faces/{name}/faces.csv" for name in [*BUILDERS, "mmi_relabelled"]] + ["results/real/faces.csv"]
     result = snakemake(workdir, config, "--cores", "2", *targets)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return data, workdir, expected
@@ -119,3 +129,34 @@ def test_misspelt_and_wrong_loader_options_stop_the_run_before_any_job(real_copy
     ]:
         assert message in output, message
     assert not (tmp_path / "run" / "results").exists()
+
+
+def test_a_labels_table_decides_files_labels_subjects_and_frames(real_copy):
+    _, workdir, _ = real_copy
+    faces = pd.read_csv(workdir / "results/faces/mmi_relabelled/faces.csv")
+    rejected = pd.read_csv(workdir / "results/faces/mmi_relabelled/rejected.csv")
+    assert list(zip(faces["emotion"], faces["subject"], faces["frame"])) == [
+        ("happiness", "mmi_relabelled/P7", 1), ("happiness", "mmi_relabelled/P7", 2), ("happiness", "mmi_relabelled/P7", 3),
+        ("sadness", "mmi_relabelled/S002", 0),  # no subject given: the layout's
+        ("surprise", "mmi_relabelled/P8", 0),  # a session whose own annotation does not parse, labelled by the table
+    ]
+    assert list(rejected["reason"]) == ["labels table row 5: file not found"]
+
+
+def test_a_bad_labels_table_stops_the_run_before_any_job_with_its_rows(real_copy, tmp_path):
+    data, _, _ = real_copy
+    datasets = {name: {"loader": loader, "path": str(data / name)} for name, (_, loader, _) in BUILDERS.items()}
+    table = tmp_path / "labels.csv"
+    table.write_text("file,emotion,first_frame,last_frame\nSessions/1/S001-001.avi,joy,1,3\nSessions/3/S002-001.jpg,sad,5,2\n")
+    datasets["mmi"]["labels"] = str(table)
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(study(data, datasets)))
+    result = snakemake(tmp_path / "run", config, "--dry-run")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "datasets.mmi.labels: " in output and "row 2: emotion 'joy' is not one of neutral, anger" in output
+    assert "row 3: last_frame 2 is before first_frame 5" in output
+    table.write_text("path,label\nx.jpg,happy\n")
+    result = snakemake(tmp_path / "run", config, "--dry-run")
+    output = result.stdout + result.stderr
+    assert "no file, emotion column; unknown column path, label; allowed columns: file, emotion, subject, first_frame, last_frame" in output

@@ -15,6 +15,7 @@ import yaml
 from synthfer.ambiguity import AmbiguityFilterConfig
 from synthfer.data.acquire import UnpackLimits
 from synthfer.data.demo import DemoDatabase
+from synthfer.data.labels_table import read_labels_table
 from synthfer.data.loader_options import options_schema
 from synthfer.data.prepare import PrepareConfig
 from synthfer.labels import EMOTIONS, NEUTRAL
@@ -85,6 +86,11 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
                 problems.append(f"roles.{role}: dataset {name!r} is not defined under datasets; defined: {', '.join(datasets)}")
     for name, ds in datasets.items():
         problems += _options_problems(name, ds)
+        if "labels" in ds:
+            try:
+                read_labels_table(ds["labels"])
+            except ValueError as exc:
+                problems.append(f"datasets.{name}.labels: {exc}")
         sources = [k for k in ("path", "url", "archive") if k in ds]
         if ds["loader"] == "demo" and "demo" not in ds and not sources:
             problems.append(f"datasets.{name}: loader 'demo' needs a 'demo:' block (seed, subjects, ...) to render it, or a path/archive/url of a rendered one")

@@ -82,7 +82,7 @@ def _code(*modules):
 # a fix there does not invalidate results (force with --forcerun <rule> when it does).
 CODE = {
     "render": _code("data/render.py", "data/demo.py"),
-    "prepare": _code("data/loaders.py", "data/real_loaders.py", "data/records.py", "data/prepare.py", "data/align.py", "data/detect.py", "steps/data.py"),
+    "prepare": _code("data/loaders.py", "data/real_loaders.py", "data/loader_options.py", "data/labels_table.py", "data/records.py", "data/prepare.py", "data/align.py", "data/detect.py", "steps/data.py"),
     "split": _code("data/splits.py", "steps/data.py"),
     "filter": _code("ambiguity.py", "steps/filter.py", "models/classifier.py", "train/classifier.py", "augment.py"),
     "stargan": _code("models/stargan.py", "train/stargan.py", "train/ema.py", "train/resume.py", "steps/gan.py"),

@@ -45,6 +45,7 @@ rule fetch_dataset:
 rule prepare_faces:
     input:
         raw=raw_dataset,
+        labels=lambda wc: config["datasets"][wc.dataset].get("labels", []),
         code=CODE["prepare"],
     output:
         images="results/faces/{dataset}/faces.npz",
@@ -53,6 +54,7 @@ rule prepare_faces:
     params:
         loader=lambda wc: config["datasets"][wc.dataset]["loader"],
         options=lambda wc: config["datasets"][wc.dataset].get("options", {}),
+        labels=lambda wc: config["datasets"][wc.dataset].get("labels"),
         preprocess=lambda wc: asdict(sfconfig.prepare_config(config)),
     conda:
         CONDA_ENV

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from synthfer.data import real_loaders
-from synthfer.data.records import EYE_COLUMNS, RECORD_COLUMNS, REJECT_COLUMN
+from synthfer.data.labels_table import read_labels_table
+from synthfer.data.records import EYE_COLUMNS, RECORD_COLUMNS, REJECT_COLUMN, VIDEO_SUFFIXES
 from synthfer.labels import DOMAINS
 
 
@@ -47,8 +48,10 @@ LOADERS: dict[str, Callable[[Path, str, dict[str, Any]], pd.DataFrame]] = {
 }
 
 
-def load_records(loader: str, root: str | os.PathLike, name: str, options: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Read one dataset's records; unknown emotions are dropped, subjects are prefixed by the dataset name."""
+def load_records(loader: str, root: str | os.PathLike, name: str, options: dict[str, Any] | None = None,
+                 labels: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Read one dataset's records; unknown emotions are dropped, subjects are prefixed by the dataset name.
+    `labels`: a user's labels table (labels_table.py) that decides files and labels instead of the layout."""
     if loader not in LOADERS:
         raise ValueError(f"dataset {name!r}: loader {loader!r} unknown; allowed: {', '.join(LOADERS)}")
     root = Path(root)
@@ -57,9 +60,40 @@ def load_records(loader: str, root: str | os.PathLike, name: str, options: dict[
             f"dataset {name!r} not found at {root}: put the dataset there or change datasets.{name}.path in config.yaml"
         )
     table = LOADERS[loader](root, name, options or {})
+    if labels is not None:
+        table = labelled_by_table(table, read_labels_table(labels), root, name)
     listed = table[REJECT_COLUMN].fillna("").astype(bool) if REJECT_COLUMN in table else pd.Series(False, index=table.index)
     table = table[table["emotion"].isin(DOMAINS) | listed].reset_index(drop=True)  # a loader's rejects stay, to be listed
     if table.empty:
         raise DatasetMissingError(f"dataset {name!r}: no images in the {loader!r} layout under {root}; check datasets.{name}.path and loader")
     table["intensity"] = table["intensity"].astype(float) if "intensity" in table else np.nan
     return table
+
+
+def labelled_by_table(layout: pd.DataFrame, labels: pd.DataFrame, root: Path, name: str) -> pd.DataFrame:
+    """Records from a labels table: its files, labels, subjects and frames; what the layout knows of a file
+    (eyes, view crop, rotation, `aligned`) is kept. A listed file that does not exist is rejected with its row."""
+    known = layout.drop_duplicates("path").set_index("path") if len(layout) else pd.DataFrame()
+    extras = [c for c in layout.columns if c not in ("path", "subject", "emotion", "frame", REJECT_COLUMN)]
+    rows = []
+    for rec in labels.to_dict("records"):
+        path = Path(rec["file"]) if Path(rec["file"]).is_absolute() else root / rec["file"]
+        base = known.loc[str(path)].to_dict() if str(path) in known.index else {}
+        subject = f"{name}/{rec['subject']}" if rec.get("subject") else base.get("subject", f"{name}/{rec['file']}")
+        row = {**{c: base.get(c) for c in extras}, "path": str(path), "subject": subject, "emotion": rec["emotion"], "source": name}
+        if not path.is_file():
+            rows.append({**row, "frame": 0, "emotion": None, REJECT_COLUMN: f"labels table row {rec['row']}: file not found"})
+            continue
+        for frame in _frames(path, rec):
+            rows.append({**row, "frame": frame, REJECT_COLUMN: None})
+    return pd.DataFrame(rows, columns=list(dict.fromkeys([*RECORD_COLUMNS, *EYE_COLUMNS, *extras, REJECT_COLUMN])))
+
+
+def _frames(path: Path, rec: dict) -> list[int]:
+    """A table row's frames: its range for a video (the middle frame when none is given), 0 for an image."""
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        return [0]
+    first, last = rec.get("first_frame", ""), rec.get("last_frame", "")
+    if first:
+        return list(range(int(first), int(last or first) + 1))
+    return [max(0, real_loaders._video_length(path) // 2)]

@@ -29,10 +29,10 @@ def render_demo_dataset(db: DemoDatabase, out_dir: PathLike, threads: int) -> No
 
 
 def prepare_dataset(name: str, loader: str, root: PathLike, options: dict, cfg: PrepareConfig, out_images: PathLike, out_table: PathLike, out_rejected: PathLike,
-                    threads: int, log_rejected: PathLike | None = None) -> None:
+                    threads: int, log_rejected: PathLike | None = None, labels: PathLike | None = None) -> None:
     """`log_rejected`: a copy of the rejected list beside the log, which a failed job keeps (Snakemake deletes
     its outputs): when too many faces are rejected, the user can still read why."""
-    records = load_records(loader, root, name, options)
+    records = load_records(loader, root, name, options, labels)
     log.info("%s: %d images of %d subjects", name, len(records), records["subject"].nunique())
     try:
         images, faces, rejected = prepare_faces(records, cfg, threads)
