@@ -162,3 +162,9 @@ def test_a_torchscript_generator_that_is_no_torchscript_file_is_refused_at_start
     demo_config["generate"].update(identities="torchscript", torchscript=str(garbage))
     with pytest.raises(sfconfig.ConfigError, match=r"generate\.torchscript: .*generator\.pt is not a TorchScript file \(torch\.jit\.save writes a zip"):
         sfconfig.validate_config(demo_config)
+
+
+def test_study_2_may_not_test_on_faces_its_translators_learnt_from(demo_config):
+    demo_config["roles"]["gan_train"] = ["affectnet_demo", "oulu_demo"]  # oulu_demo is study 2's dataset
+    with pytest.raises(sfconfig.ConfigError, match=r"minority\.dataset: oulu_demo is also in roles\.gan_train, so study 2's translators would learn"):
+        sfconfig.validate_config(demo_config)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 RULES = [
-    "render_demo_dataset", "prepare_faces", "check_design", "split_subjects", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "select_generated", "cross_validate_minority", "summarize_minority",
+    "render_demo_dataset", "prepare_faces", "check_design", "split_subjects", "restrict_gan_faces", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "select_generated", "cross_validate_minority", "summarize_minority",
     "train_classifier", "train_classifiers_stacked", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_per_class_metrics", "plot_confusion_matrices",
     "plot_samples", "evaluate_generated", "write_summary",
 ]
@@ -70,7 +70,7 @@ REPORT_RULES = {"aggregate_metrics": 1, "plot_accuracy_vs_ratio": 1, "plot_per_c
 def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(ROOT / "config.yaml"), "--dry-run", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    for rule in set(RULES) - {"train_classifiers_stacked"}:  # the demo trains each seed on its own
+    for rule in set(RULES) - {"train_classifiers_stacked", "restrict_gan_faces"}:  # the demo trains each seed on its own; no dataset is in two roles
         assert rule in result.stdout, rule
 
 
@@ -411,3 +411,21 @@ def test_too_many_rejects_stop_the_job_but_the_rejected_list_is_kept(tmp_path):
     kept = pd.read_csv(workdir / "results/logs/prepare_faces/fer.rejected.csv")
     assert len(kept) == 6 and kept["path"].str.endswith(tuple(f"#{i}" for i in range(14, 20))).all()
     assert not (workdir / "results/faces/fer").exists() or not list((workdir / "results/faces/fer").glob("*.csv"))
+
+
+def test_a_real_training_set_that_also_trains_the_gans_gives_them_its_training_subjects_only(tmp_path):
+    def shared(c):
+        c["roles"]["gan_train"] = ["wild", "real_a"]
+        c["datasets"]["wild"]["demo"]["subjects"] = 30
+        del c["minority"]
+
+    config = _tiny_variant(tmp_path, shared)
+    workdir = tmp_path / "run"
+    result = snakemake(workdir, "--cores", "2", "results/gan_faces/real_a/faces.csv", config=config)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    split = pd.read_csv(workdir / "results/real/faces.csv")
+    given = pd.read_csv(workdir / "results/gan_faces/real_a/faces.csv")
+    train = set(split.loc[(split["split"] == "train") & (split["source"] == "real_a"), "subject"])
+    assert set(given["subject"]) == train and len(given) == 7 * len(train)  # every face of every training subject, nothing else
+    dry = snakemake(workdir, "--dry-run", "results/gan/stargan/generator.pt", "--quiet", "rules", config=config)
+    assert "train_stargan" in dry.stdout and "restrict_gan_faces" not in dry.stdout  # StarGAN reads the restricted store, already made

@@ -108,6 +108,11 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
     overlap = set(config["roles"]["gan_train"]) & set(config["roles"]["cross_test"])
     if overlap:
         problems.append(f"roles: {sorted(overlap)} are both gan_train and cross_test; the GANs must never learn from a test set's faces")
+    if "minority" in config and config["minority"]["dataset"] in config["roles"]["gan_train"]:
+        name = config["minority"]["dataset"]
+        problems.append(f"minority.dataset: {name} is also in roles.gan_train, so study 2's translators would learn from the faces its folds test on; "
+                        f"give study 2 a dataset the GANs do not train on (for FER2013: the same csv with options.usage [PublicTest, PrivateTest], "
+                        "and the GANs on usage [Training]; configs/fer2013.yaml does this)")
     problems += _design_problems(config)
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))

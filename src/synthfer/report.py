@@ -339,6 +339,12 @@ def _of(table: pd.DataFrame | None, translator: str) -> pd.DataFrame | None:
     return table[table["translator"] == translator]
 
 
+def _gan_sets(config: dict) -> list[str]:
+    """gan_train, each dataset that is also a real training set marked: the GANs saw only its training subjects."""
+    shared = set(config["roles"]["real_train"])
+    return [f"{d} (its training-split subjects only: it is also a real training set)" if d in shared else d for d in config["roles"]["gan_train"]]
+
+
 def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None,
                   quality: pd.DataFrame | None = None, selection: pd.DataFrame | None = None, table_2: pd.DataFrame | None = None,
                   minority: tuple[pd.DataFrame, pd.DataFrame] | None = None, table_3: pd.DataFrame | None = None,
@@ -357,7 +363,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         f"{len(config['experiment']['seeds'])} seeds per setting.",
         "",
         f"- real training datasets: {', '.join(config['roles']['real_train'])}",
-        *([] if real_only else [f"- GAN training datasets: {', '.join(config['roles']['gan_train'])}"]),
+        *([] if real_only else [f"- GAN training datasets: {', '.join(_gan_sets(config))}"]),
         f"- cross-database test sets (never trained on): {', '.join(config['roles']['cross_test']) or 'none'}",
         *([] if real_only else [f"- expression translators compared: {', '.join(translators) or 'none'} (every one is given the same generated identities)"]),
         f"- image size {config['preprocess']['image_size']} px; ratios k = {', '.join(ks)}; seeds {config['experiment']['seeds']}",

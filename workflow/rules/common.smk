@@ -130,6 +130,20 @@ def face_store_files(names):
     return [f"{face_store(n)}/{f}" for n in names for f in ("faces.npz", "faces.csv")]
 
 
+# A dataset in both real_train and gan_train reaches the GANs with its training-split subjects only, so that no
+# GAN (nor a real_neutral identity) ever sees a validation or test subject (restrict_gan_faces).
+SHARED_WITH_GANS = [d for d in GAN_TRAIN if d in REAL_TRAIN]
+
+
+def gan_store(name):
+    """The face store the GANs learn from for one gan_train dataset."""
+    return f"results/gan_faces/{name}" if name in SHARED_WITH_GANS else face_store(name)
+
+
+GAN_STORES = [gan_store(d) for d in GAN_TRAIN]
+GAN_STORE_FILES = [f"{s}/{f}" for s in GAN_STORES for f in ("faces.npz", "faces.csv")]
+
+
 def translator_models(translator):
     """The model files of one translator: StarGAN's generator, or one generator per emotion."""
     if translator == "stargan":
@@ -144,13 +158,13 @@ def identity_inputs():
         return ["results/gan/identity/generator.pt"]
     if source == "torchscript":
         return [config["generate"]["torchscript"]]
-    return face_store_files(GAN_TRAIN)
+    return GAN_STORE_FILES
 
 
 def identity_paths():
     """The identity source's inputs as the step reads them: files, or face store folders."""
     if sfconfig.identity_config(config).identities == "real_neutral":
-        return [face_store(d) for d in GAN_TRAIN]
+        return GAN_STORES
     return identity_inputs()
 
 

@@ -5,14 +5,14 @@
 
 rule train_stargan:
     input:
-        face_store_files(GAN_TRAIN),
+        GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
         code=CODE["stargan"],
     output:
         model="results/gan/stargan/generator.pt",
         losses="results/gan/stargan/losses.csv",
     params:
-        stores=[face_store(d) for d in GAN_TRAIN],
+        stores=GAN_STORES,
         stargan=lambda wc: asdict(sfconfig.stargan_config(config)),
         device=DEVICE,
         work_dir="results/gan/stargan/progress",
@@ -33,14 +33,14 @@ rule train_stargan:
 
 rule train_identity_gan:
     input:
-        face_store_files(GAN_TRAIN),
+        GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
         code=CODE["identity"],
     output:
         model="results/gan/identity/generator.pt",
         losses="results/gan/identity/losses.csv",
     params:
-        stores=[face_store(d) for d in GAN_TRAIN],
+        stores=GAN_STORES,
         identity_gan=lambda wc: asdict(sfconfig.identity_gan_config(config)),
         device=DEVICE,
         work_dir="results/gan/identity/progress",
@@ -59,18 +59,38 @@ rule train_identity_gan:
         "../../scripts/train_identity_gan.py"
 
 
+rule restrict_gan_faces:
+    """A dataset that is also a real training set reaches the GANs with its training-split subjects only."""
+    input:
+        images=lambda wc: f"{face_store(wc.dataset)}/faces.npz",
+        table=lambda wc: f"{face_store(wc.dataset)}/faces.csv",
+        split="results/real/faces.csv",
+        code=CODE["split"],
+    output:
+        images="results/gan_faces/{dataset}/faces.npz",
+        table="results/gan_faces/{dataset}/faces.csv",
+    wildcard_constraints:
+        dataset=one_of(SHARED_WITH_GANS),
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/restrict_gan_faces/{dataset}.log",
+    script:
+        "../../scripts/restrict_gan_faces.py"
+
+
 # CycleGAN / ECycleGAN (translators: [cyclegan, ecyclegan]): one unpaired generator per target emotion,
 # Neutral -> emotion, each its own job.
 rule train_cyclegan:
     input:
-        face_store_files(GAN_TRAIN),
+        GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
         code=CODE["cyclegan"],
     output:
         model="results/gan/{variant}/{emotion}/generator.pt",
         losses="results/gan/{variant}/{emotion}/losses.csv",
     params:
-        stores=[face_store(d) for d in GAN_TRAIN],
+        stores=GAN_STORES,
         cyclegan=lambda wc: asdict(sfconfig.cyclegan_config(config, wc.variant, wc.emotion)),
         device=DEVICE,
         work_dir=lambda wc: f"results/gan/{wc.variant}/{wc.emotion}/progress",

@@ -59,6 +59,18 @@ def split_real_faces(stores: list[PathLike], val: float | int, test: float | int
     log.info("faces per split and emotion:\n%s", pd.crosstab(faces.table["emotion"], faces.table["split"]).to_string())
 
 
+def restrict_to_training_subjects(store: PathLike, split_table: PathLike, out_images: PathLike, out_table: PathLike) -> None:
+    """The faces of a store whose subjects the real split put in train: what the GANs may learn from when
+    the dataset is also a real training set (its val and test subjects stay unseen)."""
+    faces = read_store(store)
+    split = pd.read_csv(split_table, keep_default_na=False, na_values=[""])
+    train = set(split.loc[split["split"] == "train", "subject"])
+    kept = faces.select(faces.table["subject"].isin(train).to_numpy())
+    write_face_set(kept, out_images, out_table)
+    log.info("%s: %d of %d faces (%d of %d subjects) are of training subjects and go to the GANs", store, len(kept.table), len(faces.table),
+             kept.table["subject"].nunique(), faces.table["subject"].nunique())
+
+
 def check_design_step(tables: dict[str, PathLike], roles: dict[str, list[str]], split: dict, generating: bool, allow_missing_emotions: bool,
                       minority: dict | None, torchscript: tuple[str, int] | None, out: PathLike) -> None:
     """The data-dependent checks of the design (preflight.py), before any GAN job; `out` lists what passed."""
