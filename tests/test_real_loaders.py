@@ -132,3 +132,33 @@ def test_mmi_middle_frames_codes_and_views(tmp_path):
     assert left.shape == (32, 32) and abs(left.mean() - 80) < 12  # the left view, frame 4
     turned = read_image(t[t.subject == "mmi/S001"].iloc[0].to_dict())
     assert turned.size == (32, 64)  # rotated by 90 degrees
+
+
+def test_the_readme_lists_every_loader_option_as_declared():
+    from synthfer.data.loader_options import options_markdown
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("<!-- loader options:")
+    table = readme[readme.index("\n", start) + 1 : readme.index("<!-- end of loader options -->")].strip()
+    assert table == options_markdown(), "README's loader options differ from loader_options.OPTIONS: paste options_markdown() there"
+
+
+def test_every_loader_skips_os_debris_wherever_it_sits(tmp_path):
+    """The Oulu case of the real-data campaign: a .DS_Store inside a person's folder stopped the loader."""
+    for seq in ["P001/Happiness", "P002/Anger"]:
+        for i in range(4):
+            _img(tmp_path / f"OriginalImg/VL/Strong/{seq}/{i:03d}.jpeg")
+    for junk in ["OriginalImg/VL/Strong/P001/.DS_Store", "OriginalImg/VL/Strong/P001/Thumbs.db", "OriginalImg/VL/Strong/README.txt",
+                 "OriginalImg/VL/Strong/P001/Happiness/._000.jpeg", "OriginalImg/VL/Strong/P001/Happiness/desktop.ini",
+                 "__MACOSX/OriginalImg/VL/Strong/P001/Happiness/._001.jpeg"]:
+        (tmp_path / junk).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / junk).write_bytes(b"\x00\x05\x16\x07junk")
+    t = load_records("oulu", tmp_path, "oulu", {"apex_frames": 2})
+    assert sorted(zip(t.subject, t.emotion, t.frame)) == [("oulu/P001", "happiness", 2), ("oulu/P001", "happiness", 3),
+                                                         ("oulu/P002", "anger", 2), ("oulu/P002", "anger", 3)]
+    for folder in ["happy", "sad"]:
+        _img(tmp_path / "own" / folder / "a.png")
+        (tmp_path / "own" / folder / "._a.png").write_bytes(b"\x00\x05\x16\x07")
+    (tmp_path / "own" / "__MACOSX" / "happy").mkdir(parents=True)
+    (tmp_path / "own" / "__MACOSX" / "happy" / "._a.png").write_bytes(b"\x00\x05\x16\x07")
+    assert sorted(load_records("folder", tmp_path / "own", "own")["emotion"]) == ["happiness", "sadness"]

@@ -42,9 +42,9 @@ OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
     "mmi": {
         "apex_frames": {**_APEX, "default": 1, "description": "the n frames around the middle of a video (its apex)"},
         "dual_view": {"type": "object", "additionalProperties": {"enum": ["left", "right"]}, "default": {},
-                      "description": "sessions whose frames show two views side by side, as {session: left | right}, the half to keep"},
+                      "description": "sessions whose frames show two views side by side, with the half to keep (left or right)"},
         "rotate": {"type": "object", "additionalProperties": {"enum": [90, 180, 270]}, "default": {},
-                   "description": "sessions recorded turned, as {session: degrees counter-clockwise that undo it}"},
+                   "description": "sessions recorded turned, with the degrees counter-clockwise that undo it"},
         "views": _list_of([0, 1, 2], [0, 2], "camera views kept, as session.xml codes them: 0 frontal, 1 profile, 2 both side by side"),
     },
     "affectnet": {
@@ -73,3 +73,25 @@ def resolve_options(loader: str, options: dict[str, Any] | None) -> dict[str, An
     change the declaration)."""
     given = options or {}
     return {key: copy.deepcopy(given.get(key, spec.get("default"))) for key, spec in OPTIONS[loader].items()}
+
+
+def _values(spec: dict[str, Any]) -> str:
+    if "enum" in spec:
+        return " / ".join(map(str, spec["enum"]))
+    if spec.get("type") == "array":
+        return "list of " + (_values(spec["items"]) if "enum" in spec["items"] else spec["items"]["type"] + "s")
+    if spec.get("type") == "object":
+        return "{session: " + _values(spec["additionalProperties"]) + "}"
+    return spec["type"] + (f" >= {spec['minimum']}" if "minimum" in spec else "")
+
+
+def options_markdown() -> str:
+    """The README's table of every loader option, made from the declaration (a test keeps them equal)."""
+    lines = ["| loader | option | values | default | meaning |", "|---|---|---|---|---|"]
+    for loader, options in OPTIONS.items():
+        for key, spec in options.items():
+            default = spec.get("default")
+            shown = ("none" if default in ("", {}, None) else ", ".join(map(str, default)) if isinstance(default, list)
+                     else str(default).lower() if isinstance(default, bool) else str(default))
+            lines.append(f"| `{loader}` | `{key}` | {_values(spec)} | {shown} | {spec['description']} |")
+    return "\n".join(lines)
