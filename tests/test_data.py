@@ -195,3 +195,21 @@ def test_tight_face_crops_are_kept_and_aligned_as_well_as_full_frames():
     errors = [np.abs(np.array([f.left_eye, f.right_eye]) - eyes).max() / np.linalg.norm(eyes[1] - eyes[0]) for f, eyes in kept]
     # as on full frames: the two models disagree there by 0.05-0.15 inter-ocular distances
     assert np.median(errors) < 0.1 and max(errors) < 0.2, sorted(errors)[-5:]
+
+
+def test_sixteen_bit_and_exif_rotated_photos_are_read_as_a_viewer_shows_them(tmp_path):
+    """A 16-bit grey PNG used to turn white (PIL clips it), and a phone photo stored on its side with an EXIF
+    Orientation tag used to reach the detector sideways."""
+    from synthfer.data.prepare import read_image
+
+    gray = np.asarray(_astronaut().convert("L"))
+    Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "deep.png")
+    assert np.abs(np.asarray(read_image({"path": str(tmp_path / "deep.png")}), dtype=int) - gray).max() <= 1
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: the stored pixels must be turned 90 degrees clockwise to be upright
+    _astronaut().transpose(Image.Transpose.ROTATE_90).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    upright = read_image({"path": str(tmp_path / "phone.jpg")})
+    assert upright.size == (512, 512) and np.abs(np.asarray(upright.convert("L"), dtype=int) - gray).mean() < 8
+    images, _, rejected = prepare_faces(pd.DataFrame([{"path": str(tmp_path / f), "subject": "s", "emotion": "anger", "source": "x", "frame": 0,
+                                                       "intensity": np.nan} for f in ("deep.png", "phone.jpg")]), PrepareConfig(image_size=32))
+    assert len(images) == 2 and rejected.empty

@@ -31,7 +31,7 @@ def read_labels_table(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path} not found")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM, as Excel writes
     missing = [c for c in REQUIRED if c not in table.columns]
     unknown = [c for c in table.columns if c not in COLUMNS]
     if missing or unknown:

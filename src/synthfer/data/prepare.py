@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from synthfer.data.align import align_face, resize_face
 from synthfer.data.records import EYE_COLUMNS, REJECT_COLUMN, VIDEO_SUFFIXES
@@ -57,6 +57,16 @@ class TooManyRejectedError(RuntimeError):
         self.rejected = rejected
 
 
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit and 32-bit grayscale (some lab cameras and re-encoded copies) as 8-bit: PIL's own conversion
+    clips them to white, and the detector then finds no face."""
+    if image.mode not in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+    return Image.fromarray(np.clip(values / top * 255.0, 0, 255).round().astype(np.uint8), "L")
+
+
 def read_image(record: dict) -> Image.Image:
     """One record's image: pixels carried in the record, a file, or frame `frame` of a video; then the
     record's view crop and rotation."""
@@ -80,7 +90,9 @@ def read_image(record: dict) -> Image.Image:
     else:
         with Image.open(path) as img:
             img.load()
-            image = img.copy()
+            image = _eight_bit(img.copy())
+        if not all(np.isfinite(v) for v in (record.get(c, np.nan) for c in EYE_COLUMNS)):  # no landmarks: show it as a viewer does
+            image = ImageOps.exif_transpose(image)  # a phone photo stored on its side, with an EXIF Orientation tag
     crop = record.get("crop") or ""
     if crop in ("left", "right"):  # two views side by side: keep one half
         half = image.width // 2

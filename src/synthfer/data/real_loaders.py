@@ -290,7 +290,7 @@ def load_affectnet(root: Path, name: str, options: dict[str, Any]) -> pd.DataFra
             found = ", ".join(p.name for p in _files(root, "*.csv")) or "none"
             raise FileNotFoundError(f"dataset {name!r}: {csv_path} not found (datasets.{name}.options.csv lists {csv_name}); "
                                     f"csv files in {root}: {found}")
-        table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+        table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         missing = [c for c in ("subDirectory_filePath", "facial_landmarks", "expression") if c not in table.columns]
         if missing:
             raise ValueError(f"dataset {name!r}: {csv_path} has no {', '.join(missing)} column (it has {', '.join(table.columns)})")
@@ -365,7 +365,7 @@ FER2013_COLUMNS = ("emotion", "pixels")
 def _fer2013_csv_rows(csv_path: Path, name: str, usages: set[str], usage_given: bool) -> list[dict[str, Any]]:
     """One record per row of the CSV, its row number in `path`; a row is decided by its label first: a code
     that is no class is a reject (it cannot be placed), a kept row with damaged pixels is rejected later."""
-    header = pd.read_csv(csv_path, nrows=0).columns
+    header = pd.read_csv(csv_path, nrows=0, encoding="utf-8-sig").columns
     missing = [c for c in FER2013_COLUMNS if c not in header]
     if missing:
         raise ValueError(f"dataset {name!r}: {csv_path} has no {', '.join(missing)} column (it has {', '.join(map(str, header)) or 'none'}); "
@@ -373,7 +373,7 @@ def _fer2013_csv_rows(csv_path: Path, name: str, usages: set[str], usage_given: 
     if "Usage" not in header and usage_given:
         raise ValueError(f"dataset {name!r}: options.usage is set, but {csv_path} has no Usage column to pick rows by (it has {', '.join(map(str, header))})")
     rows, offset = [], 0
-    for chunk in pd.read_csv(csv_path, chunksize=4096, dtype=str, keep_default_na=False):
+    for chunk in pd.read_csv(csv_path, chunksize=4096, dtype=str, keep_default_na=False, encoding="utf-8-sig"):
         usage_column = chunk["Usage"] if "Usage" in chunk else pd.Series("", index=chunk.index)
         for i, (code, pixels, usage) in enumerate(zip(chunk["emotion"], chunk["pixels"], usage_column), start=offset):
             if "Usage" in chunk and usage not in usages:
