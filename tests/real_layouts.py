@@ -164,3 +164,44 @@ def write_affectnet(root: Path) -> dict:
     debris(root, beside="training.csv")
     return {"faces": 7, "rejected": {"Manually_Annotated_Images/1/face8.jpg": "malformed row 10 of training.csv: facial_landmarks holds 0 points",
                                      "Manually_Annotated_Images/1/face9.jpg": "malformed row 11 of training.csv: expression '' is not a code"}}
+
+
+KDEF_CODES = {"anger": "AN", "disgust": "DI", "fear": "AF", "happiness": "HA", "neutral": "NE", "sadness": "SA", "surprise": "SU"}
+
+
+def write_kdef(root: Path) -> dict:
+    """`KDEF/AF01/AF01ANS.JPG`: session, gender, id, expression, angle; straight faces kept, half-left left out."""
+    for i, person in enumerate(["AF01", "AM02", "BF01"]):
+        folder = root / "KDEF" / person
+        folder.mkdir(parents=True, exist_ok=True)
+        for j, code in enumerate(KDEF_CODES.values()):
+            full_frame(i + j, size=280)[0].save(folder / f"{person}{code}S.JPG")
+        full_frame(i, size=280)[0].save(folder / f"{person}HAHL.JPG")  # a half-left camera: not in options.angles
+        debris(folder, beside=f"{person}ANS.JPG")
+    return {"faces": 3 * 7, "rejected": []}  # AF01 and BF01 are one subject, F01, in two sessions
+
+
+def write_jaffe(root: Path) -> dict:
+    """Flat `KA.AN1.39.tiff` grey images; a README and debris beside them."""
+    root.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for s, person in enumerate(["KA", "YM"]):
+        for j, code in enumerate(["AN", "DI", "FE", "HA", "NE", "SA", "SU"]):
+            n += 1
+            full_frame(s + j)[0].convert("L").resize((256, 256)).save(root / f"{person}.{code}{j % 3 + 1}.{n}.tiff")
+    (root / "README_FIRST.txt").write_text("JAFFE\n")
+    debris(root, beside="KA.AN1.1.tiff")
+    return {"faces": 14, "rejected": []}
+
+
+def write_fer2013(root: Path) -> dict:
+    """`fer2013.csv`: 48 px grey crops of the photos as pixel text, a row without a label and one with damaged pixels."""
+    root.mkdir(parents=True, exist_ok=True)
+    rows = ["emotion,pixels,Usage"]
+    for i in range(14):
+        pixels = np.asarray(crop(2000 + i).convert("L").resize((48, 48)))
+        rows.append(f"{i % 7},{' '.join(map(str, pixels.ravel()))},{('Training', 'PublicTest', 'PrivateTest')[i % 3]}")
+    rows.append(f",{' '.join(['128'] * 2304)},Training")  # row 16: an emotion cell left empty
+    rows.append("3,12 x 7,Training")  # row 17: pixels that are no numbers
+    (root / "fer2013.csv").write_text("\n".join(rows) + "\n")
+    return {"faces": 14, "rejected": {"fer2013.csv#14": "malformed row: emotion code ''", "fer2013.csv#15": "unreadable: OSError: damaged pixel row"}}

@@ -213,3 +213,17 @@ def test_sixteen_bit_and_exif_rotated_photos_are_read_as_a_viewer_shows_them(tmp
     images, _, rejected = prepare_faces(pd.DataFrame([{"path": str(tmp_path / f), "subject": "s", "emotion": "anger", "source": "x", "frame": 0,
                                                        "intensity": np.nan} for f in ("deep.png", "phone.jpg")]), PrepareConfig(image_size=32))
     assert len(images) == 2 and rejected.empty
+
+
+def test_the_gans_get_the_faces_of_training_subjects_only(tmp_path):
+    from synthfer.data.store import FaceSet, read_store, write_face_set
+    from synthfer.steps.data import restrict_to_training_subjects
+
+    table = pd.DataFrame({"subject": [f"a/{i // 7}" for i in range(42)], "emotion": list(DOMAINS) * 6, "source": "a"})
+    write_face_set(FaceSet(np.arange(42, dtype=np.uint8).reshape(42, 1, 1).repeat(4, 1).repeat(4, 2), table), tmp_path / "a/faces.npz", tmp_path / "a/faces.csv")
+    split = pd.DataFrame({"subject": ["a/0", "a/1", "a/2", "a/3", "a/4", "b/0"], "split": ["train", "val", "train", "test", "train", "train"]})
+    split.to_csv(tmp_path / "split.csv", index=False)
+    restrict_to_training_subjects(tmp_path / "a", tmp_path / "split.csv", tmp_path / "gan/faces.npz", tmp_path / "gan/faces.csv")
+    given = read_store(tmp_path / "gan")
+    assert sorted(given.table["subject"].unique()) == ["a/0", "a/2", "a/4"] and len(given.table) == 21
+    assert list(given.images[:, 0, 0]) == [i for i in range(42) if i // 7 in (0, 2, 4)]  # images travel with their rows

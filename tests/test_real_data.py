@@ -25,6 +25,9 @@ BUILDERS = {  # name: (builder, loader, options)
     "mmi": (layouts.write_mmi, "mmi", {}),
     "ckplus": (layouts.write_ckplus, "ckplus", {}),
     "affectnet": (layouts.write_affectnet, "affectnet", {}),
+    "kdef": (layouts.write_kdef, "kdef", {}),
+    "jaffe": (layouts.write_jaffe, "jaffe", {}),
+    "fer2013": (layouts.write_fer2013, "fer2013", {}),
 }
 
 
@@ -75,7 +78,8 @@ def test_every_usable_face_is_kept_and_every_unusable_file_listed_with_its_reaso
     rejected = pd.read_csv(workdir / f"results/faces/{name}/rejected.csv")
     assert len(faces) == expected[name]["faces"]
     assert not faces["path"].str.contains(r"/\.|__MACOSX|Thumbs|desktop\.ini|README").any()  # no debris became a record
-    listed = {str(Path(p).relative_to(data / name)): reason for p, reason in zip(rejected["path"], rejected["reason"])}
+    listed = {str(Path(p.split("#")[0]).relative_to(data / name)) + ("#" + p.split("#")[1] if "#" in p else ""): reason
+              for p, reason in zip(rejected["path"], rejected["reason"])}
     assert set(listed) == set(expected[name]["rejected"]), listed
     for path, start in dict(expected[name]["rejected"]).items():
         assert listed[path].startswith(start), (path, listed[path])
@@ -93,6 +97,10 @@ def test_labels_and_subjects_come_from_each_layout(real_copy):
     assert hq["subject"].is_unique  # in the wild: every image its own identity
     assert sorted(read("ckplus")["emotion"]) == ["anger", "disgust", "happiness", "surprise"]
     assert sorted(read("mmi")["emotion"]) == ["anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+    kdef = read("kdef")
+    assert kdef.groupby("subject")["emotion"].count().to_dict() == {"kdef/F01": 14, "kdef/M02": 7}  # AF01 + BF01: one person
+    assert sorted(read("jaffe")["subject"].unique()) == ["jaffe/KA", "jaffe/YM"]
+    assert read("fer2013")["subject"].is_unique
 
 
 def test_tight_crops_are_kept(real_copy):

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
 
 from synthfer.labels import DOMAINS
 from synthfer.train.classifier import ClassifierConfig, predict_proba, train_classifier
@@ -54,6 +53,8 @@ def out_of_fold_confidence(images: np.ndarray, emotions: pd.Series, groups: pd.S
         precision=cfg.precision,
     )
     confidence = np.full(len(labels), np.nan)
+    from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold  # here: scikit-learn costs 1.3 s to import, every workflow parse pays it
+
     folds = StratifiedGroupKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed)
     for fold, (fit, held) in enumerate(folds.split(images, labels, groups_arr)):
         inner = GroupShuffleSplit(n_splits=1, test_size=0.1, random_state=cfg.seed + fold)

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import ModuleType
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-from torchvision.utils import make_grid  # noqa: E402
+
+def _figures() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """matplotlib (headless), pyplot and seaborn, imported on first use: they cost about 3 s to import, and
+    every Snakemake job parses the workflow, whose config module imports the trainers and so this one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    return matplotlib, plt, sns
+
+
+def make_grid(*args, **kwargs) -> torch.Tensor:
+    """torchvision's make_grid, imported on first use (torchvision pulls in torch._dynamo: ~2 s)."""
+    from torchvision.utils import make_grid as grid
+
+    return grid(*args, **kwargs)
 
 
 def _atomic_savefig(fig: plt.Figure, path: str | os.PathLike) -> None:
+    matplotlib, plt, sns = _figures()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
@@ -42,6 +57,7 @@ def save_image_grid(images: torch.Tensor, path: str | os.PathLike, ncol: int, up
 
 def save_loss_plot(losses: pd.DataFrame, path: str | os.PathLike, title: str) -> None:
     """One line per loss column against the iteration."""
+    matplotlib, plt, sns = _figures()
     if losses.empty:
         return
     long = losses.melt(id_vars="iteration", var_name="loss", value_name="value").dropna()
@@ -54,6 +70,7 @@ def save_loss_plot(losses: pd.DataFrame, path: str | os.PathLike, title: str) ->
 def plot_accuracy_vs_ratio(metrics: pd.DataFrame, path: str | os.PathLike, metric: str = "accuracy") -> None:
     """One panel per test set: accuracy against k for each translator (mean over seeds, 95% CI band), the
     real-only mean as a dashed line, synthetic only as a marker with its sd left of k = 0."""
+    matplotlib, plt, sns = _figures()
     test_sets = sorted(metrics["test_set"].unique())
     baselines = sorted(set(metrics["translator"]) & {"vgg16"})
     translators = sorted(set(metrics["translator"]) - {"real", *baselines}) or ["real"]
@@ -89,6 +106,7 @@ def plot_accuracy_vs_ratio(metrics: pd.DataFrame, path: str | os.PathLike, metri
 def plot_per_class_metrics(metrics: pd.DataFrame, models: pd.DataFrame, path: str | os.PathLike, emotions: list[str]) -> None:
     """The paper's per-class bars: rows = test sets, columns = precision / recall / F1, bars per emotion for
     each compared model (`models`: model, translator, k), mean over seeds with a 95% CI."""
+    matplotlib, plt, sns = _figures()
     rows = metrics.assign(k=metrics["k"].astype(str)).merge(models, on=["translator", "k"])
     long = rows.melt(id_vars=["model", "test_set", "seed"], value_vars=[f"{m}_{e}" for m in ("precision", "recall", "f1") for e in emotions], var_name="column", value_name="value")
     long[["measure", "emotion"]] = long["column"].str.split("_", n=1, expand=True)
@@ -117,6 +135,7 @@ def plot_per_class_metrics(metrics: pd.DataFrame, models: pd.DataFrame, path: st
 
 def plot_confusion(matrix: np.ndarray, labels: list[str], path: str | os.PathLike, title: str) -> None:
     """Counts as a seaborn heatmap, rows = true class."""
+    matplotlib, plt, sns = _figures()
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", xticklabels=labels, yticklabels=labels, cbar=False, ax=ax)
     ax.set_xlabel("predicted")
@@ -127,6 +146,7 @@ def plot_confusion(matrix: np.ndarray, labels: list[str], path: str | os.PathLik
 
 def save_sample_grid(faces, identities: int, path: str | os.PathLike) -> None:
     """Rows = the first `identities` generated identities, columns = neutral source then the 6 emotions."""
+    matplotlib, plt, sns = _figures()
     from synthfer.labels import DOMAINS
 
     table = faces.table
