@@ -282,20 +282,12 @@ def test_a_bad_config_fails_before_any_job(tmp_path):
 GAN_RULES = {"train_stargan", "train_cyclegan", "train_identity_gan"}
 
 
-def _tiny_variant(tmp_path: Path, change) -> Path:
-    config = yaml.safe_load(TINY.read_text())
-    change(config)
-    path = tmp_path / "variant.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
 def test_a_real_only_study_trains_no_gan_and_writes_its_report(tmp_path):
     def real_only(c):
         c["experiment"].update(ratios=[0], synthetic_only=False)
         del c["minority"]
 
-    config = _tiny_variant(tmp_path, real_only)
+    config = _variant(tmp_path, real_only)
     workdir = tmp_path / "run"
     planned = planned_jobs(ROOT / "Snakefile", workdir, config)
     assert not GAN_RULES & set(planned) and not {"generate_faces", "evaluate_generated", "plot_samples"} & set(planned), planned
@@ -316,7 +308,7 @@ def test_a_design_the_faces_cannot_carry_stops_before_any_gan_job(tmp_path):
         c["minority"]["n_added"] = [2, 40]
         c["datasets"]["wild"]["demo"]["subjects"] = 30  # a smaller GAN set: the check needs only its table
 
-    config = _tiny_variant(tmp_path, too_big)
+    config = _variant(tmp_path, too_big)
     workdir = tmp_path / "run"
     result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2", config=config)
     output = result.stdout + result.stderr
@@ -419,7 +411,7 @@ def test_a_real_training_set_that_also_trains_the_gans_reaches_them_through_its_
     def shared(c):
         c["roles"]["gan_train"] = ["wild", "real_b"]  # real_a is study 2's set, which the GANs may not learn from
 
-    config = _tiny_variant(tmp_path, shared)
+    config = _variant(tmp_path, shared)
     planned = planned_jobs(ROOT / "Snakefile", tmp_path / "run", config)
     assert planned["restrict_gan_faces"] == 1 and planned["train_stargan"] == 1
     result = snakemake(tmp_path / "run", "--dry-run", "results/gan/stargan/generator.pt", config=config)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from synthfer.data.real_loaders import CLASS_SYNONYMS
 from synthfer.labels import DOMAINS
 
 COLUMNS = {"file": "the image or video, relative to the dataset's path (or absolute)",
@@ -21,8 +22,7 @@ COLUMNS = {"file": "the image or video, relative to the dataset's path (or absol
            "first_frame": "optional, videos: the first frame carrying the label (default: the middle frame)",
            "last_frame": "optional, videos: the last one (default: first_frame)"}
 REQUIRED = ("file", "emotion")
-SYNONYMS = {"angry": "anger", "disgusted": "disgust", "fearful": "fear", "afraid": "fear", "happy": "happiness", "sad": "sadness",
-            "surprised": "surprise", **{d: d for d in DOMAINS}}
+SYNONYMS = CLASS_SYNONYMS  # the words the folder layouts accept
 
 
 def read_labels_table(path: str | os.PathLike) -> pd.DataFrame:
