@@ -57,3 +57,32 @@ def test_a_job_is_pinned_to_the_device_it_locked(monkeypatch, tmp_path):
     gpus.claim_gpu(["5"], tmp_path)  # another job holds GPU 5
     assert gpus.assign_gpu() == "6"
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "6"
+
+
+def test_jobs_inside_one_slurm_allocation_share_out_its_gpus(monkeypatch, tmp_path):
+    """`salloc --gpus=4` then `snakemake --cores ...`: concurrent jobs must not all land on cuda:0."""
+    monkeypatch.setattr(gpus, "LOCK_DIR", tmp_path)
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    given = []
+    for _ in range(4):  # four concurrent GPU jobs of one Snakemake run inside the allocation
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+        given.append(gpus.assign_gpu())
+    assert sorted(given) == ["0", "1", "2", "3"]
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == given[-1]
+    with pytest.raises(TimeoutError):  # a fifth waits for one of them
+        gpus.claim_gpu(["0", "1", "2", "3"], gpus.lock_dir_for(), wait_s=0.2, poll_s=0.05)
+
+
+def test_a_job_the_slurm_executor_submitted_keeps_its_own_gpu(monkeypatch, tmp_path):
+    """Each sbatch job sees only the GPU SLURM gave it, numbered in its own view; another allocation on the
+    same node using the same number must not make it wait."""
+    monkeypatch.setattr(gpus, "LOCK_DIR", tmp_path)
+    monkeypatch.setenv("SLURM_JOB_ID", "100")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    assert gpus.assign_gpu() == "0"
+    monkeypatch.setenv("SLURM_JOB_ID", "101")  # a second job on the node, also told "0"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    start = time.monotonic()
+    assert gpus.claim_gpu(gpus.visible_gpus(), gpus.lock_dir_for(), wait_s=2, poll_s=0.05) == "0"
+    assert time.monotonic() - start < 1
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "0"

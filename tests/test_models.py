@@ -227,3 +227,20 @@ def test_a_model_file_records_what_made_it(tmp_path):
     assert saved["config"]["lr"] == 0.01 and torch.__version__.startswith(saved["provenance"]["versions"]["torch"])
     assert len(saved["provenance"]["commit"].split("+")[0]) in (40, len("unknown"))
     assert isinstance(load_classifier(tmp_path / "m.pt", torch.device("cpu")), torch.nn.Module)
+
+
+@pytest.mark.parametrize(("capability", "expected"), [((7, 0), "fp32"), ((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+def test_auto_precision_on_a_gpu_is_bf16_only_where_bf16_is_native(monkeypatch, capability, expected):
+    """V100 (7.0) and T4 (7.5) report `is_bf16_supported()` by emulation; auto must not pick bf16 there,
+    neither for the classifiers nor for the GAN loops."""
+    from synthfer import runtime
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    gpu = torch.device("cuda", 0)
+    assert runtime.resolve_precision("auto", gpu) == expected
+    gan_context = runtime.autocast(gpu)  # precision None: the GAN loops' rule
+    if expected == "fp32":
+        assert gan_context.__class__ is contextlib.nullcontext
+    else:
+        assert isinstance(gan_context, torch.autocast) and gan_context.fast_dtype == torch.bfloat16

@@ -3,8 +3,13 @@
 Snakemake counts GPU jobs (`resources: gpu=1`, `--resources gpu=N`) but never says which GPU a job should
 use, so without this every job lands on GPU 0. Each GPU job takes an exclusive lock on one device
 (`flock` on a file per device in a machine-wide folder, released by the kernel when the job ends, even
-on SIGKILL) and sets CUDA_VISIBLE_DEVICES to it before CUDA starts. Under SLURM the scheduler already
-gives each job its own devices, so nothing is done there.
+on SIGKILL) and sets CUDA_VISIBLE_DEVICES to it before CUDA starts.
+
+Under SLURM the same rule holds, with the locks kept per allocation: a job the SLURM executor submitted sees
+only its own GPU (one candidate, never contended), while Snakemake started inside one allocation
+(`salloc --gpus=4`, then `snakemake --cores ...`) shares that allocation's GPUs out among its concurrent jobs
+exactly as on a workstation. Keying the locks by SLURM job keeps two allocations on one node, whose device
+numbers are each relative to their own view, from blocking each other.
 """
 
 from __future__ import annotations
@@ -63,16 +68,22 @@ def claim_gpu(candidates: list[str], lock_dir: Path | None = None, wait_s: float
         time.sleep(poll_s)
 
 
+def lock_dir_for(env: dict[str, str] | None = None) -> Path:
+    """Where this job's device locks live: one folder per SLURM allocation (its device numbers are its own),
+    the machine-wide folder otherwise."""
+    env = os.environ if env is None else env
+    job = env.get("SLURM_JOB_ID")
+    return LOCK_DIR / f"slurm-{job}" if job else LOCK_DIR
+
+
 def assign_gpu() -> str | None:
     """Give this GPU job a device of its own (sets CUDA_VISIBLE_DEVICES); None when it runs on the CPU."""
-    if os.environ.get("SLURM_JOB_ID"):
-        log.info("SLURM job: using the GPUs SLURM gave (CUDA_VISIBLE_DEVICES=%s)", os.environ.get("CUDA_VISIBLE_DEVICES", "unset"))
-        return os.environ.get("CUDA_VISIBLE_DEVICES")
     candidates = visible_gpus()
+    where = f"SLURM job {os.environ['SLURM_JOB_ID']}" if os.environ.get("SLURM_JOB_ID") else "this machine"
     if not candidates:
-        log.info("no GPU visible: this GPU rule runs on the CPU")
+        log.info("no GPU visible on %s: this GPU rule runs on the CPU", where)
         return None
-    device = claim_gpu(candidates)
+    device = claim_gpu(candidates, lock_dir_for())
     os.environ["CUDA_VISIBLE_DEVICES"] = device
-    log.info("GPU %s of %s assigned to this job (CUDA_VISIBLE_DEVICES=%s)", device, candidates, device)
+    log.info("GPU %s of %s (%s) assigned to this job (CUDA_VISIBLE_DEVICES=%s)", device, candidates, where, device)
     return device

@@ -12,14 +12,31 @@ import numpy as np
 import pandas as pd
 
 
+def current_umask() -> int:
+    """The process's umask (read from /proc where it can be: setting it to read it is not thread-safe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
-    """Write through a temporary file in the same folder, then rename over the target."""
+    """Write through a temporary file in the same folder, then rename over the target.
+
+    The file gets the mode a plain `open(path, "w")` would give (0666 less the umask): `mkstemp` makes it
+    0600, which on shared storage would hide every result from the group."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

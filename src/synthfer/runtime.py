@@ -44,6 +44,13 @@ def cpu_has_native_bf16() -> bool:
     return any(check() for check in checks if check is not None)
 
 
+def cuda_has_native_bf16(device: torch.device) -> bool:
+    """True on GPUs with bf16 tensor cores (compute capability 8.0 and up: A100, H100, RTX 30xx and later).
+    `torch.cuda.is_bf16_supported()` also says yes on V100 and T4, where bf16 is emulated and slower than fp32."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return torch.cuda.get_device_capability(index) >= (8, 0)
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     """`fp32` or `bf16`, the precision a training loop on `device` runs at."""
     if precision not in PRECISIONS:
@@ -51,15 +58,16 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision != "auto":
         return precision
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        return "bf16" if cuda_has_native_bf16(device) else "fp32"
     return "bf16" if cpu_has_native_bf16() else "fp32"
 
 
 def autocast(device: torch.device, precision: str | None = None) -> contextlib.AbstractContextManager:
     """The autocast context of a loop. `precision` is one of PRECISIONS (the classifier's setting); None is
-    the GAN loops' rule: bf16 on CUDA, fp32 on a CPU, where bf16 gained StarGAN at most 1.26x (measured)."""
+    the GAN loops' rule: bf16 on a GPU that has it natively (fp32 on older GPUs), fp32 on a CPU, where bf16
+    gained StarGAN at most 1.26x (measured)."""
     if precision is None:
-        precision = "bf16" if device.type == "cuda" else "fp32"
+        precision = "auto" if device.type == "cuda" else "fp32"
     if resolve_precision(precision, device) == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
