@@ -10,9 +10,12 @@ GPU_SLOTS := $(if $(filter-out 0,$(GPUS)),$(GPUS),$(shell nproc))
 
 .PHONY: install run test pytest lint dryrun bench bench-quick clean
 
-$(STAMP): pyproject.toml constraints.txt
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+$(STAMP): pyproject.toml constraints.txt detector-requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(PIP) --no-deps -r detector-requirements.txt
+	$(PIP) -e '.[test]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -168,3 +168,14 @@ def test_study_2_may_not_test_on_faces_its_translators_learnt_from(demo_config):
     demo_config["roles"]["gan_train"] = ["affectnet_demo", "oulu_demo"]  # oulu_demo is study 2's dataset
     with pytest.raises(sfconfig.ConfigError, match=r"minority\.dataset: oulu_demo is also in roles\.gan_train, so study 2's translators would learn"):
         sfconfig.validate_config(demo_config)
+
+
+def test_max_runtime_names_its_rule_families(demo_config):
+    demo_config["max_runtime"] = {"gans": 600}
+    with pytest.raises(sfconfig.ConfigError, match=r"max_runtime\.gans.*allowed keys: prepare, gan, generate, classifier, evaluate, minority"):
+        sfconfig.validate_config(demo_config)
+    demo_config["max_runtime"] = {"gan": 0}
+    with pytest.raises(sfconfig.ConfigError, match=r"max_runtime\.gan"):
+        sfconfig.validate_config(demo_config)
+    demo_config["max_runtime"] = {"gan": 2880, "classifier": 60}
+    sfconfig.validate_config(demo_config)

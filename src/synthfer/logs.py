@@ -16,11 +16,26 @@ log = logging.getLogger("synthfer")
 
 
 def setup_logging(path: str | os.PathLike | None = None) -> None:
-    """Log to a rule's log file (and stderr), one timestamped line per message."""
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    """Log one timestamped line per message: to the rule's log file when there is one, else to stderr.
+
+    With a log file, the process's own stdout and stderr (file descriptors 1 and 2) are sent there too, so
+    that what libraries print behind Python's back (a C++ library's notices, a traceback) and Python warnings
+    land in the job's log, which Snakemake keeps and shows when the job fails, instead of the terminal or a
+    SLURM output file that is deleted on success. The terminal is left to Snakemake's progress."""
     if path:
-        handlers.append(logging.FileHandler(path, mode="w"))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
+        _redirect_output(path)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=[logging.StreamHandler(sys.stderr)], force=True)
+    logging.captureWarnings(True)  # warnings.warn (scipy's, torch's) become log lines
+
+
+def _redirect_output(path: str | os.PathLike) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout.reconfigure(line_buffering=True)
 
 
 class Progress:
@@ -66,6 +81,6 @@ def run_logged(log_path: str | os.PathLike, threads: int, step: Callable[..., An
         log.info("threads=%d torch=%s cuda=%s", threads, torch.__version__, torch.cuda.is_available())
     try:
         step(*args, **kwargs)
-    except Exception:
-        log.exception("step failed")
-        raise
+    except Exception as exc:  # written once, to the log, which Snakemake shows with the failure
+        log.exception("step failed: %s", exc)
+        raise SystemExit(1) from None

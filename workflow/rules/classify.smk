@@ -31,7 +31,7 @@ if config["experiment"].get("stack_seeds", False):
         resources:
             gpu=1,
             mem_mb=8000,
-            runtime=lambda wc, attempt: 120 * len(SEEDS) * attempt,
+            runtime=runtime("classifier", 120 * len(SEEDS)),
         script:
             "../../scripts/train_classifiers_stacked.py"
 
@@ -60,7 +60,7 @@ else:
         resources:
             gpu=1,
             mem_mb=4000,
-            runtime=lambda wc, attempt: 120 * attempt,
+            runtime=runtime("classifier", 120),
         script:
             "../../scripts/train_classifier.py"
 
@@ -87,6 +87,6 @@ rule evaluate_classifier:
     resources:
         gpu=1,
         mem_mb=4000,
-        runtime=lambda wc, attempt: 30 * attempt,
+        runtime=runtime("evaluate", 30),
     script:
         "../../scripts/evaluate_classifier.py"

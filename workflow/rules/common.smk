@@ -1,10 +1,12 @@
 # Validation of config.yaml and the input functions every stage uses.
 import os
+import signal
 from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from synthfer import cluster
 from synthfer import config as sfconfig
 
 try:
@@ -17,6 +19,21 @@ except sfconfig.ConfigError as error:
 _pythonpath = [str(Path(workflow.basedir) / "src"), *dict(os.environ).get("PYTHONPATH", "").split(os.pathsep)]
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, _pythonpath)))
 CONDA_ENV = "../../envs/synthfer.yaml"
+
+# The SLURM profile asks for SIGUSR1 some minutes before a job's time limit (`--signal=USR1@...`), and SLURM
+# sends it to every process of the job step: this Snakemake process, the shell it starts and the job's Python.
+# Ignored here (and so in the children, which inherit it), it kills none of them; the GAN loops install their
+# own handler and checkpoint on it.
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+
+MAX_RUNTIME = config.get("max_runtime", {})
+
+
+def runtime(family, base):
+    """A rule's `runtime` (minutes): `base` on the first attempt, more on a retry unless the job resumes
+    (GANs), never above `max_runtime.<family>` (synthfer.cluster)."""
+    return lambda wc, attempt: cluster.runtime_minutes(family, base, attempt, MAX_RUNTIME)
+
 
 DATASETS = list(config["datasets"])
 DEMO_DATASETS = sfconfig.rendered_datasets(config)

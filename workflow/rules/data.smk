@@ -62,6 +62,8 @@ rule prepare_faces:
         log="results/logs/prepare_faces/{dataset}.log",
         rejected="results/logs/prepare_faces/{dataset}.rejected.csv",  # kept when too many are rejected and the job fails
     threads: 2
+    resources:
+        runtime=runtime("prepare", 120),
     script:
         "../../scripts/prepare_faces.py"
 
@@ -89,6 +91,7 @@ rule check_design:
     log:
         "results/logs/check_design.log",
     localrule: True
+    localrule: True  # seconds of work: on the submitting host, not an sbatch job
     script:
         "../../scripts/check_design.py"
 
@@ -111,6 +114,7 @@ rule split_subjects:
         CONDA_ENV
     log:
         "results/logs/split_subjects.log",
+    localrule: True  # seconds of work: on the submitting host, not an sbatch job
     script:
         "../../scripts/split_subjects.py"
 
@@ -140,6 +144,6 @@ rule filter_ambiguous_faces:
     resources:
         gpu=1,
         mem_mb=8000,
-        runtime=lambda wc, attempt: 4 * 60 * attempt,
+        runtime=runtime("classifier", 4 * 60),
     script:
         "../../scripts/filter_ambiguous_faces.py"

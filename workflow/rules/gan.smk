@@ -26,7 +26,7 @@ rule train_stargan:
     resources:
         gpu=1,
         mem_mb=8000,
-        runtime=lambda wc, attempt: 24 * 60 * attempt,
+        runtime=runtime("gan", 24 * 60),
     script:
         "../../scripts/train_stargan.py"
 
@@ -54,7 +54,7 @@ rule train_identity_gan:
     resources:
         gpu=1,
         mem_mb=4000,
-        runtime=lambda wc, attempt: 8 * 60 * attempt,
+        runtime=runtime("gan", 8 * 60),
     script:
         "../../scripts/train_identity_gan.py"
 
@@ -75,6 +75,7 @@ rule restrict_gan_faces:
         CONDA_ENV
     log:
         "results/logs/restrict_gan_faces/{dataset}.log",
+    localrule: True  # seconds of work: on the submitting host, not an sbatch job
     script:
         "../../scripts/restrict_gan_faces.py"
 
@@ -104,6 +105,6 @@ rule train_cyclegan:
     resources:
         gpu=1,
         mem_mb=8000,
-        runtime=lambda wc, attempt: 24 * 60 * attempt,
+        runtime=runtime("gan", 24 * 60),
     script:
         "../../scripts/train_cyclegan.py"

@@ -28,7 +28,7 @@ rule generate_faces:
     resources:
         gpu=1,
         mem_mb=4000,
-        runtime=lambda wc, attempt: 60 * attempt,
+        runtime=runtime("generate", 60),
     script:
         "../../scripts/generate_faces.py"
 
@@ -56,6 +56,6 @@ rule select_generated:
     resources:
         gpu=1,
         mem_mb=4000,
-        runtime=lambda wc, attempt: 30 * attempt,
+        runtime=runtime("generate", 30),
     script:
         "../../scripts/select_generated.py"

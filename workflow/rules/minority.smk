@@ -25,7 +25,7 @@ if MINORITY:
         resources:
             gpu=1,
             mem_mb=4000,
-            runtime=lambda wc, attempt: 240 * attempt,
+            runtime=runtime("minority", 240),
         script:
             "../../scripts/cross_validate_minority.py"
 
@@ -42,5 +42,6 @@ if MINORITY:
             CONDA_ENV
         log:
             "results/logs/summarize_minority.log",
+        localrule: True  # seconds of work: on the submitting host, not an sbatch job
         script:
             "../../scripts/summarize_minority.py"

@@ -22,6 +22,7 @@ rule aggregate_metrics:
         CONDA_ENV
     log:
         "results/logs/aggregate_metrics.log",
+    localrule: True  # seconds of work: on the submitting host, not an sbatch job
     script:
         "../../scripts/aggregate_metrics.py"
 
@@ -36,6 +37,7 @@ rule plot_accuracy_vs_ratio:
         CONDA_ENV
     log:
         "results/logs/plot_accuracy_vs_ratio.log",
+    localrule: True  # seconds of work: on the submitting host, not an sbatch job
     script:
         "../../scripts/plot_accuracy_vs_ratio.py"
 
@@ -51,6 +53,7 @@ rule plot_per_class_metrics:
         CONDA_ENV
     log:
         "results/logs/plot_per_class_metrics.log",
+    localrule: True  # seconds of work: on the submitting host, not an sbatch job
     script:
         "../../scripts/plot_per_class_metrics.py"
 
@@ -65,6 +68,7 @@ rule plot_confusion_matrices:
         CONDA_ENV
     log:
         "results/logs/plot_confusion_matrices.log",
+    localrule: True  # seconds of work: on the submitting host, not an sbatch job
     script:
         "../../scripts/plot_confusion_matrices.py"
 
@@ -82,6 +86,7 @@ rule plot_samples:
         CONDA_ENV
     log:
         "results/logs/plot_samples/{translator}.log",
+    localrule: True  # seconds of work: on the submitting host, not an sbatch job
     script:
         "../../scripts/plot_samples.py"
 
@@ -106,7 +111,7 @@ rule evaluate_generated:
     resources:
         gpu=1,
         mem_mb=4000,
-        runtime=lambda wc, attempt: 30 * attempt,
+        runtime=runtime("evaluate", 30),
     script:
         "../../scripts/evaluate_generated.py"
 
@@ -134,5 +139,6 @@ rule write_summary:
         CONDA_ENV
     log:
         "results/logs/write_summary.log",
+    localrule: True  # seconds of work: on the submitting host, not an sbatch job
     script:
         "../../scripts/write_summary.py"
