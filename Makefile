@@ -14,8 +14,8 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c const
 
 $(STAMP): pyproject.toml constraints.txt detector-requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) --no-deps -r detector-requirements.txt
 	$(PIP) -e '.[test]'
+	$(PIP) --no-deps -r detector-requirements.txt
 	@touch $(STAMP)
 
 install: $(STAMP)

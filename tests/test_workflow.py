@@ -156,6 +156,13 @@ def test_predictions_are_kept_per_face(tiny_run):
     probs = preds.filter(like="p_").to_numpy()
     assert np.allclose(probs.sum(1), 1, atol=1e-4)
     assert (preds["pred"] == preds.filter(like="p_").idxmax(axis=1).str.removeprefix("p_")).all()
+    # every real face is traceable to its image file (and frame); generated ones to their identity
+    real = preds[preds["source"] != "generated"]
+    assert set(real["test_set"]) >= {"real_test", "cross_a"} and real["path"].notna().all()
+    for path in real["path"].unique():
+        assert (tiny_run / path).exists() or Path(path).exists(), path
+    assert preds.loc[preds["source"] == "generated", "path"].isna().all()  # written empty
+    assert (preds["frame"] >= 0).all()
 
 
 def test_generated_identities_never_share_splits(tiny_run):

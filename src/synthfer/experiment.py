@@ -65,12 +65,16 @@ def labels_of(faces: FaceSet) -> np.ndarray:
 
 
 def predictions_table(faces: FaceSet, proba: np.ndarray, test_set: str) -> pd.DataFrame:
-    """One row per test face: who, true and predicted emotion, and every class probability."""
+    """One row per test face: who, the image file (and video frame) it came from, true and predicted emotion,
+    and every class probability. Generated faces have no file: their subject and emotion identify them."""
+    n = len(faces.table)
     table = pd.DataFrame(
         {
             "test_set": test_set,
             "subject": faces.table["subject"].to_numpy(),
             "source": faces.table["source"].to_numpy(),
+            "path": faces.table["path"].fillna("").to_numpy() if "path" in faces.table else np.full(n, "", dtype=object),
+            "frame": faces.table["frame"].fillna(0).astype(int).to_numpy() if "frame" in faces.table else np.zeros(n, int),
             "true": faces.table["emotion"].to_numpy(),
             "pred": np.asarray(EMOTIONS)[proba.argmax(1)] if len(proba) else [],
         }

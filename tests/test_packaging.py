@@ -1,0 +1,105 @@
+"""What the project declares matches what its code imports, the lock matches the conda environment, and the
+licence and citation files say what a user needs."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+import tomllib
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pins(lines: list[str]) -> dict[str, str]:
+    pins = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[_name(name)] = version
+    return pins
+
+
+def _imported_modules() -> set[str]:
+    """Top-level modules imported anywhere in the library, the rule scripts and the workflow."""
+    found = set()
+    sources = [*(ROOT / "src").rglob("*.py"), *(ROOT / "scripts").glob("*.py")]
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    for smk in [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]:
+        found |= set(re.findall(r"^\s*(?:from|import) (\w+)", smk.read_text(), flags=re.M))
+    return found - set(sys.stdlib_module_names) - {"synthfer", "__future__"}
+
+
+def test_every_imported_package_is_declared():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_name(r) for r in project["dependencies"]}
+    declared |= set(_pins((ROOT / "detector-requirements.txt").read_text().splitlines()))
+    providers = packages_distributions()
+    opencv_builds = {"opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"}
+    missing = {}
+    for module in sorted(_imported_modules()):
+        dists = opencv_builds if module == "cv2" else {_name(d) for d in providers.get(module, [module])}
+        if not dists & declared:
+            missing[module] = sorted(dists)
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+
+
+def test_the_lock_pins_every_dependency_and_the_conda_env_pins_the_same_versions():
+    lock = _pins((ROOT / "constraints.txt").read_text().splitlines())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in [*project["dependencies"], *project["optional-dependencies"]["test"]]:
+        assert _name(requirement) in lock, f"{requirement} has no pin in constraints.txt"
+    env = yaml.safe_load((ROOT / "envs" / "synthfer.yaml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert _pins(pip_section) == {k: v for k, v in lock.items() if k != "mediapipe"}
+
+
+def test_the_face_detector_is_installed_without_what_it_never_imports():
+    detector = _pins((ROOT / "detector-requirements.txt").read_text().splitlines())
+    assert detector == {"mediapipe": "0.10.21"}
+    lock = _pins((ROOT / "constraints.txt").read_text().splitlines())
+    assert lock["mediapipe"] == detector["mediapipe"]
+    for heavy in ("jax", "jaxlib", "opencv-contrib-python", "sentencepiece", "sounddevice"):
+        assert heavy not in lock, heavy
+    assert "--no-deps -r detector-requirements.txt" in (ROOT / "Makefile").read_text()
+    post_deploy = (ROOT / "envs" / "synthfer.post-deploy.sh").read_text()
+    assert f"--no-deps mediapipe=={detector['mediapipe']}" in post_deploy
+
+
+def test_the_detector_runs_with_only_what_is_installed():
+    """The packages left out are really not needed: the detector finds a real face without them."""
+    from importlib.util import find_spec
+
+    from skimage import data
+
+    from synthfer.data.detect import FaceDetector
+
+    found = FaceDetector(0.5).detect(data.astronaut())
+    assert not isinstance(found, str), found
+    if find_spec("jax") is None:  # a venv made by `make install` since the change: proven without jax
+        assert "jax" not in sys.modules
+
+
+def test_licence_and_citation():
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == {"text": "MIT"}
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["license"] == "MIT"
+    assert {"message", "title", "authors", "type"} <= set(citation)
+    paper = citation["preferred-citation"]
+    assert paper["doi"] == "10.5220/0011629000003417" and paper["year"] == 2023
+    assert [a["family-names"] for a in paper["authors"]] == ["Gholipour Picha", "Al Chanti", "Caplier"]
