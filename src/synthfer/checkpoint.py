@@ -22,13 +22,14 @@ def load_torch(path: str | os.PathLike) -> Any:
 C = TypeVar("C")
 
 
-def save_model(model: torch.nn.Module, cfg: Any, path: str | os.PathLike) -> None:
+def save_model(model: torch.nn.Module, cfg: Any, path: str | os.PathLike, extra: dict[str, Any] | None = None) -> None:
     """A model file: the stage config that rebuilds the network, its weights, and what made it (commit,
-    package versions), so a model found on disk can be traced back."""
+    package versions), so a model found on disk can be traced back. `extra`: what a user of the file needs
+    besides (a classifier's class names and preprocessing)."""
     from synthfer.provenance import git_commit, versions
 
     made_by = {"commit": git_commit(), "versions": versions()}
-    atomic_save_torch({"config": asdict(cfg), "model": model.state_dict(), "provenance": made_by}, path)
+    atomic_save_torch({"config": asdict(cfg), "model": model.state_dict(), "provenance": made_by, **(extra or {})}, path)
 
 
 def load_model(path: str | os.PathLike, config_type: type[C], build: Callable[[C], torch.nn.Module], device: torch.device) -> tuple[Any, C]:

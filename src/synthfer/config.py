@@ -216,6 +216,8 @@ def check_translator_weights(config: dict[str, Any]) -> None:
         raise ConfigError("generate.identities: torchscript needs generate.torchscript: the path of your TorchScript generator (z -> image)")
     if generate.get("identities") == "torchscript" and not Path(generate["torchscript"]).is_file():
         raise ConfigError(f"generate.torchscript: {generate['torchscript']} not found; export your generator with torch.jit.script/trace and save it there")
+    if config.get("stargan_model") and not Path(config["stargan_model"]).is_file():
+        raise ConfigError(f"stargan_model: {config['stargan_model']} not found; write it with `synthfer import-stargan <checkpoint> --out {config['stargan_model']}`")
     for variant in dict.fromkeys([*translators(config), *config.get("minority", {}).get("translators", [])]):
         if variant == "stargan":
             continue

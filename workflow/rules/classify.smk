@@ -21,6 +21,7 @@ if config["experiment"].get("stack_seeds", False):
             units=lambda wc: units_for(wc.arm, wc.k),
             seeds=[int(s) for s in SEEDS],
             device=DEVICE,
+            preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
         conda:
             CONDA_ENV
         log:
@@ -50,6 +51,7 @@ else:
             classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k, wc.arm)),
             units=lambda wc: units_for(wc.arm, wc.k),
             device=DEVICE,
+            preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
         conda:
             CONDA_ENV
         log:

@@ -161,10 +161,14 @@ GAN_STORES = [gan_store(d) for d in GAN_TRAIN]
 GAN_STORE_FILES = [f"{s}/{f}" for s in GAN_STORES for f in ("faces.npz", "faces.csv")]
 
 
+# StarGAN's generator: trained by train_stargan, or the user's (`stargan_model:`), which then is never trained
+STARGAN_MODEL = config.get("stargan_model") or "results/gan/stargan/generator.pt"
+
+
 def translator_models(translator):
     """The model files of one translator: StarGAN's generator, or one generator per emotion."""
     if translator == "stargan":
-        return ["results/gan/stargan/generator.pt"]
+        return [STARGAN_MODEL]
     return [f"results/gan/{translator}/{e}/generator.pt" for e in EMOTIONS]
 
 
@@ -190,7 +194,7 @@ def minority_translator_models(translator):
     if translator == "none":
         return []
     if translator == "stargan":
-        return ["results/gan/stargan/generator.pt"]
+        return [STARGAN_MODEL]
     return [f"results/gan/{translator}/{MINORITY.target}/generator.pt"]
 
 

@@ -140,14 +140,19 @@ def _prepare_one(args: tuple[dict, PrepareConfig]) -> tuple[np.ndarray | None, s
         return None, f"alignment failed: {exc}"
 
 
-def prepare_faces(records: pd.DataFrame, cfg: PrepareConfig, threads: int = 1) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
-    """Align every record; returns (images uint8 (N, H, W), face table, rejected table with reasons)."""
-    jobs = [(rec, cfg) for rec in records.to_dict("records")]
+def align_records(records: list[dict], cfg: PrepareConfig, threads: int = 1) -> list[tuple[np.ndarray | None, str]]:
+    """Read, detect and align each record, in order: (face uint8 (S, S), "") or (None, the reason it is unusable).
+    The one path every face takes, in training data and in `synthfer predict`."""
+    jobs = [(rec, cfg) for rec in records]
     if threads > 1 and len(jobs) > 64:
         with ProcessPoolExecutor(threads) as pool:
-            results = list(pool.map(_prepare_one, jobs, chunksize=64))
-    else:
-        results = [_prepare_one(j) for j in jobs]
+            return list(pool.map(_prepare_one, jobs, chunksize=64))
+    return [_prepare_one(j) for j in jobs]
+
+
+def prepare_faces(records: pd.DataFrame, cfg: PrepareConfig, threads: int = 1) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """Align every record; returns (images uint8 (N, H, W), face table, rejected table with reasons)."""
+    results = align_records(records.to_dict("records"), cfg, threads)
     keep = [i for i, (img, _) in enumerate(results) if img is not None]
     rejected = pd.DataFrame(
         [{"path": records.iloc[i]["path"], "frame": records.iloc[i]["frame"], "reason": reason} for i, (img, reason) in enumerate(results) if img is None],

@@ -26,7 +26,7 @@ from synthfer.data.records import EYE_COLUMNS, IMAGE_SUFFIXES, RECORD_COLUMNS, R
 
 
 CLASS_SYNONYMS: dict[str, str] = {
-    "anger": "anger", "angry": "anger",
+    "anger": "anger", "angry": "anger", "angery": "anger",  # angery: the folder name in the paper authors' StarGAN output
     "disgust": "disgust", "disgusted": "disgust",
     "fear": "fear", "fearful": "fear", "afraid": "fear",
     "happiness": "happiness", "happy": "happiness",

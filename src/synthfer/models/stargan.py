@@ -30,10 +30,14 @@ class ResidualBlock(nn.Module):
 
 
 class Generator(nn.Module):
-    """G(x, c): translate image x into domain c (one-hot over `c_dim` domains)."""
+    """G(x, c): translate image x into domain c (one-hot over `c_dim` domains).
 
-    def __init__(self, conv_dim: int = 64, c_dim: int = 7, repeat_num: int = 6, channels: int = 1) -> None:
+    `out_channels` 3: a generator imported from the original RGB StarGAN code (`synthfer import-stargan`); its
+    colour output is turned into the grey faces this workflow uses (ITU-R 601 luma, after the tanh)."""
+
+    def __init__(self, conv_dim: int = 64, c_dim: int = 7, repeat_num: int = 6, channels: int = 1, out_channels: int | None = None) -> None:
         super().__init__()
+        out_channels = channels if out_channels is None else out_channels
         layers: list[nn.Module] = [
             nn.Conv2d(channels + c_dim, conv_dim, 7, 1, 3, bias=False),
             nn.InstanceNorm2d(conv_dim, affine=True),
@@ -47,12 +51,15 @@ class Generator(nn.Module):
         for _ in range(2):
             layers += [nn.ConvTranspose2d(dim, dim // 2, 4, 2, 1, bias=False), nn.InstanceNorm2d(dim // 2, affine=True), nn.ReLU(inplace=True)]
             dim //= 2
-        layers += [nn.Conv2d(dim, channels, 7, 1, 3, bias=False), nn.Tanh()]
+        layers += [nn.Conv2d(dim, out_channels, 7, 1, 3, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
+        luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1) if out_channels == 3 and channels == 1 else None
+        self.register_buffer("to_gray", luma, persistent=False)  # None: the output is already what the workflow uses
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         c = c.view(c.size(0), c.size(1), 1, 1).expand(-1, -1, x.size(2), x.size(3))
-        return self.main(torch.cat([x, c.to(x.dtype)], dim=1))
+        y = self.main(torch.cat([x, c.to(x.dtype)], dim=1))
+        return y if self.to_gray is None else (y * self.to_gray.to(y.dtype)).sum(1, keepdim=True)
 
 
 class Discriminator(nn.Module):

@@ -30,7 +30,10 @@ def _read_generated(unit_dirs: list[PathLike]) -> FaceSet | None:
     return FaceSet.concat([read_store(d) for d in unit_dirs]) if unit_dirs else None
 
 
-def train_classifier_step(real_dir: PathLike, unit_dirs: list[PathLike], k: str, seed: int, cfg: ClassifierConfig, device: str, out_model: PathLike, out_history: PathLike) -> None:
+def train_classifier_step(real_dir: PathLike, unit_dirs: list[PathLike], k: str, seed: int, cfg: ClassifierConfig, device: str, out_model: PathLike, out_history: PathLike, preprocess: dict | None = None) -> None:
+    """One seed's classifier. `preprocess`: the faces' preprocessing (config `preprocess:`), kept in the model
+    file so that `synthfer predict` prepares new photos exactly as these faces were (nine parameters: the eight
+    a rule binds plus this)."""
     ratio = parse_k(k)
     real = read_store(real_dir)
     generated = _read_generated(unit_dirs)
@@ -39,10 +42,10 @@ def train_classifier_step(real_dir: PathLike, unit_dirs: list[PathLike], k: str,
     log.info("k=%s seed=%d: %d train faces (%d subjects), %d val faces", k, seed, len(train.images), train.table["subject"].nunique(), len(val.images))
     model, history = train_classifier(train.images, labels_of(train), val.images, labels_of(val), cfg, seed, pick_device(device))
     atomic_write_csv(history, out_history)
-    save_classifier(model.cpu(), cfg, out_model)
+    save_classifier(model.cpu(), cfg, out_model, preprocess)
 
 
-def train_classifiers_stacked_step(real_dir: PathLike, unit_dirs: list[PathLike], k: str, seeds: list[int], cfg: ClassifierConfig, device: str, out_models: list[PathLike], out_histories: list[PathLike]) -> None:
+def train_classifiers_stacked_step(real_dir: PathLike, unit_dirs: list[PathLike], k: str, seeds: list[int], cfg: ClassifierConfig, device: str, out_models: list[PathLike], out_histories: list[PathLike], preprocess: dict | None = None) -> None:
     """Every seed of one ratio in one job, as stacked models (`experiment.stack_seeds`); the same files as
     one `train_classifier` job per seed."""
     from synthfer.train.stacked import train_classifiers_stacked
@@ -53,7 +56,7 @@ def train_classifiers_stacked_step(real_dir: PathLike, unit_dirs: list[PathLike]
     results = train_classifiers_stacked(train.images, labels_of(train), val.images, labels_of(val), cfg, seeds, pick_device(device))
     for (model, history), out_model, out_history in zip(results, out_models, out_histories, strict=True):
         atomic_write_csv(history, out_history)
-        save_classifier(model.cpu(), cfg, out_model)
+        save_classifier(model.cpu(), cfg, out_model, preprocess)
 
 
 def evaluate_classifier_step(model_path: PathLike, real_dir: PathLike, unit_dirs: list[PathLike], cross_dirs: dict[str, PathLike], k: str, device: str, out_predictions: PathLike) -> None:

@@ -211,8 +211,13 @@ def train_classifier(
     return model.eval(), hist
 
 
-def save_classifier(model: torch.nn.Module, cfg: ClassifierConfig, path: str | os.PathLike) -> None:
-    save_model(model, cfg, path)
+INPUT_SCALING = "grayscale uint8 faces / 255 (synthfer.tensors.to_unit)"
+
+
+def save_classifier(model: torch.nn.Module, cfg: ClassifierConfig, path: str | os.PathLike, preprocess: dict | None = None) -> None:
+    """The model file carries its class names (output order) and the preprocessing its faces went through
+    (alignment geometry, image size, scaling), so `synthfer predict` needs nothing re-typed."""
+    save_model(model, cfg, path, {"classes": list(EMOTIONS), "preprocess": preprocess, "input_scaling": INPUT_SCALING})
 
 
 def load_classifier(path: str | os.PathLike, device: torch.device) -> torch.nn.Module:

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from synthfer.checkpoint import load_model, save_model
+from synthfer.checkpoint import load_model, load_torch, save_model
 from synthfer.labels import DOMAINS
 from synthfer.models.stargan import Discriminator, Generator, default_d_repeat
 from synthfer.plots import save_image_grid, save_loss_plot
@@ -230,4 +230,7 @@ def save_stargan(G: Generator, cfg: StarGANConfig, path: str | os.PathLike) -> N
 
 
 def load_stargan(path: str | os.PathLike, device: torch.device) -> tuple[Generator, StarGANConfig]:
-    return load_model(path, StarGANConfig, StarGANConfig.build_generator, device)
+    """A generator file of this workflow, trained (train_stargan) or imported (`synthfer import-stargan`, whose
+    file records `out_channels: 3`)."""
+    out_channels = int(load_torch(path).get("out_channels", 1))
+    return load_model(path, StarGANConfig, lambda cfg: Generator(cfg.conv_dim, cfg.c_dim, cfg.g_repeat, out_channels=out_channels), device)

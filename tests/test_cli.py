@@ -1,0 +1,184 @@
+"""The `synthfer` command: predict on real photos, export a face store, import an original StarGAN checkpoint."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from helpers.original_stargan import OriginalGenerator, trained_looking
+from photos import photo, tight_crop
+from synthfer.cli import main
+from synthfer.data.prepare import PrepareConfig, prepare_faces
+from synthfer.labels import DOMAINS, EMOTIONS
+from synthfer.tensors import from_signed, to_signed
+from synthfer.train.classifier import ClassifierConfig, predict_proba, save_classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+PREPARE = PrepareConfig(image_size=32, eye_distance=0.4, eye_height=0.36)
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    cfg = ClassifierConfig(image_size=32)
+    path = tmp_path_factory.mktemp("model") / "model.pt"
+    save_classifier(cfg.build().eval(), cfg, path, {"image_size": 32, "eye_distance": 0.4, "eye_height": 0.36, "max_rejected_fraction": 0.2, "min_detection_confidence": 0.5})
+    return path
+
+
+def test_the_command_and_each_subcommand_have_help():
+    for args in ([], ["predict"], ["export"], ["import-stargan"]):
+        run = subprocess.run([sys.executable, "-m", "synthfer.cli", *args, "--help"], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and "usage: synthfer" in run.stdout, run.stderr
+    assert (ROOT / "pyproject.toml").read_text().count('synthfer = "synthfer.cli:main"') == 1
+
+
+def test_predict_classifies_real_photos_as_training_prepared_them_and_gives_reasons(model_file, tmp_path):
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    photo("astronaut").save(photos / "astronaut.png")
+    tight_crop("hopper", 0.9)[0].save(photos / "sub" / "hopper_crop.jpg")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (120, 120, 3), dtype=np.uint8)).save(photos / "noise.png")
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    (photos / "notes.txt").write_text("not a photo")
+    (photos / ".DS_Store").write_bytes(b"\0")
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(model_file), str(photos), str(tmp_path / "missing.png"), "--out", str(out)]) == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    by_name = {Path(p).name: row for p, row in zip(table["path"], table.to_dict("records"))}
+    assert set(by_name) == {"astronaut.png", "hopper_crop.jpg", "noise.png", "broken.jpg", "notes.txt", "missing.png"}  # no .DS_Store
+    assert by_name["noise.png"]["reason"] == "no face detected"
+    assert by_name["broken.jpg"]["reason"].startswith("unreadable")
+    assert by_name["notes.txt"]["reason"].startswith("not an image file (.txt")
+    assert by_name["missing.png"]["reason"] == "not found"
+    # the two faces: classified from exactly the face the workflow's own preparation makes of the file
+    model = torch.load(model_file, weights_only=True)
+    cfg = ClassifierConfig(**model["config"])
+    net = cfg.build()
+    net.load_state_dict(model["model"])
+    for name in ("astronaut.png", "hopper_crop.jpg"):
+        row = by_name[name]
+        assert row["reason"] == "" and row["pred"] in EMOTIONS
+        path = next(p for p in photos.rglob(name))
+        records = pd.DataFrame([{"path": str(path), "frame": 0, "subject": "x", "emotion": "anger", "source": "x", "intensity": 1.0}])
+        faces, _, _ = prepare_faces(records, PREPARE)
+        expected = predict_proba(net.eval(), faces)[0]
+        assert np.allclose([float(row[f"p_{e}"]) for e in EMOTIONS], expected, atol=1e-6)
+        assert EMOTIONS[int(expected.argmax())] == row["pred"]
+
+
+def test_predict_refuses_a_model_file_without_its_preprocessing(tmp_path, capsys):
+    cfg = ClassifierConfig(image_size=32)
+    old = tmp_path / "old.pt"
+    torch.save({"config": cfg.__dict__, "model": cfg.build().state_dict()}, old)  # what older versions wrote
+    photo("astronaut").save(tmp_path / "a.png")
+    assert main(["predict", str(old), str(tmp_path / "a.png")]) == 2
+    assert "carries no preprocessing" in capsys.readouterr().err
+
+
+def test_export_writes_an_imagefolder_tree_and_a_table_and_never_overwrites(tmp_path, capsys):
+    from conftest import make_real_faces
+    from synthfer.data.store import write_face_set
+
+    faces = make_real_faces(n_subjects=5, size=16)
+    store = tmp_path / "store"
+    write_face_set(faces, store / "faces.npz", store / "faces.csv")
+    out = tmp_path / "exported"
+    assert main(["export", str(store), str(out)]) == 0
+    table = pd.read_csv(out / "faces.csv", keep_default_na=False)
+    assert len(table) == len(faces.images) and sorted(p.name for p in out.iterdir()) == sorted([*set(table["emotion"]), "faces.csv"])
+    assert {"file", "emotion", "identity", "split", "source", "store", "store_row"} <= set(table.columns)
+    for row in table.sample(5, random_state=0).itertuples():
+        assert row.file.startswith(f"{row.emotion}/")
+        assert np.array_equal(np.asarray(Image.open(out / row.file)), faces.images[row.store_row])
+        assert row.identity == faces.table["subject"][row.store_row] and row.split == faces.table["split"][row.store_row]
+    # torchvision reads it as any ImageFolder
+    from torchvision.datasets import ImageFolder
+
+    assert len(ImageFolder(str(out))) == len(faces.images)
+    # a second export into the same folder is refused and loses nothing
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    assert main(["export", str(store), str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert not list(tmp_path.glob(".exported.exporting-*"))
+
+
+def test_an_original_stargan_checkpoint_translates_as_the_original_code_would(tmp_path):
+    torch.manual_seed(1)
+    original = trained_looking(OriginalGenerator(conv_dim=8, c_dim=7, repeat_num=2))
+    checkpoint = tmp_path / "200000-G.ckpt"
+    torch.save(original.state_dict(), checkpoint)  # what the original solver writes
+    out = tmp_path / "imported.pt"
+    assert main(["import-stargan", str(checkpoint), "--out", str(out), "--image-size", "32"]) == 0
+
+    from synthfer.translate import load_translator
+
+    translator = load_translator("stargan", [out], torch.device("cpu"))
+    faces = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (4, 1, 32, 32), dtype=np.uint8))
+    order = sorted(DOMAINS)  # the original's labels: its folders in ImageFolder's (sorted) order
+    original.train()  # the original generates in training mode: each image's own instance statistics
+    for emotion in EMOTIONS:
+        c = torch.zeros(len(faces), 7)
+        c[:, order.index(emotion)] = 1
+        with torch.no_grad():
+            rgb = original(to_signed(faces).expand(-1, 3, -1, -1), c)
+        grey = (rgb * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        ours = translator.to_emotion(faces, emotion)
+        assert (ours.int() - from_signed(grey).int()).abs().max() <= 1, emotion  # the same faces, to rounding
+    assert not torch.equal(translator.to_emotion(faces, "happiness"), translator.to_emotion(faces, "anger"))
+
+
+def test_import_stargan_reads_the_domain_order_and_refuses_what_it_cannot_use(tmp_path, capsys):
+    original = OriginalGenerator(conv_dim=4, c_dim=7, repeat_num=1)
+    checkpoint = tmp_path / "G.ckpt"
+    torch.save(original.state_dict(), checkpoint)
+    assert main(["import-stargan", str(checkpoint), "--out", str(tmp_path / "a.pt"), "--domains", "angry,disgust,fear,happy,neutral,sad"]) == 2
+    assert "7 domains, but 6 names" in capsys.readouterr().err
+    assert main(["import-stargan", str(checkpoint), "--out", str(tmp_path / "a.pt"), "--domains", "angry,disgust,fear,happy,neutral,sad,contempt"]) == 2
+    assert "contempt not an emotion" in capsys.readouterr().err
+    torch.save({"conv1.weight": torch.zeros(1)}, tmp_path / "d.ckpt")  # e.g. the discriminator's file
+    assert main(["import-stargan", str(tmp_path / "d.ckpt"), "--out", str(tmp_path / "b.pt")]) == 2
+    assert "not a StarGAN generator state dict" in capsys.readouterr().err
+    assert not (tmp_path / "a.pt").exists() and not (tmp_path / "b.pt").exists()
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (Path.touch, (Path(__file__).parent / "never_created",))
+
+
+def test_import_stargan_never_runs_code_from_a_checkpoint(tmp_path, capsys):
+    marker = Path(__file__).parent / "never_created"
+    evil = tmp_path / "evil-G.ckpt"
+    with open(evil, "wb") as fh:
+        pickle.dump({"main.0.weight": _RunsCode()}, fh)
+    assert main(["import-stargan", str(evil), "--out", str(tmp_path / "x.pt")]) == 2
+    assert not marker.exists()
+    assert "refused: it holds more than tensors" in capsys.readouterr().err
+
+
+def test_an_imported_stargan_replaces_training_in_the_workflow(tmp_path):
+    torch.save(OriginalGenerator(conv_dim=4, c_dim=7, repeat_num=1).state_dict(), tmp_path / "G.ckpt")
+    assert main(["import-stargan", str(tmp_path / "G.ckpt"), "--out", str(tmp_path / "stargan.pt"), "--image-size", "16"]) == 0
+    config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
+    config["stargan_model"] = str(tmp_path / "stargan.pt")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path / "run"), "--configfile", str(path), "--dry-run", "--quiet", "rules"]
+    dry = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "generate_faces" in dry.stdout and "train_stargan" not in dry.stdout
+    config["stargan_model"] = str(tmp_path / "absent.pt")
+    path.write_text(yaml.safe_dump(config))
+    dry = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert dry.returncode != 0 and "stargan_model: " in dry.stdout + dry.stderr and "synthfer import-stargan" in dry.stdout + dry.stderr
