@@ -20,7 +20,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
-GPU_RULES = {"train_stargan", "train_identity_gan", "generate_faces", "train_classifier", "evaluate_classifier", "evaluate_generated"}
+GPU_RULES = {"train_stargan", "train_identity_gan", "generate_faces", "classify", "evaluate_generated"}  # classify: train + evaluate
+LOCAL_RULES = {"aggregate_metrics", "plot_accuracy_vs_ratio", "plot_per_class_metrics", "plot_confusion_matrices", "plot_samples", "write_summary", "check_design", "split_subjects"}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,24 @@ def _jobs(env: dict[str, str]) -> list[dict[str, str]]:
     return [dict(re.findall(r"(\w+)=(\S*)", line)) for line in out.splitlines() if line.strip()]
 
 
-def test_the_tiny_study_runs_through_the_slurm_profile_and_resumes_a_cancelled_gan(slurm, tmp_path):
+def _wait_for(condition, what: str, run: subprocess.Popen, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert run.poll() is None, run.stdout.read()[-5000:]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def _time_limit_minutes(value: str) -> int:
+    """SLURM's TimeLimit field ([days-]hours:minutes:seconds) in minutes."""
+    days, _, clock = value.rpartition("-")
+    h, m, s = (int(x) for x in clock.split(":"))
+    return int(days or 0) * 1440 + h * 60 + m + (s > 0)
+
+
+def test_the_tiny_study_runs_through_the_slurm_profile_and_a_gan_cut_by_its_time_limit_resumes(slurm, tmp_path):
+    """The GAN job gets the profile's warning signal (checkpoints, goes on, nothing in the job dies of it), then
+    hits its time limit; the retry asks the same limit (max_runtime), resumes from the checkpoint and finishes."""
     config = yaml.safe_load(TINY.read_text())
     # a smaller study than the workstation test: every job costs a SLURM round trip on this 2-core machine
     for name in ("real_b", "cross_b"):
@@ -63,7 +81,8 @@ def test_the_tiny_study_runs_through_the_slurm_profile_and_resumes_a_cancelled_g
     config["experiment"].update(ratios=[0, 1], seeds=[0], synthetic_only=False)
     config["translators"] = ["stargan"]
     config.pop("minority")
-    config["stargan"].update(iterations=600, checkpoint_every=20, log_every=20, sample_every=300)
+    config["stargan"].update(iterations=1500, checkpoint_every=20, log_every=20, sample_every=750)  # longer than a 1-minute limit
+    config["max_runtime"] = {"gan": 10}
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     workdir = tmp_path / "run"
@@ -71,22 +90,25 @@ def test_the_tiny_study_runs_through_the_slurm_profile_and_resumes_a_cancelled_g
            "--workflow-profile", str(_test_profile(tmp_path / "profile"))]
     run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=slurm)
 
-    # stop the StarGAN job as a time limit or an admin would, once it has checkpointed
     checkpoint = workdir / "results/gan/stargan/progress/checkpoint.pt"
-    deadline = time.monotonic() + 600
-    while not checkpoint.exists():
-        assert run.poll() is None, run.stdout.read()[-5000:]
-        assert time.monotonic() < deadline, "StarGAN never checkpointed"
-        time.sleep(0.5)
-    stargan = [j["JobId"] for j in _jobs(slurm) if j.get("Comment", "").startswith("rule_train_stargan") and j.get("JobState") == "RUNNING"]
+    log = workdir / "results/logs/train_stargan.log"
+    _wait_for(checkpoint.exists, "StarGAN's first checkpoint", run)
+    stargan = [j for j in _jobs(slurm) if j.get("Comment", "").startswith("rule_train_stargan") and j.get("JobState") == "RUNNING"]
     assert len(stargan) == 1
-    subprocess.run(["scancel", stargan[0]], env=slurm, check=True)
+    job_id = stargan[0]["JobId"]
+    assert _time_limit_minutes(stargan[0]["TimeLimit"]) == 10  # max_runtime.gan
+    # the warning the profile asks for (--signal=USR1@600): SLURM sends it to every process of the job step
+    subprocess.run(["scancel", "--signal=USR1", job_id], env=slurm, check=True)
+    _wait_for(lambda: "SIGUSR1: checkpoint written, training goes on" in log.read_text(), "the checkpoint on SIGUSR1", run)
+    assert next(j for j in _jobs(slurm) if j["JobId"] == job_id)["JobState"] == "RUNNING"  # nothing died of it
+    # then the time limit: shortened to one minute, which SLURM enforces with SIGTERM as at any limit
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "TimeLimit=1"], env=slurm, check=True)
 
     output, _ = run.communicate(timeout=1500)
     assert run.returncode == 0, output[-5000:]
     for name in ("metrics.csv", "metrics_summary.csv", "accuracy_vs_ratio.png", "samples_stargan.png", "generated_fidelity.csv", "summary.md"):
         assert (workdir / "results/report" / name).stat().st_size > 0, name
-    assert "resuming from" in (workdir / "results/logs/train_stargan.log").read_text()
+    assert "resuming from" in log.read_text()
 
     jobs = [j for j in _jobs(slurm) if j.get("Comment", "").startswith("rule_")]
     by_rule: dict[str, list[dict[str, str]]] = {}
@@ -97,5 +119,9 @@ def test_the_tiny_study_runs_through_the_slurm_profile_and_resumes_a_cancelled_g
         for job in submitted:
             asks_gpu = "gres:gpu:1" in job.get("TresPerJob", "") or "gres/gpu=1" in job.get("TRES", "")
             assert asks_gpu == (rule in GPU_RULES), (rule, job.get("TresPerJob"), job.get("TRES"))
-    assert len(by_rule["train_stargan"]) == 2  # cancelled once, resubmitted by the profile's retries
-    assert {j["JobState"] for j in by_rule["train_stargan"]} == {"CANCELLED", "COMPLETED"}
+    assert not LOCAL_RULES & set(by_rule), sorted(by_rule)  # seconds of work: never an sbatch job
+    # each classifier's evaluation ran in its training job: one sbatch job per (arm, k, seed), not two
+    assert len(by_rule["classify"]) == 2 and "train_classifier" not in by_rule and "evaluate_classifier" not in by_rule
+    stargan_jobs = sorted(by_rule["train_stargan"], key=lambda j: int(j["JobId"]))
+    assert [j["JobState"] for j in stargan_jobs] == ["TIMEOUT", "COMPLETED"]  # cut by its limit, resubmitted by the retries
+    assert _time_limit_minutes(stargan_jobs[1]["TimeLimit"]) == 10  # the same limit again, not 2 x
