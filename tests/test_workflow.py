@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,7 @@ def tiny_copy(tmp_path_factory) -> tuple[Path, Path]:
     workdir = tmp_path_factory.mktemp("tiny_copy")
     result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2", snakefile=snakefile)
     assert result.returncode == 0, result.stderr[-5000:]
+    (workdir / "terminal.txt").write_text(result.stdout + result.stderr)  # what the user saw
     return snakefile, workdir
 
 
@@ -149,6 +151,20 @@ def test_every_translator_translates_the_same_identities(tiny_run):
     assert not np.array_equal(images["stargan"][~neutral], images["ecyclegan"][~neutral])
     for emotion in ("anger", "disgust", "fear", "happiness", "sadness", "surprise"):  # one ECycleGAN per target emotion
         assert (tiny_run / f"results/gan/ecyclegan/{emotion}/generator.pt").exists()
+
+
+def test_the_terminal_shows_progress_and_the_logs_keep_the_detail(tiny_run):
+    """Job output (per-epoch lines, library notices, warnings) stays in each job's log; the terminal shows
+    Snakemake's progress, a few lines per job."""
+    terminal = (tiny_run / "terminal.txt").read_text()
+    jobs = sum(1 for _ in (tiny_run / "results/logs").rglob("*.log"))
+    assert not re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (INFO|WARNING)", terminal, flags=re.M), "a job's log line reached the terminal"
+    assert "Shell command" not in terminal and "XNNPACK" not in terminal
+    assert len(terminal.splitlines()) <= 4 * jobs + 30, len(terminal.splitlines())
+    stargan_log = (tiny_run / "results/logs/train_stargan.log").read_text()
+    assert "threads=" in stargan_log and "iteration" in stargan_log  # the detail is in the log
+    classifier_log = (tiny_run / "results/logs/train_classifier/real_k0_seed0.log").read_text()
+    assert "epoch" in classifier_log
 
 
 def test_predictions_are_kept_per_face(tiny_run):
@@ -323,6 +339,7 @@ def test_a_design_the_faces_cannot_carry_stops_before_any_gan_job(tmp_path):
     assert "split.val = 2 and split.test = 13 take 2 + 13 = 15 subjects, but real_a+real_b have 14 after preparation" in output
     assert "minority.n_added = 40 (minority.dataset real_a): adding 40 translated disgust faces needs 40 neutral faces" in output
     assert "Error in rule check_design" in output
+    assert output.count("Traceback (most recent call last)") == 1  # the failed job's log, shown once (was three times)
     ran = {p.name for p in (workdir / "results/logs").iterdir()}
     assert ran == {"render_demo_dataset", "prepare_faces", "check_design.log"}, ran  # no GAN, no split, nothing after the check
     assert not (workdir / "results/checks/design.txt").exists()

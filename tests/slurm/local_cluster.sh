@@ -56,7 +56,7 @@ if ! pgrep -x munged >/dev/null; then
     runuser -u munge -- munged
 fi
 
-: > "$dir/fake-gpu0"    # gres needs an existing file per device
+: > "$dir/fake-gpu0"; : > "$dir/fake-gpu1"    # gres needs an existing file per device; two, so GPU jobs can overlap
 memory=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 2048 ))
 cpus=$(nproc)
 cat > "$dir/slurm.conf" <<CONF
@@ -83,10 +83,10 @@ MinJobAge=600
 KillWait=10
 ReturnToService=2
 GresTypes=gpu
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory Gres=gpu:1 State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
-printf '%s\nNodeName=%s Name=gpu File=%s\n' "$MARK" "$host" "$dir/fake-gpu0" > "$dir/gres.conf"
+printf '%s\nNodeName=%s Name=gpu File=%s\nNodeName=%s Name=gpu File=%s\n' "$MARK" "$host" "$dir/fake-gpu0" "$host" "$dir/fake-gpu1" > "$dir/gres.conf"
 cp "$dir/slurm.conf" "$dir/gres.conf" "$ETC/"
 
 export SLURM_CONF=$ETC/slurm.conf
