@@ -1,0 +1,41 @@
+"""A job's output goes to its log, which Snakemake keeps and shows on failure; the terminal stays Snakemake's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def test_everything_a_job_prints_lands_in_its_log_and_nothing_on_the_terminal(tmp_path):
+    log = tmp_path / "job.log"
+    code = textwrap.dedent(f"""
+        import logging, os, sys, warnings
+        from synthfer.logs import setup_logging
+        setup_logging({str(log)!r})
+        logging.getLogger("synthfer").info("a progress line")
+        warnings.warn("a library's warning", RuntimeWarning)  # e.g. scipy's LinAlgWarning
+        print("a print")
+        os.write(2, b"a C library writing to stderr\\n")  # mediapipe's notices, a crash report
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "" and run.stderr == ""
+    text = log.read_text()
+    for line in ("INFO a progress line", "RuntimeWarning: a library's warning", "a print", "a C library writing to stderr"):
+        assert line in text, line
+
+
+def test_a_failing_step_writes_its_traceback_once_and_exits_non_zero(tmp_path):
+    log = tmp_path / "job.log"
+    code = textwrap.dedent(f"""
+        from synthfer.logs import run_logged
+        def step():
+            raise ValueError("the design cannot work: lower split.test")
+        run_logged({str(log)!r}, 1, step)
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and run.stderr == ""
+    text = log.read_text()
+    assert text.count("Traceback (most recent call last)") == 1
+    assert "step failed: the design cannot work: lower split.test" in text
