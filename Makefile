@@ -1,4 +1,5 @@
 # synthfer: two commands. `make run` runs the demo study, `make test` runs the tests.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 CORES ?= all
@@ -20,16 +21,19 @@ $(STAMP): pyproject.toml constraints.txt detector-requirements.txt
 
 install: $(STAMP)
 
+# the terminal shows progress and failures; the scheduler's "Select jobs"/"Execute n jobs" chatter is left out
 run: install
-	$(BIN)/snakemake --cores $(CORES) --resources gpu=$(GPU_SLOTS)
+	set -o pipefail; $(BIN)/snakemake --cores $(CORES) --resources gpu=$(GPU_SLOTS) 2>&1 \
+		| grep --line-buffered -v -E '^(Select jobs to execute\.\.\.|Execute [0-9]+ jobs\.\.\.)$$'
 	$(BIN)/snakemake --report results/report.html
 	@echo
 	@echo "Report: results/report/summary.md, results/report.html (figures: results/report/*.png, tables: results/report/*.csv)"
 
 test: install pytest lint dryrun
 
+# two workers, a test file each: the SLURM test mostly waits on the scheduler while the other runs
 pytest: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/snakemake --lint

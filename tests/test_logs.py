@@ -35,7 +35,10 @@ def test_a_failing_step_writes_its_traceback_once_and_exits_non_zero(tmp_path):
         run_logged({str(log)!r}, 1, step)
     """)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 1 and run.stderr == ""
+    assert run.returncode == 1
     text = log.read_text()
     assert text.count("Traceback (most recent call last)") == 1
     assert "step failed: the design cannot work: lower split.test" in text
+    # where the job was started (the terminal, SLURM's output file), the failure with the end of its log, once
+    assert f"Job failed; its log ({log}) ends:" in run.stderr
+    assert run.stderr.count("Traceback (most recent call last)") == 1 and "lower split.test" in run.stderr

@@ -160,7 +160,7 @@ def test_the_terminal_shows_progress_and_the_logs_keep_the_detail(tiny_run):
     jobs = sum(1 for _ in (tiny_run / "results/logs").rglob("*.log"))
     assert not re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (INFO|WARNING)", terminal, flags=re.M), "a job's log line reached the terminal"
     assert "Shell command" not in terminal and "XNNPACK" not in terminal
-    assert len(terminal.splitlines()) <= 4 * jobs + 30, len(terminal.splitlines())
+    assert len(terminal.splitlines()) <= 6 * jobs + 40, len(terminal.splitlines())  # Snakemake's 5 lines per job
     stargan_log = (tiny_run / "results/logs/train_stargan.log").read_text()
     assert "threads=" in stargan_log and "iteration" in stargan_log  # the detail is in the log
     classifier_log = (tiny_run / "results/logs/train_classifier/real_k0_seed0.log").read_text()
@@ -338,7 +338,7 @@ def test_a_design_the_faces_cannot_carry_stops_before_any_gan_job(tmp_path):
     assert result.returncode != 0
     assert "split.val = 2 and split.test = 13 take 2 + 13 = 15 subjects, but real_a+real_b have 14 after preparation" in output
     assert "minority.n_added = 40 (minority.dataset real_a): adding 40 translated disgust faces needs 40 neutral faces" in output
-    assert "Error in rule check_design" in output
+    assert "check_design.py' returned non-zero exit status 1" in output
     assert output.count("Traceback (most recent call last)") == 1  # the failed job's log, shown once (was three times)
     ran = {p.name for p in (workdir / "results/logs").iterdir()}
     assert ran == {"render_demo_dataset", "prepare_faces", "check_design.log"}, ran  # no GAN, no split, nothing after the check
@@ -438,7 +438,7 @@ def test_a_real_training_set_that_also_trains_the_gans_reaches_them_through_its_
     config = _variant(tmp_path, shared)
     planned = planned_jobs(ROOT / "Snakefile", tmp_path / "run", config)
     assert planned["restrict_gan_faces"] == 1 and planned["train_stargan"] == 1
-    result = snakemake(tmp_path / "run", "--dry-run", "results/gan/stargan/generator.pt", config=config)
+    result = snakemake(tmp_path / "run", "--dry-run", "--quiet", "host", "results/gan/stargan/generator.pt", config=config)  # rule details shown
     assert result.returncode == 0, result.stdout + result.stderr
     stargan = result.stdout[result.stdout.index("rule train_stargan:"):]
     stargan = stargan[: stargan.index("\n\n")]

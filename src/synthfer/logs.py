@@ -28,9 +28,17 @@ def setup_logging(path: str | os.PathLike | None = None) -> None:
     logging.captureWarnings(True)  # warnings.warn (scipy's, torch's) become log lines
 
 
+_terminal: int | None = None
+"""The job's own stderr (the terminal, or SLURM's output file) once output goes to the log: where a failure is
+reported, since the workflow profile keeps Snakemake's rule details (and with them its failure block) quiet."""
+
+
 def _redirect_output(path: str | os.PathLike) -> None:
+    global _terminal
     sys.stdout.flush()
     sys.stderr.flush()
+    if _terminal is None:
+        _terminal = os.dup(2)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -81,6 +89,19 @@ def run_logged(log_path: str | os.PathLike, threads: int, step: Callable[..., An
         log.info("threads=%d torch=%s cuda=%s", threads, torch.__version__, torch.cuda.is_available())
     try:
         step(*args, **kwargs)
-    except Exception as exc:  # written once, to the log, which Snakemake shows with the failure
+    except Exception as exc:  # written once, to the log; its end is shown where the job was started
         log.exception("step failed: %s", exc)
+        report_failure(log_path)
         raise SystemExit(1) from None
+
+
+def report_failure(log_path: str | os.PathLike, context: int = 10) -> None:
+    """Show a failed job's log on its original stderr, from a few lines before the failure to the end."""
+    if _terminal is None:
+        return
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    lines = open(log_path, errors="replace").read().splitlines()
+    failed = max((i for i, line in enumerate(lines) if " step failed: " in line), default=max(0, len(lines) - 40))
+    shown = "\n".join(f"    {line}" for line in lines[max(0, failed - context):])
+    os.write(_terminal, f"\nJob failed; its log ({log_path}) ends:\n{shown}\n\n".encode())
