@@ -33,3 +33,13 @@ def make_real_faces(n_subjects: int = 10, size: int = 32, seed: int = 0) -> Face
             rows.append({"subject": f"real/s{s:03d}", "emotion": e, "source": "real", "frame": 0, "intensity": 1.0, "split": split})
             images.append(rng.integers(0, 256, (size, size), dtype=np.uint8))
     return FaceSet(np.stack(images), pd.DataFrame(rows))
+
+
+SLOW_FILES_FIRST = ("test_slurm.py", "test_workflow.py", "test_real_data.py", "test_resume.py")
+"""`make test` runs two workers, a file each: the longest files start first (the SLURM test mostly waits on the
+scheduler), so that no long file is left to run alone at the end."""
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FILES_FIRST)))  # stable: a file keeps its order
