@@ -438,7 +438,7 @@ def test_a_real_training_set_that_also_trains_the_gans_reaches_them_through_its_
     config = _variant(tmp_path, shared)
     planned = planned_jobs(ROOT / "Snakefile", tmp_path / "run", config)
     assert planned["restrict_gan_faces"] == 1 and planned["train_stargan"] == 1
-    result = snakemake(tmp_path / "run", "--dry-run", "--quiet", "host", "results/gan/stargan/generator.pt", config=config)  # rule details shown
+    result = snakemake(tmp_path / "run", "--dry-run", "results/gan/stargan/generator.pt", "--quiet", "host", config=config)  # rule details shown
     assert result.returncode == 0, result.stdout + result.stderr
     stargan = result.stdout[result.stdout.index("rule train_stargan:"):]
     stargan = stargan[: stargan.index("\n\n")]
