@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from synthfer.checkpoint import load_model, load_torch, save_model
+from synthfer.checkpoint import load_torch, save_model
 from synthfer.labels import DOMAINS
 from synthfer.models.stargan import Discriminator, Generator, default_d_repeat
 from synthfer.plots import save_image_grid, save_loss_plot
@@ -232,5 +232,8 @@ def save_stargan(G: Generator, cfg: StarGANConfig, path: str | os.PathLike) -> N
 def load_stargan(path: str | os.PathLike, device: torch.device) -> tuple[Generator, StarGANConfig]:
     """A generator file of this workflow, trained (train_stargan) or imported (`synthfer import-stargan`, whose
     file records `out_channels: 3`)."""
-    out_channels = int(load_torch(path).get("out_channels", 1))
-    return load_model(path, StarGANConfig, lambda cfg: Generator(cfg.conv_dim, cfg.c_dim, cfg.g_repeat, out_channels=out_channels), device)
+    ckpt = load_torch(path)  # read once: the file says whether the network is an imported RGB one
+    cfg = StarGANConfig(**ckpt["config"])
+    generator = Generator(cfg.conv_dim, cfg.c_dim, cfg.g_repeat, out_channels=int(ckpt.get("out_channels", 1)))
+    generator.load_state_dict(ckpt["model"])
+    return generator.to(device).eval(), cfg
