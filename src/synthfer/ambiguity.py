@@ -10,31 +10,16 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
 from synthfer.labels import DOMAINS
+from synthfer.settings import AmbiguityFilterConfig  # noqa: F401 - re-exported
 from synthfer.train.classifier import ClassifierConfig, predict_proba, train_classifier
 
 log = logging.getLogger("synthfer")
-
-
-@dataclass(frozen=True)
-class AmbiguityFilterConfig:
-    """config.yaml `datasets.<name>.filter_ambiguous`: what share to keep and how to train the scorer."""
-
-    keep: float = 0.9
-    folds: int = 5
-    max_epochs: int = 20
-    patience: int = 3
-    batch_size: int = 64
-    lr: float = 1e-3
-    seed: int = 0
-    image_size: int = 64
-    precision: str = "auto"  # the scorer's training precision: config.yaml `classifier.precision`
 
 
 def classes_of(emotions: pd.Series) -> list[str]:

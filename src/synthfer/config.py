@@ -12,17 +12,13 @@ from typing import Any
 import jsonschema
 import yaml
 
-from synthfer.ambiguity import AmbiguityFilterConfig
 from synthfer.data.acquire import UnpackLimits
 from synthfer.data.demo import DemoDatabase
 from synthfer.data.labels_table import read_labels_table
 from synthfer.data.loader_options import options_schema
 from synthfer.data.prepare import PrepareConfig
 from synthfer.labels import EMOTIONS, NEUTRAL
-from synthfer.train.classifier import ClassifierConfig
-from synthfer.train.cyclegan import CycleGANConfig
-from synthfer.train.identity_gan import IdentityGANConfig
-from synthfer.train.stargan import StarGANConfig
+from synthfer.settings import AmbiguityFilterConfig, ClassifierConfig, CycleGANConfig, IdentityConfig, IdentityGANConfig, MinorityConfig, StarGANConfig
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -209,8 +205,6 @@ def cyclegan_config(config: dict[str, Any], variant: str, emotion: str) -> Cycle
 def check_translator_weights(config: dict[str, Any]) -> None:
     """Files the generative side needs and cannot make stop the run at the start, in one line, rather than
     hours in: a TorchScript identity generator, ImageNet VGG19 weights for a perceptual loss."""
-    from synthfer.train.cyclegan import vgg19_cache_path
-
     generate = config.get("generate", {})
     if generate.get("identities") == "torchscript" and not generate.get("torchscript"):
         raise ConfigError("generate.identities: torchscript needs generate.torchscript: the path of your TorchScript generator (z -> image)")
@@ -222,7 +216,11 @@ def check_translator_weights(config: dict[str, Any]) -> None:
         if variant == "stargan":
             continue
         cfg = cyclegan_config(config, variant, EMOTIONS[0])
-        if cfg.cycle_loss == "perceptual" and cfg.vgg_weights == "imagenet" and not vgg19_cache_path().exists():
+        if cfg.cycle_loss != "perceptual" or cfg.vgg_weights != "imagenet":
+            continue
+        from synthfer.train.cyclegan import vgg19_cache_path  # torch: only where the check needs it (a parse costs ~4 s more)
+
+        if not vgg19_cache_path().exists():
             raise ConfigError(
                 f"{variant}: the perceptual cycle loss needs VGG19 ImageNet weights at {vgg19_cache_path()} (not found). "
                 f"Put the file there, or set {variant}.vgg_weights: random (untrained VGG) or {variant}.cycle_loss: l1"
@@ -245,16 +243,12 @@ def arms(config: dict[str, Any]) -> list[str]:
     return names + ([n + SELECTED_SUFFIX for n in names] if "selection" in config else [])
 
 
-def minority_config(config: dict[str, Any]) -> "MinorityConfig | None":
+def minority_config(config: dict[str, Any]) -> MinorityConfig | None:
     """Study 2's cross-validation protocol, or None when `minority:` is absent."""
-    from synthfer.minority import MinorityConfig
-
     return _pick(MinorityConfig, config["minority"]) if "minority" in config else None
 
 
-def identity_config(config: dict[str, Any]) -> "IdentityConfig":
-    from synthfer.identities import IdentityConfig
-
+def identity_config(config: dict[str, Any]) -> IdentityConfig:
     return _pick(IdentityConfig, config.get("generate", {}))
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -24,26 +23,11 @@ import torch
 import torch.nn.functional as F
 
 from synthfer.labels import NEUTRAL
+from synthfer.settings import IDENTITY_SOURCES, IdentityConfig  # noqa: F401 - re-exported
 from synthfer.tensors import from_signed
 
 log = logging.getLogger("synthfer")
-SOURCES = ("gan", "torchscript", "real_neutral")
-
-
-@dataclass(frozen=True)
-class IdentityConfig:
-    """config.yaml `generate:`: which source, its seed, and the source's own settings."""
-
-    identities: str = "gan"
-    seed: int = 0
-    truncation: float = 1.0  # GAN sources with a mapping network (StyleGAN-style)
-    torchscript: str = ""  # path of the user's TorchScript generator (z -> image in [-1, 1])
-    z_dim: int = 512  # its latent size
-    align: bool = True  # detect and eye-align its images as the real faces are
-
-    def __post_init__(self) -> None:
-        if self.identities not in SOURCES:
-            raise ValueError(f"generate.identities must be one of {SOURCES}, got {self.identities!r}")
+SOURCES = IDENTITY_SOURCES
 
 
 def unit_seed(seed: int, unit: int) -> int:

@@ -24,24 +24,12 @@ from synthfer.data.store import FaceSet
 from synthfer.experiment import emotions_only, labels_of
 from synthfer.labels import EMOTIONS, NEUTRAL
 from synthfer.logs import Progress
+from synthfer.settings import MinorityConfig  # noqa: F401 - re-exported
 from synthfer.metrics import at_chance, classification_metrics, one_vs_rest_auc, still_improving
 from synthfer.train.classifier import ClassifierConfig, predict_proba, train_classifier
 from synthfer.translate import Translator
 
 log = logging.getLogger("synthfer")
-
-
-@dataclass(frozen=True)
-class MinorityConfig:
-    target: str = "disgust"
-    folds: int = 10
-    repeats: int = 3
-    val_share: float = 0.1
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.target not in EMOTIONS:
-            raise ValueError(f"minority target must be one of {EMOTIONS}, got {self.target!r}")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import random
 import numpy as np
 import torch
 
+from synthfer.settings import PRECISIONS  # noqa: F401 - re-exported
+
 
 def seed_everything(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     """Seed Python, NumPy and torch; returns a torch generator on `device` for the loop's own random draws.
@@ -31,8 +33,6 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
-"""Training precision: `auto` is bf16 autocast where the device has bf16 units, else fp32."""
 
 
 @functools.cache

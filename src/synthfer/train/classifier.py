@@ -22,13 +22,14 @@ from synthfer.checkpoint import load_model, save_model
 from synthfer.labels import EMOTIONS
 from synthfer.models.classifier import PaperCNN
 from synthfer.logs import Progress
-from synthfer.runtime import PRECISIONS, autocast, resolve_precision, seed_everything
+from synthfer.runtime import autocast, resolve_precision, seed_everything
+from synthfer.settings import CLASSIFIER_ARCHITECTURES, PRECISIONS, ClassifierConfig  # noqa: F401 - re-exported
 from synthfer.tensors import to_unit
 
 log = logging.getLogger("synthfer")
 
 
-ARCHITECTURES = ("paper_cnn", "vgg16")
+ARCHITECTURES = CLASSIFIER_ARCHITECTURES
 
 
 def vgg16_gray(n_classes: int) -> torch.nn.Module:
@@ -38,33 +39,6 @@ def vgg16_gray(n_classes: int) -> torch.nn.Module:
     model = vgg16(weights=None, num_classes=n_classes)
     model.features[0] = torch.nn.Conv2d(1, 64, kernel_size=3, padding=1)
     return model
-
-
-@dataclass(frozen=True)
-class ClassifierConfig:
-    image_size: int = 64
-    max_epochs: int = 50
-    patience: int = 5
-    batch_size: int = 16
-    lr: float = 1e-4
-    eval_batch_size: int = 1024
-    n_classes: int = len(EMOTIONS)
-    architecture: str = "paper_cnn"  # or "vgg16": the torchvision VGG16 baseline the paper compares with
-    augment: bool = False  # random flip + small affine per face, on the device (off in the paper)
-    start_from_epoch: int = 0  # Keras' EarlyStopping option: epochs up to this one never count toward patience
-    precision: str = "auto"  # training and validation: auto (bf16 where the device has bf16 units) | fp32 | bf16
-    compile: bool = False  # torch.compile the network; a compiler failure falls back to eager with a warning
-
-    def __post_init__(self) -> None:
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"classifier architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"classifier precision must be one of {PRECISIONS}, got {self.precision!r}")
-
-    def build(self) -> torch.nn.Module:
-        if self.architecture == "vgg16":
-            return vgg16_gray(self.n_classes)
-        return PaperCNN(self.image_size, self.n_classes)
 
 
 @dataclass

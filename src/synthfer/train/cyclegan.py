@@ -29,69 +29,17 @@ from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.runtime import autocast, seed_everything
 from synthfer.tensors import from_signed, to_signed
 from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
+from synthfer.settings import CYCLEGAN_LOSSES, CYCLEGAN_VARIANTS, CycleGANConfig  # noqa: F401 - re-exported
 from synthfer.train.stargan import gradient_penalty
 
 log = logging.getLogger("synthfer")
 
-VARIANTS = ("cyclegan", "ecyclegan")
-GAN_LOSSES = ("lsgan", "wgan-gp")
+VARIANTS = CYCLEGAN_VARIANTS
+GAN_LOSSES = CYCLEGAN_LOSSES
 
 
 class VGGWeightsMissing(RuntimeError):
     """The perceptual loss asks for ImageNet VGG19 weights that are not in the torch cache."""
-
-
-@dataclass(frozen=True)
-class CycleGANConfig:
-    """One translator source -> target. Defaults: CycleGAN as published; `variant="ecyclegan"` with
-    `cycle_loss="perceptual"` is study 2's ECycleGAN (2 dense blocks x 3 sub-blocks, alpha 0.5)."""
-
-    source: str = "neutral"
-    target: str = "disgust"
-    image_size: int = 48
-    variant: str = "cyclegan"
-    ngf: int = 64
-    ndf: int = 64
-    blocks: int = 6  # ResNet blocks (CycleGAN) or residual dense blocks (ECycleGAN)
-    sub_blocks: int = 3  # ECycleGAN: sub-blocks per dense block
-    alpha: float = 0.5  # ECycleGAN: residual scaling
-    d_layers: int = 3
-    gan_loss: str = "lsgan"
-    lambda_cyc: float = 10.0
-    lambda_idt: float = 0.5  # identity loss weight, times lambda_cyc
-    lambda_gp: float = 10.0
-    cycle_loss: str = "l1"  # or "perceptual"
-    vgg_weights: str = "imagenet"  # "random": an untrained VGG19 (no download; a weaker perceptual loss)
-    vgg_layers: int = 16  # VGG19 feature modules used (16 = up to relu3_1)
-    pool_size: int = 50
-    label_flip: float = 0.0  # probability of swapping real/fake targets for the critic
-    instance_noise: float = 0.0  # sigma of Gaussian noise on critic inputs at the start, decays linearly to 0
-    g_per_d: int = 1  # generator updates per critic update (alternate training, e.g. 5 or 10)
-    iterations: int = 20_000
-    batch_size: int = 8
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    decay_start: float = 0.5
-    log_every: int = 100
-    sample_every: int = 1000
-    checkpoint_every: int = 1000
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        if self.gan_loss not in GAN_LOSSES:
-            raise ValueError(f"gan_loss must be one of {GAN_LOSSES}, got {self.gan_loss!r}")
-        if self.cycle_loss not in ("l1", "perceptual"):
-            raise ValueError(f"cycle_loss must be 'l1' or 'perceptual', got {self.cycle_loss!r}")
-
-    def build_generator(self) -> TranslationGenerator:
-        sub = self.sub_blocks if self.variant == "ecyclegan" else 0
-        return TranslationGenerator(self.ngf, self.blocks, sub, self.alpha)
-
-    def build_discriminator(self) -> PatchDiscriminator:
-        return PatchDiscriminator(self.ndf, self.d_layers, norm=self.gan_loss == "lsgan")
 
 
 def vgg19_cache_path() -> Path:

@@ -23,49 +23,13 @@ from synthfer.models.stylegan import StyleIdentityDiscriminator, StyleIdentityGe
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.logs import Progress
 from synthfer.runtime import autocast, seed_everything
+from synthfer.settings import IDENTITY_GAN_ARCHITECTURES, IdentityGANConfig  # noqa: F401 - re-exported
 from synthfer.train.ema import EMA
 from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
 from synthfer.tensors import from_signed, to_signed
 
 
-ARCHITECTURES = ("dcgan", "stylegan")
-
-
-@dataclass(frozen=True)
-class IdentityGANConfig:
-    image_size: int = 64
-    architecture: str = "dcgan"  # or "stylegan"
-    z_dim: int = 64
-    w_dim: int = 128  # stylegan
-    mapping_layers: int = 4  # stylegan
-    width: int = 64
-    iterations: int = 20_000
-    batch_size: int = 64
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    r1_gamma: float = 0.0  # R1 penalty weight on real faces (StyleGAN2: 10 at 64 px scale)
-    ema_decay: float = 0.0  # EMA of the generator used for sampling; 0 = off
-    w_avg_beta: float = 0.995  # stylegan: running mean of w, for truncation
-    truncation: float = 1.0  # stylegan sampling: w pulled towards its mean (0.7 is usual); 1 = none
-    log_every: int = 100
-    sample_every: int = 1000
-    checkpoint_every: int = 1000  # also on SIGTERM / SIGUSR1; 0 = only on a signal
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
-
-    def build_generator(self) -> torch.nn.Module:
-        if self.architecture == "stylegan":
-            return StyleIdentityGenerator(self.image_size, self.z_dim, self.w_dim, self.mapping_layers, self.width)
-        return IdentityGenerator(self.image_size, self.z_dim, self.width)
-
-    def build_discriminator(self) -> torch.nn.Module:
-        if self.architecture == "stylegan":
-            return StyleIdentityDiscriminator(self.image_size, self.width)
-        return IdentityDiscriminator(self.image_size, self.width)
+ARCHITECTURES = IDENTITY_GAN_ARCHITECTURES
 
 
 def _generate(G: torch.nn.Module, z: torch.Tensor, truncation: float) -> torch.Tensor:

@@ -23,48 +23,12 @@ from synthfer.models.stargan import Discriminator, Generator, default_d_repeat
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.logs import Progress
 from synthfer.runtime import autocast, seed_everything
+from synthfer.settings import StarGANConfig  # noqa: F401 - re-exported
 from synthfer.train.ema import EMA
 from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
 from synthfer.tensors import from_signed, to_signed
 
 log = logging.getLogger("synthfer")
-
-
-@dataclass(frozen=True)
-class StarGANConfig:
-    """Sizes and optimisation of the translator; the paper's values are the defaults."""
-
-    image_size: int = 64
-    conv_dim: int = 64
-    d_conv_dim: int = 64
-    g_repeat: int = 6
-    d_repeat: int = 0  # 0 = down to 1x1 (log2 of image_size)
-    iterations: int = 200_000
-    batch_size: int = 16
-    g_lr: float = 1e-4
-    d_lr: float = 1e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    n_critic: int = 5
-    lambda_cls: float = 1.0
-    lambda_rec: float = 10.0
-    lambda_gp: float = 10.0
-    decay_start: float = 0.5  # fraction of iterations after which the lr decays linearly to 0
-    ema_decay: float = 0.0  # 0 = no EMA generator
-    log_every: int = 100
-    sample_every: int = 1000
-    checkpoint_every: int = 1000  # also on SIGTERM / SIGUSR1; 0 = only on a signal
-    seed: int = 0
-
-    @property
-    def c_dim(self) -> int:
-        return len(DOMAINS)
-
-    def build_generator(self) -> Generator:
-        return Generator(self.conv_dim, self.c_dim, self.g_repeat)
-
-    def build_discriminator(self) -> Discriminator:
-        return Discriminator(self.image_size, self.d_conv_dim, self.c_dim, self.d_repeat or default_d_repeat(self.image_size))
 
 
 def gradient_penalty(d_out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
