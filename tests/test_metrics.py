@@ -80,6 +80,25 @@ def test_a_clear_gain_is_found_with_its_interval():
     assert list(table["test_set"]) == ["cross"] and list(table["k"]) == ["1"]  # in_distribution faces change with k: no pairing
 
 
+def test_faces_of_one_test_subject_count_as_one_unit():
+    """The same per-face gains, once as 60 subjects of one face and once as 6 subjects of 10 faces whose gains go
+    together: the second has fewer independent units, so a wider interval and a larger p."""
+    from synthfer.metrics import paired_gain
+
+    rng = np.random.default_rng(1)
+    helped = np.repeat(rng.random(6) < 0.5, 10)  # k fixes every face of about half the subjects
+    parts = []
+    for s in range(3):
+        base = list(rng.random(60) < 0.5)
+        parts += [_preds("0", s, base), _preds("1", s, [b or h for b, h in zip(base, helped)])]
+    predictions = pd.concat(parts)
+    apart = paired_gain(predictions.assign(subject=[f"f{i}" for i in range(60)] * 6), "cross", "1")
+    grouped = paired_gain(predictions.assign(subject=[f"s{i // 10}" for i in range(60)] * 6), "cross", "1")
+    assert apart["gain"] == grouped["gain"] and grouped["n_subjects"] == 6 and apart["n_subjects"] == 60
+    assert grouped["ci_high"] - grouped["ci_low"] > 1.5 * (apart["ci_high"] - apart["ci_low"]) and grouped["p_value"] > apart["p_value"]
+    assert grouped["var_subject"] > 0 and grouped["mde"] > apart["mde"]
+
+
 def test_unpaired_faces_are_refused():
     from synthfer.metrics import paired_gain
 
@@ -93,8 +112,22 @@ def test_frechet_distance_is_zero_for_the_same_set_and_grows_with_a_shift():
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=(400, 5))
-    assert frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
-    assert frechet_distance(a, a + 2.0) == pytest.approx(5 * 4.0, rel=1e-6)  # only the means differ: |2|^2 x 5 dims
+    assert frechet_distance(a, a) == (pytest.approx(0, abs=1e-6), 0.0)
+    assert frechet_distance(a, a + 2.0) == (pytest.approx(5 * 4.0, rel=1e-6), 0.0)  # only the means differ: |2|^2 x 5 dims
+
+
+def test_frechet_distance_with_fewer_faces_than_features_shrinks_the_covariances_and_does_not_warn():
+    import warnings
+
+    from synthfer.quality import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(60, 200)), rng.normal(size=(60, 200))  # rank 59 < 200: a singular sample covariance
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's LinAlgWarning "Matrix is singular" would fail here
+        same, shrink = frechet_distance(a, b)
+        shifted, _ = frechet_distance(a, b + 1.0)
+    assert 0 < shrink < 1 and np.isfinite(same) and shifted > same + 150  # |1|^2 x 200 dims on top
 
 
 def test_identity_preservation_and_diversity_on_hand_made_features():

@@ -33,7 +33,7 @@ BUILDERS = {  # name: (builder, loader, options)
 
 def snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args, "--configfile", str(config)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1200)  # a safety net: two test workers share the cores
 
 
 def study(data: Path, datasets: dict) -> dict:

@@ -45,7 +45,10 @@ def _test_profile(dest: Path) -> Path:
     for resources in profile["set-resources"].values():
         resources.update(slurm_partition="debug", cpus_per_task=1, mem_mb=1500)
     profile["set-threads"] = {rule: 1 for rule in profile["set-threads"]}
-    profile.update({"slurm-status-command": "squeue", "slurm-init-seconds-before-status-checks": 2, "jobs": 4, "latency-wait": 5})
+    # status polls every 2 s, not 10: on this 2-core machine a dozen jobs run one after another, and a finished job
+    # waiting for the next poll is test time, not profile behaviour
+    profile.update({"slurm-status-command": "squeue", "slurm-init-seconds-before-status-checks": 2, "seconds-between-status-checks": 2, "jobs": 4,
+                    "latency-wait": 5})
     dest.mkdir(parents=True)
     (dest / "config.yaml").write_text(yaml.safe_dump(profile))
     return dest

@@ -28,7 +28,7 @@ RULES = [
 
 def snakemake(workdir: Path, *args: str, config: Path = TINY, snakefile: Path = ROOT / "Snakefile") -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(workdir), "--configfile", str(config), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)  # a safety net: two test workers share the cores
 
 
 def copy_of_the_workflow(dest: Path) -> Path:
@@ -96,12 +96,12 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     report = tiny_run / "results" / "report"
     config = yaml.safe_load(TINY.read_text())
     metrics = pd.read_csv(report / "metrics.csv", dtype={"k": str})
-    ks = {"0", "1", "2", "syn"}
+    ks = {"0", "1", "syn"}
     test_sets = {"in_distribution", "real_test", *config["roles"]["cross_test"]}
     n_seeds = len(config["experiment"]["seeds"])
     assert set(metrics["k"]) == ks and set(metrics["test_set"]) == test_sets
     assert set(metrics["translator"]) == {"real", *TRANSLATORS} and set(metrics.loc[metrics["translator"] == "real", "k"]) == {"0"}
-    runs = 1 + len(TRANSLATORS) * (len(ks) - 1)  # real only once, each translator's k = 1, 2, syn
+    runs = 1 + len(TRANSLATORS) * (len(ks) - 1)  # real only once, each translator's k = 1, syn
     assert len(metrics) == runs * n_seeds * len(test_sets)
     for column in ("accuracy", "macro_f1", "precision_anger", "recall_surprise", "f1_fear", "macro_auc_ovr"):
         assert metrics[column].between(0, 1).all(), column
@@ -210,39 +210,39 @@ def test_changing_one_ratio_reruns_only_that_branch(tiny_copy, tmp_path):
 
 
 def test_adding_a_ratio_adds_only_its_jobs(tiny_copy, tmp_path):
-    config = _variant(tmp_path, lambda c: c["experiment"].update(ratios=[0, 1, 2, 3]))
+    config = _variant(tmp_path, lambda c: c["experiment"].update(ratios=[0, 1, 2]))
     assert planned_jobs(*tiny_copy, config) == {"generate_faces": 2, "train_classifier": 4, "evaluate_classifier": 4, "evaluate_generated": 2, **REPORT_RULES}
 
 
 def test_removing_a_ratio_reruns_only_the_aggregation(tiny_copy, tmp_path):
-    config = _variant(tmp_path, lambda c: c["experiment"].update(ratios=[0, 1]))
-    assert planned_jobs(*tiny_copy, config) == {"evaluate_generated": 2, **REPORT_RULES}
+    config = _variant(tmp_path, lambda c: c["experiment"].update(ratios=[0]))  # syn still uses the one generated unit
+    assert planned_jobs(*tiny_copy, config) == REPORT_RULES
 
 
 def test_changing_the_translator_reruns_it_and_everything_downstream_only(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["stargan"].update(lambda_cls=2.0))
     planned = planned_jobs(*tiny_copy, config)
-    n_units, n_seeds = 2, 2
+    n_units, n_seeds = 1, 2
     assert planned == {  # StarGAN's branch only: not ECycleGAN's, not real only, not the identity GAN
         "train_stargan": 1, "generate_faces": n_units,
-        "train_classifier": 3 * n_seeds, "evaluate_classifier": 3 * n_seeds,  # k = 1, 2, syn; k = 0 uses no generated face
+        "train_classifier": 2 * n_seeds, "evaluate_classifier": 2 * n_seeds,  # k = 1, syn; k = 0 uses no generated face
         "plot_samples": 1, "evaluate_generated": 1, **REPORT_RULES,
     }
 
 
 def test_changing_one_cyclegan_setting_reruns_its_six_generators_and_their_branch_only(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["ecyclegan"].update(lambda_cyc=5.0))
-    n_units, n_seeds = 2, 2
+    n_units, n_seeds = 1, 2
     assert planned_jobs(*tiny_copy, config) == {
-        "train_cyclegan": 6, "generate_faces": n_units, "train_classifier": 3 * n_seeds, "evaluate_classifier": 3 * n_seeds,
+        "train_cyclegan": 6, "generate_faces": n_units, "train_classifier": 2 * n_seeds, "evaluate_classifier": 2 * n_seeds,
         "plot_samples": 1, "evaluate_generated": 1, "cross_validate_minority": 1, "summarize_minority": 1, **REPORT_RULES,
     }  # study 2's ecyclegan run (n = 4) uses the changed disgust generator; its no-added-faces baseline stays
 
 
 def test_stacked_seeds_train_each_ratio_in_one_job(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["experiment"].update(stack_seeds=True))
-    n_seeds, runs = 2, 1 + 2 * 3
-    # one job per run (real k = 0; k = 1, 2, syn per translator) writes every seed's model; evaluation stays per seed
+    n_seeds, runs = 2, 1 + 2 * 2
+    # one job per run (real k = 0; k = 1, syn per translator) writes every seed's model; evaluation stays per seed
     assert planned_jobs(*tiny_copy, config) == {"train_classifiers_stacked": runs, "evaluate_classifier": runs * n_seeds, "evaluate_generated": 2, **REPORT_RULES}
 
 
@@ -253,8 +253,8 @@ def test_a_baseline_architecture_adds_only_its_real_only_runs(tiny_copy, tmp_pat
 
 def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c.update(selection={"min_confidence": 0.0, "top_share": 0.5}))
-    n_units, n_seeds, n_translators = 2, 2, 2
-    runs = n_translators * 3  # k = 1, 2, syn of stargan-selected and ecyclegan-selected; nothing else retrains
+    n_units, n_seeds, n_translators = 1, 2, 2
+    runs = n_translators * 2  # k = 1, syn of stargan-selected and ecyclegan-selected; nothing else retrains
     assert planned_jobs(*tiny_copy, config) == {
         "select_generated": n_translators * n_units, "train_classifier": runs * n_seeds, "evaluate_classifier": runs * n_seeds, **REPORT_RULES,
     }
@@ -271,10 +271,10 @@ def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
 
 @pytest.mark.parametrize("module, expected", [
     ("report.py", {**REPORT_RULES, "plot_samples": 2}),
-    ("train/classifier.py", {"train_classifier": 14, "evaluate_classifier": 14, "evaluate_generated": 2, "cross_validate_minority": 2, "summarize_minority": 1, **REPORT_RULES}),
-    ("train/cyclegan.py", {"train_cyclegan": 6, "generate_faces": 2, "train_classifier": 6, "evaluate_classifier": 6, "evaluate_generated": 1, "plot_samples": 1,
+    ("train/classifier.py", {"train_classifier": 10, "evaluate_classifier": 10, "evaluate_generated": 2, "cross_validate_minority": 2, "summarize_minority": 1, **REPORT_RULES}),
+    ("train/cyclegan.py", {"train_cyclegan": 6, "generate_faces": 1, "train_classifier": 4, "evaluate_classifier": 4, "evaluate_generated": 1, "plot_samples": 1,
                            "cross_validate_minority": 1, "summarize_minority": 1, **REPORT_RULES}),
-    ("models/stylegan.py", {"train_identity_gan": 1, "generate_faces": 4, "train_classifier": 12, "evaluate_classifier": 12, "evaluate_generated": 2,
+    ("models/stylegan.py", {"train_identity_gan": 1, "generate_faces": 2, "train_classifier": 8, "evaluate_classifier": 8, "evaluate_generated": 2,
                             "plot_samples": 2, **REPORT_RULES}),  # the identity source: every generated face, not real only, not the translators
 ])
 def test_editing_library_code_reruns_only_the_rules_that_run_it(tiny_copy, module, expected):

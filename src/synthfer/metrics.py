@@ -87,8 +87,13 @@ def summarize_over_seeds(metrics: pd.DataFrame, keys: list[str], columns: list[s
     return out.reset_index()
 
 
-GAIN_COLUMNS = ["test_set", "k", "baseline", "gain", "ci_low", "ci_high", "p_value", "n_seeds", "n_faces"]
-"""The columns of a paired comparison (paired_gain), in paired_gains.csv and selection_gains.csv."""
+GAIN_COLUMNS = ["test_set", "k", "baseline", "gain", "ci_low", "ci_high", "p_value", "se", "df", "mde", "seeds_for_target", "n_seeds", "n_subjects",
+                "n_faces", "var_seed", "var_subject", "var_residual"]
+"""The columns of a paired comparison (paired_gain), in paired_gains.csv and selection_gains.csv: the gain with its
+95% interval and p-value, the minimal detectable effect at 80% power (mde) and the seeds a target gain needs."""
+
+TARGET_EFFECT = 0.05
+"""The gain worth detecting, in accuracy (config `report.target_effect`): 5 points."""
 
 
 def k_order(k: str) -> int:
@@ -96,40 +101,45 @@ def k_order(k: str) -> int:
     return 10**6 if k == "syn" else int(k)
 
 
-def paired_gain(predictions: pd.DataFrame, test_set: str, k: str, baseline: str = "0", n_boot: int = 2000, seed: int = 0) -> dict[str, float]:
-    """Accuracy gain of ratio k over the baseline on the same test faces, paired by seed and face.
+def paired_gain(predictions: pd.DataFrame, test_set: str, k: str, baseline: str = "0", target: float = TARGET_EFFECT) -> dict[str, float]:
+    """Accuracy gain of arm k over the baseline on the same test faces, seeds and test subjects as random units.
 
-    A two-level bootstrap (seeds with replacement, then faces with replacement, the same faces for both
-    models of a seed) gives the 95% percentile interval of the mean gain over seeds, and a two-sided p-value
-    (twice the share of resampled gains on the other side of zero, at most 1). Identical predictions give
-    gain 0 and p = 1.
+    Per seed and face: correct(k) - correct(baseline); per (seed, test subject): the subject's share of the gain;
+    the test, interval, detectable effect and seeds needed come from synthfer.inference (a crossed seed x subject
+    design, Satterthwaite t). Faces without a `subject` column count as subjects of their own (FER2013's do).
+    Identical predictions give gain 0 and p = 1.
     """
+    from synthfer.inference import Components, crossed_test, detectable_effect, seeds_needed, subject_cells
+
     both = predictions[(predictions["test_set"] == test_set) & predictions["k"].isin([k, baseline])]
     seeds = sorted(set(both.loc[both["k"] == k, "seed"]) & set(both.loc[both["k"] == baseline, "seed"]))
     if not seeds:
         raise ValueError(f"no seed has both k={k} and k={baseline} on {test_set}")
-    diffs = []  # per seed: correct(k) - correct(baseline), one entry per face
+    diffs, subjects = [], None  # per seed: correct(k) - correct(baseline), one entry per face
     for s in seeds:
         a = both[(both["k"] == k) & (both["seed"] == s)]
         b = both[(both["k"] == baseline) & (both["seed"] == s)]
         if len(a) != len(b) or not np.array_equal(a["true"].to_numpy(), b["true"].to_numpy()):
             raise ValueError(f"{test_set}, seed {s}: k={k} and k={baseline} were not tested on the same faces")
+        face_subjects = a["subject"].to_numpy() if "subject" in a.columns else np.arange(len(a))
+        if subjects is None:
+            subjects = face_subjects
+        elif not np.array_equal(subjects, face_subjects):
+            raise ValueError(f"{test_set}, seed {s}: the test faces are not in the same order as for seed {seeds[0]}")
         diffs.append((a["pred"].to_numpy() == a["true"].to_numpy()).astype(float) - (b["pred"].to_numpy() == b["true"].to_numpy()).astype(float))
     diffs_arr = np.stack(diffs)  # (seeds, faces)
-    n_seeds, n_faces = diffs_arr.shape
-    rng = np.random.default_rng(seed)
-    boot = np.empty(n_boot)
-    for start in range(0, n_boot, 100):  # in chunks: (100, seeds, faces) at a time
-        m = min(100, n_boot - start)
-        seed_idx = rng.integers(0, n_seeds, size=(m, n_seeds))
-        face_idx = rng.integers(0, n_faces, size=(m, n_faces))
-        boot[start : start + m] = diffs_arr[seed_idx[:, :, None], face_idx[:, None, :]].mean(axis=(1, 2))
-    p = min(1.0, 2 * min(float((boot <= 0).mean()), float((boot >= 0).mean())))
-    lo, hi = np.percentile(boot, [2.5, 97.5])
-    return {"test_set": test_set, "k": k, "baseline": baseline, "gain": float(diffs_arr.mean()), "ci_low": float(lo), "ci_high": float(hi), "p_value": p, "n_seeds": n_seeds, "n_faces": n_faces}
+    cells = subject_cells(diffs_arr, subjects)  # (seeds, subjects)
+    test = {name: float(value) for name, value in crossed_test(cells).items()}
+    c = Components(np.array(test["var_seed"]), np.array(test["var_subject"]), np.array(test["var_residual"]))
+    n_seeds, n_subjects = cells.shape
+    mde = float(detectable_effect(c, n_seeds, n_subjects)) if n_seeds > 1 else float("nan")
+    return {"test_set": test_set, "k": k, "baseline": baseline, "gain": float(diffs_arr.mean()), "ci_low": test["ci_low"], "ci_high": test["ci_high"],
+            "p_value": test["p_value"], "se": test["se"], "df": test["df"], "mde": mde,
+            "seeds_for_target": seeds_needed(c, n_subjects, target) if n_seeds > 1 else float("nan"), "n_seeds": n_seeds, "n_subjects": n_subjects,
+            "n_faces": diffs_arr.shape[1], "var_seed": test["var_seed"], "var_subject": test["var_subject"], "var_residual": test["var_residual"]}
 
 
-def paired_gains(predictions: pd.DataFrame, baseline: str = "0", n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def paired_gains(predictions: pd.DataFrame, baseline: str = "0", target: float = TARGET_EFFECT) -> pd.DataFrame:
     """Every ratio against real only, on every test set whose faces do not depend on k (not in_distribution)."""
     rows = []
     for test_set in sorted(set(predictions["test_set"]) - {"in_distribution"}):
@@ -137,5 +147,5 @@ def paired_gains(predictions: pd.DataFrame, baseline: str = "0", n_boot: int = 2
         if baseline not in present:
             continue
         for k in sorted(present - {baseline}, key=k_order):
-            rows.append(paired_gain(predictions, test_set, k, baseline, n_boot, seed))
+            rows.append(paired_gain(predictions, test_set, k, baseline, target))
     return pd.DataFrame(rows, columns=GAIN_COLUMNS)

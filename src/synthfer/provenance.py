@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -33,11 +34,36 @@ def versions() -> dict[str, str]:
     return out
 
 
+BF16_FLAGS = ("avx512_bf16", "amx_bf16", "amx_tile", "avx512f", "avx2")
+"""CPU flags that decide which bf16 kernels run: results trained in bf16 differ between CPUs with and without them."""
+
+
+def cpu(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, object]:
+    """CPU model, the flags that choose torch's bf16 kernels, torch's kernel level and thread count."""
+    import torch
+
+    model, flags = platform.processor() or "unknown", set()
+    try:
+        for line in Path(cpuinfo).read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model in ("unknown", "", platform.processor()):
+                model = value.strip()
+            elif key.strip() in ("flags", "Features"):
+                flags = set(value.split())
+                break
+    except OSError:
+        pass
+    return {"model": model, "bf16_flags": {f: f in flags for f in BF16_FLAGS}, "torch_capability": torch.backends.cpu.get_cpu_capability(),
+            "torch_threads": torch.get_num_threads(), "logical_cpus": os.cpu_count()}
+
+
 def provenance(repo: str | Path = CHECKOUT) -> dict[str, object]:
     import torch
 
     return {
         "commit": git_commit(repo),
         "versions": versions(),
+        "cpu": cpu(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
+        "cuda_capability": ".".join(map(str, torch.cuda.get_device_capability(0))) if torch.cuda.is_available() else "none",
     }

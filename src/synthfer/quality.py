@@ -31,12 +31,28 @@ def penultimate_features(model: PaperCNN, images: np.ndarray, batch_size: int = 
     return torch.cat(out).numpy() if out else np.zeros((0, model.classifier[-1].in_features), np.float32)
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Frechet distance between Gaussians fitted to two feature sets: |mu_a - mu_b|^2 + Tr(Ca + Cb - 2 (Ca Cb)^1/2)."""
+def covariance(features: np.ndarray, shrink: bool) -> tuple[np.ndarray, float]:
+    """Sample covariance, or scikit-learn's Ledoit-Wolf shrinkage estimate (and its shrinkage intensity)."""
+    if not shrink:
+        return np.cov(features, rowvar=False), 0.0
+    from sklearn.covariance import ledoit_wolf
+
+    cov, intensity = ledoit_wolf(features)
+    return cov, float(intensity)
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Frechet distance between Gaussians fitted to two feature sets, |mu_a - mu_b|^2 + Tr(Ca + Cb - 2 (Ca Cb)^1/2),
+    and the Ledoit-Wolf shrinkage intensity used (0: sample covariances).
+
+    With fewer faces than feature dimensions (1024 here) a sample covariance is singular and the matrix root
+    is noise (scipy warns "Matrix is singular"): then both covariances are Ledoit-Wolf estimates, full rank,
+    and the shrinkage is returned so the report can say so."""
+    shrink = min(len(a), len(b)) <= a.shape[1]
     mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    (cov_a, shrink_a), (cov_b, shrink_b) = covariance(a, shrink), covariance(b, shrink)
     root = np.real(linalg.sqrtm(cov_a @ cov_b))
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root)), (shrink_a + shrink_b) / 2
 
 
 def identity_preservation(features: np.ndarray, table: pd.DataFrame) -> dict[str, float]:
@@ -65,12 +81,15 @@ def diversity(features: np.ndarray, emotions: np.ndarray) -> dict[str, float]:
 
 
 def quality_rows(features_generated: np.ndarray, generated_table: pd.DataFrame, features_real: np.ndarray, real_emotions: np.ndarray, model: str) -> list[dict]:
-    """quality.csv rows of one real-only model: identity preservation, diversity (generated and real), Frechet distance."""
+    """quality.csv rows of one real-only model: identity preservation, diversity (generated and real), Frechet distance
+    and the covariance shrinkage it needed."""
     rows = [{"model": model, "metric": k, "emotion": "all", "value": v} for k, v in identity_preservation(features_generated, generated_table).items()]
     gen_emotions = generated_table["emotion"].to_numpy()
     for source, (f, e) in {"generated": (features_generated, gen_emotions), "real": (features_real, real_emotions)}.items():
         rows += [{"model": model, "metric": f"diversity_{source}", "emotion": em, "value": v} for em, v in diversity(f, e).items()]
     emotional = np.isin(gen_emotions, EMOTIONS)
     real_emotional = np.isin(real_emotions, EMOTIONS)
-    rows.append({"model": model, "metric": "frechet_distance", "emotion": "all", "value": frechet_distance(features_real[real_emotional], features_generated[emotional])})
+    distance, shrinkage = frechet_distance(features_real[real_emotional], features_generated[emotional])
+    rows.append({"model": model, "metric": "frechet_distance", "emotion": "all", "value": distance})
+    rows.append({"model": model, "metric": "frechet_shrinkage", "emotion": "all", "value": shrinkage})  # 0: sample covariances
     return rows

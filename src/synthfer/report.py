@@ -11,7 +11,8 @@ import yaml
 
 from synthfer.io import atomic_write_csv, atomic_write_text
 from synthfer.labels import EMOTIONS
-from synthfer.metrics import (CHANCE_SHARE, GAIN_COLUMNS, at_chance, confusion_counts, k_order, metrics_table, paired_gain, paired_gains, still_improving,
+from synthfer.inference import adjust_families
+from synthfer.metrics import (CHANCE_SHARE, GAIN_COLUMNS, TARGET_EFFECT, at_chance, confusion_counts, k_order, metrics_table, paired_gain, paired_gains, still_improving,
                               summarize_over_seeds)
 from synthfer.selection import SELECTED_SUFFIX
 from synthfer.plots import plot_confusion
@@ -53,14 +54,14 @@ def baseline_names(table: pd.DataFrame) -> list[str]:
     return sorted(set(table["translator"]) & set(BASELINE_ARCHITECTURES))
 
 
-def baseline_gains(predictions: pd.DataFrame, baseline: str) -> pd.DataFrame:
+def baseline_gains(predictions: pd.DataFrame, baseline: str, target: float = TARGET_EFFECT) -> pd.DataFrame:
     """A baseline architecture against the paper CNN, both on real faces only, paired on the same faces and seeds."""
     both = predictions[predictions["translator"].isin([REAL_ONLY, baseline])].assign(k=lambda d: d["translator"])
-    rows = [paired_gain(both, test_set, baseline, REAL_ONLY) for test_set in sorted(set(both["test_set"]) - {"in_distribution"})]
-    return pd.DataFrame(rows).assign(translator=baseline, k="0", baseline="real (paper CNN)")
+    rows = [paired_gain(both, test_set, baseline, REAL_ONLY, target) for test_set in sorted(set(both["test_set"]) - {"in_distribution"})]
+    return pd.DataFrame(rows).assign(translator=baseline, k="0", baseline="real (paper CNN)", family=f"architecture: {baseline} vs the paper CNN")
 
 
-def selection_gains(predictions: pd.DataFrame) -> pd.DataFrame:
+def selection_gains(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> pd.DataFrame:
     """Each selected arm against all of its translator's generated faces at the same k, paired on the same test
     faces and seeds: does keeping only the faces the real-only classifiers confirm help? (in_distribution is
     left out: its generated test faces differ between the two arms.)"""
@@ -74,8 +75,9 @@ def selection_gains(predictions: pd.DataFrame) -> pd.DataFrame:
         for k in sorted(ks, key=k_order):
             at_k = both[both["k"] == k].assign(k=lambda d: d["translator"])
             for test_set in sorted(set(at_k["test_set"]) - {"in_distribution"}):
-                rows.append({**paired_gain(at_k, test_set, arm, source), "translator": arm, "k": k, "baseline": source})
-    return pd.DataFrame(rows, columns=["translator", *GAIN_COLUMNS])
+                rows.append({**paired_gain(at_k, test_set, arm, source, target), "translator": arm, "k": k, "baseline": source, "family": "selection"})
+    table = pd.DataFrame(rows, columns=["translator", *GAIN_COLUMNS, "family"])
+    return adjust_families(table, target) if len(table) else table.assign(n_tests=[], p_holm=[], q_bh=[], verdict=[])
 
 
 def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
@@ -84,18 +86,24 @@ def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
 
 
 def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_summary: str | os.PathLike, out_gains: str | os.PathLike,
-              out_selection_gains: str | os.PathLike | None = None) -> pd.DataFrame:
+              out_selection_gains: str | os.PathLike | None = None, target: float = TARGET_EFFECT) -> pd.DataFrame:
+    """Metrics per run, their summary over seeds, and the paired comparisons with their families' corrections.
+
+    Families (Holm within each): the ratio grid of one arm on one test set (is any k better than real only
+    there?); one baseline architecture over the test sets; all selection comparisons together."""
     metrics = _sort(metrics_table(predictions, ["translator", "k", "seed", "test_set"]), ["test_set", "translator", "k", "seed"])
     atomic_write_csv(metrics, out_metrics)
     columns = [c for c in HEADLINE if c in metrics.columns] + [c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_", "auc_"))]
     summary = _sort(summarize_over_seeds(metrics, ["test_set", "translator", "k"], columns), ["test_set", "translator", "k"])
     atomic_write_csv(summary, out_summary)
-    gains = [paired_gains(with_baseline(predictions, t)).assign(translator=t) for t in translator_names(predictions)]
-    gains += [baseline_gains(predictions, b) for b in baseline_names(predictions)]
-    gains_table = pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(columns=["translator", "test_set", "k"])
+    gains = [paired_gains(with_baseline(predictions, t), target=target).assign(translator=t) for t in translator_names(predictions)]
+    gains = [g.assign(family=lambda d: "ratios: " + d["translator"] + " on " + d["test_set"]) for g in gains]
+    gains += [baseline_gains(predictions, b, target) for b in baseline_names(predictions)]
+    gains_table = pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(columns=["translator", *GAIN_COLUMNS, "family"])
+    gains_table = adjust_families(gains_table, target) if len(gains_table) else gains_table.assign(n_tests=[], p_holm=[], q_bh=[], verdict=[])
     atomic_write_csv(gains_table[["translator", *[c for c in gains_table.columns if c != "translator"]]], out_gains)
     if out_selection_gains is not None:
-        atomic_write_csv(selection_gains(predictions), out_selection_gains)
+        atomic_write_csv(selection_gains(predictions, target), out_selection_gains)
     return metrics
 
 
@@ -215,9 +223,20 @@ def _fmt(mean: float, half: float) -> str:
     return f"{100 * mean:.1f} ± {100 * half:.1f}" if not np.isnan(half) else f"{100 * mean:.1f}"
 
 
+def _p_text(p: float) -> str:
+    return "n/a" if pd.isna(p) else ("< 0.001" if p < 0.001 else f"{p:.3g}")
+
+
 def _gain_text(row: pd.Series) -> str:
-    p = "p < 0.001" if row["p_value"] == 0 else f"p = {row['p_value']:.3g}"  # 2000 resamples: 0.001 is the resolution
-    return f"{100 * row['gain']:+.1f} points [{100 * row['ci_low']:+.1f}, {100 * row['ci_high']:+.1f}], {p}"
+    """gain [95% interval], the family-adjusted p, the minimal detectable effect and the verdict."""
+    if pd.isna(row.get("p_holm", np.nan)):
+        return f"{100 * row['gain']:+.1f} points (one seed: no test)"
+    return (f"{100 * row['gain']:+.1f} [{100 * row['ci_low']:+.1f}, {100 * row['ci_high']:+.1f}], p_Holm {_p_text(row['p_holm'])}, "
+            f"MDE {100 * row['mde']:.1f}: {row['verdict']}")
+
+
+def _seeds_text(seeds: float) -> str:
+    return "more than 1000 (the test subjects limit it: more test subjects are needed)" if np.isinf(seeds) else f"{int(seeds)}"
 
 
 def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame | None, heading: str) -> list[str]:
@@ -245,13 +264,28 @@ def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame 
         paired = gains[(gains["test_set"] == test_set) & (gains["k"].astype(str) == best)] if gains is not None and best != "0" else pd.DataFrame()
         if len(paired):
             p_row = paired.iloc[0]
-            verdict += f"; paired over the same faces and seeds: {_gain_text(p_row)}"
-            verdict += " (significant at 5%)" if p_row["p_value"] < 0.05 else " (not significant at 5%)"
+            verdict += (f" (k chosen as the best on this test set, so its test is one of the family's {int(p_row['n_tests'])}: "
+                        f"Holm-adjusted); paired over the same faces and seeds: {_gain_text(p_row)}")
         lines.append(f"- **{test_set}**: {verdict}.")
-    lines.append("- Gains smaller than the confidence intervals are not evidence that generated data helps.")
     if gains is not None and len(gains):
-        lines += ["", f"{heading} Gain over real only, paired (accuracy points, 95% bootstrap interval over faces and seeds, p-value)", ""]
+        lines += _verdict_lines(gains)
+        lines += ["", f"{heading} Gain over real only, paired (accuracy points: gain [95% interval], Holm-adjusted p within the test set's "
+                  "ratio grid, minimal detectable effect at 80% power, verdict)", ""]
         lines += _gain_table(gains)
+    return lines
+
+
+def _verdict_lines(gains: pd.DataFrame) -> list[str]:
+    """Counts of verdicts and the power of the design, for a block of comparisons."""
+    counts = gains["verdict"].value_counts()
+    said = ", ".join(f"{counts[v]} {v}" for v in ("gain", "loss", "no difference of the target size", "inconclusive") if v in counts)
+    tested = gains[gains["mde"].notna()]
+    lines = [f"- Verdicts over {len(gains)} comparisons ({gains['family'].nunique()} families, Holm within each): {said}."]
+    if len(tested):
+        seeds = tested["seeds_for_target"]
+        lines.append(f"- Power: at {int(tested['n_seeds'].max())} seeds the minimal detectable effect (80% power, 5% two-sided) is "
+                     f"{100 * tested['mde'].min():.1f} to {100 * tested['mde'].max():.1f} points; a gain of the target size needs "
+                     f"{_seeds_text(seeds.min())} to {_seeds_text(seeds.max())} seeds.")
     return lines
 
 
@@ -285,7 +319,10 @@ def _quality_lines(fidelity: pd.DataFrame, quality: pd.DataFrame | None) -> list
             f"source and at {mean[('other_identity_distance', 'all')]:.2f} from other identities' (ratio "
             f"{mean[('identity_ratio', 'all')]:.2f}; below 1 means the person is kept).",
             f"- Diversity: mean pairwise distance within an emotion {div_gen:.2f} for generated faces, {div_real:.2f} for real ones.",
-            f"- Frechet distance, real vs generated emotional faces: {mean[('frechet_distance', 'all')]:.1f}.",
+            f"- Frechet distance, real vs generated emotional faces: {mean[('frechet_distance', 'all')]:.1f}"
+            + (f" (fewer faces than the 1024 feature dimensions: Ledoit-Wolf shrunk covariances, mean shrinkage "
+               f"{mean[('frechet_shrinkage', 'all')]:.2f}; compare it only with runs of the same face counts)."
+               if mean.get(("frechet_shrinkage", "all"), 0) > 0 else "."),
         ]
     return lines
 
@@ -312,9 +349,11 @@ def _minority_lines(config: dict, summary: pd.DataFrame, gains: pd.DataFrame) ->
         lines += ["Folds still improving when `classifier.max_epochs` ended them (their best epoch was their last): "
                   + ", ".join(f"{r['translator']} n={r['n']} ({int(r['folds_still_improving'])} folds)" for r in capped.to_dict("records"))
                   + ". Those classifiers are undertrained: raise `classifier.max_epochs`.", ""]
+    if "p_holm" not in gains.columns:  # a table from before the correction: every test its own family
+        gains = gains.assign(p_holm=gains["p_value"], n_tests=1)
     for r in gains[gains["metric"].isin(["macro_auc_ovr", f"precision_{target}"])].to_dict("records"):
-        p = f"p = {r['p_value']:.3g}" if not np.isnan(r["p_value"]) else "p n/a"
-        verdict = "significant at 5%" if r["p_value"] < 0.05 else "not significant at 5%"
+        p = f"p_Holm = {_p_text(r['p_holm'])} over the {int(r['n_tests'])} settings of this metric" if not np.isnan(r["p_holm"]) else "p n/a"
+        verdict = "significant at 5%" if r["p_holm"] < 0.05 else "not significant at 5%"
         lines.append(f"- {r['translator']}, +{r['n']} {target}: {r['metric']} {r['baseline']:.4f} -> {r['with_added']:.4f} "
                      f"({r['diff']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}], {p}, {verdict}).")
     lines.append("")
@@ -325,12 +364,23 @@ def _selection_lines(gains: pd.DataFrame | None, source: str) -> list[str]:
     """A selected arm against all of its translator's generated faces, paired at the same k."""
     if gains is None or not len(gains):
         return []
-    lines = [f"Selected against all of {source}'s generated faces at the same k (accuracy points, paired over the same faces and seeds; "
-             "95% bootstrap interval, p-value):", "", *_gain_table(gains)]
-    significant = gains[gains["p_value"] < 0.05]
+    n_family = int(gains["n_tests"].max())
+    lines = [f"Selected against all of {source}'s generated faces at the same k (accuracy points, paired over the same faces and seeds: "
+             f"gain [95% interval], p Holm-adjusted over all {n_family} selection comparisons, minimal detectable effect, verdict):", "", *_gain_table(gains)]
+    significant = gains[gains["p_holm"] < 0.05]
     helped, hurt = significant[significant["gain"] > 0], significant[significant["gain"] < 0]
-    lines += ["", f"- Selection helps significantly (5%) in {len(helped)} and hurts significantly in {len(hurt)} of {len(gains)} (test set, k) comparisons.", ""]
+    lines += ["", f"- Selection helps significantly (5%, Holm) in {len(helped)} and hurts significantly in {len(hurt)} of {len(gains)} (test set, k) "
+              f"comparisons (unadjusted p < 0.05: {int((gains['p_value'] < 0.05).sum())}).", ""]
     return lines
+
+
+def _cpu_line(cpu: dict) -> str:
+    """The CPU that made the report: bf16 results are bit-identical on one machine, not across CPUs whose bf16
+    kernels differ (AMX, avx512_bf16 or neither)."""
+    flags = [f for f, present in cpu["bf16_flags"].items() if present and f.startswith(("amx", "avx512_bf16"))]
+    return (f"- CPU: {cpu['model']} ({cpu['logical_cpus']} logical CPUs, torch {cpu['torch_threads']} threads, kernels {cpu['torch_capability']}; "
+            f"bf16 units: {', '.join(flags) or 'none'}). a CPU rerun on this machine is bit-identical; on a CPU with other bf16 units, "
+            "bf16-trained numbers differ (`classifier.precision: fp32` for results that agree across machines)")
 
 
 def _of(table: pd.DataFrame | None, translator: str) -> pd.DataFrame | None:
@@ -368,6 +418,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         *([] if real_only else [f"- expression translators compared: {', '.join(translators) or 'none'} (every one is given the same generated identities)"]),
         f"- image size {config['preprocess']['image_size']} px; ratios k = {', '.join(ks)}; seeds {config['experiment']['seeds']}",
         f"- commit {provenance['commit']}; torch {provenance['versions']['torch']}; snakemake {provenance['versions']['snakemake']}; GPU: {provenance['cuda']}",
+        *([_cpu_line(provenance["cpu"])] if "cpu" in provenance else []),
     ]
     if table_2 is not None and "precision" in table_2:
         lines.append(f"- the classifiers trained in {', '.join(sorted(set(', '.join(table_2['precision']).split(', '))))} "
@@ -440,7 +491,9 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         "",
         "- `metrics.csv`: one row per (translator, k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1, one-vs-rest ROC AUC per class and macro; k = 0 runs have translator `real`",
         "- `metrics_summary.csv`: the same over seeds: mean, sd, 95% CI half-width",
-        "- `paired_gains.csv`: each translator's k against real only on the same test faces: gain, 95% bootstrap interval, p-value",
+        "- `paired_gains.csv`: each translator's k against real only on the same test faces: gain, 95% interval and p-value (seeds and test "
+        "subjects as random units), its family, Holm p and BH q within it, the minimal detectable effect at 80% power, the seeds the target "
+        "effect needs, the variance components, the verdict",
         "- `selection_gains.csv`: each selected arm against its translator's unselected faces at the same k, paired the same way",
         "- `table2.csv`: the paper's Table 2 with spread: training accuracy, kept epoch and accuracy on every test set per run",
         "- `table3.csv`, `per_class_metrics.png`: real only, baselines, synthetic only and the best k of each translator side by side on every test set",

@@ -97,6 +97,8 @@ def _code(*modules):
 # The library modules each step runs, as inputs: editing the classifier code reruns the classifier jobs
 # and what follows them, never GAN training. Shared helpers (io, logs, runtime) are left out on purpose:
 # a fix there does not invalidate results (force with --forcerun <rule> when it does).
+TARGET_EFFECT = config.get("report", {}).get("target_effect", 0.05)  # the gain worth detecting (accuracy)
+
 CODE = {
     "render": _code("data/render.py", "data/demo.py"),
     "prepare": _code("data/loaders.py", "data/real_loaders.py", "data/loader_options.py", "data/labels_table.py", "data/records.py", "data/prepare.py", "data/align.py", "data/detect.py", "steps/data.py"),
@@ -108,7 +110,7 @@ CODE = {
     "generate": _code("generate.py", "translate.py", "identities.py", "steps/generate.py"),
     "classifier": _code("models/classifier.py", "train/classifier.py", "augment.py", "experiment.py", "steps/classify.py"),
     "preflight": _code("preflight.py", "data/splits.py", "minority.py", "steps/data.py"),
-    "report": _code("report.py", "plots.py", "metrics.py"),
+    "report": _code("report.py", "plots.py", "metrics.py", "inference.py"),
     "quality": _code("quality.py"),
     "minority": _code("minority.py", "steps/minority.py", "translate.py", "train/classifier.py", "augment.py", "models/classifier.py"),
     "selection": _code("selection.py", "steps/classify.py", "train/classifier.py", "augment.py", "models/classifier.py"),

@@ -18,6 +18,7 @@ rule aggregate_metrics:
         selection_gains=report("results/report/selection_gains.csv", category="Tables"),
     params:
         cross_test=config["roles"]["cross_test"],
+        target_effect=TARGET_EFFECT,
     conda:
         CONDA_ENV
     log:

@@ -51,6 +51,7 @@ def cross_validate_minority_step(store: PathLike, translator_name: str, model_pa
 
 def summarize_minority(fold_paths: list[PathLike], target: str, out_summary: PathLike, out_gains: PathLike) -> None:
     """Mean and spread over folds per (translator, n), and each against n = 0 on the same folds."""
+    from synthfer.inference import holm
     from synthfer.metrics import summarize_over_seeds
 
     folds = pd.concat([pd.read_csv(p) for p in fold_paths], ignore_index=True)
@@ -65,4 +66,8 @@ def summarize_minority(fold_paths: list[PathLike], target: str, out_summary: Pat
         capped = folds.groupby(["translator", "n"])["still_improving"].sum().astype(int).rename("folds_still_improving")
         summary = summary.merge(capped.reset_index(), on=["translator", "n"], how="left")
     atomic_write_csv(summary, out_summary)
-    atomic_write_csv(compare_with_baseline(folds, [*SUMMARY_METRICS, f"precision_{target}", f"auc_{target}"]), out_gains)
+    gains = compare_with_baseline(folds, [*SUMMARY_METRICS, f"precision_{target}", f"auc_{target}"])
+    # one family per metric: every (translator, n) against no added faces; "significant" in the report uses p_holm
+    gains["n_tests"] = gains.groupby("metric")["p_value"].transform(lambda p: int(p.notna().sum()))
+    gains["p_holm"] = gains.groupby("metric")["p_value"].transform(lambda p: holm(p.to_numpy()))
+    atomic_write_csv(gains, out_gains)
