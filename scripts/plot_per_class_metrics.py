@@ -10,7 +10,7 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 
 def main() -> None:
     models = pd.read_csv(sm.input.table3, dtype={"k": str})[["model", "translator", "k"]]
-    plot_per_class_metrics(pd.read_csv(sm.input.metrics, dtype={"k": str}), models, sm.output[0], list(EMOTIONS))
+    plot_per_class_metrics(pd.read_csv(sm.input.summary, dtype={"k": str}), models, sm.output[0], list(EMOTIONS), list(sm.params.cross_test))
 
 
 run_logged(sm.log[0], sm.threads, main)

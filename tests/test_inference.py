@@ -11,24 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.special import expit
 
-from synthfer.inference import Components, crossed_test, detectable_effect, holm, benjamini_hochberg, seeds_needed, subject_cells, verdict, variance_components
+from synthfer.inference import (Components, benjamini_hochberg, crossed_test, detectable_effect, holm, seeds_needed, simulate_gains, subject_cells,
+                                variance_components, verdict)
 
 DEMO = {"sd_seed": 0.5, "sd_subject": 0.3, "sd_seed_subject": 0.3}  # logit scale; per-run accuracy sd ~ 7 points
 SUBJECTS, FACES = 16, 12
 
 
-def simulate(rng: np.random.Generator, reps: int, seeds: int, effect: float = 0.0, sd_seed: float = 0.5, sd_subject: float = 0.3,
-             sd_seed_subject: float = 0.3, subjects: int = SUBJECTS, faces: int = FACES) -> np.ndarray:
-    """(reps, seeds, subjects x faces) per-face gains: correct(arm k) - correct(baseline), each 0 or 1."""
-    difficulty = rng.normal(0.6, 1.0, (reps, 1, subjects, faces)) + rng.normal(0, 0.5, (reps, 1, subjects, 1))
-    correct = []
-    for arm_effect in (effect, 0.0):
-        logit = (difficulty + arm_effect + rng.normal(0, sd_seed, (reps, seeds, 1, 1)) + rng.normal(0, sd_subject, (reps, 1, subjects, 1))
-                 + rng.normal(0, sd_seed_subject, (reps, seeds, subjects, 1)))
-        correct.append(rng.random(logit.shape) < expit(logit))
-    return (correct[0].astype(float) - correct[1]).reshape(reps, seeds, subjects * faces)
+def simulate(rng: np.random.Generator, reps: int, seeds: int, effect: float = 0.0, **components: float) -> np.ndarray:
+    return simulate_gains(rng, reps, seeds, SUBJECTS, FACES, effect, **components)
 
 
 def _cells(diffs: np.ndarray) -> np.ndarray:

@@ -58,9 +58,30 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
     assert "## Translator: stargan" in text and "## Translator: vgg16" not in text
     assert "## Baseline: vgg16 on real faces only" in text and "best k = 1" in text and "## Table 2" in text and "| stargan | 1 | 85.0" in text
     assert "the classifiers trained in bf16, fp32 (`classifier.precision: auto`" in text
-    plot_accuracy_vs_ratio(metrics.assign(k=metrics["k"].astype(str)), tmp_path / "acc.png")
+    plot_accuracy_vs_ratio(summary, tmp_path / "acc.png", ["cross_a"])
     with Image.open(tmp_path / "acc.png") as img:
         assert img.size[0] > 300
+
+
+def test_the_figure_bands_are_the_tables_intervals(tmp_path, monkeypatch):
+    """The bands drawn are mean -+ the t-interval of metrics_summary.csv (not a bootstrap of the plotting library),
+    and the cross-database panel comes first."""
+    import matplotlib.axes
+
+    accuracy = {("real", "0"): 0.5, ("stargan", "1"): 0.6, ("stargan", "2"): 0.7, ("stargan", "syn"): 0.3}
+    aggregate(_predictions(accuracy, seeds=(0, 1, 2)), tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv")
+    summary = pd.read_csv(tmp_path / "summary.csv", dtype={"k": str})
+    drawn, titles = [], []
+    original_fill, original_title = matplotlib.axes.Axes.fill_between, matplotlib.axes.Axes.set_title
+    monkeypatch.setattr(matplotlib.axes.Axes, "fill_between", lambda ax, x, low, high, **kw: (drawn.append((list(x), list(low), list(high))), original_fill(ax, x, low, high, **kw))[1])
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title", lambda ax, t, *a, **kw: (titles.append(t), original_title(ax, t, *a, **kw))[1])
+    plot_accuracy_vs_ratio(summary, tmp_path / "acc.png", ["cross_a"])
+    assert titles[0] == "cross_a (cross-database)" and titles[1] == "in_distribution"
+    x, low, high = drawn[0]
+    rows = summary[(summary["test_set"] == "cross_a") & summary["k"].isin(["0", "1", "2"])].assign(x=lambda d: d["k"].astype(int)).sort_values("x")
+    assert x == [0, 1, 2]
+    np.testing.assert_allclose(low, rows["accuracy_mean"] - rows["accuracy_ci95"])
+    np.testing.assert_allclose(high, rows["accuracy_mean"] + rows["accuracy_ci95"])
 
 
 def test_table3_sets_real_only_baseline_synthetic_only_and_the_best_k_side_by_side(tmp_path):
@@ -76,7 +97,7 @@ def test_table3_sets_real_only_baseline_synthetic_only_and_the_best_k_side_by_si
     assert "in_distribution_mean" not in t3.columns  # only the cross-database sets and real_test
     text = write_summary(CONFIG, summary, pd.DataFrame(), PROVENANCE, tmp_path / "summary.md", table_3=pd.read_csv(tmp_path / "table3.csv", dtype={"k": str}))
     assert "## Table 3" in text and f"| stargan, real + k=2 (best k) | {100 * expected:.1f} ±" in text
-    plot_per_class_metrics(metrics, t3.reset_index()[["model", "translator", "k"]], tmp_path / "bars.png", list(EMOTIONS))
+    plot_per_class_metrics(summary, t3.reset_index()[["model", "translator", "k"]], tmp_path / "bars.png", list(EMOTIONS), ["cross_a"])
     with Image.open(tmp_path / "bars.png") as img:
         assert img.size[0] > 1000 and img.size[1] > 400  # 3 measures x 2 test sets
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from scipy.special import expit
 
 ALPHA = 0.05
 POWER = 0.80
@@ -185,3 +186,22 @@ def adjust_families(table: "pd.DataFrame", target: float, alpha: float = ALPHA) 
     out = pd.concat(parts).loc[table.index] if parts else table.assign(n_tests=[], p_holm=[], q_bh=[])
     out["verdict"] = [verdict(r.gain, r.ci_low, r.ci_high, r.p_holm, target, alpha) for r in out.itertuples()]
     return out
+
+
+def simulate_gains(rng: np.random.Generator, reps: int, seeds: int, subjects: int, faces: int, effect: float = 0.0, sd_seed: float = 0.5,
+                   sd_subject: float = 0.3, sd_seed_subject: float = 0.3) -> np.ndarray:
+    """Per-face gains of simulated studies, (reps, seeds, subjects x faces), each correct(arm k) - correct(baseline).
+
+    The model a study's data come from: per face whether each arm's classifier is right, logistic in a face
+    difficulty both arms share (the pairing), plus per arm a training-run (seed) effect, a test-subject effect
+    and a seed x subject effect, and `effect` (logit) for arm k. New test subjects every replicate: the test
+    subjects are a sample, as in the question asked. The defaults are the demo's scale (about 7 accuracy points
+    between training runs). Used to check the test's level and power (tests/test_inference.py,
+    scripts/inference_level.py)."""
+    difficulty = rng.normal(0.6, 1.0, (reps, 1, subjects, faces)) + rng.normal(0, 0.5, (reps, 1, subjects, 1))
+    correct = []
+    for arm_effect in (effect, 0.0):
+        logit = (difficulty + arm_effect + rng.normal(0, sd_seed, (reps, seeds, 1, 1)) + rng.normal(0, sd_subject, (reps, 1, subjects, 1))
+                 + rng.normal(0, sd_seed_subject, (reps, seeds, subjects, 1)))
+        correct.append(rng.random(logit.shape) < expit(logit))
+    return (correct[0].astype(float) - correct[1]).reshape(reps, seeds, subjects * faces)

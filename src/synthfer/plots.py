@@ -67,70 +67,103 @@ def save_loss_plot(losses: pd.DataFrame, path: str | os.PathLike, title: str) ->
     _atomic_savefig(fig, path)
 
 
-def plot_accuracy_vs_ratio(metrics: pd.DataFrame, path: str | os.PathLike, metric: str = "accuracy") -> None:
-    """One panel per test set: accuracy against k for each translator (mean over seeds, 95% CI band), the
-    real-only mean as a dashed line, synthetic only as a marker with its sd left of k = 0."""
+def panel_order(test_sets: list[str], cross_test: list[str]) -> list[str]:
+    """Cross-database sets first (the question's answer, in the config's order), then real_test, then
+    in_distribution (the paper's test set, which generated test faces flatter)."""
+    rank = {t: i for i, t in enumerate([*cross_test, "real_test", "in_distribution"])}
+    return sorted(test_sets, key=lambda t: (rank.get(t, len(rank)), t))
+
+
+SYN_X = -0.8
+"""Where synthetic only (one generated unit, no real faces) sits on the k axis: apart, left of k = 0."""
+
+
+def plot_accuracy_vs_ratio(summary: pd.DataFrame, path: str | os.PathLike, cross_test: list[str], metric: str = "accuracy") -> None:
+    """One panel per test set: mean accuracy against k per translator with the tables' 95% t-interval over seeds
+    as a band (drawn from metrics_summary.csv, so figure and tables agree), real only as a dashed line with its
+    interval shaded, synthetic only as a cross with its interval left of k = 0, chance dotted; one legend."""
     matplotlib, plt, sns = _figures()
-    test_sets = sorted(metrics["test_set"].unique())
-    baselines = sorted(set(metrics["translator"]) & {"vgg16"})
-    translators = sorted(set(metrics["translator"]) - {"real", *baselines}) or ["real"]
-    palette = dict(zip(translators, sns.color_palette(n_colors=max(3, len(translators)))))
-    ncol = min(3, len(test_sets))
+    mean, half = f"{metric}_mean", f"{metric}_ci95"
+    test_sets = panel_order(list(summary["test_set"].unique()), cross_test)
+    baselines = sorted(set(summary["translator"]) & {"vgg16"})
+    translators = sorted(set(summary["translator"]) - {"real", *baselines})
+    palette = dict(zip(translators, sns.color_palette("colorblind", n_colors=max(3, len(translators)))))
+    ncol = min(2, len(test_sets))
     nrow = -(-len(test_sets) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False, sharey=True)
-    real = metrics[metrics["translator"] == "real"]
-    for ax, test_set in zip(axes.flat, test_sets):
-        here = metrics[metrics["test_set"] == test_set]
-        for translator in translators:
-            rows = here[here["translator"].isin([translator, "real"])]
-            mixed = rows[rows["k"] != "syn"].assign(k=lambda d: d["k"].astype(int))
-            sns.lineplot(data=mixed, x="k", y=metric, marker="o", errorbar=("ci", 95), color=palette[translator], label=translator, ax=ax)
-            syn = rows.loc[rows["k"] == "syn", metric]
-            if len(syn):
-                ax.errorbar([-0.6], [syn.mean()], yerr=[0 if len(syn) < 2 else syn.std()], fmt="x", color=palette[translator], capsize=3)
-        base = real.loc[real["test_set"] == test_set, metric]
-        if len(base):
-            ax.axhline(base.mean(), color="k", ls="--", lw=1, label="real only")
-        ax.axhline(1 / 6, color="grey", ls=":", lw=1)
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_title(test_set, fontsize=10)
-        ax.set_xlabel("k (units of generated faces added)")
-        ax.set_ylabel(f"{metric} (mean, 95% CI over seeds)")
-        ax.legend(fontsize=7, title="x at left: synthetic only (±sd)", title_fontsize=7)
-    for ax in list(axes.flat)[len(test_sets):]:
-        ax.set_visible(False)
-    fig.tight_layout()
-    _atomic_savefig(fig, path)
+    with plt.rc_context({"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7.5}):
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.5 * ncol, 2.5 * nrow + 0.5), squeeze=False, sharey=True)
+        handles: dict[str, object] = {}
+        for ax, test_set in zip(axes.flat, test_sets):
+            here = summary[summary["test_set"] == test_set]
+            real = here[here["translator"] == "real"]
+            if len(real):
+                m, h = float(real[mean].iloc[0]), float(np.nan_to_num(real[half].iloc[0]))
+                handles["real only (k = 0), 95% CI"] = ax.axhline(m, color="k", ls="--", lw=1)
+                ax.axhspan(m - h, m + h, color="k", alpha=0.08, lw=0)
+            ks: set[int] = {0}
+            for n, translator in enumerate(translators):
+                rows = here[here["translator"].isin([translator, "real"])]
+                mixed = rows[rows["k"] != "syn"].assign(x=lambda d: d["k"].astype(int)).sort_values("x")
+                color = palette[translator]
+                (line,) = ax.plot(mixed["x"], mixed[mean], marker="o", ms=3.5, color=color, lw=1.3)
+                ax.fill_between(mixed["x"], mixed[mean] - mixed[half].fillna(0), mixed[mean] + mixed[half].fillna(0), color=color, alpha=0.2, lw=0)
+                handles[f"{translator}: real + k units, 95% CI"] = line
+                ks |= set(mixed["x"])
+                syn = rows[rows["k"] == "syn"]
+                if len(syn):  # side by side around the "syn" tick, so that the intervals do not hide each other
+                    offset = 0.12 * (n - (len(translators) - 1) / 2)
+                    marker = ax.errorbar([SYN_X + offset], syn[mean], yerr=syn[half].fillna(0), fmt="x", color=color, capsize=3, ms=6)
+                    handles[f"{translator}: synthetic only, 95% CI"] = marker
+            handles["chance (1/6)"] = ax.axhline(1 / 6, color="grey", ls=":", lw=1)
+            ticks = sorted(ks)
+            ax.set_xticks([SYN_X, *ticks], ["syn.\nonly", *map(str, ticks)])
+            ax.set_xlim(SYN_X - 0.5, max(ticks) + 0.3)
+            ax.set_title(test_set + (" (cross-database)" if test_set in cross_test else ""))
+            ax.set_xlabel("k (units of generated faces added)")
+            ax.set_ylabel(f"{metric}, mean over seeds" if ax in axes[:, 0] else "")
+        for ax in list(axes.flat)[len(test_sets):]:
+            ax.set_visible(False)
+        rows_of_legend = -(-len(handles) // 2)
+        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, frameon=False)
+        fig.tight_layout(rect=(0, (0.15 * rows_of_legend + 0.05) / fig.get_figheight(), 1, 1))  # room for the legend, in inches
+        _atomic_savefig(fig, path)
 
 
-def plot_per_class_metrics(metrics: pd.DataFrame, models: pd.DataFrame, path: str | os.PathLike, emotions: list[str]) -> None:
-    """The paper's per-class bars: rows = test sets, columns = precision / recall / F1, bars per emotion for
-    each compared model (`models`: model, translator, k), mean over seeds with a 95% CI."""
+def plot_per_class_metrics(summary: pd.DataFrame, models: pd.DataFrame, path: str | os.PathLike, emotions: list[str], cross_test: list[str]) -> None:
+    """The paper's per-class bars: rows = test sets (cross-database first), columns = precision / recall / F1, a bar
+    per emotion and compared model (`models`: model, translator, k) at its mean over seeds, with the tables' 95%
+    t-interval (from metrics_summary.csv); one legend."""
     matplotlib, plt, sns = _figures()
-    rows = metrics.assign(k=metrics["k"].astype(str)).merge(models, on=["translator", "k"])
-    long = rows.melt(id_vars=["model", "test_set", "seed"], value_vars=[f"{m}_{e}" for m in ("precision", "recall", "f1") for e in emotions], var_name="column", value_name="value")
-    long[["measure", "emotion"]] = long["column"].str.split("_", n=1, expand=True)
-    test_sets = sorted(long["test_set"].unique(), key=lambda t: (t == "real_test", t))
+    rows = summary.assign(k=summary["k"].astype(str)).merge(models, on=["translator", "k"])
+    test_sets = panel_order(list(rows["test_set"].unique()), cross_test)
     order = list(models["model"])
-    fig, axes = plt.subplots(len(test_sets), 3, figsize=(15, 3.2 * len(test_sets)), squeeze=False, sharey=True)
-    for i, test_set in enumerate(test_sets):
-        for j, measure in enumerate(("precision", "recall", "f1")):
-            ax = axes[i, j]
-            here = long[(long["test_set"] == test_set) & (long["measure"] == measure)]
-            sns.barplot(data=here, x="emotion", y="value", hue="model", hue_order=order, order=emotions, errorbar=("ci", 95), ax=ax)
-            ax.set_title(f"{test_set}: {measure}", fontsize=10)
-            ax.set_xlabel("")
-            ax.set_ylabel("mean, 95% CI over seeds" if j == 0 else "")
-            ax.set_ylim(0, 1)
-            ax.tick_params(axis="x", labelsize=8)
-            if (i, j) != (0, 2):
-                legend = ax.get_legend()
-                if legend is not None:
-                    legend.remove()
-            else:
-                ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    _atomic_savefig(fig, path)
+    colors = dict(zip(order, sns.color_palette("colorblind", n_colors=max(3, len(order)))))
+    width = 0.8 / max(1, len(order))
+    x = np.arange(len(emotions))
+    with plt.rc_context({"font.size": 8, "axes.titlesize": 9, "legend.fontsize": 7.5}):
+        fig, axes = plt.subplots(len(test_sets), 3, figsize=(7.2, 1.9 * len(test_sets) + 0.5), squeeze=False, sharey=True)
+        top = 1.0
+        for i, test_set in enumerate(test_sets):
+            for j, measure in enumerate(("precision", "recall", "f1")):
+                ax = axes[i, j]
+                for n, model in enumerate(order):
+                    r = rows[(rows["test_set"] == test_set) & (rows["model"] == model)]
+                    if not len(r):
+                        continue
+                    means = np.array([float(r[f"{measure}_{e}_mean"].iloc[0]) for e in emotions])
+                    halves = np.nan_to_num(np.array([float(r[f"{measure}_{e}_ci95"].iloc[0]) for e in emotions]))
+                    ax.bar(x + (n - (len(order) - 1) / 2) * width, means, width, yerr=halves, color=colors[model], label=model, capsize=1.5,
+                           error_kw={"lw": 0.7})
+                    top = max(top, float(np.nanmax(means + halves)))
+                ax.set_title(f"{test_set}: {measure}")
+                ax.set_xticks(x, [e[:4] for e in emotions])
+                ax.set_ylabel("mean, 95% CI over seeds" if j == 0 else "")
+        for ax in axes.flat:
+            ax.set_ylim(0, min(top, 1.5) * 1.02)  # intervals past 1 are drawn, not clipped
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=min(4, len(order)), frameon=False)
+        fig.tight_layout(rect=(0, 0.06 + 0.02 * (len(order) > 4), 1, 1))
+        _atomic_savefig(fig, path)
 
 
 def plot_confusion(matrix: np.ndarray, labels: list[str], path: str | os.PathLike, title: str) -> None:

@@ -30,10 +30,12 @@ rule aggregate_metrics:
 
 rule plot_accuracy_vs_ratio:
     input:
-        metrics="results/report/metrics.csv",
+        summary="results/report/metrics_summary.csv",
         code=CODE["report"],
     output:
         report("results/report/accuracy_vs_ratio.png", category="Figures"),
+    params:
+        cross_test=config["roles"]["cross_test"],
     conda:
         CONDA_ENV
     log:
@@ -45,11 +47,13 @@ rule plot_accuracy_vs_ratio:
 
 rule plot_per_class_metrics:
     input:
-        metrics="results/report/metrics.csv",
+        summary="results/report/metrics_summary.csv",
         table3="results/report/table3.csv",
         code=CODE["report"],
     output:
         report("results/report/per_class_metrics.png", category="Figures"),
+    params:
+        cross_test=config["roles"]["cross_test"],
     conda:
         CONDA_ENV
     log:
