@@ -131,6 +131,22 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     assert len(t3) == 1 + 2 * len(TRANSLATORS) and {f"{t}_mean" for t in config["roles"]["cross_test"]} <= set(t3.columns) and "## Table 3" in text
 
 
+def test_the_html_report_states_the_answer_and_captions_every_result(tiny_copy, tmp_path):
+    snakefile, workdir = tiny_copy
+    answer = (workdir / "results/report/answer.rst").read_text()
+    assert "best k = " in answer and "Holm-adjusted p" in answer and "minimal detectable effect" in answer
+    summary_html = (workdir / "results/report/summary.html").read_text()
+    assert "<table>" in summary_html and "<h2>Translator: stargan</h2>" in summary_html
+    assert "<table" in (workdir / "results/report/paired_gains.html").read_text()
+    out = tmp_path / "report.html"
+    result = snakemake(workdir, "--report", str(out), snakefile=snakefile)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    html = out.read_text()
+    assert "How far does GAN-generated data improve facial expression recognition?" in html and "best k = " in html  # the description, with the answer
+    for caption in ("Accuracy against k", "Confusion matrix of stargan at k = 1 on cross_a", "Generated faces of ecyclegan", "The whole summary"):
+        assert caption in html, caption
+
+
 def test_study_2_cross_validates_with_and_without_translated_minority_faces(tiny_run):
     folds = pd.read_csv(tiny_run / "results/minority/ecyclegan/n2/folds.csv")
     base = pd.read_csv(tiny_run / "results/minority/none/n0/folds.csv")

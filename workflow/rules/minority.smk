@@ -34,8 +34,8 @@ if MINORITY:
             folds=minority_runs(),
             code=CODE["minority"],
         output:
-            summary=report("results/report/minority.csv", category="Study 2"),
-            gains=report("results/report/minority_gains.csv", category="Study 2"),
+            summary=report("results/report/minority.csv", category="Study 2", caption="../report/minority.rst"),
+            gains=report("results/report/minority_gains.csv", category="Study 2", caption="../report/minority_gains.rst"),
         params:
             target=MINORITY.target,
         conda:

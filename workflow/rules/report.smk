@@ -10,12 +10,12 @@ rule aggregate_metrics:
         histories=run_files("history.csv"),
         code=CODE["report"],
     output:
-        metrics=report("results/report/metrics.csv", category="Tables"),
+        metrics=report("results/report/metrics.csv", category="Tables (CSV)", caption="../report/metrics.rst"),
         summary="results/report/metrics_summary.csv",
-        gains=report("results/report/paired_gains.csv", category="Tables"),
-        table2=report("results/report/table2.csv", category="Tables"),
-        table3=report("results/report/table3.csv", category="Tables"),
-        selection_gains=report("results/report/selection_gains.csv", category="Tables"),
+        gains=report("results/report/paired_gains.csv", category="Tables (CSV)", caption="../report/paired_gains.rst"),
+        table2=report("results/report/table2.csv", category="Tables (CSV)", caption="../report/table2.rst"),
+        table3=report("results/report/table3.csv", category="Tables (CSV)", caption="../report/table3.rst"),
+        selection_gains=report("results/report/selection_gains.csv", category="Tables (CSV)", caption="../report/selection_gains.rst"),
     params:
         cross_test=config["roles"]["cross_test"],
         target_effect=TARGET_EFFECT,
@@ -33,7 +33,7 @@ rule plot_accuracy_vs_ratio:
         summary="results/report/metrics_summary.csv",
         code=CODE["report"],
     output:
-        report("results/report/accuracy_vs_ratio.png", category="Figures"),
+        report("results/report/accuracy_vs_ratio.png", category="Figures", caption="../report/accuracy_vs_ratio.rst"),
     params:
         cross_test=config["roles"]["cross_test"],
     conda:
@@ -51,7 +51,7 @@ rule plot_per_class_metrics:
         table3="results/report/table3.csv",
         code=CODE["report"],
     output:
-        report("results/report/per_class_metrics.png", category="Figures"),
+        report("results/report/per_class_metrics.png", category="Figures", caption="../report/per_class_metrics.rst"),
     params:
         cross_test=config["roles"]["cross_test"],
     conda:
@@ -68,7 +68,14 @@ rule plot_confusion_matrices:
         predictions=PREDICTIONS,
         code=CODE["report"],
     output:
-        report(directory("results/report/confusion"), patterns=["{name}.png"], category="Confusion matrices"),
+        report(
+            directory("results/report/confusion"),
+            patterns=["{test_set}_{translator,[^_]+}_k{k}.png"],  # arms have no underscore; test sets may
+            category="Confusion matrices",
+            subcategory="{test_set}",
+            labels={"test set": "{test_set}", "arm": "{translator}", "k": "{k}"},
+            caption="../report/confusion.rst",
+        ),
     conda:
         CONDA_ENV
     log:
@@ -84,7 +91,7 @@ rule plot_samples:
         table="results/generated/{translator}/unit0/faces.csv",
         code=CODE["report"],
     output:
-        report("results/report/samples_{translator}.png", category="Generated faces", labels={"translator": "{translator}"}),
+        report("results/report/samples_{translator}.png", category="Generated faces", labels={"translator": "{translator}"}, caption="../report/samples.rst"),
     params:
         identities=8,
     conda:
@@ -135,11 +142,18 @@ rule write_summary:
         minority=["results/report/minority.csv", "results/report/minority_gains.csv"] if MINORITY else [],
         code=CODE["report"],
     output:
-        summary=report("results/report/summary.md", category="Summary"),
+        summary="results/report/summary.md",
+        summary_html=report("results/report/summary.html", category="Summary", caption="../report/summary.rst"),
+        answer="results/report/answer.rst",
+        gains_html=report("results/report/paired_gains.html", category="Tables", caption="../report/paired_gains.rst"),
+        table2_html=report("results/report/table2.html", category="Tables", caption="../report/table2.rst"),
+        table3_html=report("results/report/table3.html", category="Tables", caption="../report/table3.rst"),
         provenance="results/report/provenance.json",
         fidelity="results/report/generated_fidelity.csv",
-        quality=report("results/report/quality.csv", category="Tables"),
+        quality=report("results/report/quality.csv", category="Tables (CSV)", caption="../report/quality.rst"),
         selection="results/report/selection_counts.csv",
+    params:
+        target_effect=TARGET_EFFECT,
     conda:
         CONDA_ENV
     log:
