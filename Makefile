@@ -31,9 +31,10 @@ run: install
 
 test: install pytest lint dryrun
 
-# two workers, a test file each: the SLURM test mostly waits on the scheduler while the other runs
+# two workers, a test file each, the longest files first in the order tests/conftest.py gives (not xdist's
+# largest-file-first): the SLURM test mostly waits on its scheduler while the other worker runs
 pytest: install
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: install
 	$(BIN)/snakemake --lint
