@@ -179,3 +179,27 @@ def test_max_runtime_names_its_rule_families(demo_config):
         sfconfig.validate_config(demo_config)
     demo_config["max_runtime"] = {"gan": 2880, "classifier": 60}
     sfconfig.validate_config(demo_config)
+
+
+def test_parsing_the_workflow_imports_no_torch():
+    """Every dry run and every cluster job parses the workflow: the config module it loads must not pull in torch
+    (about 4 s per parse on our machine), scikit-learn or scipy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'torchvision', 'sklearn', 'scipy'):\n"
+        "            raise ImportError('parse-time import of ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import yaml, synthfer.cluster\n"
+        "from synthfer import config as c\n"
+        f"cfg = yaml.safe_load(open({str(ROOT / 'tests' / 'data' / 'tiny_config.yaml')!r}))\n"
+        "c.validate_config(cfg); c.check_translator_weights(cfg)\n"
+        "c.stargan_config(cfg); c.cyclegan_config(cfg, 'ecyclegan', 'disgust'); c.classifier_config(cfg, '1', 'stargan')\n"
+        "c.identity_config(cfg); c.identity_gan_config(cfg); c.minority_config(cfg); c.prepare_config(cfg)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

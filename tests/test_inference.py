@@ -94,6 +94,11 @@ def test_identical_predictions_give_no_gain_and_p_one():
     assert result["gain"][0] == 0 and result["p_value"][0] == 1 and result["ci_low"][0] == result["ci_high"][0] == 0
 
 
+def test_a_gain_without_any_spread_gets_no_test():
+    result = crossed_test(np.full((1, 2, 4), 0.08))  # every seed and subject the same: classifiers stuck on one class
+    assert result["gain"][0] == 0.08 and np.isnan(result["p_value"][0]) and np.isnan(result["ci_low"][0])
+
+
 def test_one_seed_gives_no_p_value():
     result = crossed_test(np.ones((1, 1, 4)) * 0.1)
     assert np.isnan(result["p_value"][0]) and np.isnan(result["ci_low"][0])

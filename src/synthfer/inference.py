@@ -96,8 +96,8 @@ def _t_quantile(q: float, df: np.ndarray) -> np.ndarray:
 
 def crossed_test(cells: np.ndarray, alpha: float = ALPHA) -> dict[str, np.ndarray]:
     """Mean gain, its standard error and degrees of freedom, the two-sided p-value and the (1 - alpha) interval,
-    for cells of shape (..., seeds, subjects). One seed: no p-value and no interval (nothing says how much a
-    second training run would differ)."""
+    for cells of shape (..., seeds, subjects). One seed, or a nonzero gain with no spread at all: no p-value and no
+    interval (nothing says how much another training run or subject would differ)."""
     n_seeds, n_subjects = cells.shape[-2:]
     gain = cells.mean(axis=(-2, -1))
     c = variance_components(cells)
@@ -107,6 +107,10 @@ def crossed_test(cells: np.ndarray, alpha: float = ALPHA) -> dict[str, np.ndarra
         t = np.where(se > 0, np.abs(gain) / np.where(se > 0, se, 1.0), np.where(gain == 0, 0.0, np.inf))
     p = 2 * stats.t.sf(t, np.where(np.isfinite(df), df, 1e9))
     half = _t_quantile(1 - alpha / 2, df) * se
+    # a gain without any spread (every seed and subject the same nonzero number: classifiers stuck on one class)
+    # is no evidence of certainty: no test. Identical predictions (gain 0, no spread) keep p = 1.
+    degenerate = (se == 0) & (gain != 0)
+    p, half = np.where(degenerate, np.nan, p), np.where(degenerate, np.nan, half)
     if n_seeds < 2:
         p, half = np.full_like(gain, np.nan), np.full_like(gain, np.nan)
     return {"gain": gain, "se": se, "df": df, "ci_low": gain - half, "ci_high": gain + half, "p_value": p,

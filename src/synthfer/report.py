@@ -230,7 +230,7 @@ def _p_text(p: float) -> str:
 def _gain_text(row: pd.Series) -> str:
     """gain [95% interval], the family-adjusted p, the minimal detectable effect and the verdict."""
     if pd.isna(row.get("p_holm", np.nan)):
-        return f"{100 * row['gain']:+.1f} points (one seed: no test)"
+        return f"{100 * row['gain']:+.1f} points (no test: one seed, or no spread at all)"
     return (f"{100 * row['gain']:+.1f} [{100 * row['ci_low']:+.1f}, {100 * row['ci_high']:+.1f}], p_Holm {_p_text(row['p_holm'])}, "
             f"MDE {100 * row['mde']:.1f}: {row['verdict']}")
 

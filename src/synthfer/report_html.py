@@ -45,7 +45,7 @@ def write_table_page(table: pd.DataFrame, title: str, out: str | os.PathLike, no
 
 def _gain_rst(r: dict) -> str:
     if pd.isna(r.get("p_holm")):
-        return f"{100 * r['gain']:+.1f} points (one seed: no test)"
+        return f"{100 * r['gain']:+.1f} points (no test: one seed, or no spread at all)"
     p = "< 0.001" if r["p_holm"] < 0.001 else f"{r['p_holm']:.3g}"
     return (f"{100 * r['gain']:+.1f} points, 95% interval [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}], Holm-adjusted p {p}, "
             f"minimal detectable effect {100 * r['mde']:.1f} points: **{r['verdict']}**")
