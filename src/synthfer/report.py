@@ -11,7 +11,7 @@ import yaml
 
 from synthfer.io import atomic_write_csv, atomic_write_text
 from synthfer.labels import EMOTIONS
-from synthfer.inference import adjust_families
+from synthfer.inference import VERDICTS, adjust_families
 from synthfer.metrics import (CHANCE_SHARE, GAIN_COLUMNS, TARGET_EFFECT, at_chance, confusion_counts, k_order, metrics_table, paired_gain, paired_gains, still_improving,
                               summarize_over_seeds)
 from synthfer.selection import SELECTED_SUFFIX
@@ -278,7 +278,7 @@ def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame 
 def _verdict_lines(gains: pd.DataFrame) -> list[str]:
     """Counts of verdicts and the power of the design, for a block of comparisons."""
     counts = gains["verdict"].value_counts()
-    said = ", ".join(f"{counts[v]} {v}" for v in ("gain", "loss", "no difference of the target size", "inconclusive") if v in counts)
+    said = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
     tested = gains[gains["mde"].notna()]
     lines = [f"- Verdicts over {len(gains)} comparisons ({gains['family'].nunique()} families, Holm within each): {said}."]
     if len(tested):

@@ -8,6 +8,7 @@ import os
 
 import pandas as pd
 
+from synthfer.inference import VERDICTS
 from synthfer.io import atomic_write_text
 from synthfer.metrics import k_order
 
@@ -68,7 +69,7 @@ def answer_rst(config: dict, gains: pd.DataFrame, target: float) -> str:
             best = here.loc[here["gain"].idxmax()].to_dict()
             lines.append(f"- ``{translator}`` on ``{test_set}``: best k = {best['k']} (chosen on this test set): {_gain_rst(best)}")
     counts = gains["verdict"].value_counts()
-    said = ", ".join(f"{counts[v]} {v}" for v in ("gain", "loss", "no difference of the target size", "inconclusive") if v in counts)
+    said = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
     tested = gains[gains["mde"].notna()]
     lines += ["", f"Over all {len(gains)} comparisons with real only ({gains['family'].nunique()} families, Holm within each): {said}. "
               f"The target effect is {100 * target:.0f} points (``report.target_effect``)."]
