@@ -11,7 +11,7 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 
 def main() -> None:
     metrics = aggregate(read_predictions(list(sm.input.predictions)), sm.output.metrics, sm.output.summary, sm.output.gains,
-                        sm.output.selection_gains, sm.params.target_effect)
+                        sm.output.selection_gains, sm.params.target_effect, sm.output.control_gains)
     table2(metrics, read_histories(list(sm.input.histories)), sm.output.table2)
     table3(pd.read_csv(sm.output.summary, dtype={"k": str}), list(sm.params.cross_test), sm.output.table3)
 

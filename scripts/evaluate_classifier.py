@@ -9,5 +9,5 @@ run_logged(
     sm.log[0], sm.threads, evaluate_classifier_step,
     sm.input.model, str(Path(sm.input.real_table).parent), sm.params.units, sm.params.cross, sm.wildcards.k, sm.params.device,
     sm.output.predictions,
-    gpus=getattr(sm.resources, "gpu", 0),
+    arm=sm.wildcards.arm, gpus=getattr(sm.resources, "gpu", 0),
 )

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from synthfer.arms import control_arms, generated_arms
+
 START, END = "<!-- demo-results:start -->", "<!-- demo-results:end -->"
 TEST_SET_ROLES = {"in_distribution": "the paper's test set", "real_test": "held-out real subjects"}
 
@@ -41,10 +43,10 @@ def demo_block(report: Path) -> str:
              "`python scripts/readme_demo.py` from `results/report/`. On a CPU with other bf16 units the bf16-trained numbers differ.", ""]
     cross = list(config["roles"]["cross_test"])
     order = [*cross, "real_test", "in_distribution"]
-    for translator in sorted(set(summary["translator"]) - {"real", "vgg16"}):
+    for translator in [*generated_arms(set(summary["translator"])), *control_arms(set(summary["translator"]))]:
         rows = summary[summary["translator"].isin([translator, "real"])]
         ks = sorted(rows["k"].unique(), key=lambda k: 10**6 if k == "syn" else int(k))
-        lines += [f"Accuracy (%, mean ± 95% CI over seeds), translator `{translator}`:", "",
+        lines += [f"Accuracy (%, mean ± 95% CI over seeds), arm `{translator}`:", "",
                   "| test set | " + " | ".join("real only (k=0)" if k == "0" else ("synthetic only" if k == "syn" else f"k={k}") for k in ks) + " |",
                   "|---|" + "---|" * len(ks)]
         for test_set in [t for t in order if t in set(rows["test_set"])]:
@@ -70,6 +72,13 @@ def demo_block(report: Path) -> str:
         lines += [f"Selection (`{sel['translator'].iloc[0]}` against all of its translator's faces at the same k): "
                   + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(sel)} comparisons (Holm over all of them); "
                   f"gains {100 * sel['gain'].min():+.1f} to {100 * sel['gain'].max():+.1f} points.", ""]
+    controls = report / "control_gains.csv"
+    if controls.exists() and len(con := pd.read_csv(controls, dtype={"k": str})):
+        lines += ["Generated faces against the controls at the same k (points: gain [95% interval], Holm p within each (arm, control) family, "
+                  "MDE, verdict):", "", "| arm | control | test set | k | gain |", "|---|---|---|---|---|"]
+        lines += [f"| `{r['translator']}` | `{r['baseline']}` | `{r['test_set']}` | {r['k']} | {_gain(pd.Series(r))} |"
+                  for r in con.sort_values(["translator", "baseline", "test_set", "k"]).to_dict("records")]
+        lines.append("")
     fidelity = report / "generated_fidelity.csv"
     if fidelity.exists() and len(fid := pd.read_csv(fidelity)):
         lines += ["Expression fidelity (share of generated faces the real-only classifiers assign to the intended emotion): "
@@ -81,7 +90,8 @@ def demo_block(report: Path) -> str:
         auc = mg[mg["metric"] == "macro_auc_ovr"]
         lines += [f"Study 2 (`{config['minority']['dataset']}`, {config['minority'].get('repeats', 3)} x {config['minority'].get('folds', 10)} folds, "
                   f"{target} faces added): macro AUC "
-                  + "; ".join(f"`{r['translator']}` n={r['n']}: {100 * r['baseline']:.1f} -> {100 * r['with_added']:.1f} (p_Holm {r['p_holm']:.2f})" for r in auc.to_dict("records"))
+                  + "; ".join(f"`{r['translator']}` n={r['n']}" + (f" vs `{r['reference']}`" if r.get("reference", "none") != "none" else "")
+                              + f": {100 * r['baseline']:.1f} -> {100 * r['with_added']:.1f} (p_Holm {r['p_holm']:.2f})" for r in auc.to_dict("records"))
                   + ".", ""]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -10,5 +10,5 @@ run_logged(
     sm.log[0], sm.threads, train_classifier_step,
     str(Path(sm.input.real_table).parent), sm.params.units, sm.wildcards.k, int(sm.wildcards.seed),
     ClassifierConfig(**sm.params.classifier), sm.params.device, sm.output.model, sm.output.history,
-    preprocess=sm.params.preprocess, gpus=getattr(sm.resources, "gpu", 0),
+    preprocess=sm.params.preprocess, arm=sm.wildcards.arm, gpus=getattr(sm.resources, "gpu", 0),
 )

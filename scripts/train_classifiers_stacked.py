@@ -10,5 +10,5 @@ run_logged(
     sm.log[0], sm.threads, train_classifiers_stacked_step,
     str(Path(sm.input.real_table).parent), sm.params.units, sm.wildcards.k, sm.params.seeds,
     ClassifierConfig(**sm.params.classifier), sm.params.device, list(sm.output.model), list(sm.output.history),
-    preprocess=sm.params.preprocess, gpus=getattr(sm.resources, "gpu", 0),
+    preprocess=sm.params.preprocess, arm=sm.wildcards.arm, gpus=getattr(sm.resources, "gpu", 0),
 )

@@ -181,6 +181,26 @@ def test_max_runtime_names_its_rule_families(demo_config):
     sfconfig.validate_config(demo_config)
 
 
+def test_controls_are_checked_and_add_their_arms(demo_config):
+    demo_config["controls"] = {"step_matched": True, "augmented": False, "balanced_selection": True, "oversampled": True}
+    assert sfconfig.arms(demo_config) == ["stargan", "stargan-selected", "stargan-selected-balanced", "real-steps"]
+    assert sfconfig.minority_settings(demo_config) == ["stargan", "cyclegan", "real-oversampled"]
+    demo_config["controls"]["step_match"] = True
+    with pytest.raises(sfconfig.ConfigError, match=r"controls\.step_match.*allowed keys: step_matched, augmented, balanced_selection, oversampled"):
+        sfconfig.validate_config(demo_config)
+    del demo_config["controls"]["step_match"]
+    demo_config["controls"]["augmented"] = "yes"
+    with pytest.raises(sfconfig.ConfigError, match=r"controls\.augmented: 'yes' is not of type 'boolean'"):
+        sfconfig.validate_config(demo_config)
+    demo_config["controls"]["augmented"] = True
+    without = copy.deepcopy(demo_config)
+    del without["selection"], without["minority"]
+    with pytest.raises(sfconfig.ConfigError, match=r"controls\.balanced_selection: true needs a selection: section[\s\S]*controls\.oversampled: true .* needs a minority: section"):
+        sfconfig.validate_config(without)
+    del demo_config["controls"]
+    assert "real-steps" not in sfconfig.arms(demo_config) and sfconfig.minority_settings(demo_config) == ["stargan", "cyclegan"]  # off when absent
+
+
 def test_parsing_the_workflow_imports_no_torch():
     """Every dry run and every cluster job parses the workflow: the config module it loads must not pull in torch
     (about 4 s per parse on our machine), scikit-learn or scipy."""

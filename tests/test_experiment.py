@@ -137,3 +137,42 @@ def test_every_translator_is_given_the_same_identities(tmp_path):
         load_translator("cyclegan", paths[:-1], torch.device("cpu"))
     with pytest.raises(ValueError, match="is a cyclegan model, not ecyclegan"):
         load_translator("ecyclegan", paths, torch.device("cpu"))
+
+
+def test_a_step_matched_control_trains_on_real_faces_only_with_the_budget_of_k_units(real):
+    from synthfer.experiment import control_sets
+
+    generated = _generated(2, UnitSizes(6, 2, 2))
+    mixed = run_sets(real, generated, 2)
+    steps = run_sets(real, generated, 2, "real-steps")
+    assert len(steps["train"].images) == len(mixed["train"].images)  # as many samples per epoch, so as many gradient steps
+    assert set(steps["train"].table["subject"]) == set(real.table.loc[real.table["split"] == "train", "subject"])  # no generated face
+    uses = steps["train"].table.groupby(["subject", "emotion"]).size()
+    assert uses.max() - uses.min() <= 1  # every real face equally often, up to the remainder
+    for part in ("val", "in_distribution", "real_test"):
+        assert set(steps[part].table["source"]) == {"real"}
+    assert steps["in_distribution"].table.equals(steps["real_test"].table)
+    with pytest.raises(ValueError, match="needs the generated units"):
+        control_sets(real, None, "real-steps")
+
+
+def test_an_augmented_control_adds_warped_copies_of_real_training_faces_the_same_for_every_seed(real):
+    generated = _generated(1, UnitSizes(6, 2, 2))
+    a = run_sets(real, generated, 1, "real-augmented")
+    b = run_sets(real, generated, 1, "real-augmented")
+    n_real = int(((real.table["split"] == "train") & (real.table["emotion"] != "neutral")).sum())
+    added = a["train"].images[n_real:]
+    assert len(a["train"].images) == len(run_sets(real, generated, 1)["train"].images) and added.dtype == np.uint8
+    assert np.array_equal(added, b["train"].images[n_real:])  # fixed copies, as generated units are
+    originals = a["train"].images[: n_real]
+    assert not any(np.array_equal(copy, orig) for copy in added[:20] for orig in originals)  # each copy is transformed
+    assert set(a["train"].table["source"].iloc[n_real:]) == {"real-augmented"}
+    assert set(a["train"].table["subject"].iloc[n_real:]) <= set(a["train"].table["subject"].iloc[:n_real])  # copies stay with their subjects' split
+
+
+def test_budget_sources_spread_the_extra_samples_evenly():
+    from synthfer.experiment import budget_sources
+
+    sources = budget_sources(7, 23, np.random.default_rng(0))
+    counts = np.bincount(sources, minlength=7)
+    assert len(sources) == 23 and counts.min() == 3 and counts.max() == 4

@@ -67,6 +67,42 @@ def test_repeated_stratified_cv_trains_on_every_fold_and_adds_the_faces():
     assert with_added["best_epoch"].between(1, 2).all()
     assert (with_added["at_chance"] == (with_added["best_val_loss"] >= 0.97 * np.log(6))).all()
     assert (with_added["still_improving"] == (with_added["best_epoch"] == with_added["epochs"])).all() and with_added["epochs"].between(1, 2).all()
+    oversampled = cross_validate(faces, None, 4, cfg, classifier, torch.device("cpu"), oversample=True)  # the control: 4 real disgust faces repeated
+    assert (oversampled["n_train"] == without["n_train"] + 4).all() and (oversampled["n_added"] == 4).all()
+    assert (oversampled["n_test"] == without["n_test"]).all()  # the same folds
+
+
+def test_oversampling_repeats_the_folds_own_target_faces_evenly():
+    from synthfer.minority import oversampled_positions
+
+    y_fit = np.array([0, 1, 1, 2, 1, 3, 1])
+    positions = oversampled_positions(y_fit, target=1, n=10, seed=0)
+    assert len(positions) == 10 and set(y_fit[positions]) == {1}
+    counts = np.bincount(positions, minlength=len(y_fit))[y_fit == 1]
+    assert counts.min() == 2 and counts.max() == 3
+    with pytest.raises(ValueError, match="needs real disgust faces"):
+        oversampled_positions(np.array([0, 0]), target=EMOTIONS.index("disgust"), n=3, seed=0)
+
+
+def test_translators_are_compared_with_the_oversampling_control_at_the_same_n(tmp_path):
+    paths = []
+    for translator, n, auc in (("none", 0, 0.80), ("cyclegan", 20, 0.85), ("real-oversampled", 20, 0.84)):
+        folds = pd.DataFrame({"repeat": 0, "fold": [0, 1, 2, 3], "translator": translator, "n": n, "n_train": 90, "n_test": 10, "accuracy": 0.5,
+                              "macro_auc_ovr": auc + {"none": 0, "cyclegan": 1, "real-oversampled": -1}[translator] * np.array([0.0, 0.01, 0.03, 0.02]), "macro_f1": 0.4,
+                              "precision_disgust": 0.5, "auc_disgust": 0.8, "at_chance": False, "still_improving": False})
+        paths.append(tmp_path / f"{translator}.csv")
+        folds.to_csv(paths[-1], index=False)
+    summarize_minority(paths, "disgust", tmp_path / "minority.csv", tmp_path / "gains.csv")
+    gains = pd.read_csv(tmp_path / "gains.csv")
+    auc = gains[gains["metric"] == "macro_auc_ovr"]
+    versus_none = auc[auc["reference"] == "none"].set_index("translator")
+    assert set(versus_none.index) == {"cyclegan", "real-oversampled"} and (versus_none["n_tests"] == 2).all()
+    control = auc[auc["reference"] == "real-oversampled"]
+    assert len(control) == 1 and control["translator"].item() == "cyclegan" and control["n_tests"].item() == 1
+    assert control["diff"].item() == pytest.approx(0.85 + 0.015 - (0.84 - 0.015))
+    config = {"minority": {"dataset": "oulu", "target": "disgust", "folds": 4, "repeats": 1}}
+    text = "\n".join(_minority_lines(config, pd.read_csv(tmp_path / "minority.csv"), gains))
+    assert "Against the control real-oversampled" in text and "- cyclegan vs real-oversampled, +20 disgust: macro_auc_ovr 0.8250 -> 0.8650" in text
 
 
 def test_folds_ended_by_max_epochs_while_improving_are_counted_and_named(tmp_path):

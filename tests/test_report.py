@@ -138,8 +138,8 @@ def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_sam
     text = write_summary(CONFIG, pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), pd.DataFrame(), PROVENANCE, tmp_path / "summary.md",
                          selection_gain=pd.read_csv(tmp_path / "selection.csv", dtype={"k": str}))
     section = text.split("## Translator: stargan-selected")[1]
-    assert "Selected against all of stargan's generated faces" in section and "| cross_a | +" in section
-    assert "Selection helps significantly (5%, Holm) in 1 and hurts significantly in 0 of 2 (test set, k) comparisons" in section
+    assert "stargan-selected against all of stargan's generated faces" in section and "| cross_a | +" in section
+    assert "stargan-selected helps significantly (5%, Holm) in 1 and hurts significantly in 0 of 2 (test set, k) comparisons" in section
 
 
 def test_runs_stuck_on_the_chance_plateau_are_counted_and_named(tmp_path):
@@ -177,3 +177,37 @@ def test_runs_ended_by_max_epochs_while_still_improving_are_counted_and_named(tm
                          table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}))
     named = text.split("still improving when")[1].split("\n")[0]
     assert "real k=0 (1 of 2 seeds)" in named and "stargan" not in named and "raise `classifier.max_epochs`" in named
+
+
+def test_generated_arms_are_compared_with_each_control_at_the_same_k_and_the_controls_with_real_only(tmp_path):
+    accuracy = {("real", "0"): 0.5, ("stargan", "1"): 0.8, ("stargan", "2"): 0.8, ("real-steps", "1"): 0.8, ("real-steps", "2"): 0.8,
+                ("real-augmented", "1"): 0.5, ("stargan-selected", "1"): 0.8, ("stargan-selected-balanced", "1"): 0.5, ("stargan", "syn"): 0.3}
+    preds = _predictions(accuracy, seeds=(0, 1, 2, 3, 4))
+    aggregate(preds, tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv", tmp_path / "selection.csv", out_control_gains=tmp_path / "controls.csv")
+    controls = pd.read_csv(tmp_path / "controls.csv", dtype={"k": str})
+    pairs = set(zip(controls["translator"], controls["baseline"], controls["k"]))
+    assert ("stargan", "real-steps", "1") in pairs and ("stargan", "real-steps", "2") in pairs and ("stargan", "real-augmented", "1") in pairs
+    assert not any(k == "syn" for _, _, k in pairs) and set(controls["test_set"]) == {"cross_a"}  # controls have no synthetic-only run
+    assert not set(controls["translator"]) & {"real-steps", "real-augmented", "real"}
+    # one family per (arm, control): stargan vs real-steps holds k = 1 and 2
+    family = controls[controls["family"] == "control: stargan vs real-steps"]
+    assert len(family) == 2 and (family["n_tests"] == 2).all()
+    cross = preds[preds["test_set"] == "cross_a"]
+    right = lambda t, k: (cross.query("translator == @t and k == @k")["pred"] == cross.query("translator == @t and k == @k")["true"]).mean()  # noqa: E731
+    row = controls[(controls["translator"] == "stargan") & (controls["baseline"] == "real-augmented")].iloc[0]
+    assert row["gain"] == pytest.approx(right("stargan", "1") - right("real-augmented", "1")) and row["gain"] > 0.2 and row["verdict"] == "gain"
+    # the controls are judged against real only in their own ratio families, and are no translator
+    gains = pd.read_csv(tmp_path / "gains.csv", dtype={"k": str})
+    assert set(gains.loc[gains["translator"] == "real-steps", "family"]) == {"ratios: real-steps on cross_a"}
+    selection = pd.read_csv(tmp_path / "selection.csv", dtype={"k": str})
+    balanced = selection[selection["translator"] == "stargan-selected-balanced"]
+    assert len(balanced) == 1 and balanced["baseline"].item() == "stargan" and balanced["gain"].item() < -0.2
+    summary = pd.read_csv(tmp_path / "summary.csv", dtype={"k": str})
+    text = write_summary(CONFIG, summary, pd.DataFrame(), PROVENANCE, tmp_path / "summary.md", gains, selection_gain=selection, control_gain=controls)
+    assert "## Translator: real-steps" not in text and "## Control: real-steps" in text and "## Control: real-augmented" in text
+    assert "- controls (real faces only, with the budget of arm k): real-steps, real-augmented" in text
+    stargan = text.split("## Translator: stargan\n")[1].split("## Translator:")[0]
+    assert "### Against the control real-steps" in stargan and "### Against the control real-augmented" in stargan
+    plot_accuracy_vs_ratio(summary, tmp_path / "acc.png", ["cross_a"])  # controls drawn as their own lines
+    with Image.open(tmp_path / "acc.png") as img:
+        assert img.size[0] > 300

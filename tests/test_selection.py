@@ -38,3 +38,26 @@ def test_selection_keeps_confirmed_faces_neutral_sources_and_counts_them():
     assert list(top.images[:, 0, 0]) == [0, 1, 2, 4, 7, 9]  # the two most confident of each emotion
     with pytest.raises(ValueError, match="top_share"):
         SelectionConfig(top_share=0)
+
+
+def test_balanced_selection_restores_the_unselected_class_counts_from_the_selected_faces():
+    from synthfer.selection import balance_selected
+
+    rows = [{"subject": f"g{i}", "emotion": e, "split": split, "unit": 0} for split, n in (("train", 6), ("val", 2)) for i in range(n) for e in ["neutral", *EMOTIONS]]
+    faces = FaceSet(np.zeros((len(rows), 2, 2), np.uint8), pd.DataFrame(rows))
+    t = faces.table
+    # selection kept: every neutral, one in three faces of most emotions, fear only twice and only in train
+    keep = (t["emotion"] == "neutral") | ((t["emotion"] != "fear") & (t.index % 3 == 0)) | ((t["emotion"] == "fear") & (t["split"] == "train") & (t["subject"].isin(["g0", "g1"])))
+    kept = faces.select(keep.to_numpy())
+    kept.table["marker"] = np.arange(len(kept.table))
+    balanced, counts = balance_selected(kept, t, seed=0)
+    for r in counts.itertuples():
+        assert r.balanced == (r.unselected if r.selected else 0)  # an emotion with nothing kept in a split stays empty, and is counted
+    fear_val = counts[(counts["emotion"] == "fear") & (counts["split"] == "val")].iloc[0]
+    assert fear_val.selected == 0 and fear_val.balanced == 0 and fear_val.unselected == 2
+    fear_train = counts[(counts["emotion"] == "fear") & (counts["split"] == "train")].iloc[0]
+    assert fear_train.balanced == 6 and fear_train.distinct == 2  # two kept fear faces, three times each
+    assert set(balanced.table["marker"]) <= set(kept.table["marker"])  # only kept faces, repeated
+    assert (balanced.table["emotion"] == "neutral").sum() == (kept.table["emotion"] == "neutral").sum()
+    again, _ = balance_selected(kept, t, seed=0)
+    assert again.table["marker"].tolist() == balanced.table["marker"].tolist()

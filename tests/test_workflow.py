@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 RULES = [
-    "render_demo_dataset", "prepare_faces", "check_design", "split_subjects", "restrict_gan_faces", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "select_generated", "cross_validate_minority", "summarize_minority",
+    "render_demo_dataset", "prepare_faces", "check_design", "split_subjects", "restrict_gan_faces", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "select_generated", "balance_selected", "cross_validate_minority", "summarize_minority",
     "train_classifier", "train_classifiers_stacked", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_per_class_metrics", "plot_confusion_matrices",
     "plot_samples", "evaluate_generated", "write_summary",
 ]
@@ -285,6 +285,33 @@ def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
     kept = pd.read_csv(workdir / "results/selected/stargan/unit0/faces.csv")
     assert (kept["emotion"] == "neutral").sum() == (pd.read_csv(workdir / "results/generated/stargan/unit0/faces.csv")["emotion"] == "neutral").sum()
     assert len(pd.read_csv(workdir / target)) > 0
+
+
+def test_the_controls_add_only_their_own_runs_and_train_on_what_they_claim(tiny_copy, tmp_path):
+    controls = {"step_matched": True, "augmented": True, "balanced_selection": True, "oversampled": True}
+    config = _variant(tmp_path, lambda c: c.update(selection={"min_confidence": 0.0, "top_share": 0.5}, controls=controls))
+    n_units, n_seeds, n_translators = 1, 2, 2
+    planned = planned_jobs(*tiny_copy, config)
+    selected_runs = 2 * n_translators * 2  # selected and balanced arms of both translators at k = 1 and syn
+    control_runs = 2 * 1  # real-steps and real-augmented at k = 1 (no synthetic-only run: they are real faces)
+    assert planned == {"select_generated": n_translators * n_units, "balance_selected": n_translators * n_units,
+                       "train_classifier": (selected_runs + control_runs) * n_seeds, "evaluate_classifier": (selected_runs + control_runs) * n_seeds,
+                       "cross_validate_minority": 1, "summarize_minority": 1, **REPORT_RULES}  # study 2: real-oversampled at n = 2
+    snakefile, workdir = tiny_copy
+    # one control run and one balanced unit (what each trains on is checked here; study 2's control in test_minority.py)
+    targets = ["results/classify/real-augmented/k1/seed0/history.csv", "results/balanced/stargan/unit0/counts.csv"]
+    result = snakemake(workdir, "--cores", "2", *targets, "--resources", "gpu=2", config=config, snakefile=snakefile)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    log = (workdir / "results/logs/train_classifier/real-augmented_k1_seed0.log").read_text()
+    real_only = (workdir / "results/logs/train_classifier/real_k0_seed0.log").read_text()
+    mixed = (workdir / "results/logs/train_classifier/stargan_k1_seed0.log").read_text()
+    count = lambda text: int(re.search(r"(\d+) train faces \((\d+) subjects\)", text).group(1))  # noqa: E731
+    subjects = lambda text: int(re.search(r"(\d+) train faces \((\d+) subjects\)", text).group(2))  # noqa: E731
+    assert count(log) == count(mixed) > count(real_only) and subjects(log) == subjects(real_only)  # k = 1's budget, real subjects only
+    counts = pd.read_csv(workdir / "results/balanced/stargan/unit0/counts.csv")
+    unselected = pd.read_csv(workdir / "results/generated/stargan/unit0/faces.csv")
+    assert (counts["balanced"] == np.where(counts["selected"] > 0, counts["unselected"], 0)).all()
+    assert counts["unselected"].sum() == (unselected["emotion"] != "neutral").sum()
 
 
 @pytest.mark.parametrize("module, expected", [

@@ -109,6 +109,11 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
         problems.append(f"minority.dataset: {name} is also in roles.gan_train, so study 2's translators would learn from the faces its folds test on; "
                         f"give study 2 a dataset the GANs do not train on (for FER2013: the same csv with options.usage [PublicTest, PrivateTest], "
                         "and the GANs on usage [Training]; configs/fer2013.yaml does this)")
+    on = controls(config)
+    if on["balanced_selection"] and "selection" not in config:
+        problems.append("controls.balanced_selection: true needs a selection: section (it rebalances the selected arm); add selection: {} or set it false")
+    if on["oversampled"] and "minority" not in config:
+        problems.append("controls.oversampled: true is a control of study 2 and needs a minority: section; add one or set it false")
     problems += _design_problems(config)
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
@@ -234,13 +239,35 @@ def selection_config(config: dict[str, Any]) -> "SelectionConfig | None":
     return _pick(SelectionConfig, config["selection"]) if "selection" in config else None
 
 
-def arms(config: dict[str, Any]) -> list[str]:
-    """Every source of generated training faces: each translator, and each translator's selected faces
-    when selection is on."""
-    from synthfer.selection import SELECTED_SUFFIX
+def controls(config: dict[str, Any]) -> dict[str, bool]:
+    """`controls:` with every switch present (off when not given)."""
+    section = config.get("controls", {})
+    return {name: bool(section.get(name, False)) for name in ("step_matched", "augmented", "balanced_selection", "oversampled")}
 
-    names = translators(config)
-    return names + ([n + SELECTED_SUFFIX for n in names] if "selection" in config else [])
+
+def control_arms(config: dict[str, Any]) -> list[str]:
+    """The study-1 control arms the config switches on (real-only runs with the budget of each k >= 1)."""
+    from synthfer.arms import CONTROL_SWITCHES
+
+    on = controls(config)
+    return [arm for switch, arm in CONTROL_SWITCHES.items() if on[switch]]
+
+
+def arms(config: dict[str, Any]) -> list[str]:
+    """Every arm that runs at k >= 1 (synthfer.arms): each translator, its selected faces when selection is on,
+    those rebalanced with `controls.balanced_selection`, and the control arms."""
+    from synthfer.arms import run_arms
+
+    return run_arms(translators(config), "selection" in config, controls(config)["balanced_selection"], control_arms(config))
+
+
+def minority_settings(config: dict[str, Any]) -> list[str]:
+    """Study 2's settings besides no added faces: its translators, and the oversampling control when on."""
+    from synthfer.arms import OVERSAMPLED
+
+    if "minority" not in config:
+        return []
+    return [*config["minority"]["translators"], *([OVERSAMPLED] if controls(config)["oversampled"] else [])]
 
 
 def minority_config(config: dict[str, Any]) -> MinorityConfig | None:

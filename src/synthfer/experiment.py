@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthfer.arms import CONTROLS, STEP_MATCHED
 from synthfer.data.store import FaceSet
 from synthfer.labels import EMOTIONS
 
@@ -47,10 +48,13 @@ def split_part(real: FaceSet | None, generated: FaceSet | None, split: str) -> F
     return FaceSet.concat(parts)
 
 
-def run_sets(real: FaceSet, generated: FaceSet | None, k: int | str) -> dict[str, FaceSet]:
-    """train / val / in_distribution / real_test for one ratio, emotions only."""
+def run_sets(real: FaceSet, generated: FaceSet | None, k: int | str, control: str | None = None) -> dict[str, FaceSet]:
+    """train / val / in_distribution / real_test for one ratio, emotions only; for a control arm, the real
+    faces with the training budget of k units."""
     real = emotions_only(real)
     gen = _units(emotions_only(generated) if generated is not None else None, k)
+    if control is not None:
+        return control_sets(real, gen, control)
     base = None if k == SYNTHETIC_ONLY else real
     return {
         "train": split_part(base, gen, "train"),
@@ -58,6 +62,40 @@ def run_sets(real: FaceSet, generated: FaceSet | None, k: int | str) -> dict[str
         "in_distribution": split_part(base, gen, "test"),
         "real_test": split_part(real, None, "test"),
     }
+
+
+def budget_sources(n_real: int, n_added: int, rng: np.random.Generator) -> np.ndarray:
+    """Which real training faces fill `n_added` extra samples: every face equally often, the remainder drawn
+    without replacement, so that no face counts more than once more than another."""
+    whole, rest = divmod(n_added, n_real)
+    return np.concatenate([np.tile(np.arange(n_real), whole), np.sort(rng.choice(n_real, rest, replace=False))]).astype(np.int64)
+
+
+CONTROL_SEED = 0
+"""Draws a control arm's extra samples: the same for every classifier seed, as the generated units of arm k
+are the same for all its seeds, so that both arms' spread over seeds is the training's alone."""
+
+
+def control_sets(real: FaceSet, generated: FaceSet | None, control: str) -> dict[str, FaceSet]:
+    """A control arm's sets: its training part is the real training faces plus as many extra samples as the
+    generated units' training part holds (repeats for real-steps, augmented copies for real-augmented); its
+    validation and test parts are the real ones."""
+    if control not in CONTROLS:
+        raise ValueError(f"unknown control arm {control!r}; controls: {', '.join(CONTROLS)}")
+    if generated is None:
+        raise ValueError(f"the control arm {control} needs the generated units of its k to know its budget (k >= 1)")
+    train = split_part(real, None, "train")
+    n_added = int((generated.table["split"] == "train").sum())
+    sources = budget_sources(len(train.images), n_added, np.random.default_rng(CONTROL_SEED))
+    table = train.table.iloc[sources].reset_index(drop=True).assign(source=control)
+    if control == STEP_MATCHED:
+        added = FaceSet(train.images[sources], table)
+    else:
+        from synthfer.augment import augmented_copies  # torch: only a job that trains needs it
+
+        added = FaceSet(augmented_copies(train.images, sources, CONTROL_SEED), table)
+    test = split_part(real, None, "test")
+    return {"train": FaceSet.concat([train, added]), "val": split_part(real, None, "val"), "in_distribution": test, "real_test": test}
 
 
 def labels_of(faces: FaceSet) -> np.ndarray:

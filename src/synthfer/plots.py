@@ -74,6 +74,7 @@ def panel_order(test_sets: list[str], cross_test: list[str]) -> list[str]:
     return sorted(test_sets, key=lambda t: (rank.get(t, len(rank)), t))
 
 
+CONTROL_LABELS = {"real-steps": "real only, the steps of k units", "real-augmented": "real + augmented copies, k units' worth"}
 SYN_X = -0.8
 """Where synthetic only (one generated unit, no real faces) sits on the k axis: apart, left of k = 0."""
 
@@ -85,8 +86,10 @@ def plot_accuracy_vs_ratio(summary: pd.DataFrame, path: str | os.PathLike, cross
     matplotlib, plt, sns = _figures()
     mean, half = f"{metric}_mean", f"{metric}_ci95"
     test_sets = panel_order(list(summary["test_set"].unique()), cross_test)
-    baselines = sorted(set(summary["translator"]) & {"vgg16"})
-    translators = sorted(set(summary["translator"]) - {"real", *baselines})
+    from synthfer.arms import control_arms, generated_arms
+
+    controls = control_arms(set(summary["translator"]))
+    translators = generated_arms(set(summary["translator"])) + controls  # controls last, dash-dotted
     palette = dict(zip(translators, sns.color_palette("colorblind", n_colors=max(3, len(translators)))))
     ncol = min(2, len(test_sets))
     nrow = -(-len(test_sets) // ncol)
@@ -105,9 +108,10 @@ def plot_accuracy_vs_ratio(summary: pd.DataFrame, path: str | os.PathLike, cross
                 rows = here[here["translator"].isin([translator, "real"])]
                 mixed = rows[rows["k"] != "syn"].assign(x=lambda d: d["k"].astype(int)).sort_values("x")
                 color = palette[translator]
-                (line,) = ax.plot(mixed["x"], mixed[mean], marker="o", ms=3.5, color=color, lw=1.3)
-                ax.fill_between(mixed["x"], mixed[mean] - mixed[half].fillna(0), mixed[mean] + mixed[half].fillna(0), color=color, alpha=0.2, lw=0)
-                handles[f"{translator}: real + k units, 95% CI"] = line
+                control = translator in controls
+                (line,) = ax.plot(mixed["x"], mixed[mean], marker="s" if control else "o", ms=3.5, color=color, lw=1.3, ls="-." if control else "-")
+                ax.fill_between(mixed["x"], mixed[mean] - mixed[half].fillna(0), mixed[mean] + mixed[half].fillna(0), color=color, alpha=0.12 if control else 0.2, lw=0)
+                handles[f"{translator}: " + (CONTROL_LABELS.get(translator, "control") if control else "real + k units") + ", 95% CI"] = line
                 ks |= set(mixed["x"])
                 syn = rows[rows["k"] == "syn"]
                 if len(syn):  # side by side around the "syn" tick, so that the intervals do not hide each other

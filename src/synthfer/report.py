@@ -14,16 +14,14 @@ from synthfer.labels import EMOTIONS
 from synthfer.inference import VERDICTS, adjust_families
 from synthfer.metrics import (CHANCE_SHARE, GAIN_COLUMNS, TARGET_EFFECT, at_chance, confusion_counts, k_order, metrics_table, paired_gain, paired_gains, still_improving,
                               summarize_over_seeds)
-from synthfer.selection import SELECTED_SUFFIX
+from synthfer.arms import BASELINE_ARCHITECTURES, OVERSAMPLED, REAL_ONLY, SELECTED_SUFFIX, control_arms, generated_arms, kind
 from synthfer.plots import plot_confusion
 
 HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1", "macro_auc_ovr"]
 
 
-REAL_ONLY = "real"
-"""The translator column of k = 0 runs: real faces only, the baseline every translator is compared with."""
-BASELINE_ARCHITECTURES = ("vgg16",)
-"""Translator-column values of other architectures trained on real faces only (experiment.baselines)."""
+CONTROL_MEANING = {"real-steps": "real faces only, each epoch as long as real + k units (as many gradient steps as arm k)",
+                   "real-augmented": "real faces plus as many augmented copies of them (flip, affine, brightness, contrast) as k units hold"}
 
 
 def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
@@ -46,8 +44,13 @@ def _sort(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def translator_names(table: pd.DataFrame) -> list[str]:
-    """The translators in a results table (not the real-only baseline)."""
-    return sorted(set(table["translator"]) - {REAL_ONLY, *BASELINE_ARCHITECTURES})
+    """The arms of a results table that train on generated faces (translators, their selected and balanced arms)."""
+    return generated_arms(set(table["translator"]))
+
+
+def control_names(table: pd.DataFrame) -> list[str]:
+    """The control arms of a results table (real faces only, with the budget of arm k)."""
+    return control_arms(set(table["translator"]))
 
 
 def baseline_names(table: pd.DataFrame) -> list[str]:
@@ -61,23 +64,44 @@ def baseline_gains(predictions: pd.DataFrame, baseline: str, target: float = TAR
     return pd.DataFrame(rows).assign(translator=baseline, k="0", baseline="real (paper CNN)", family=f"architecture: {baseline} vs the paper CNN")
 
 
-def selection_gains(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> pd.DataFrame:
-    """Each selected arm against all of its translator's generated faces at the same k, paired on the same test
-    faces and seeds: does keeping only the faces the real-only classifiers confirm help? (in_distribution is
-    left out: its generated test faces differ between the two arms.)"""
+def _arm_against(predictions: pd.DataFrame, arm: str, reference: str, family: str, target: float) -> list[dict]:
+    """`arm` against `reference` at every k both ran, on every test set but in_distribution (its generated test
+    faces differ between arms), paired on the same test faces and seeds."""
+    both = predictions[predictions["translator"].isin([arm, reference])]
+    ks = set(both.loc[both["translator"] == arm, "k"]) & set(both.loc[both["translator"] == reference, "k"])
     rows = []
-    for arm in translator_names(predictions):
-        if not arm.endswith(SELECTED_SUFFIX):
-            continue
-        source = arm.removesuffix(SELECTED_SUFFIX)
-        both = predictions[predictions["translator"].isin([arm, source])]
-        ks = set(both.loc[both["translator"] == arm, "k"]) & set(both.loc[both["translator"] == source, "k"])
-        for k in sorted(ks, key=k_order):
-            at_k = both[both["k"] == k].assign(k=lambda d: d["translator"])
-            for test_set in sorted(set(at_k["test_set"]) - {"in_distribution"}):
-                rows.append({**paired_gain(at_k, test_set, arm, source, target), "translator": arm, "k": k, "baseline": source, "family": "selection"})
+    for k in sorted(ks, key=k_order):
+        at_k = both[both["k"] == k].assign(k=lambda d: d["translator"])
+        for test_set in sorted(set(at_k["test_set"]) - {"in_distribution"}):
+            rows.append({**paired_gain(at_k, test_set, arm, reference, target), "translator": arm, "k": k, "baseline": reference, "family": family})
+    return rows
+
+
+def _adjusted(rows: list[dict], target: float) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["translator", *GAIN_COLUMNS, "family"])
     return adjust_families(table, target) if len(table) else table.assign(n_tests=[], p_holm=[], q_bh=[], verdict=[])
+
+
+def selection_gains(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> pd.DataFrame:
+    """Each selected (and balanced) arm against all of its translator's generated faces at the same k, paired on
+    the same test faces and seeds: does keeping only the faces the real-only classifiers confirm help, and does
+    it once the class counts are those of the unselected faces? One family: every selection comparison."""
+    rows = []
+    for arm in translator_names(predictions):
+        if kind(arm) in ("selected", "balanced"):
+            rows += _arm_against(predictions, arm, arm.split(SELECTED_SUFFIX)[0], "selection", target)
+    return _adjusted(rows, target)
+
+
+def control_gains(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> pd.DataFrame:
+    """Each generated arm against each control at the same k: do generated faces add more than as many
+    gradient steps on real faces (real-steps), or as many augmented real faces (real-augmented)? A family per
+    (arm, control): its ratios and test sets."""
+    rows = []
+    for arm in translator_names(predictions):
+        for control in control_names(predictions):
+            rows += _arm_against(predictions, arm, control, f"control: {arm} vs {control}", target)
+    return _adjusted(rows, target)
 
 
 def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
@@ -86,17 +110,18 @@ def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
 
 
 def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_summary: str | os.PathLike, out_gains: str | os.PathLike,
-              out_selection_gains: str | os.PathLike | None = None, target: float = TARGET_EFFECT) -> pd.DataFrame:
+              out_selection_gains: str | os.PathLike | None = None, target: float = TARGET_EFFECT, out_control_gains: str | os.PathLike | None = None) -> pd.DataFrame:
     """Metrics per run, their summary over seeds, and the paired comparisons with their families' corrections.
 
-    Families (Holm within each): the ratio grid of one arm on one test set (is any k better than real only
-    there?); one baseline architecture over the test sets; all selection comparisons together."""
+    Families (Holm within each): the ratio grid of one arm (a control's too) on one test set (is any k better
+    than real only there?); one baseline architecture over the test sets; all selection comparisons together;
+    one generated arm against one control over its ratios and test sets."""
     metrics = _sort(metrics_table(predictions, ["translator", "k", "seed", "test_set"]), ["test_set", "translator", "k", "seed"])
     atomic_write_csv(metrics, out_metrics)
     columns = [c for c in HEADLINE if c in metrics.columns] + [c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_", "auc_"))]
     summary = _sort(summarize_over_seeds(metrics, ["test_set", "translator", "k"], columns), ["test_set", "translator", "k"])
     atomic_write_csv(summary, out_summary)
-    gains = [paired_gains(with_baseline(predictions, t), target=target).assign(translator=t) for t in translator_names(predictions)]
+    gains = [paired_gains(with_baseline(predictions, t), target=target).assign(translator=t) for t in [*translator_names(predictions), *control_names(predictions)]]
     gains = [g.assign(family=lambda d: "ratios: " + d["translator"] + " on " + d["test_set"]) for g in gains]
     gains += [baseline_gains(predictions, b, target) for b in baseline_names(predictions)]
     gains_table = pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(columns=["translator", *GAIN_COLUMNS, "family"])
@@ -104,6 +129,8 @@ def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_sum
     atomic_write_csv(gains_table[["translator", *[c for c in gains_table.columns if c != "translator"]]], out_gains)
     if out_selection_gains is not None:
         atomic_write_csv(selection_gains(predictions, target), out_selection_gains)
+    if out_control_gains is not None:
+        atomic_write_csv(control_gains(predictions, target), out_control_gains)
     return metrics
 
 
@@ -351,13 +378,26 @@ def _minority_lines(config: dict, summary: pd.DataFrame, gains: pd.DataFrame) ->
                   + ". Those classifiers are undertrained: raise `classifier.max_epochs`.", ""]
     if "p_holm" not in gains.columns:  # a table from before the correction: every test its own family
         gains = gains.assign(p_holm=gains["p_value"], n_tests=1)
-    for r in gains[gains["metric"].isin(["macro_auc_ovr", f"precision_{target}"])].to_dict("records"):
-        p = f"p_Holm = {_p_text(r['p_holm'])} over the {int(r['n_tests'])} settings of this metric" if not np.isnan(r["p_holm"]) else "p n/a"
-        verdict = "significant at 5%" if r["p_holm"] < 0.05 else "not significant at 5%"
-        lines.append(f"- {r['translator']}, +{r['n']} {target}: {r['metric']} {r['baseline']:.4f} -> {r['with_added']:.4f} "
-                     f"({r['diff']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}], {p}, {verdict}).")
+    reference = gains["reference"] if "reference" in gains.columns else pd.Series("none", index=gains.index)
+    shown = gains["metric"].isin(["macro_auc_ovr", f"precision_{target}"])
+    for r in gains[shown & (reference == "none")].to_dict("records"):
+        lines.append(f"- {r['translator']}, +{r['n']} {target}: {_minority_change(r, 'settings')}.")
+    controlled = gains[shown & (reference == OVERSAMPLED)]
+    if len(controlled):
+        lines += ["", f"Against the control {OVERSAMPLED} (the same n, made of the fold's own real {target} faces repeated: new faces, or "
+                  f"just more {target} labels?), on the same folds:", ""]
+        lines += [f"- {r['translator']} vs {OVERSAMPLED}, +{r['n']} {target}: {_minority_change(r, 'translators against the control')}."
+                  for r in controlled.to_dict("records")]
     lines.append("")
     return lines
+
+
+def _minority_change(r: dict, family: str) -> str:
+    """metric before -> after (difference [95% interval], Holm p over the family, the words significant or not)."""
+    p = f"p_Holm = {_p_text(r['p_holm'])} over the {int(r['n_tests'])} {family} of this metric" if not np.isnan(r["p_holm"]) else "p n/a"
+    verdict = "significant at 5%" if r["p_holm"] < 0.05 else "not significant at 5%"
+    return (f"{r['metric']} {r['baseline']:.4f} -> {r['with_added']:.4f} "
+            f"({r['diff']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}], {p}, {verdict})")
 
 
 def _selection_lines(gains: pd.DataFrame | None, source: str) -> list[str]:
@@ -365,13 +405,30 @@ def _selection_lines(gains: pd.DataFrame | None, source: str) -> list[str]:
     if gains is None or not len(gains):
         return []
     n_family = int(gains["n_tests"].max())
-    lines = [f"Selected against all of {source}'s generated faces at the same k (accuracy points, paired over the same faces and seeds: "
+    arm = gains["translator"].iloc[0]
+    lines = [f"{arm} against all of {source}'s generated faces at the same k (accuracy points, paired over the same faces and seeds: "
              f"gain [95% interval], p Holm-adjusted over all {n_family} selection comparisons, minimal detectable effect, verdict):", "", *_gain_table(gains)]
     significant = gains[gains["p_holm"] < 0.05]
     helped, hurt = significant[significant["gain"] > 0], significant[significant["gain"] < 0]
-    lines += ["", f"- Selection helps significantly (5%, Holm) in {len(helped)} and hurts significantly in {len(hurt)} of {len(gains)} (test set, k) "
+    lines += ["", f"- {arm} helps significantly (5%, Holm) in {len(helped)} and hurts significantly in {len(hurt)} of {len(gains)} (test set, k) "
               f"comparisons (unadjusted p < 0.05: {int((gains['p_value'] < 0.05).sum())}).", ""]
     return lines
+
+
+def _control_lines(gains: pd.DataFrame | None) -> list[str]:
+    """One generated arm against each control at the same k: what the generated faces add beyond as many
+    gradient steps, or as many augmented real faces."""
+    if gains is None or not len(gains):
+        return []
+    lines = []
+    for control, group in gains.groupby("baseline", sort=False):
+        arm = group["translator"].iloc[0]
+        lines += ["", f"### Against the control {control} ({CONTROL_MEANING.get(control, control)})", "",
+                  f"{arm} minus {control} at the same k (accuracy points, paired over the same faces and seeds: gain [95% interval], p Holm-adjusted "
+                  f"over this family's {int(group['n_tests'].max())} comparisons, minimal detectable effect, verdict). A gain here is what the "
+                  "generated faces add beyond " + ("more optimisation." if control == "real-steps" else "classical augmentation at the same budget."), "",
+                  *_gain_table(group), *_verdict_lines(group)]
+    return lines + [""]
 
 
 def _cpu_line(cpu: dict) -> str:
@@ -398,7 +455,7 @@ def _gan_sets(config: dict) -> list[str]:
 def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None,
                   quality: pd.DataFrame | None = None, selection: pd.DataFrame | None = None, table_2: pd.DataFrame | None = None,
                   minority: tuple[pd.DataFrame, pd.DataFrame] | None = None, table_3: pd.DataFrame | None = None,
-                  selection_gain: pd.DataFrame | None = None) -> str:
+                  selection_gain: pd.DataFrame | None = None, control_gain: pd.DataFrame | None = None) -> str:
     """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds), one
     section per translator, each compared with the same real-only runs."""
     ks = sorted(summary["k"].astype(str).unique(), key=k_order)
@@ -416,6 +473,7 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         *([] if real_only else [f"- GAN training datasets: {', '.join(_gan_sets(config))}"]),
         f"- cross-database test sets (never trained on): {', '.join(config['roles']['cross_test']) or 'none'}",
         *([] if real_only else [f"- expression translators compared: {', '.join(translators) or 'none'} (every one is given the same generated identities)"]),
+        *([f"- controls (real faces only, with the budget of arm k): {', '.join(control_names(summary))}"] if control_names(summary) else []),
         f"- image size {config['preprocess']['image_size']} px; ratios k = {', '.join(ks)}; seeds {config['experiment']['seeds']}",
         f"- commit {provenance['commit']}; torch {provenance['versions']['torch']}; snakemake {provenance['versions']['snakemake']}; GPU: {provenance['cuda']}",
         *([_cpu_line(provenance["cpu"])] if "cpu" in provenance else []),
@@ -434,8 +492,13 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
                       f"(confirmed by the real-only classifiers; per emotion: "
                       + ", ".join(f"{r.emotion} {100 * r.kept_share:.0f}%" for r in kept.itertuples()) + ").", ""]
         lines += _selection_lines(_of(selection_gain, translator), translator.removesuffix(SELECTED_SUFFIX))
+        lines += _control_lines(_of(control_gain, translator))
         if quality_lines:
             lines += ["", "### Does the translator change the expression, and keep the person?", "", *quality_lines]
+        lines.append("")
+    for control in control_names(summary):
+        lines += [f"## Control: {control}", "", f"{CONTROL_MEANING.get(control, control)}; validated and tested on real faces only.", ""]
+        lines += _accuracy_sections(config, with_baseline(summary, control), _of(gains, control), "###")
         lines.append("")
     if table_2 is not None and len(table_2):
         test_sets = [c.removeprefix("acc_").removesuffix("_mean") for c in table_2.columns if c.startswith("acc_") and c.endswith("_mean")]
@@ -494,7 +557,8 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         "- `paired_gains.csv`: each translator's k against real only on the same test faces: gain, 95% interval and p-value (seeds and test "
         "subjects as random units), its family, Holm p and BH q within it, the minimal detectable effect at 80% power, the seeds the target "
         "effect needs, the variance components, the verdict",
-        "- `selection_gains.csv`: each selected arm against its translator's unselected faces at the same k, paired the same way",
+        "- `selection_gains.csv`: each selected (and balanced) arm against its translator's unselected faces at the same k, paired the same way",
+        "- `control_gains.csv`: each generated arm against each control arm (real-steps, real-augmented) at the same k, paired the same way",
         "- `table2.csv`: the paper's Table 2 with spread: training accuracy, kept epoch and accuracy on every test set per run",
         "- `table3.csv`, `per_class_metrics.png`: real only, baselines, synthetic only and the best k of each translator side by side on every test set",
         "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples_<translator>.png`, `generated_fidelity.csv`, `quality.csv`, `selection_counts.csv`",

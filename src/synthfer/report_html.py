@@ -52,9 +52,15 @@ def _gain_rst(r: dict) -> str:
             f"minimal detectable effect {100 * r['mde']:.1f} points: **{r['verdict']}**")
 
 
-def answer_rst(config: dict, gains: pd.DataFrame, target: float) -> str:
-    """The verdict, in reStructuredText for the report's workflow description: per translator and test set the
-    best k against real only (chosen on that test set, so Holm-adjusted over its ratio grid), and the counts."""
+def _said(table: pd.DataFrame) -> str:
+    counts = table["verdict"].value_counts()
+    return ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
+
+
+def answer_rst(config: dict, gains: pd.DataFrame, target: float, controls: pd.DataFrame | None = None) -> str:
+    """The verdict, in reStructuredText for the report's workflow description: per arm and test set the best k
+    against real only (chosen on that test set, so Holm-adjusted over its ratio grid), the counts, and the
+    generated arms against the controls."""
     if gains is None or not len(gains) or "verdict" not in gains.columns:
         return "This run compares no arms (a real-only study): there is no gain to judge.\n"
     lines = []
@@ -68,14 +74,15 @@ def answer_rst(config: dict, gains: pd.DataFrame, target: float) -> str:
                 continue
             best = here.loc[here["gain"].idxmax()].to_dict()
             lines.append(f"- ``{translator}`` on ``{test_set}``: best k = {best['k']} (chosen on this test set): {_gain_rst(best)}")
-    counts = gains["verdict"].value_counts()
-    said = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
     tested = gains[gains["mde"].notna()]
-    lines += ["", f"Over all {len(gains)} comparisons with real only ({gains['family'].nunique()} families, Holm within each): {said}. "
+    lines += ["", f"Over all {len(gains)} comparisons with real only ({gains['family'].nunique()} families, Holm within each): {_said(gains)}. "
               f"The target effect is {100 * target:.0f} points (``report.target_effect``)."]
     if len(tested):
         lines.append(f"The minimal detectable effect at 80% power is {100 * tested['mde'].min():.1f} to {100 * tested['mde'].max():.1f} points at "
                      f"{int(tested['n_seeds'].max())} seeds: \"inconclusive\" means this design cannot tell a target-sized gain from none.")
+    if controls is not None and len(controls) and "verdict" in controls.columns:
+        for (arm, control), group in controls.groupby(["translator", "baseline"]):
+            lines += ["", f"``{arm}`` against the control ``{control}`` at the same k ({len(group)} comparisons, Holm within them): {_said(group)}."]
     return "\n".join(lines) + "\n"
 
 

@@ -58,3 +58,25 @@ def select_confident(faces: FaceSet, confidence: np.ndarray, cfg: SelectionConfi
     kept = faces.select(keep)
     kept.table["selection_confidence"] = confidence[keep]
     return kept, counts
+
+
+def balance_selected(kept: FaceSet, unselected: pd.DataFrame, seed: int) -> tuple[FaceSet, pd.DataFrame]:
+    """The control `controls.balanced_selection`: the selected faces of a unit resampled, per split and emotion,
+    to the unselected unit's count (each kept face equally often, the remainder drawn without repeats), so
+    that selection changes which faces a classifier sees and not its class priors. An emotion with no kept face
+    in a split stays empty there; the counts say so. Neutral faces are kept as they are."""
+    from synthfer.experiment import budget_sources
+
+    rng = np.random.default_rng(seed)
+    keep = [np.flatnonzero((kept.table["emotion"] == NEUTRAL).to_numpy())]
+    rows = []
+    for split in sorted(set(unselected["split"])):
+        for e in EMOTIONS:
+            pool = np.flatnonzero(((kept.table["split"] == split) & (kept.table["emotion"] == e)).to_numpy())
+            target = int(((unselected["split"] == split) & (unselected["emotion"] == e)).sum())
+            drawn = pool[budget_sources(len(pool), target, rng)] if len(pool) else pool
+            keep.append(drawn)
+            rows.append({"split": split, "emotion": e, "unselected": target, "selected": len(pool), "balanced": len(drawn),
+                         "distinct": len(np.unique(drawn))})
+    order = np.concatenate(keep)
+    return FaceSet(kept.images[order], kept.table.iloc[order].reset_index(drop=True)), pd.DataFrame(rows)

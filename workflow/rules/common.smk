@@ -6,7 +6,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from synthfer import cluster
+from synthfer import arms, cluster
 from synthfer import config as sfconfig
 
 try:
@@ -52,8 +52,10 @@ TRANSLATORS = sfconfig.translators(config)
 GENERATING = TRANSLATORS if N_UNITS else []
 CYCLE_TRANSLATORS = [t for t in TRANSLATORS if t != "stargan"]
 EMOTIONS = list(sfconfig.EMOTIONS)
-REAL_ONLY = "real"  # the arm of k = 0: no translator, shared by every comparison
-ARMS = sfconfig.arms(config)  # translators, and "<translator>-selected" when selection is on
+REAL_ONLY = arms.REAL_ONLY  # the arm of k = 0: no translator, shared by every comparison
+ARMS = sfconfig.arms(config)  # translators, their -selected (-balanced) faces, the control arms (synthfer.arms)
+arm_kind, translator_of = arms.kind, arms.translator_of
+MINORITY_SETTINGS = sfconfig.minority_settings(config)  # study 2: translators, and real-oversampled when on
 SELECTION = sfconfig.selection_config(config)
 BASELINES = sfconfig.baselines(config)  # other architectures on real faces only (vgg16)
 MINORITY = sfconfig.minority_config(config)  # study 2's protocol, or None
@@ -83,7 +85,7 @@ wildcard_constraints:
     arm=one_of([REAL_ONLY, *BASELINES, *ARMS]),
     variant=one_of(["cyclegan", "ecyclegan"]),
     emotion=one_of(EMOTIONS),
-    mtranslator=one_of(["none", *config.get("minority", {}).get("translators", [])]),
+    mtranslator=one_of(["none", *MINORITY_SETTINGS]),
     n="[0-9]+",
 
 
@@ -193,7 +195,7 @@ def identity_paths():
 
 def minority_translator_models(translator):
     """Study 2 needs only the Neutral -> target generator of a translator (nothing for the baseline)."""
-    if translator == "none":
+    if translator in ("none", arms.OVERSAMPLED):
         return []
     if translator == "stargan":
         return [STARGAN_MODEL]
@@ -203,18 +205,21 @@ def minority_translator_models(translator):
 def minority_runs():
     """Every cross-validation job: no added faces once, then each translator at each n."""
     m = config["minority"]
-    return ["results/minority/none/n0/folds.csv"] + [f"results/minority/{t}/n{n}/folds.csv" for t in m["translators"] for n in m["n_added"]]
+    return ["results/minority/none/n0/folds.csv"] + [f"results/minority/{t}/n{n}/folds.csv" for t in MINORITY_SETTINGS for n in m["n_added"]]
 
 
 def units_for(arm, k):
-    """Generated units a run trains on: units 0..k-1 of its translator; one unit for synthetic only;
-    none for real only."""
+    """Generated units a run uses: units 0..k-1 of its translator (selected or balanced for those arms); one
+    unit for synthetic only; none for real only. A control arm reads the first translator's units only to
+    take their size as its budget (synthfer.arms)."""
     n = 1 if k == "syn" else int(k)
-    if n and (arm == REAL_ONLY or arm in BASELINES):
-        raise WorkflowError(f"results/classify/{REAL_ONLY}/ holds k = 0 only; k = {k} runs live under a translator's name")
-    if arm.endswith("-selected"):
-        return [f"results/selected/{arm.removesuffix('-selected')}/unit{u}" for u in range(n)]
-    return [f"results/generated/{arm}/unit{u}" for u in range(n)]
+    kind = arm_kind(arm)
+    if n and kind in ("real", "baseline"):
+        raise WorkflowError(f"results/classify/{arm}/ holds k = 0 only; k = {k} runs live under a translator's or a control's name")
+    if kind == "control":
+        return [f"results/generated/{GENERATING[0]}/unit{u}" for u in range(n)]
+    folder = {"selected": "selected", "balanced": "balanced"}.get(kind, "generated")
+    return [f"results/{folder}/{translator_of(arm)}/unit{u}" for u in range(n)]
 
 
 def unit_files(wildcards):
@@ -222,8 +227,11 @@ def unit_files(wildcards):
 
 
 def runs():
-    """Every classifier run as (arm, k): real only once, then each translator's ratios and synthetic only."""
-    return [(REAL_ONLY, "0")] + [(b, "0") for b in BASELINES] + [(a, k) for a in ARMS for k in RATIOS if k != "0"]
+    """Every classifier run as (arm, k): real only once, then each generated arm's ratios and synthetic only,
+    and each control at every ratio k >= 1 (it has no synthetic-only run: it is real faces)."""
+    mixed = [k for k in RATIOS if k != "0"]
+    return ([(REAL_ONLY, "0")] + [(b, "0") for b in BASELINES]
+            + [(a, k) for a in ARMS for k in mixed if arm_kind(a) != "control" or k != "syn"])
 
 
 def run_files(name):

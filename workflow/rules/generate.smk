@@ -59,3 +59,27 @@ rule select_generated:
         runtime=runtime("generate", 30),
     script:
         "../../scripts/select_generated.py"
+
+
+# Balanced selection (`controls.balanced_selection`): the selected faces resampled to the unselected unit's
+# counts per split and emotion; classifier runs on them form the arm "<translator>-selected-balanced".
+rule balance_selected:
+    input:
+        images="results/selected/{translator}/unit{unit}/faces.npz",
+        table="results/selected/{translator}/unit{unit}/faces.csv",
+        unselected_table="results/generated/{translator}/unit{unit}/faces.csv",
+        code=CODE["selection"],
+    output:
+        images="results/balanced/{translator}/unit{unit}/faces.npz",
+        table="results/balanced/{translator}/unit{unit}/faces.csv",
+        counts="results/balanced/{translator}/unit{unit}/counts.csv",
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/balance_selected/{translator}_unit{unit}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=runtime("generate", 15),
+    script:
+        "../../scripts/balance_selected.py"

@@ -16,6 +16,7 @@ rule aggregate_metrics:
         table2=report("results/report/table2.csv", category="Tables (CSV)", caption="../report/table2.rst"),
         table3=report("results/report/table3.csv", category="Tables (CSV)", caption="../report/table3.rst"),
         selection_gains=report("results/report/selection_gains.csv", category="Tables (CSV)", caption="../report/selection_gains.rst"),
+        control_gains=report("results/report/control_gains.csv", category="Tables (CSV)", caption="../report/control_gains.rst"),
     params:
         cross_test=config["roles"]["cross_test"],
         target_effect=TARGET_EFFECT,
@@ -133,6 +134,7 @@ rule write_summary:
         summary="results/report/metrics_summary.csv",
         gains="results/report/paired_gains.csv",
         selection_gains="results/report/selection_gains.csv",
+        control_gains="results/report/control_gains.csv",
         table2="results/report/table2.csv",
         table3="results/report/table3.csv",
         fidelity=expand("results/quality/{translator}/generated_fidelity.csv", translator=GENERATING),
@@ -146,6 +148,7 @@ rule write_summary:
         summary_html=report("results/report/summary.html", category="Summary", caption="../report/summary.rst"),
         answer="results/report/answer.rst",
         gains_html=report("results/report/paired_gains.html", category="Tables", caption="../report/paired_gains.rst"),
+        control_gains_html=report("results/report/control_gains.html", category="Tables", caption="../report/control_gains.rst"),
         table2_html=report("results/report/table2.html", category="Tables", caption="../report/table2.rst"),
         table3_html=report("results/report/table3.html", category="Tables", caption="../report/table3.rst"),
         provenance="results/report/provenance.json",

@@ -13,7 +13,8 @@ import torch
 
 from synthfer.data.store import read_store
 from synthfer.io import atomic_write_csv
-from synthfer.minority import MinorityConfig, compare_with_baseline, cross_validate
+from synthfer.arms import OVERSAMPLED
+from synthfer.minority import MinorityConfig, compare_with_baseline, compare_with_control, cross_validate
 from synthfer.runtime import pick_device
 from synthfer.train.classifier import ClassifierConfig
 from synthfer.translate import PerEmotionTranslator, Translator, load_translator
@@ -42,10 +43,12 @@ def cross_validate_minority_step(store: PathLike, translator_name: str, model_pa
                                  classifier: ClassifierConfig, device: str, out_folds: PathLike) -> None:
     dev = pick_device(device)
     faces = read_store(store)
-    translator = minority_translator(translator_name, model_paths, cfg.target, dev)
-    log.info("%s: %d faces, %d translated %s faces added to each fold; %d x %d-fold CV by subject", translator_name, len(faces.images), n if translator else 0,
-             cfg.target, cfg.repeats, cfg.folds)
-    folds = cross_validate(faces, translator, n, cfg, classifier, dev).assign(translator=translator_name, n=n)
+    oversample = translator_name == OVERSAMPLED
+    translator = None if oversample else minority_translator(translator_name, model_paths, cfg.target, dev)
+    what = "repeated real" if oversample else "translated"
+    log.info("%s: %d faces, %d %s %s faces added to each fold; %d x %d-fold CV by subject", translator_name, len(faces.images), n if translator or oversample else 0,
+             what, cfg.target, cfg.repeats, cfg.folds)
+    folds = cross_validate(faces, translator, n, cfg, classifier, dev, oversample).assign(translator=translator_name, n=n)
     atomic_write_csv(folds, out_folds)
 
 
@@ -66,8 +69,13 @@ def summarize_minority(fold_paths: list[PathLike], target: str, out_summary: Pat
         capped = folds.groupby(["translator", "n"])["still_improving"].sum().astype(int).rename("folds_still_improving")
         summary = summary.merge(capped.reset_index(), on=["translator", "n"], how="left")
     atomic_write_csv(summary, out_summary)
-    gains = compare_with_baseline(folds, [*SUMMARY_METRICS, f"precision_{target}", f"auc_{target}"])
-    # one family per metric: every (translator, n) against no added faces; "significant" in the report uses p_holm
-    gains["n_tests"] = gains.groupby("metric")["p_value"].transform(lambda p: int(p.notna().sum()))
-    gains["p_holm"] = gains.groupby("metric")["p_value"].transform(lambda p: holm(p.to_numpy()))
+    compared = [*SUMMARY_METRICS, f"precision_{target}", f"auc_{target}"]
+    gains = compare_with_baseline(folds, compared).assign(reference=NO_TRANSLATOR)
+    if OVERSAMPLED in set(folds["translator"]):  # the control: translated faces against as many repeated real ones
+        gains = pd.concat([gains, compare_with_control(folds, OVERSAMPLED, compared)], ignore_index=True)
+    # one family per metric and reference: every setting against no added faces, or every translator against the
+    # control; "significant" in the report uses p_holm
+    family = [gains["metric"], gains["reference"]]
+    gains["n_tests"] = gains.groupby(family)["p_value"].transform(lambda p: int(p.notna().sum()))
+    gains["p_holm"] = gains.groupby(family)["p_value"].transform(lambda p: holm(p.to_numpy()))
     atomic_write_csv(gains, out_gains)
