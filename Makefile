@@ -9,7 +9,7 @@ STAMP := $(VENV)/.synthfer-installed
 GPUS := $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
 GPU_SLOTS := $(if $(filter-out 0,$(GPUS)),$(GPUS),$(shell nproc))
 
-.PHONY: install run test pytest lint dryrun bench bench-quick clean
+.PHONY: install run test pytest lint format dryrun bench bench-quick clean
 
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
@@ -36,8 +36,20 @@ test: install pytest lint dryrun
 pytest: install
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
+# the workflow's own lint, then the style: ruff (lint and format) on the Python, snakefmt on the rules
+# (settings in pyproject.toml); `make format` applies the formatters
+STYLED := src scripts tests
+RULE_FILES := Snakefile workflow/rules
 lint: install
 	$(BIN)/snakemake --lint
+	$(BIN)/ruff check $(STYLED)
+	$(BIN)/ruff format --check $(STYLED)
+	$(BIN)/snakefmt --check $(RULE_FILES)
+
+format: install
+	$(BIN)/ruff check --fix $(STYLED)
+	$(BIN)/ruff format $(STYLED)
+	$(BIN)/snakefmt $(RULE_FILES)
 
 dryrun: install
 	$(BIN)/snakemake --dry-run --quiet rules

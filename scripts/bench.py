@@ -2,6 +2,7 @@
 
 usage: python scripts/bench.py [--quick] [--device auto|cpu|cuda] [--out results/bench]
 """
+
 import argparse
 import json
 import logging

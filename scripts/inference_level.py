@@ -43,7 +43,9 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     seed_counts = (3, 5, 10)
-    print(f"False-positive rate at nominal 5% ({args.reps} simulated null studies per cell, {args.subjects} test subjects x {args.faces} faces)\n")
+    print(
+        f"False-positive rate at nominal 5% ({args.reps} simulated null studies per cell, {args.subjects} test subjects x {args.faces} faces)\n"
+    )
     print("| variance regime | " + " | ".join(f"{s} seeds" for s in seed_counts) + " |")
     print("|---|" + "---|" * len(seed_counts))
     for name, (sd_seed, sd_subject, sd_inter) in REGIMES.items():
@@ -54,8 +56,14 @@ def main() -> None:
             rates.append(float(np.mean(crossed_test(cells)["p_value"] < 0.05)))
         print(f"| {name} | " + " | ".join(f"{100 * r:.1f}%" for r in rates) + " |")
     sd = REGIMES["demo scale (runs differ by ~7 points)"]
-    old = [bootstrap_rejects(simulate_gains(rng, 1000, s, args.subjects, args.faces, 0.0, *sd), rng) for s in seed_counts]
-    print("| demo scale, the earlier bootstrap over seeds and faces (1000 studies) | " + " | ".join(f"{100 * r:.1f}%" for r in old) + " |")
+    old = [
+        bootstrap_rejects(simulate_gains(rng, 1000, s, args.subjects, args.faces, 0.0, *sd), rng) for s in seed_counts
+    ]
+    print(
+        "| demo scale, the earlier bootstrap over seeds and faces (1000 studies) | "
+        + " | ".join(f"{100 * r:.1f}%" for r in old)
+        + " |"
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,11 @@ TEST_SET_ROLES = {"in_distribution": "the paper's test set", "real_test": "held-
 
 
 def _cell(mean: float, half: float) -> str:
-    return "n/a" if pd.isna(mean) else (f"{100 * mean:.1f} ± {100 * half:.1f}" if not pd.isna(half) else f"{100 * mean:.1f}")
+    return (
+        "n/a"
+        if pd.isna(mean)
+        else (f"{100 * mean:.1f} ± {100 * half:.1f}" if not pd.isna(half) else f"{100 * mean:.1f}")
+    )
 
 
 def _gain(r: pd.Series) -> str:
@@ -38,61 +42,116 @@ def demo_block(report: Path) -> str:
     cpu = prov.get("cpu", {})
     units = [f for f, present in cpu.get("bf16_flags", {}).items() if present and f.startswith(("amx", "avx512_bf16"))]
     seeds = config["experiment"]["seeds"]
-    lines = [f"Measured by `make run` at commit `{prov['commit'][:12]}` on {cpu.get('model', 'an unrecorded CPU')} ({cpu.get('logical_cpus', '?')} "
-             f"logical CPUs, bf16 units: {', '.join(units) or 'none'}; GPU: {prov['cuda']}), {len(seeds)} seeds; written here by "
-             "`python scripts/readme_demo.py` from `results/report/`. On a CPU with other bf16 units the bf16-trained numbers differ.", ""]
+    lines = [
+        f"Measured by `make run` at commit `{prov['commit'][:12]}` on {cpu.get('model', 'an unrecorded CPU')} ({cpu.get('logical_cpus', '?')} "
+        f"logical CPUs, bf16 units: {', '.join(units) or 'none'}; GPU: {prov['cuda']}), {len(seeds)} seeds; written here by "
+        "`python scripts/readme_demo.py` from `results/report/`. On a CPU with other bf16 units the bf16-trained numbers differ.",
+        "",
+    ]
     cross = list(config["roles"]["cross_test"])
     order = [*cross, "real_test", "in_distribution"]
     for translator in [*generated_arms(set(summary["translator"])), *control_arms(set(summary["translator"]))]:
         rows = summary[summary["translator"].isin([translator, "real"])]
         ks = sorted(rows["k"].unique(), key=lambda k: 10**6 if k == "syn" else int(k))
-        lines += [f"Accuracy (%, mean ± 95% CI over seeds), arm `{translator}`:", "",
-                  "| test set | " + " | ".join("real only (k=0)" if k == "0" else ("synthetic only" if k == "syn" else f"k={k}") for k in ks) + " |",
-                  "|---|" + "---|" * len(ks)]
+        lines += [
+            f"Accuracy (%, mean ± 95% CI over seeds), arm `{translator}`:",
+            "",
+            "| test set | "
+            + " | ".join("real only (k=0)" if k == "0" else ("synthetic only" if k == "syn" else f"k={k}") for k in ks)
+            + " |",
+            "|---|" + "---|" * len(ks),
+        ]
         for test_set in [t for t in order if t in set(rows["test_set"])]:
             at = rows[rows["test_set"] == test_set].set_index("k")
             role = "cross-database" if test_set in cross else TEST_SET_ROLES.get(test_set, "")
-            lines.append(f"| `{test_set}` ({role}) | " + " | ".join(_cell(at.loc[k, "accuracy_mean"], at.loc[k, "accuracy_ci95"]) if k in at.index else "n/a" for k in ks) + " |")
+            lines.append(
+                f"| `{test_set}` ({role}) | "
+                + " | ".join(
+                    _cell(at.loc[k, "accuracy_mean"], at.loc[k, "accuracy_ci95"]) if k in at.index else "n/a"
+                    for k in ks
+                )
+                + " |"
+            )
         g = gains[gains["translator"] == translator]
         if len(g):
-            lines += ["", f"Paired gain over real only (points: gain [95% interval], Holm p within the test set's ratio grid, minimal detectable "
-                      f"effect at 80% power, verdict at a target of {100 * config.get('report', {}).get('target_effect', 0.05):.0f} points):", "",
-                      "| test set | k | gain |", "|---|---|---|"]
+            lines += [
+                "",
+                f"Paired gain over real only (points: gain [95% interval], Holm p within the test set's ratio grid, minimal detectable "
+                f"effect at 80% power, verdict at a target of {100 * config.get('report', {}).get('target_effect', 0.05):.0f} points):",
+                "",
+                "| test set | k | gain |",
+                "|---|---|---|",
+            ]
             for r in g.sort_values(["test_set", "k"]).to_dict("records"):
                 lines.append(f"| `{r['test_set']}` | {r['k']} | {_gain(pd.Series(r))} |")
             counts = g["verdict"].value_counts()
             seeds_needed = g["seeds_for_target"].replace(np.inf, np.nan)
-            lines += ["", f"Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(g)}. "
-                      f"Seeds a {100 * config.get('report', {}).get('target_effect', 0.05):.0f}-point gain would need: "
-                      + (f"{int(seeds_needed.min())} to {int(seeds_needed.max())}" if seeds_needed.notna().any() else "more than 1000")
-                      + (" (some comparisons: more than 1000, the test subjects limit them)" if seeds_needed.isna().any() and seeds_needed.notna().any() else "") + ".", ""]
+            lines += [
+                "",
+                "Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(g)}. "
+                f"Seeds a {100 * config.get('report', {}).get('target_effect', 0.05):.0f}-point gain would need: "
+                + (
+                    f"{int(seeds_needed.min())} to {int(seeds_needed.max())}"
+                    if seeds_needed.notna().any()
+                    else "more than 1000"
+                )
+                + (
+                    " (some comparisons: more than 1000, the test subjects limit them)"
+                    if seeds_needed.isna().any() and seeds_needed.notna().any()
+                    else ""
+                )
+                + ".",
+                "",
+            ]
     selection = report / "selection_gains.csv"
     if selection.exists() and len(sel := pd.read_csv(selection, dtype={"k": str})):
         counts = sel["verdict"].value_counts()
-        lines += [f"Selection (`{sel['translator'].iloc[0]}` against all of its translator's faces at the same k): "
-                  + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(sel)} comparisons (Holm over all of them); "
-                  f"gains {100 * sel['gain'].min():+.1f} to {100 * sel['gain'].max():+.1f} points.", ""]
+        lines += [
+            f"Selection (`{sel['translator'].iloc[0]}` against all of its translator's faces at the same k): "
+            + ", ".join(f"{n} {v}" for v, n in counts.items())
+            + f" of {len(sel)} comparisons (Holm over all of them); "
+            f"gains {100 * sel['gain'].min():+.1f} to {100 * sel['gain'].max():+.1f} points.",
+            "",
+        ]
     controls = report / "control_gains.csv"
     if controls.exists() and len(con := pd.read_csv(controls, dtype={"k": str})):
-        lines += ["Generated faces against the controls at the same k (points: gain [95% interval], Holm p within each (arm, control) family, "
-                  "MDE, verdict):", "", "| arm | control | test set | k | gain |", "|---|---|---|---|---|"]
-        lines += [f"| `{r['translator']}` | `{r['baseline']}` | `{r['test_set']}` | {r['k']} | {_gain(pd.Series(r))} |"
-                  for r in con.sort_values(["translator", "baseline", "test_set", "k"]).to_dict("records")]
+        lines += [
+            "Generated faces against the controls at the same k (points: gain [95% interval], Holm p within each (arm, control) family, "
+            "MDE, verdict):",
+            "",
+            "| arm | control | test set | k | gain |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{r['translator']}` | `{r['baseline']}` | `{r['test_set']}` | {r['k']} | {_gain(pd.Series(r))} |"
+            for r in con.sort_values(["translator", "baseline", "test_set", "k"]).to_dict("records")
+        ]
         lines.append("")
     fidelity = report / "generated_fidelity.csv"
     if fidelity.exists() and len(fid := pd.read_csv(fidelity)):
-        lines += ["Expression fidelity (share of generated faces the real-only classifiers assign to the intended emotion): "
-                  + ", ".join(f"`{t}` {100 * v:.0f}%" for t, v in fid.groupby("translator")["fidelity"].mean().items()) + " (chance 17%).", ""]
+        lines += [
+            "Expression fidelity (share of generated faces the real-only classifiers assign to the intended emotion): "
+            + ", ".join(f"`{t}` {100 * v:.0f}%" for t, v in fid.groupby("translator")["fidelity"].mean().items())
+            + " (chance 17%).",
+            "",
+        ]
     minority, minority_gains = report / "minority.csv", report / "minority_gains.csv"
     if minority.exists() and minority_gains.exists():
-        m, mg = pd.read_csv(minority), pd.read_csv(minority_gains)
+        mg = pd.read_csv(minority_gains)
         target = config["minority"]["target"]
         auc = mg[mg["metric"] == "macro_auc_ovr"]
-        lines += [f"Study 2 (`{config['minority']['dataset']}`, {config['minority'].get('repeats', 3)} x {config['minority'].get('folds', 10)} folds, "
-                  f"{target} faces added): macro AUC "
-                  + "; ".join(f"`{r['translator']}` n={r['n']}" + (f" vs `{r['reference']}`" if r.get("reference", "none") != "none" else "")
-                              + f": {100 * r['baseline']:.1f} -> {100 * r['with_added']:.1f} (p_Holm {r['p_holm']:.2f})" for r in auc.to_dict("records"))
-                  + ".", ""]
+        lines += [
+            f"Study 2 (`{config['minority']['dataset']}`, {config['minority'].get('repeats', 3)} x {config['minority'].get('folds', 10)} folds, "
+            f"{target} faces added): macro AUC "
+            + "; ".join(
+                f"`{r['translator']}` n={r['n']}"
+                + (f" vs `{r['reference']}`" if r.get("reference", "none") != "none" else "")
+                + f": {100 * r['baseline']:.1f} -> {100 * r['with_added']:.1f} (p_Holm {r['p_holm']:.2f})"
+                for r in auc.to_dict("records")
+            )
+            + ".",
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -105,7 +164,9 @@ def main() -> None:
     if START not in text or END not in text:
         raise SystemExit(f"{args.readme}: the markers {START} and {END} are missing")
     block = demo_block(args.report)
-    args.readme.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: f"{START}\n{block}{END}", text, flags=re.S))
+    args.readme.write_text(
+        re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: f"{START}\n{block}{END}", text, flags=re.S)
+    )
     print(block)
 
 

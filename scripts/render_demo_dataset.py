@@ -1,4 +1,5 @@
 """Rule render_demo_dataset: draw one demo database to disk (images + annotations.csv)."""
+
 from synthfer.data.demo import DemoDatabase
 from synthfer.logs import run_logged
 from synthfer.steps.data import render_demo_dataset

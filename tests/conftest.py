@@ -30,7 +30,16 @@ def make_real_faces(n_subjects: int = 10, size: int = 32, seed: int = 0) -> Face
     for s in range(n_subjects):
         split = "train" if s < n_subjects - 4 else ("val" if s < n_subjects - 2 else "test")
         for e in DOMAINS:
-            rows.append({"subject": f"real/s{s:03d}", "emotion": e, "source": "real", "frame": 0, "intensity": 1.0, "split": split})
+            rows.append(
+                {
+                    "subject": f"real/s{s:03d}",
+                    "emotion": e,
+                    "source": "real",
+                    "frame": 0,
+                    "intensity": 1.0,
+                    "split": split,
+                }
+            )
             images.append(rng.integers(0, 256, (size, size), dtype=np.uint8))
     return FaceSet(np.stack(images), pd.DataFrame(rows))
 

@@ -25,13 +25,19 @@ def photo(name: str) -> Image.Image:
     return Image.open(Path(matplotlib.__file__).parent / "mpl-data" / "sample_data" / "grace_hopper.jpg").convert("RGB")
 
 
-def tight_crop(name: str, fill: float, shift: tuple[float, float] = (0.0, 0.0), size: int = 224, brightness: float = 1.0) -> tuple[Image.Image, np.ndarray]:
+def tight_crop(
+    name: str, fill: float, shift: tuple[float, float] = (0.0, 0.0), size: int = 224, brightness: float = 1.0
+) -> tuple[Image.Image, np.ndarray]:
     """A square crop in which the face box fills `fill` of the side (AffectNet-HQ, Oulu `Cropped/`), resized to
     `size`; returns it and the eye centres in its pixels."""
     x, y, w, h = FACE_BOX[name]
     side = max(w, h) / fill
     left, top = x + w / 2 + shift[0] * side - side / 2, y + h / 2 + shift[1] * side - side / 2
-    crop = photo(name).crop((round(left), round(top), round(left + side), round(top + side))).resize((size, size), Image.Resampling.BICUBIC)
+    crop = (
+        photo(name)
+        .crop((round(left), round(top), round(left + side), round(top + side)))
+        .resize((size, size), Image.Resampling.BICUBIC)
+    )
     if brightness != 1.0:
         crop = ImageEnhance.Brightness(crop).enhance(brightness)
     scale = size / round(side)
@@ -44,5 +50,7 @@ def tight_crops(n: int, seed: int = 0, fills: tuple[float, float] = (0.7, 1.1)) 
     out = []
     for i in range(n):
         name = ("astronaut", "hopper")[i % 2]
-        out.append(tight_crop(name, rng.uniform(*fills), tuple(rng.uniform(-0.06, 0.06, 2)), brightness=rng.uniform(0.7, 1.3)))
+        out.append(
+            tight_crop(name, rng.uniform(*fills), tuple(rng.uniform(-0.06, 0.06, 2)), brightness=rng.uniform(0.7, 1.3))
+        )
     return out

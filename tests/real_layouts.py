@@ -12,12 +12,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from photos import EYES, photo, tight_crop
 from PIL import Image
 
-from photos import EYES, photo, tight_crop
-
 APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02"  # the header of a real ._ file
-EMOTION_WORDS = {"anger": "angry", "disgust": "disgusted", "fear": "fearful", "happiness": "happy", "neutral": "neutral", "sadness": "sad", "surprise": "surprised"}
+EMOTION_WORDS = {
+    "anger": "angry",
+    "disgust": "disgusted",
+    "fear": "fearful",
+    "happiness": "happy",
+    "neutral": "neutral",
+    "sadness": "sad",
+    "surprise": "surprised",
+}
 EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
 
@@ -48,7 +55,12 @@ def full_frame(i: int, size: int = 256) -> tuple[Image.Image, np.ndarray]:
 
 def crop(i: int) -> Image.Image:
     rng = np.random.default_rng(i)
-    return tight_crop(("astronaut", "hopper")[i % 2], rng.uniform(0.75, 1.05), tuple(rng.uniform(-0.05, 0.05, 2)), brightness=rng.uniform(0.8, 1.2))[0]
+    return tight_crop(
+        ("astronaut", "hopper")[i % 2],
+        rng.uniform(0.75, 1.05),
+        tuple(rng.uniform(-0.05, 0.05, 2)),
+        brightness=rng.uniform(0.8, 1.2),
+    )[0]
 
 
 def write_rafd(root: Path, subjects: int = 6) -> dict:
@@ -90,12 +102,18 @@ def write_affectnet_hq(root: Path, per_class: int = 3) -> dict:
 def _mmi_xml(path: Path, code: int, view: int = 0) -> None:
     """The three XML files of a session as the release ships them: `<stem>.xml` (Metatag elements, the emotion
     among them), `session.xml` (the camera view of its track) and `<stem>-oao_aucs.xml` (action-unit timing)."""
-    path.write_text(f'<?xml version="1.0" encoding="utf-8"?>\n<Metadata>\n  <Metatag Name="Gender" Value="Female"/>\n'
-                    f'  <Metatag Name="Emotion" Value="{code}"/>\n</Metadata>\n')
-    (path.parent / "session.xml").write_text(f'<?xml version="1.0"?>\n<session sessionId="{path.parent.name}">\n'
-                                             f'  <track id="0" type="Video" view="{view}"/>\n  <annotation filename="{path.stem}-oao_aucs.xml"/>\n</session>\n')
-    (path.parent / f"{path.stem}-oao_aucs.xml").write_text('<?xml version="1.0"?>\n<ActionUnits><ActionUnit Number="12">'
-                                                          '<Marker Frame="3" Type="1"/></ActionUnit></ActionUnits>\n')
+    path.write_text(
+        f'<?xml version="1.0" encoding="utf-8"?>\n<Metadata>\n  <Metatag Name="Gender" Value="Female"/>\n'
+        f'  <Metatag Name="Emotion" Value="{code}"/>\n</Metadata>\n'
+    )
+    (path.parent / "session.xml").write_text(
+        f'<?xml version="1.0"?>\n<session sessionId="{path.parent.name}">\n'
+        f'  <track id="0" type="Video" view="{view}"/>\n  <annotation filename="{path.stem}-oao_aucs.xml"/>\n</session>\n'
+    )
+    (path.parent / f"{path.stem}-oao_aucs.xml").write_text(
+        '<?xml version="1.0"?>\n<ActionUnits><ActionUnit Number="12">'
+        '<Marker Frame="3" Type="1"/></ActionUnit></ActionUnits>\n'
+    )
 
 
 def _video(path: Path, frames: int = 5) -> None:
@@ -112,12 +130,20 @@ def write_mmi(root: Path) -> dict:
     """`Sessions/{n}/S001-001.avi` + its XML files: videos and stills, a profile session, an empty video, an
     annotation that is not XML."""
     sessions = root / "Sessions"
-    good = [("1", "S001-001", 4, "avi"), ("2", "S001-002", 6, "avi"), ("3", "S002-001", 1, "jpg"), ("4", "S002-002", 2, "jpg"),
-            ("5", "S003-001", 3, "jpg"), ("6", "S003-002", 5, "jpg")]
+    good = [
+        ("1", "S001-001", 4, "avi"),
+        ("2", "S001-002", 6, "avi"),
+        ("3", "S002-001", 1, "jpg"),
+        ("4", "S002-002", 2, "jpg"),
+        ("5", "S003-001", 3, "jpg"),
+        ("6", "S003-002", 5, "jpg"),
+    ]
     for session, stem, code, kind in good:
         (sessions / session).mkdir(parents=True, exist_ok=True)
         _mmi_xml(sessions / session / f"{stem}.xml", code)
-        _video(sessions / session / f"{stem}.avi") if kind == "avi" else full_frame(int(session))[0].save(sessions / session / f"{stem}.jpg")
+        _video(sessions / session / f"{stem}.avi") if kind == "avi" else full_frame(int(session))[0].save(
+            sessions / session / f"{stem}.jpg"
+        )
     debris(sessions / "1", beside="S001-001.xml")  # an AppleDouble ._S001-001.xml: binary, would not parse
     (sessions / "7").mkdir()
     _mmi_xml(sessions / "7" / "S004-001.xml", 4)
@@ -128,7 +154,13 @@ def write_mmi(root: Path) -> dict:
     (sessions / "8").mkdir()
     (sessions / "8" / "S004-002.xml").write_text("<Session><Meta-Data Name=")  # cut short
     full_frame(8)[0].save(sessions / "8" / "S004-002.jpg")
-    return {"faces": 6, "rejected": {"Sessions/7/S004-001.avi": "unreadable video", "Sessions/8/S004-002.xml": "unreadable annotation: XML ParseError"}}
+    return {
+        "faces": 6,
+        "rejected": {
+            "Sessions/7/S004-001.avi": "unreadable video",
+            "Sessions/8/S004-002.xml": "unreadable annotation: XML ParseError",
+        },
+    }
 
 
 def write_ckplus(root: Path) -> dict:
@@ -143,7 +175,10 @@ def write_ckplus(root: Path) -> dict:
         (labels / f"{subject}_001_00000003_emotion.txt").write_text(f"   {code:.7e}\n")
         debris(labels, beside=f"{subject}_001_00000003_emotion.txt")
     (root / "Emotion" / "S022" / "001" / "S022_001_00000003_emotion.txt").write_text("n/a\n")
-    return {"faces": 4, "rejected": {"Emotion/S022/001/S022_001_00000003_emotion.txt": "unreadable label file"}}  # the last frame of each
+    return {
+        "faces": 4,
+        "rejected": {"Emotion/S022/001/S022_001_00000003_emotion.txt": "unreadable label file"},
+    }  # the last frame of each
 
 
 def write_affectnet(root: Path) -> dict:
@@ -162,11 +197,24 @@ def write_affectnet(root: Path) -> dict:
     (root / "training.csv").write_text("\n".join(rows) + "\n")
     (root / "validation.csv").write_text(rows[0] + "\n")
     debris(root, beside="training.csv")
-    return {"faces": 7, "rejected": {"Manually_Annotated_Images/1/face8.jpg": "malformed row 10 of training.csv: facial_landmarks holds 0 points",
-                                     "Manually_Annotated_Images/1/face9.jpg": "malformed row 11 of training.csv: expression '' is not a code"}}
+    return {
+        "faces": 7,
+        "rejected": {
+            "Manually_Annotated_Images/1/face8.jpg": "malformed row 10 of training.csv: facial_landmarks holds 0 points",
+            "Manually_Annotated_Images/1/face9.jpg": "malformed row 11 of training.csv: expression '' is not a code",
+        },
+    }
 
 
-KDEF_CODES = {"anger": "AN", "disgust": "DI", "fear": "AF", "happiness": "HA", "neutral": "NE", "sadness": "SA", "surprise": "SU"}
+KDEF_CODES = {
+    "anger": "AN",
+    "disgust": "DI",
+    "fear": "AF",
+    "happiness": "HA",
+    "neutral": "NE",
+    "sadness": "SA",
+    "surprise": "SU",
+}
 
 
 def write_kdef(root: Path) -> dict:
@@ -204,4 +252,10 @@ def write_fer2013(root: Path) -> dict:
     rows.append(f",{' '.join(['128'] * 2304)},Training")  # row 16: an emotion cell left empty
     rows.append("3,12 x 7,Training")  # row 17: pixels that are no numbers
     (root / "fer2013.csv").write_text("\n".join(rows) + "\n")
-    return {"faces": 14, "rejected": {"fer2013.csv#14": "malformed row: emotion code ''", "fer2013.csv#15": "unreadable: OSError: damaged pixel row"}}
+    return {
+        "faces": 14,
+        "rejected": {
+            "fer2013.csv#14": "malformed row: emotion code ''",
+            "fer2013.csv#15": "unreadable: OSError: damaged pixel row",
+        },
+    }

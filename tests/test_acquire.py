@@ -8,12 +8,19 @@ import io
 import tarfile
 import threading
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from synthfer.data.acquire import (
-    ArchiveTooLargeError, ChecksumError, DownloadError, IncompleteDownloadError, UnpackLimits, UnsafeArchiveError, acquire, download, safe_extract,
+    ArchiveTooLargeError,
+    ChecksumError,
+    DownloadError,
+    IncompleteDownloadError,
+    UnpackLimits,
+    UnsafeArchiveError,
+    acquire,
+    download,
+    safe_extract,
 )
 
 
@@ -146,7 +153,9 @@ def test_a_complete_part_is_verified_and_finished_without_the_server(server, tmp
     _Handler.payload, _Handler.cut_after = bytes(range(256)) * 40, None
     (tmp_path / "data.bin.part").write_bytes(_Handler.payload)
     out = download(url, tmp_path / "data.bin", hashlib.sha256(_Handler.payload).hexdigest())
-    assert out.read_bytes() == _Handler.payload and _Handler.requests == [] and not (tmp_path / "data.bin.part").exists()
+    assert (
+        out.read_bytes() == _Handler.payload and _Handler.requests == [] and not (tmp_path / "data.bin.part").exists()
+    )
 
 
 def test_a_stale_part_as_long_as_the_file_starts_over(server, tmp_path):
@@ -186,15 +195,25 @@ def test_a_staging_folder_left_by_a_killed_unpack_is_removed_by_the_next(tmp_pat
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["rafd"]
 
 
-@pytest.mark.parametrize("limits, message", [
-    (UnpackLimits(max_member_gb=1000 / 1024**3), "member 'db/big.bin' unpacks to 0.00 GB, more than unpack_limits.max_member_gb"),
-    (UnpackLimits(max_total_gb=1500 / 1024**3), "unpacks to 0.00 GB, more than unpack_limits.max_total_gb"),
-    (UnpackLimits(max_members=2), "has 3 members, more than unpack_limits.max_members = 2"),
-])
+@pytest.mark.parametrize(
+    "limits, message",
+    [
+        (
+            UnpackLimits(max_member_gb=1000 / 1024**3),
+            "member 'db/big.bin' unpacks to 0.00 GB, more than unpack_limits.max_member_gb",
+        ),
+        (UnpackLimits(max_total_gb=1500 / 1024**3), "unpacks to 0.00 GB, more than unpack_limits.max_total_gb"),
+        (UnpackLimits(max_members=2), "has 3 members, more than unpack_limits.max_members = 2"),
+    ],
+)
 def test_an_archive_over_the_unpack_limits_is_refused_before_anything_is_written(tmp_path, limits, message):
     archive = tmp_path / "bomb.zip"
-    archive.write_bytes(_zip({"db/big.bin": b"\0" * 1200, "db/b.bin": b"\0" * 900, "db/c.txt": b"c"}))  # compresses to ~100 bytes
+    archive.write_bytes(
+        _zip({"db/big.bin": b"\0" * 1200, "db/b.bin": b"\0" * 900, "db/c.txt": b"c"})
+    )  # compresses to ~100 bytes
     with pytest.raises(ArchiveTooLargeError, match=message):
         acquire("fer", tmp_path / "out" / "fer", archive=str(archive), limits=limits)
     assert list((tmp_path / "out").iterdir()) == []
-    assert (safe_extract(archive, tmp_path / "ok" / "fer") / "big.bin").stat().st_size == 1200  # the default limits let it through
+    assert (
+        safe_extract(archive, tmp_path / "ok" / "fer") / "big.bin"
+    ).stat().st_size == 1200  # the default limits let it through

@@ -43,8 +43,21 @@ def test_fast_and_naive_paths_give_the_same_loss_and_gradients(tmp_path):
 def test_quick_bench_writes_a_well_formed_report(tmp_path):
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--device", "cpu", "--out", str(tmp_path / "out")],
-                            capture_output=True, text=True, timeout=300, cwd=cwd)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench.py"),
+            "--quick",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
     assert list(cwd.iterdir()) == []  # nothing written where the bench was started (sample grids, loss plots)
     tmp_path = tmp_path / "out"
     assert result.returncode == 0, result.stderr[-3000:]
@@ -63,7 +76,9 @@ def test_quick_bench_writes_a_well_formed_report(tmp_path):
     assert grid["runs"] == 11 * 5 and grid["image_epochs"] == 5 * 50 * (2000 + 654 + 9 * 2000 + 654 * 66)
     assert grid["stacked_minutes"] == grid["image_epochs"] / st["stacked_images_per_s"] / 60
     assert "| classifier training, batch 16" in (tmp_path / "bench.md").read_text()
-    assert bench["precision"] in ("fp32", "bf16") and all(row["precision"] == bench["precision"] for row in bench["classifier"])
+    assert bench["precision"] in ("fp32", "bf16") and all(
+        row["precision"] == bench["precision"] for row in bench["classifier"]
+    )
     assert bench["compiled"] is None  # --quick leaves torch.compile's minutes of compiling out
 
 
@@ -71,6 +86,9 @@ def test_the_compiled_path_is_timed_with_its_compile_time_apart():
     from synthfer.bench import compiled_throughput
 
     rng = np.random.default_rng(0)
-    images, labels = rng.integers(0, 256, size=(40, 32, 32), dtype=np.uint8), rng.integers(0, 6, size=40).astype(np.int64)
+    images, labels = (
+        rng.integers(0, 256, size=(40, 32, 32), dtype=np.uint8),
+        rng.integers(0, 6, size=40).astype(np.int64),
+    )
     result = compiled_throughput(images, labels, 16, torch.device("cpu"), backend="aot_eager")
     assert result["compiled"] and result["batch"] == 16 and result["compile_seconds"] > 0 and result["images_per_s"] > 0

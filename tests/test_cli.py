@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from PIL import Image
-
 from helpers.original_stargan import OriginalGenerator, trained_looking
 from photos import photo, tight_crop
+from PIL import Image
+
 from synthfer.cli import main
 from synthfer.data.prepare import PrepareConfig, prepare_faces
 from synthfer.labels import DOMAINS, EMOTIONS
@@ -31,13 +31,26 @@ def model_file(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     cfg = ClassifierConfig(image_size=32)
     path = tmp_path_factory.mktemp("model") / "model.pt"
-    save_classifier(cfg.build().eval(), cfg, path, {"image_size": 32, "eye_distance": 0.4, "eye_height": 0.36, "max_rejected_fraction": 0.2, "min_detection_confidence": 0.5})
+    save_classifier(
+        cfg.build().eval(),
+        cfg,
+        path,
+        {
+            "image_size": 32,
+            "eye_distance": 0.4,
+            "eye_height": 0.36,
+            "max_rejected_fraction": 0.2,
+            "min_detection_confidence": 0.5,
+        },
+    )
     return path
 
 
 def test_the_command_and_each_subcommand_have_help():
     for args in ([], ["predict"], ["export"], ["import-stargan"]):
-        run = subprocess.run([sys.executable, "-m", "synthfer.cli", *args, "--help"], capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            [sys.executable, "-m", "synthfer.cli", *args, "--help"], capture_output=True, text=True, timeout=120
+        )
         assert run.returncode == 0 and "usage: synthfer" in run.stdout, run.stderr
     assert (ROOT / "pyproject.toml").read_text().count('synthfer = "synthfer.cli:main"') == 1
 
@@ -55,7 +68,14 @@ def test_predict_classifies_real_photos_as_training_prepared_them_and_gives_reas
     assert main(["predict", str(model_file), str(photos), str(tmp_path / "missing.png"), "--out", str(out)]) == 0
     table = pd.read_csv(out, keep_default_na=False)
     by_name = {Path(p).name: row for p, row in zip(table["path"], table.to_dict("records"))}
-    assert set(by_name) == {"astronaut.png", "hopper_crop.jpg", "noise.png", "broken.jpg", "notes.txt", "missing.png"}  # no .DS_Store
+    assert set(by_name) == {
+        "astronaut.png",
+        "hopper_crop.jpg",
+        "noise.png",
+        "broken.jpg",
+        "notes.txt",
+        "missing.png",
+    }  # no .DS_Store
     assert by_name["noise.png"]["reason"] == "no face detected"
     assert by_name["broken.jpg"]["reason"].startswith("unreadable")
     assert by_name["notes.txt"]["reason"].startswith("not an image file (.txt")
@@ -69,7 +89,9 @@ def test_predict_classifies_real_photos_as_training_prepared_them_and_gives_reas
         row = by_name[name]
         assert row["reason"] == "" and row["pred"] in EMOTIONS
         path = next(p for p in photos.rglob(name))
-        records = pd.DataFrame([{"path": str(path), "frame": 0, "subject": "x", "emotion": "anger", "source": "x", "intensity": 1.0}])
+        records = pd.DataFrame(
+            [{"path": str(path), "frame": 0, "subject": "x", "emotion": "anger", "source": "x", "intensity": 1.0}]
+        )
         faces, _, _ = prepare_faces(records, PREPARE)
         expected = predict_proba(net.eval(), faces)[0]
         assert np.allclose([float(row[f"p_{e}"]) for e in EMOTIONS], expected, atol=1e-6)
@@ -87,6 +109,7 @@ def test_predict_refuses_a_model_file_without_its_preprocessing(tmp_path, capsys
 
 def test_export_writes_an_imagefolder_tree_and_a_table_and_never_overwrites(tmp_path, capsys):
     from conftest import make_real_faces
+
     from synthfer.data.store import write_face_set
 
     faces = make_real_faces(n_subjects=5, size=16)
@@ -95,12 +118,16 @@ def test_export_writes_an_imagefolder_tree_and_a_table_and_never_overwrites(tmp_
     out = tmp_path / "exported"
     assert main(["export", str(store), str(out)]) == 0
     table = pd.read_csv(out / "faces.csv", keep_default_na=False)
-    assert len(table) == len(faces.images) and sorted(p.name for p in out.iterdir()) == sorted([*set(table["emotion"]), "faces.csv"])
+    assert len(table) == len(faces.images) and sorted(p.name for p in out.iterdir()) == sorted(
+        [*set(table["emotion"]), "faces.csv"]
+    )
     assert {"file", "emotion", "identity", "split", "source", "store", "store_row"} <= set(table.columns)
     for row in table.sample(5, random_state=0).itertuples():
         assert row.file.startswith(f"{row.emotion}/")
         assert np.array_equal(np.asarray(Image.open(out / row.file)), faces.images[row.store_row])
-        assert row.identity == faces.table["subject"][row.store_row] and row.split == faces.table["split"][row.store_row]
+        assert (
+            row.identity == faces.table["subject"][row.store_row] and row.split == faces.table["split"][row.store_row]
+        )
     # torchvision reads it as any ImageFolder
     from torchvision.datasets import ImageFolder
 
@@ -142,9 +169,33 @@ def test_import_stargan_reads_the_domain_order_and_refuses_what_it_cannot_use(tm
     original = OriginalGenerator(conv_dim=4, c_dim=7, repeat_num=1)
     checkpoint = tmp_path / "G.ckpt"
     torch.save(original.state_dict(), checkpoint)
-    assert main(["import-stargan", str(checkpoint), "--out", str(tmp_path / "a.pt"), "--domains", "angry,disgust,fear,happy,neutral,sad"]) == 2
+    assert (
+        main(
+            [
+                "import-stargan",
+                str(checkpoint),
+                "--out",
+                str(tmp_path / "a.pt"),
+                "--domains",
+                "angry,disgust,fear,happy,neutral,sad",
+            ]
+        )
+        == 2
+    )
     assert "7 domains, but 6 names" in capsys.readouterr().err
-    assert main(["import-stargan", str(checkpoint), "--out", str(tmp_path / "a.pt"), "--domains", "angry,disgust,fear,happy,neutral,sad,contempt"]) == 2
+    assert (
+        main(
+            [
+                "import-stargan",
+                str(checkpoint),
+                "--out",
+                str(tmp_path / "a.pt"),
+                "--domains",
+                "angry,disgust,fear,happy,neutral,sad,contempt",
+            ]
+        )
+        == 2
+    )
     assert "contempt not an emotion" in capsys.readouterr().err
     torch.save({"conv1.weight": torch.zeros(1)}, tmp_path / "d.ckpt")  # e.g. the discriminator's file
     assert main(["import-stargan", str(tmp_path / "d.ckpt"), "--out", str(tmp_path / "b.pt")]) == 2
@@ -169,16 +220,36 @@ def test_import_stargan_never_runs_code_from_a_checkpoint(tmp_path, capsys):
 
 def test_an_imported_stargan_replaces_training_in_the_workflow(tmp_path):
     torch.save(OriginalGenerator(conv_dim=4, c_dim=7, repeat_num=1).state_dict(), tmp_path / "G.ckpt")
-    assert main(["import-stargan", str(tmp_path / "G.ckpt"), "--out", str(tmp_path / "stargan.pt"), "--image-size", "16"]) == 0
+    assert (
+        main(["import-stargan", str(tmp_path / "G.ckpt"), "--out", str(tmp_path / "stargan.pt"), "--image-size", "16"])
+        == 0
+    )
     config = yaml.safe_load((ROOT / "tests" / "data" / "tiny_config.yaml").read_text())
     config["stargan_model"] = str(tmp_path / "stargan.pt")
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path / "run"), "--configfile", str(path), "--dry-run", "--quiet", "rules"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(tmp_path / "run"),
+        "--configfile",
+        str(path),
+        "--dry-run",
+        "--quiet",
+        "rules",
+    ]
     dry = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "generate_faces" in dry.stdout and "train_stargan" not in dry.stdout
     config["stargan_model"] = str(tmp_path / "absent.pt")
     path.write_text(yaml.safe_dump(config))
     dry = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert dry.returncode != 0 and "stargan_model: " in dry.stdout + dry.stderr and "synthfer import-stargan" in dry.stdout + dry.stderr
+    assert (
+        dry.returncode != 0
+        and "stargan_model: " in dry.stdout + dry.stderr
+        and "synthfer import-stargan" in dry.stdout + dry.stderr
+    )

@@ -16,7 +16,14 @@ def demo_config() -> dict:
     return yaml.safe_load((ROOT / "config.yaml").read_text())
 
 
-@pytest.mark.parametrize("path", ["config.yaml", "tests/data/tiny_config.yaml", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").glob("*.yaml"))])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "config.yaml",
+        "tests/data/tiny_config.yaml",
+        *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").glob("*.yaml")),
+    ],
+)
 def test_shipped_configs_are_valid(path):
     sfconfig.validate_config(yaml.safe_load((ROOT / path).read_text()))
 
@@ -60,7 +67,9 @@ def test_role_must_name_a_defined_dataset(demo_config):
 
 def test_study_2_must_name_a_defined_dataset_and_an_emotion(demo_config):
     demo_config["minority"] = {"dataset": "fer2013", "target": "disgust", "n_added": [100], "translators": ["stargan"]}
-    with pytest.raises(sfconfig.ConfigError, match=r"minority\.dataset: 'fer2013' is not defined under datasets; defined: rafd_demo"):
+    with pytest.raises(
+        sfconfig.ConfigError, match=r"minority\.dataset: 'fer2013' is not defined under datasets; defined: rafd_demo"
+    ):
         sfconfig.validate_config(demo_config)
     demo_config["minority"].update(dataset="oulu_demo", target="neutral")
     with pytest.raises(sfconfig.ConfigError, match=r"minority\.target.*allowed values: anger, disgust"):
@@ -94,7 +103,10 @@ def test_stage_configs_take_the_image_size(demo_config):
     size = demo_config["preprocess"]["image_size"]
     assert sfconfig.stargan_config(demo_config).image_size == size
     assert sfconfig.identity_gan_config(demo_config).image_size == size
-    assert sfconfig.demo_database(demo_config, "rafd_demo").subjects == demo_config["datasets"]["rafd_demo"]["demo"]["subjects"]
+    assert (
+        sfconfig.demo_database(demo_config, "rafd_demo").subjects
+        == demo_config["datasets"]["rafd_demo"]["demo"]["subjects"]
+    )
 
 
 def test_dataset_sources_are_checked(demo_config):
@@ -118,11 +130,24 @@ def test_translators_are_checked_and_built_per_emotion(demo_config, tmp_path, mo
     demo_config["ecyclegan"] = {"alpha": 0.3}
     sfconfig.validate_config(demo_config)
     cfg = sfconfig.cyclegan_config(demo_config, "ecyclegan", "fear")
-    assert (cfg.variant, cfg.source, cfg.target, cfg.alpha, cfg.blocks, cfg.sub_blocks, cfg.cycle_loss) == ("ecyclegan", "neutral", "fear", 0.3, 2, 3, "perceptual")
+    assert (cfg.variant, cfg.source, cfg.target, cfg.alpha, cfg.blocks, cfg.sub_blocks, cfg.cycle_loss) == (
+        "ecyclegan",
+        "neutral",
+        "fear",
+        0.3,
+        2,
+        3,
+        "perceptual",
+    )
     assert cfg.image_size == demo_config["preprocess"]["image_size"]
-    assert sfconfig.cyclegan_config(demo_config, "cyclegan", "fear").cycle_loss == "l1"  # plain CycleGAN: L1 cycle, ResNet blocks
+    assert (
+        sfconfig.cyclegan_config(demo_config, "cyclegan", "fear").cycle_loss == "l1"
+    )  # plain CycleGAN: L1 cycle, ResNet blocks
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no VGG19 weights there
-    with pytest.raises(sfconfig.ConfigError, match=r"ecyclegan: the perceptual cycle loss needs VGG19 .* ecyclegan\.vgg_weights: random"):
+    with pytest.raises(
+        sfconfig.ConfigError,
+        match=r"ecyclegan: the perceptual cycle loss needs VGG19 .* ecyclegan\.vgg_weights: random",
+    ):
         sfconfig.check_translator_weights(demo_config)
     demo_config["ecyclegan"]["vgg_weights"] = "random"
     sfconfig.check_translator_weights(demo_config)  # no pretrained weights needed: fine
@@ -130,7 +155,9 @@ def test_translators_are_checked_and_built_per_emotion(demo_config, tmp_path, mo
 
 def test_a_dataset_listed_twice_in_a_role_is_refused(demo_config):
     demo_config["roles"]["real_train"] = ["rafd_demo", "oulu_demo", "rafd_demo"]
-    with pytest.raises(sfconfig.ConfigError, match=r"roles\.real_train lists rafd_demo more than once; each dataset once per role"):
+    with pytest.raises(
+        sfconfig.ConfigError, match=r"roles\.real_train lists rafd_demo more than once; each dataset once per role"
+    ):
         sfconfig.validate_config(demo_config)
 
 
@@ -142,7 +169,9 @@ def test_the_gans_never_learn_from_a_test_set(demo_config):
 
 def test_per_ratio_settings_for_a_ratio_not_run_are_refused(demo_config):
     demo_config["classifier"]["per_ratio"] = {"4": {"lr": 0.01}, "syn": {"lr": 0.01}}
-    with pytest.raises(sfconfig.ConfigError, match=r"classifier\.per_ratio: 4 not a ratio this study runs; allowed keys: 0, 1, 3, syn"):
+    with pytest.raises(
+        sfconfig.ConfigError, match=r"classifier\.per_ratio: 4 not a ratio this study runs; allowed keys: 0, 1, 3, syn"
+    ):
         sfconfig.validate_config(demo_config)
     demo_config["experiment"]["synthetic_only"] = False
     demo_config["classifier"]["per_ratio"] = {"syn": {"lr": 0.01}}
@@ -152,7 +181,9 @@ def test_per_ratio_settings_for_a_ratio_not_run_are_refused(demo_config):
 
 def test_split_fractions_that_leave_no_training_subject_are_refused(demo_config):
     demo_config["split"].update(val=0.5, test=0.5)
-    with pytest.raises(sfconfig.ConfigError, match=r"split\.val \+ split\.test = 0\.5 \+ 0\.5 = 1 of the subjects: nothing is left"):
+    with pytest.raises(
+        sfconfig.ConfigError, match=r"split\.val \+ split\.test = 0\.5 \+ 0\.5 = 1 of the subjects: nothing is left"
+    ):
         sfconfig.validate_config(demo_config)
 
 
@@ -160,19 +191,28 @@ def test_a_torchscript_generator_that_is_no_torchscript_file_is_refused_at_start
     garbage = tmp_path / "generator.pt"
     garbage.write_bytes(b"not a model")
     demo_config["generate"].update(identities="torchscript", torchscript=str(garbage))
-    with pytest.raises(sfconfig.ConfigError, match=r"generate\.torchscript: .*generator\.pt is not a TorchScript file \(torch\.jit\.save writes a zip"):
+    with pytest.raises(
+        sfconfig.ConfigError,
+        match=r"generate\.torchscript: .*generator\.pt is not a TorchScript file \(torch\.jit\.save writes a zip",
+    ):
         sfconfig.validate_config(demo_config)
 
 
 def test_study_2_may_not_test_on_faces_its_translators_learnt_from(demo_config):
     demo_config["roles"]["gan_train"] = ["affectnet_demo", "oulu_demo"]  # oulu_demo is study 2's dataset
-    with pytest.raises(sfconfig.ConfigError, match=r"minority\.dataset: oulu_demo is also in roles\.gan_train, so study 2's translators would learn"):
+    with pytest.raises(
+        sfconfig.ConfigError,
+        match=r"minority\.dataset: oulu_demo is also in roles\.gan_train, so study 2's translators would learn",
+    ):
         sfconfig.validate_config(demo_config)
 
 
 def test_max_runtime_names_its_rule_families(demo_config):
     demo_config["max_runtime"] = {"gans": 600}
-    with pytest.raises(sfconfig.ConfigError, match=r"max_runtime\.gans.*allowed keys: prepare, gan, generate, classifier, evaluate, minority"):
+    with pytest.raises(
+        sfconfig.ConfigError,
+        match=r"max_runtime\.gans.*allowed keys: prepare, gan, generate, classifier, evaluate, minority",
+    ):
         sfconfig.validate_config(demo_config)
     demo_config["max_runtime"] = {"gan": 0}
     with pytest.raises(sfconfig.ConfigError, match=r"max_runtime\.gan"):
@@ -182,11 +222,19 @@ def test_max_runtime_names_its_rule_families(demo_config):
 
 
 def test_controls_are_checked_and_add_their_arms(demo_config):
-    demo_config["controls"] = {"step_matched": True, "augmented": False, "balanced_selection": True, "oversampled": True}
+    demo_config["controls"] = {
+        "step_matched": True,
+        "augmented": False,
+        "balanced_selection": True,
+        "oversampled": True,
+    }
     assert sfconfig.arms(demo_config) == ["stargan", "stargan-selected", "stargan-selected-balanced", "real-steps"]
     assert sfconfig.minority_settings(demo_config) == ["stargan", "cyclegan", "real-oversampled"]
     demo_config["controls"]["step_match"] = True
-    with pytest.raises(sfconfig.ConfigError, match=r"controls\.step_match.*allowed keys: step_matched, augmented, balanced_selection, oversampled"):
+    with pytest.raises(
+        sfconfig.ConfigError,
+        match=r"controls\.step_match.*allowed keys: step_matched, augmented, balanced_selection, oversampled",
+    ):
         sfconfig.validate_config(demo_config)
     del demo_config["controls"]["step_match"]
     demo_config["controls"]["augmented"] = "yes"
@@ -195,10 +243,16 @@ def test_controls_are_checked_and_add_their_arms(demo_config):
     demo_config["controls"]["augmented"] = True
     without = copy.deepcopy(demo_config)
     del without["selection"], without["minority"]
-    with pytest.raises(sfconfig.ConfigError, match=r"controls\.balanced_selection: true needs a selection: section[\s\S]*controls\.oversampled: true .* needs a minority: section"):
+    with pytest.raises(
+        sfconfig.ConfigError,
+        match=r"controls\.balanced_selection: true needs a selection: section[\s\S]*controls\.oversampled: true .* needs a minority: section",
+    ):
         sfconfig.validate_config(without)
     del demo_config["controls"]
-    assert "real-steps" not in sfconfig.arms(demo_config) and sfconfig.minority_settings(demo_config) == ["stargan", "cyclegan"]  # off when absent
+    assert "real-steps" not in sfconfig.arms(demo_config) and sfconfig.minority_settings(demo_config) == [
+        "stargan",
+        "cyclegan",
+    ]  # off when absent
 
 
 def test_parsing_the_workflow_imports_no_torch():

@@ -8,7 +8,15 @@ import torch
 
 from synthfer.models.cyclegan import DenseSumBlock, GrayToRGB, PatchDiscriminator, TranslationGenerator
 from synthfer.train.cyclegan import (
-    CycleGANConfig, CycleLoss, ImagePool, VGGWeightsMissing, critic_loss, generator_adv_loss, train_cyclegan, translate_faces, vgg19_features,
+    CycleGANConfig,
+    CycleLoss,
+    ImagePool,
+    VGGWeightsMissing,
+    critic_loss,
+    generator_adv_loss,
+    train_cyclegan,
+    translate_faces,
+    vgg19_features,
 )
 
 
@@ -42,7 +50,9 @@ def test_critic_and_generator_losses_on_hand_made_scores():
     everyone = torch.ones(4, dtype=torch.bool)
     assert critic_loss(real, fake, "lsgan", everyone, everyone).item() == pytest.approx(1.0)  # all labels flipped
     one = torch.tensor([True, False, False, False])
-    assert critic_loss(real, fake, "lsgan", one, None).item() == pytest.approx(0.5 * 0.25)  # one of 4 real targets flipped
+    assert critic_loss(real, fake, "lsgan", one, None).item() == pytest.approx(
+        0.5 * 0.25
+    )  # one of 4 real targets flipped
     scores_real, scores_fake = torch.full((4, 1, 2, 2), 3.0), torch.full((4, 1, 2, 2), -1.0)
     assert critic_loss(scores_real, scores_fake, "wgan-gp").item() == pytest.approx(-1.0 - 3.0)  # D(fake) - D(real)
     assert generator_adv_loss(torch.ones(2, 1, 2, 2), "lsgan").item() == 0.0
@@ -90,14 +100,42 @@ def test_image_pool_stores_then_mixes_history():
     assert torch.equal(ImagePool(0).query(new, gen), new)
 
 
-@pytest.mark.parametrize("overrides", [
-    {},
-    {"variant": "ecyclegan", "cycle_loss": "perceptual", "vgg_weights": "random", "vgg_layers": 4, "gan_loss": "wgan-gp", "label_flip": 0.1, "instance_noise": 0.1, "g_per_d": 2},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {
+            "variant": "ecyclegan",
+            "cycle_loss": "perceptual",
+            "vgg_weights": "random",
+            "vgg_layers": 4,
+            "gan_loss": "wgan-gp",
+            "label_flip": 0.1,
+            "instance_noise": 0.1,
+            "g_per_d": 2,
+        },
+    ],
+)
 def test_a_few_training_steps_change_the_generator_and_log_losses(overrides, tmp_path):
     rng = np.random.default_rng(0)
-    source, target = rng.integers(0, 256, (12, 16, 16), dtype=np.uint8), rng.integers(0, 256, (12, 16, 16), dtype=np.uint8)
-    cfg = CycleGANConfig(image_size=16, ngf=4, ndf=4, blocks=1, d_layers=2, iterations=4, batch_size=4, log_every=2, sample_every=4, checkpoint_every=0, pool_size=4, **overrides)
+    source, target = (
+        rng.integers(0, 256, (12, 16, 16), dtype=np.uint8),
+        rng.integers(0, 256, (12, 16, 16), dtype=np.uint8),
+    )
+    cfg = CycleGANConfig(
+        image_size=16,
+        ngf=4,
+        ndf=4,
+        blocks=1,
+        d_layers=2,
+        iterations=4,
+        batch_size=4,
+        log_every=2,
+        sample_every=4,
+        checkpoint_every=0,
+        pool_size=4,
+        **overrides,
+    )
     torch.manual_seed(cfg.seed)
     initial = cfg.build_generator()
     G, losses = train_cyclegan(source, target, cfg, torch.device("cpu"), tmp_path)

@@ -75,8 +75,11 @@ def test_too_many_rejects_fail_loudly_with_reasons_grouped_and_the_list_kept(sma
     _, root = small_db
     records = load_records("demo", root, "db")
     records.loc[records.index[:4], "path"] = [f"/nonexistent/{i}.png" for i in range(4)]
-    with pytest.raises(TooManyRejectedError, match=r"4 of 28 images rejected \(14% > preprocess\.max_rejected_fraction 10%\); most common reasons: "
-                                                   r"4 x unreadable: FileNotFoundError: \[Errno 2\] No such file or directory$") as error:
+    with pytest.raises(
+        TooManyRejectedError,
+        match=r"4 of 28 images rejected \(14% > preprocess\.max_rejected_fraction 10%\); most common reasons: "
+        r"4 x unreadable: FileNotFoundError: \[Errno 2\] No such file or directory$",
+    ) as error:
         prepare_faces(records, PrepareConfig(image_size=32, max_rejected_fraction=0.1))
     assert len(error.value.rejected) == 4  # the whole list travels with the error
     from synthfer.steps.data import prepare_dataset
@@ -86,11 +89,26 @@ def test_too_many_rejects_fail_loudly_with_reasons_grouped_and_the_list_kept(sma
     shutil.copytree(root, broken)
     for png in sorted((broken / "images").glob("*.png"))[:4]:
         png.write_bytes(b"")
-    with pytest.raises(TooManyRejectedError, match=r"dataset 'db': .* Every rejected file and its reason: .*prepare\.rejected\.csv"):
-        prepare_dataset("db", "demo", broken, {}, PrepareConfig(image_size=32, max_rejected_fraction=0.1), out / "faces.npz", out / "faces.csv",
-                        out / "rejected.csv", 1, tmp_path / "logs" / "prepare.rejected.csv")
+    with pytest.raises(
+        TooManyRejectedError, match=r"dataset 'db': .* Every rejected file and its reason: .*prepare\.rejected\.csv"
+    ):
+        prepare_dataset(
+            "db",
+            "demo",
+            broken,
+            {},
+            PrepareConfig(image_size=32, max_rejected_fraction=0.1),
+            out / "faces.npz",
+            out / "faces.csv",
+            out / "rejected.csv",
+            1,
+            tmp_path / "logs" / "prepare.rejected.csv",
+        )
     kept = pd.read_csv(tmp_path / "logs" / "prepare.rejected.csv")
-    assert len(kept) == 4 and kept["reason"].str.startswith("unreadable: UnidentifiedImageError: cannot identify image file").all()
+    assert (
+        len(kept) == 4
+        and kept["reason"].str.startswith("unreadable: UnidentifiedImageError: cannot identify image file").all()
+    )
     assert not out.exists()  # no output written
 
 
@@ -100,7 +118,9 @@ def test_an_image_over_the_decompression_limit_is_rejected_by_name(small_db, mon
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the 64 px demo images are over twice that: PIL refuses them
     _, faces, rejected = prepare_faces(records.iloc[:2], PrepareConfig(image_size=32, max_rejected_fraction=1.0))
     assert len(faces) == 0 and list(rejected["path"]) == list(records["path"].iloc[:2])
-    assert rejected["reason"].str.startswith("unreadable: image over PIL's decompression-bomb limit (1000 pixels)").all()
+    assert (
+        rejected["reason"].str.startswith("unreadable: image over PIL's decompression-bomb limit (1000 pixels)").all()
+    )
 
 
 def _subjects(n: int, per: int = 6) -> pd.Series:
@@ -156,7 +176,9 @@ def test_detection_and_alignment_undo_rotation_and_shift(angle, shift):
 
     detector = FaceDetector()
     original = _astronaut()
-    moved = original.rotate(angle, resample=Image.Resampling.BICUBIC, center=(225, 105), translate=shift, fillcolor=(128, 128, 128))
+    moved = original.rotate(
+        angle, resample=Image.Resampling.BICUBIC, center=(225, 105), translate=shift, fillcolor=(128, 128, 128)
+    )
     crops, found = [], []
     for img in (original, moved):
         found.append(detector.detect(np.asarray(img)))
@@ -165,9 +187,11 @@ def test_detection_and_alignment_undo_rotation_and_shift(angle, shift):
     # the original's eyes, carried by the known rotation and shift into the moved photo, then through the
     # alignment computed from the moved photo's own detection: level, at the canonical points, within 2 px
     t, (cx, cy) = np.radians(angle), (225, 105)
+
     def moved_point(p: np.ndarray) -> np.ndarray:
         x, y = p - (cx, cy)
         return np.array([cx + np.cos(t) * x + np.sin(t) * y + shift[0], cy - np.sin(t) * x + np.cos(t) * y + shift[1]])
+
     matrix = eye_alignment_matrix(found[1].left_eye, found[1].right_eye, 64, 0.38, 0.38)
     left, right = (matrix @ np.append(moved_point(eye), 1.0) for eye in (found[0].left_eye, found[0].right_eye))
     assert abs(left[1] - right[1]) < 2 and abs(left[1] - 0.38 * 64) < 2  # eyes level, on the eye line
@@ -192,7 +216,9 @@ def test_tight_face_crops_are_kept_and_aligned_as_well_as_full_frames():
     found = [detector.detect(np.asarray(crop)) for crop, _ in crops]
     kept = [(f, eyes) for f, (_, eyes) in zip(found, crops) if not isinstance(f, str)]
     assert len(kept) / len(crops) >= 0.97, [f for f in found if isinstance(f, str)]
-    errors = [np.abs(np.array([f.left_eye, f.right_eye]) - eyes).max() / np.linalg.norm(eyes[1] - eyes[0]) for f, eyes in kept]
+    errors = [
+        np.abs(np.array([f.left_eye, f.right_eye]) - eyes).max() / np.linalg.norm(eyes[1] - eyes[0]) for f, eyes in kept
+    ]
     # as on full frames: the two models disagree there by 0.05-0.15 inter-ocular distances
     assert np.median(errors) < 0.1 and max(errors) < 0.2, sorted(errors)[-5:]
 
@@ -210,8 +236,22 @@ def test_sixteen_bit_and_exif_rotated_photos_are_read_as_a_viewer_shows_them(tmp
     _astronaut().transpose(Image.Transpose.ROTATE_90).save(tmp_path / "phone.jpg", exif=exif, quality=95)
     upright = read_image({"path": str(tmp_path / "phone.jpg")})
     assert upright.size == (512, 512) and np.abs(np.asarray(upright.convert("L"), dtype=int) - gray).mean() < 8
-    images, _, rejected = prepare_faces(pd.DataFrame([{"path": str(tmp_path / f), "subject": "s", "emotion": "anger", "source": "x", "frame": 0,
-                                                       "intensity": np.nan} for f in ("deep.png", "phone.jpg")]), PrepareConfig(image_size=32))
+    images, _, rejected = prepare_faces(
+        pd.DataFrame(
+            [
+                {
+                    "path": str(tmp_path / f),
+                    "subject": "s",
+                    "emotion": "anger",
+                    "source": "x",
+                    "frame": 0,
+                    "intensity": np.nan,
+                }
+                for f in ("deep.png", "phone.jpg")
+            ]
+        ),
+        PrepareConfig(image_size=32),
+    )
     assert len(images) == 2 and rejected.empty
 
 
@@ -220,10 +260,21 @@ def test_the_gans_get_the_faces_of_training_subjects_only(tmp_path):
     from synthfer.steps.data import restrict_to_training_subjects
 
     table = pd.DataFrame({"subject": [f"a/{i // 7}" for i in range(42)], "emotion": list(DOMAINS) * 6, "source": "a"})
-    write_face_set(FaceSet(np.arange(42, dtype=np.uint8).reshape(42, 1, 1).repeat(4, 1).repeat(4, 2), table), tmp_path / "a/faces.npz", tmp_path / "a/faces.csv")
-    split = pd.DataFrame({"subject": ["a/0", "a/1", "a/2", "a/3", "a/4", "b/0"], "split": ["train", "val", "train", "test", "train", "train"]})
+    write_face_set(
+        FaceSet(np.arange(42, dtype=np.uint8).reshape(42, 1, 1).repeat(4, 1).repeat(4, 2), table),
+        tmp_path / "a/faces.npz",
+        tmp_path / "a/faces.csv",
+    )
+    split = pd.DataFrame(
+        {
+            "subject": ["a/0", "a/1", "a/2", "a/3", "a/4", "b/0"],
+            "split": ["train", "val", "train", "test", "train", "train"],
+        }
+    )
     split.to_csv(tmp_path / "split.csv", index=False)
-    restrict_to_training_subjects(tmp_path / "a", tmp_path / "split.csv", tmp_path / "gan/faces.npz", tmp_path / "gan/faces.csv")
+    restrict_to_training_subjects(
+        tmp_path / "a", tmp_path / "split.csv", tmp_path / "gan/faces.npz", tmp_path / "gan/faces.csv"
+    )
     given = read_store(tmp_path / "gan")
     assert sorted(given.table["subject"].unique()) == ["a/0", "a/2", "a/4"] and len(given.table) == 21
     assert list(given.images[:, 0, 0]) == [i for i in range(42) if i // 7 in (0, 2, 4)]  # images travel with their rows

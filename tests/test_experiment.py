@@ -4,19 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import make_real_faces
+
+from synthfer.checkpoint import load_torch
 from synthfer.data.splits import assert_subject_disjoint
 from synthfer.data.store import FaceSet, read_face_set, write_face_set
 from synthfer.experiment import parse_k, run_sets
 from synthfer.generate import UnitSizes, generate_balanced_set, unit_assignment
 from synthfer.identities import GANIdentities
-from synthfer.translate import PerEmotionTranslator, StarGANTranslator, load_translator
-from synthfer.checkpoint import load_torch
 from synthfer.io import atomic_write_csv
 from synthfer.labels import DOMAINS, EMOTIONS
 from synthfer.models.identity_gan import IdentityGenerator
 from synthfer.models.stargan import Generator
+from synthfer.translate import PerEmotionTranslator, StarGANTranslator, load_translator
 
 
 def _generated(n_units: int, sizes: UnitSizes) -> FaceSet:
@@ -37,7 +37,12 @@ def real() -> FaceSet:
 def test_generated_set_is_balanced_and_identity_disjoint():
     torch.manual_seed(0)
     sizes = UnitSizes(train=3, val=1, test=2)
-    faces = generate_balanced_set(GANIdentities(IdentityGenerator(16, z_dim=8, width=4), seed=0), StarGANTranslator(Generator(4, len(DOMAINS), 1)), sizes, range(2))
+    faces = generate_balanced_set(
+        GANIdentities(IdentityGenerator(16, z_dim=8, width=4), seed=0),
+        StarGANTranslator(Generator(4, len(DOMAINS), 1)),
+        sizes,
+        range(2),
+    )
     assert faces.images.shape == (2 * 6 * len(DOMAINS), 16, 16)
     per_identity = faces.table.groupby("subject")["emotion"].apply(set)
     assert len(per_identity) == 12 and all(e == set(DOMAINS) for e in per_identity)
@@ -145,8 +150,12 @@ def test_a_step_matched_control_trains_on_real_faces_only_with_the_budget_of_k_u
     generated = _generated(2, UnitSizes(6, 2, 2))
     mixed = run_sets(real, generated, 2)
     steps = run_sets(real, generated, 2, "real-steps")
-    assert len(steps["train"].images) == len(mixed["train"].images)  # as many samples per epoch, so as many gradient steps
-    assert set(steps["train"].table["subject"]) == set(real.table.loc[real.table["split"] == "train", "subject"])  # no generated face
+    assert len(steps["train"].images) == len(
+        mixed["train"].images
+    )  # as many samples per epoch, so as many gradient steps
+    assert set(steps["train"].table["subject"]) == set(
+        real.table.loc[real.table["split"] == "train", "subject"]
+    )  # no generated face
     uses = steps["train"].table.groupby(["subject", "emotion"]).size()
     assert uses.max() - uses.min() <= 1  # every real face equally often, up to the remainder
     for part in ("val", "in_distribution", "real_test"):
@@ -164,10 +173,12 @@ def test_an_augmented_control_adds_warped_copies_of_real_training_faces_the_same
     added = a["train"].images[n_real:]
     assert len(a["train"].images) == len(run_sets(real, generated, 1)["train"].images) and added.dtype == np.uint8
     assert np.array_equal(added, b["train"].images[n_real:])  # fixed copies, as generated units are
-    originals = a["train"].images[: n_real]
+    originals = a["train"].images[:n_real]
     assert not any(np.array_equal(copy, orig) for copy in added[:20] for orig in originals)  # each copy is transformed
     assert set(a["train"].table["source"].iloc[n_real:]) == {"real-augmented"}
-    assert set(a["train"].table["subject"].iloc[n_real:]) <= set(a["train"].table["subject"].iloc[:n_real])  # copies stay with their subjects' split
+    assert set(a["train"].table["subject"].iloc[n_real:]) <= set(
+        a["train"].table["subject"].iloc[:n_real]
+    )  # copies stay with their subjects' split
 
 
 def test_budget_sources_spread_the_extra_samples_evenly():

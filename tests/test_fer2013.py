@@ -55,7 +55,12 @@ def test_fer2013_csv_codes_usage_and_pixels(tmp_path):
 
 def test_fer2013_folder_release(tmp_path):
     rng = np.random.default_rng(1)
-    for split, folder, n in [("train", "happy", 2), ("train", "disgust", 1), ("test", "fear", 1), ("test", "contempt", 1)]:
+    for split, folder, n in [
+        ("train", "happy", 2),
+        ("train", "disgust", 1),
+        ("test", "fear", 1),
+        ("test", "contempt", 1),
+    ]:
         for i in range(n):
             (tmp_path / split / folder).mkdir(parents=True, exist_ok=True)
             Image.fromarray(_pattern(0, rng)).save(tmp_path / split / folder / f"im{i}.jpg")
@@ -84,14 +89,18 @@ def test_ambiguity_filter_removes_mislabelled_faces_first():
     flipped = np.concatenate([rng.choice(60, 6, replace=False), 60 + rng.choice(60, 6, replace=False)])
     emotions[flipped] = [names[7 - codes[i]] for i in flipped]  # 3 <-> 4: the label says the other class
     cfg = AmbiguityFilterConfig(keep=0.9, folds=3, max_epochs=8, patience=3, batch_size=16, lr=1e-3, image_size=32)
-    confidence = out_of_fold_confidence(images, emotions, pd.Series([f"s{i}" for i in range(len(codes))]), cfg, torch.device("cpu"))
+    confidence = out_of_fold_confidence(
+        images, emotions, pd.Series([f"s{i}" for i in range(len(codes))]), cfg, torch.device("cpu")
+    )
     assert np.isfinite(confidence).all()
     keep = select_unambiguous(emotions, confidence, cfg.keep)
     removed = set(np.flatnonzero(~keep))
     assert len(removed & set(flipped)) >= 9  # the removed faces are (mostly) the mislabelled ones
     counts = counts_before_after(emotions, keep).set_index("emotion")
     assert counts.loc["total", "before"] == 120 and counts.loc["total", "after"] == int(keep.sum())
-    assert (counts.loc[["happiness", "sadness"], "after"] == np.ceil(0.9 * counts.loc[["happiness", "sadness"], "before"])).all()
+    assert (
+        counts.loc[["happiness", "sadness"], "after"] == np.ceil(0.9 * counts.loc[["happiness", "sadness"], "before"])
+    ).all()
 
 
 def test_selection_keeps_the_share_per_class_even_for_a_minority():
@@ -113,7 +122,9 @@ def test_stratified_split_balances_emotions_and_stays_subject_disjoint():
     table = pd.DataFrame({"subject": subjects, "emotion": emotions})
     plain = split_subjects(table["subject"], 4, 8, seed=0)
     balanced = split_subjects(table["subject"], 4, 8, seed=0, emotions=table["emotion"])
-    assert _imbalance(balanced.to_numpy(), table["emotion"].to_numpy()) < _imbalance(plain.to_numpy(), table["emotion"].to_numpy())
+    assert _imbalance(balanced.to_numpy(), table["emotion"].to_numpy()) < _imbalance(
+        plain.to_numpy(), table["emotion"].to_numpy()
+    )
     assert_subject_disjoint(table.assign(split=balanced))
     assert balanced.groupby(table["subject"]).first().value_counts().to_dict() == {"train": 28, "test": 8, "val": 4}
     assert balanced.equals(split_subjects(table["subject"], 4, 8, seed=0, emotions=table["emotion"]))
@@ -122,11 +133,13 @@ def test_stratified_split_balances_emotions_and_stays_subject_disjoint():
 def test_malformed_fer2013_rows_are_rejected_with_their_row_not_fatal(tmp_path):
     write_fer2013_csv(tmp_path / "fer2013.csv", per_class=1)
     table = pd.read_csv(tmp_path / "fer2013.csv", dtype=str)
-    bad = pd.DataFrame([
-        {"emotion": "3", "pixels": "12 x 7 " * 10, "Usage": "Training"},  # non-numeric pixels, a kept class
-        {"emotion": "", "pixels": table.loc[0, "pixels"], "Usage": "Training"},  # no label at all
-        {"emotion": "9", "pixels": table.loc[0, "pixels"], "Usage": "Training"},  # a code that is no class
-    ])
+    bad = pd.DataFrame(
+        [
+            {"emotion": "3", "pixels": "12 x 7 " * 10, "Usage": "Training"},  # non-numeric pixels, a kept class
+            {"emotion": "", "pixels": table.loc[0, "pixels"], "Usage": "Training"},  # no label at all
+            {"emotion": "9", "pixels": table.loc[0, "pixels"], "Usage": "Training"},  # a code that is no class
+        ]
+    )
     pd.concat([table, bad], ignore_index=True).to_csv(tmp_path / "fer2013.csv", index=False)
     records = load_records("fer2013", tmp_path / "fer2013.csv", "fer")
     images, faces, rejected = prepare_faces(records, PrepareConfig(image_size=48, max_rejected_fraction=0.5))
@@ -141,9 +154,14 @@ def test_malformed_fer2013_rows_are_rejected_with_their_row_not_fatal(tmp_path):
 
 def test_a_fer2013_csv_without_its_columns_names_the_file_and_the_columns_found(tmp_path):
     pd.DataFrame({"emotion": [0], "image": ["1 2 3 4"]}).to_csv(tmp_path / "fer2013.csv", index=False)
-    with pytest.raises(ValueError, match=r"dataset 'fer': .*fer2013\.csv has no pixels column \(it has emotion, image\); the FER2013 csv needs emotion, pixels"):
+    with pytest.raises(
+        ValueError,
+        match=r"dataset 'fer': .*fer2013\.csv has no pixels column \(it has emotion, image\); the FER2013 csv needs emotion, pixels",
+    ):
         load_records("fer2013", tmp_path, "fer")
-    pd.DataFrame({"emotion": [0], "pixels": [" ".join(["7"] * 2304)]}).to_csv(tmp_path / "fer2013.csv", index=False)  # Kaggle's train.csv: no Usage
+    pd.DataFrame({"emotion": [0], "pixels": [" ".join(["7"] * 2304)]}).to_csv(
+        tmp_path / "fer2013.csv", index=False
+    )  # Kaggle's train.csv: no Usage
     assert len(load_records("fer2013", tmp_path, "fer")) == 1
     with pytest.raises(ValueError, match="options.usage is set, but .* has no Usage column"):
         load_records("fer2013", tmp_path, "fer", {"usage": ["Training"]})

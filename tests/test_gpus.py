@@ -25,8 +25,16 @@ def test_concurrent_jobs_get_different_devices_and_wait_when_all_are_taken(tmp_p
 
 
 def test_a_killed_job_frees_its_device(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", f"from pathlib import Path; from synthfer.gpus import claim_gpu; print(claim_gpu(['3'], Path({str(tmp_path)!r})), flush=True); import time; time.sleep(60)"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from pathlib import Path; from synthfer.gpus import claim_gpu; "
+            f"print(claim_gpu(['3'], Path({str(tmp_path)!r})), flush=True); import time; time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "3"
     with pytest.raises(TimeoutError):
         gpus.claim_gpu(["3"], tmp_path, wait_s=0.2, poll_s=0.05)

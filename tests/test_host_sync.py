@@ -79,29 +79,73 @@ FACES = np.random.default_rng(0).integers(0, 256, size=(24, 16, 16), dtype=np.ui
 
 
 def _stargan(device: torch.device, work: Path) -> stargan.StarGANConfig:
-    cfg = stargan.StarGANConfig(image_size=16, conv_dim=8, d_conv_dim=8, g_repeat=1, d_repeat=3, iterations=12, batch_size=4, n_critic=2,
-                                ema_decay=0.9, log_every=5, sample_every=100, checkpoint_every=0)
+    cfg = stargan.StarGANConfig(
+        image_size=16,
+        conv_dim=8,
+        d_conv_dim=8,
+        g_repeat=1,
+        d_repeat=3,
+        iterations=12,
+        batch_size=4,
+        n_critic=2,
+        ema_decay=0.9,
+        log_every=5,
+        sample_every=100,
+        checkpoint_every=0,
+    )
     stargan.train_stargan(FACES, np.arange(len(FACES)) % 7, cfg, device, work)
     return cfg
 
 
 def _identity(device: torch.device, work: Path) -> identity_gan.IdentityGANConfig:
-    cfg = identity_gan.IdentityGANConfig(image_size=16, architecture="stylegan", z_dim=8, w_dim=8, mapping_layers=2, width=4, iterations=12,
-                                         batch_size=4, r1_gamma=1.0, ema_decay=0.9, log_every=5, sample_every=100, checkpoint_every=0)
+    cfg = identity_gan.IdentityGANConfig(
+        image_size=16,
+        architecture="stylegan",
+        z_dim=8,
+        w_dim=8,
+        mapping_layers=2,
+        width=4,
+        iterations=12,
+        batch_size=4,
+        r1_gamma=1.0,
+        ema_decay=0.9,
+        log_every=5,
+        sample_every=100,
+        checkpoint_every=0,
+    )
     identity_gan.train_identity_gan(FACES, cfg, device, work)
     return cfg
 
 
 def _cyclegan(device: torch.device, work: Path) -> cyclegan.CycleGANConfig:
     # a pool smaller than the batch, label flips, instance noise and alternate critic steps: every stateful part
-    cfg = cyclegan.CycleGANConfig(image_size=16, variant="ecyclegan", ngf=4, ndf=4, blocks=1, sub_blocks=2, d_layers=2, pool_size=3, label_flip=0.2,
-                                  instance_noise=0.1, g_per_d=2, iterations=12, batch_size=4, log_every=5, sample_every=100, checkpoint_every=0)
+    cfg = cyclegan.CycleGANConfig(
+        image_size=16,
+        variant="ecyclegan",
+        ngf=4,
+        ndf=4,
+        blocks=1,
+        sub_blocks=2,
+        d_layers=2,
+        pool_size=3,
+        label_flip=0.2,
+        instance_noise=0.1,
+        g_per_d=2,
+        iterations=12,
+        batch_size=4,
+        log_every=5,
+        sample_every=100,
+        checkpoint_every=0,
+    )
     cyclegan.train_cyclegan(FACES[:12], FACES[12:], cfg, device, work)
     return cfg
 
 
-LOOPS = {"stargan": (stargan, "_stargan_iteration", _stargan), "identity": (identity_gan, "_identity_iteration", _identity),
-         "cyclegan": (cyclegan, "_iteration", _cyclegan)}
+LOOPS = {
+    "stargan": (stargan, "_stargan_iteration", _stargan),
+    "identity": (identity_gan, "_identity_iteration", _identity),
+    "cyclegan": (cyclegan, "_iteration", _cyclegan),
+}
 
 
 @pytest.mark.parametrize("kind", list(LOOPS))
@@ -111,7 +155,11 @@ def test_gan_loops_read_values_back_only_when_they_log(kind, tmp_path):
         cfg = train(torch.device("cpu"), tmp_path)
     outside = [(it, site) for it, site in reads.reads if not _logged(it, cfg.log_every, cfg.iterations)]
     assert not outside, f"host reads between log lines (iteration, site): {outside}"
-    assert {it for it, _ in reads.reads} <= {5, 10, 12} and reads.reads  # the logging itself is seen, so the probe works
+    assert {it for it, _ in reads.reads} <= {
+        5,
+        10,
+        12,
+    } and reads.reads  # the logging itself is seen, so the probe works
 
 
 def test_classifier_epochs_read_nothing_back():
@@ -127,7 +175,9 @@ def test_classifier_epochs_read_nothing_back():
     stack = StackedModels([PaperCNN(32) for _ in range(2)])
     opt = torch.optim.Adam(list(stack.params.values()))
     with HostReads() as reads:
-        running, correct = train_stacked_epoch(stack, opt, x, y, 4, [seed_everything(s) for s in range(2)], augment=True, precision="fp32")
+        running, correct = train_stacked_epoch(
+            stack, opt, x, y, 4, [seed_everything(s) for s in range(2)], augment=True, precision="fp32"
+        )
     assert reads.reads == []
     assert running.shape == (2,) and bool((running > 0).all())
 
@@ -173,7 +223,9 @@ def test_gan_loops_ask_for_their_generator_on_the_training_device(kind, tmp_path
     assert asked == [(torch.device("cpu"),)]  # the device is passed on, not left to the CPU default
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device: the blocking copies only exist on a GPU")
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device: the blocking copies only exist on a GPU"
+)
 @pytest.mark.parametrize("kind", list(LOOPS))
 def test_gan_loops_do_not_synchronise_the_gpu_between_log_lines(kind, tmp_path):
     module, name, train = LOOPS[kind]

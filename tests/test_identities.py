@@ -37,7 +37,7 @@ def test_stylegan_shapes_truncation_and_noise():
         same = G(z, truncation=0.0)  # every z mapped to the mean w: one face (noise strengths start at 0)
         torch.testing.assert_close(same[0], same[1])
         assert not torch.allclose(G(z)[0], G(z)[1])
-        for layer in [G.first, *(l for block in G.blocks for l in block)]:
+        for layer in [G.first, *(conv for block in G.blocks for conv in block)]:
             layer.noise_strength.fill_(0.5)
         a, b = G(z[:1], truncation=0.0), G(z[:1], truncation=0.0)
     assert not torch.allclose(a, b)  # the noise inputs now vary the details
@@ -53,13 +53,29 @@ def test_r1_penalty_of_a_linear_critic_is_its_squared_weight_norm():
 def test_stylegan_identity_gan_trains_with_r1_and_ema(tmp_path):
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, (24, 16, 16), dtype=np.uint8)
-    cfg = IdentityGANConfig(image_size=16, architecture="stylegan", z_dim=8, w_dim=8, mapping_layers=2, width=4, iterations=4, batch_size=4,
-                            r1_gamma=1.0, ema_decay=0.5, truncation=0.7, log_every=2, sample_every=4, checkpoint_every=0)
+    cfg = IdentityGANConfig(
+        image_size=16,
+        architecture="stylegan",
+        z_dim=8,
+        w_dim=8,
+        mapping_layers=2,
+        width=4,
+        iterations=4,
+        batch_size=4,
+        r1_gamma=1.0,
+        ema_decay=0.5,
+        truncation=0.7,
+        log_every=2,
+        sample_every=4,
+        checkpoint_every=0,
+    )
     G, losses = train_identity_gan(faces, cfg, torch.device("cpu"), tmp_path)
     assert isinstance(G, StyleIdentityGenerator) and (losses["r1"] > 0).all()
     assert G.w_avg.abs().sum() > 0  # the mean w was tracked for truncation
     first, again = sample_identities(G, 3, seed=5, truncation=0.7), sample_identities(G, 3, seed=5, truncation=0.7)
-    assert first.shape == (3, 1, 16, 16) and first.dtype == torch.uint8 and torch.equal(first, again)  # same seed, same people
+    assert (
+        first.shape == (3, 1, 16, 16) and first.dtype == torch.uint8 and torch.equal(first, again)
+    )  # same seed, same people
     assert (tmp_path / "samples_0000004.png").exists()
 
 
@@ -89,7 +105,9 @@ def test_torchscript_faces_are_detected_and_eye_aligned_like_real_ones(astronaut
     source = TorchScriptIdentities(astronaut_module, z_dim=4, image_size=32, seed=0)
     faces = source.draw(3, unit=0)
     assert faces.shape == (3, 1, 32, 32) and faces.dtype == torch.uint8
-    assert torch.equal(faces, TorchScriptIdentities(astronaut_module, z_dim=4, image_size=32, seed=0).draw(3, unit=0))  # reproducible
+    assert torch.equal(
+        faces, TorchScriptIdentities(astronaut_module, z_dim=4, image_size=32, seed=0).draw(3, unit=0)
+    )  # reproducible
     plain = TorchScriptIdentities(astronaut_module, z_dim=4, image_size=32, seed=0, align=False).draw(3, unit=0)
     # aligned: a face filling the crop, unlike the whole resized photo
     corr = np.corrcoef(faces[0].flatten().float().numpy(), plain[0].flatten().float().numpy())[0, 1]

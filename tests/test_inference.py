@@ -12,8 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthfer.inference import (Components, benjamini_hochberg, crossed_test, detectable_effect, holm, seeds_needed, simulate_gains, subject_cells,
-                                variance_components, verdict)
+from synthfer.inference import (
+    Components,
+    benjamini_hochberg,
+    crossed_test,
+    detectable_effect,
+    holm,
+    seeds_needed,
+    simulate_gains,
+    subject_cells,
+    variance_components,
+    verdict,
+)
 
 DEMO = {"sd_seed": 0.5, "sd_subject": 0.3, "sd_seed_subject": 0.3}  # logit scale; per-run accuracy sd ~ 7 points
 SUBJECTS, FACES = 16, 12
@@ -70,14 +80,22 @@ def test_the_detectable_effect_is_found_with_the_stated_power():
     mde = float(detectable_effect(truth, seeds, subjects))
     rng = np.random.default_rng(2)
     reps = 4000
-    cells = (mde + rng.normal(0, np.sqrt(truth.seed), (reps, seeds, 1)) + rng.normal(0, np.sqrt(truth.subject), (reps, 1, subjects))
-             + rng.normal(0, np.sqrt(truth.residual), (reps, seeds, subjects)))
+    cells = (
+        mde
+        + rng.normal(0, np.sqrt(truth.seed), (reps, seeds, 1))
+        + rng.normal(0, np.sqrt(truth.subject), (reps, 1, subjects))
+        + rng.normal(0, np.sqrt(truth.residual), (reps, seeds, subjects))
+    )
     power = float(np.mean(crossed_test(cells)["p_value"] < 0.05))
     assert 0.72 <= power <= 0.88, power
     assert detectable_effect(truth, 20, subjects) < mde  # more seeds, smaller detectable effect
     needed = seeds_needed(truth, subjects, target=mde / 2)
-    assert needed > seeds and float(detectable_effect(truth, int(needed), subjects)) <= mde / 2 < float(detectable_effect(truth, int(needed) - 1, subjects))
-    assert seeds_needed(Components(np.array(0.0), np.array(0.05), np.array(0.0)), subjects, target=0.01) == float("inf")  # subjects limit it
+    assert needed > seeds and float(detectable_effect(truth, int(needed), subjects)) <= mde / 2 < float(
+        detectable_effect(truth, int(needed) - 1, subjects)
+    )
+    assert seeds_needed(Components(np.array(0.0), np.array(0.05), np.array(0.0)), subjects, target=0.01) == float(
+        "inf"
+    )  # subjects limit it
 
 
 def test_cells_weight_subjects_by_their_faces():
@@ -113,20 +131,32 @@ def test_holm_matches_the_step_down_rule_and_bh_is_scipys():
     assert np.allclose(q[[4, 0, 2, 1]], [0.02, 0.02, 0.04, 0.04]) and np.isnan(q[3])
 
 
-@pytest.mark.parametrize("gain, low, high, p, expected", [
-    (0.08, 0.03, 0.13, 0.01, "gain"),
-    (-0.08, -0.13, -0.03, 0.01, "loss"),
-    (0.06, 0.01, 0.11, 0.20, "inconclusive"),  # significant alone, not after its family's correction
-    (0.01, -0.03, 0.04, 0.60, "no difference of the target size"),
-    (0.02, -0.10, 0.14, 0.70, "inconclusive"),
-    (0.0, np.nan, np.nan, np.nan, "inconclusive"),
-])
+@pytest.mark.parametrize(
+    "gain, low, high, p, expected",
+    [
+        (0.08, 0.03, 0.13, 0.01, "gain"),
+        (-0.08, -0.13, -0.03, 0.01, "loss"),
+        (0.06, 0.01, 0.11, 0.20, "inconclusive"),  # significant alone, not after its family's correction
+        (0.01, -0.03, 0.04, 0.60, "no difference of the target size"),
+        (0.02, -0.10, 0.14, 0.70, "inconclusive"),
+        (0.0, np.nan, np.nan, np.nan, "inconclusive"),
+    ],
+)
 def test_verdicts(gain, low, high, p, expected):
     assert verdict(gain, low, high, p, target=0.05) == expected
 
 
 def test_components_are_recovered_from_many_seeds_and_subjects():
     rng = np.random.default_rng(3)
-    cells = rng.normal(0, 0.1, (200, 1, 1)) * 0 + rng.normal(0, np.sqrt(0.004), (200, 30, 1)) + rng.normal(0, np.sqrt(0.002), (200, 1, 40)) + rng.normal(0, np.sqrt(0.01), (200, 30, 40))
+    cells = (
+        rng.normal(0, 0.1, (200, 1, 1)) * 0
+        + rng.normal(0, np.sqrt(0.004), (200, 30, 1))
+        + rng.normal(0, np.sqrt(0.002), (200, 1, 40))
+        + rng.normal(0, np.sqrt(0.01), (200, 30, 40))
+    )
     c = variance_components(cells)
-    assert np.isclose(c.seed.mean(), 0.004, rtol=0.1) and np.isclose(c.subject.mean(), 0.002, rtol=0.15) and np.isclose(c.residual.mean(), 0.01, rtol=0.05)
+    assert (
+        np.isclose(c.seed.mean(), 0.004, rtol=0.1)
+        and np.isclose(c.subject.mean(), 0.002, rtol=0.15)
+        and np.isclose(c.residual.mean(), 0.01, rtol=0.05)
+    )

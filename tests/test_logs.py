@@ -22,7 +22,12 @@ def test_everything_a_job_prints_lands_in_its_log_and_nothing_on_the_terminal(tm
     assert run.returncode == 0, run.stderr
     assert run.stdout == "" and run.stderr == ""
     text = log.read_text()
-    for line in ("INFO a progress line", "RuntimeWarning: a library's warning", "a print", "a C library writing to stderr"):
+    for line in (
+        "INFO a progress line",
+        "RuntimeWarning: a library's warning",
+        "a print",
+        "a C library writing to stderr",
+    ):
         assert line in text, line
 
 

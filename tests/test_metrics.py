@@ -31,7 +31,14 @@ def test_confusion_rows_are_true_classes_in_canonical_order():
 
 
 def test_metrics_table_groups():
-    preds = pd.DataFrame({"k": ["0", "0", "1"], "seed": [0, 0, 0], "true": ["anger", "fear", "anger"], "pred": ["anger", "anger", "anger"]})
+    preds = pd.DataFrame(
+        {
+            "k": ["0", "0", "1"],
+            "seed": [0, 0, 0],
+            "true": ["anger", "fear", "anger"],
+            "pred": ["anger", "anger", "anger"],
+        }
+    )
     table = metrics_table(preds, ["k", "seed"])
     assert list(table["accuracy"]) == [0.5, 1.0]
     assert list(table["n"]) == [2, 1]
@@ -76,8 +83,14 @@ def test_a_clear_gain_is_found_with_its_interval():
     predictions = pd.concat(parts)
     g = paired_gain(predictions, "cross", "1")
     assert g["gain"] == pytest.approx(0.5) and 0.35 < g["ci_low"] < 0.5 < g["ci_high"] < 0.65 and g["p_value"] < 0.01
-    table = paired_gains(pd.concat([predictions, _preds("0", 0, [True] * 4, "in_distribution"), _preds("1", 0, [True] * 4, "in_distribution")]))
-    assert list(table["test_set"]) == ["cross"] and list(table["k"]) == ["1"]  # in_distribution faces change with k: no pairing
+    table = paired_gains(
+        pd.concat(
+            [predictions, _preds("0", 0, [True] * 4, "in_distribution"), _preds("1", 0, [True] * 4, "in_distribution")]
+        )
+    )
+    assert list(table["test_set"]) == ["cross"] and list(table["k"]) == [
+        "1"
+    ]  # in_distribution faces change with k: no pairing
 
 
 def test_faces_of_one_test_subject_count_as_one_unit():
@@ -95,7 +108,10 @@ def test_faces_of_one_test_subject_count_as_one_unit():
     apart = paired_gain(predictions.assign(subject=[f"f{i}" for i in range(60)] * 6), "cross", "1")
     grouped = paired_gain(predictions.assign(subject=[f"s{i // 10}" for i in range(60)] * 6), "cross", "1")
     assert apart["gain"] == grouped["gain"] and grouped["n_subjects"] == 6 and apart["n_subjects"] == 60
-    assert grouped["ci_high"] - grouped["ci_low"] > 1.5 * (apart["ci_high"] - apart["ci_low"]) and grouped["p_value"] > apart["p_value"]
+    assert (
+        grouped["ci_high"] - grouped["ci_low"] > 1.5 * (apart["ci_high"] - apart["ci_low"])
+        and grouped["p_value"] > apart["p_value"]
+    )
     assert grouped["var_subject"] > 0 and grouped["mde"] > apart["mde"]
 
 
@@ -113,7 +129,10 @@ def test_frechet_distance_is_zero_for_the_same_set_and_grows_with_a_shift():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(400, 5))
     assert frechet_distance(a, a) == (pytest.approx(0, abs=1e-6), 0.0)
-    assert frechet_distance(a, a + 2.0) == (pytest.approx(5 * 4.0, rel=1e-6), 0.0)  # only the means differ: |2|^2 x 5 dims
+    assert frechet_distance(a, a + 2.0) == (
+        pytest.approx(5 * 4.0, rel=1e-6),
+        0.0,
+    )  # only the means differ: |2|^2 x 5 dims
 
 
 def test_frechet_distance_with_fewer_faces_than_features_shrinks_the_covariances_and_does_not_warn():
@@ -134,7 +153,9 @@ def test_identity_preservation_and_diversity_on_hand_made_features():
     from synthfer.quality import diversity, identity_preservation
 
     # two identities far apart; each translated face stays next to its own neutral face
-    table = pd.DataFrame({"subject": ["a", "a", "a", "b", "b", "b"], "emotion": ["neutral", "anger", "fear", "neutral", "anger", "fear"]})
+    table = pd.DataFrame(
+        {"subject": ["a", "a", "a", "b", "b", "b"], "emotion": ["neutral", "anger", "fear", "neutral", "anger", "fear"]}
+    )
     features = np.array([[0, 0], [1, 0], [0, 1], [10, 0], [11, 0], [10, 1]], dtype=float)
     kept = identity_preservation(features, table)
     assert kept["same_identity_distance"] == pytest.approx(1.0) and kept["identity_ratio"] < 0.2
@@ -154,5 +175,12 @@ def test_one_vs_rest_auc_against_a_hand_computed_case():
     auc = one_vs_rest_auc(true, proba)
     assert auc["auc_anger"] == pytest.approx(0.75) and auc["auc_happiness"] == pytest.approx(1.0)
     assert np.isnan(auc["auc_fear"]) and auc["macro_auc_ovr"] == pytest.approx(0.875)
-    table = pd.DataFrame({"g": 1, "true": true, "pred": ["anger", "happiness", "happiness", "happiness"], **{f"p_{e}": proba[:, i] for i, e in enumerate(EMOTIONS)}})
+    table = pd.DataFrame(
+        {
+            "g": 1,
+            "true": true,
+            "pred": ["anger", "happiness", "happiness", "happiness"],
+            **{f"p_{e}": proba[:, i] for i, e in enumerate(EMOTIONS)},
+        }
+    )
     assert metrics_table(table, ["g"]).loc[0, "macro_auc_ovr"] == pytest.approx(0.875)

@@ -104,7 +104,9 @@ def test_early_stopping_counts_patience_only_after_start_from_epoch():
 def test_classifier_training_is_reproducible(precision):
     x, y = _separable(n=96)
     cfg = ClassifierConfig(image_size=32, max_epochs=2, patience=2, batch_size=16, lr=1e-3, precision=precision)
-    runs = [train_classifier(x[:80], y[:80], x[80:], y[80:], cfg, seed=5, device=torch.device("cpu"))[1] for _ in range(2)]
+    runs = [
+        train_classifier(x[:80], y[:80], x[80:], y[80:], cfg, seed=5, device=torch.device("cpu"))[1] for _ in range(2)
+    ]
     np.testing.assert_allclose(runs[0]["train_loss"], runs[1]["train_loss"], rtol=1e-6)
 
 
@@ -137,7 +139,9 @@ def test_auto_precision_is_bf16_only_where_the_device_has_bf16_units(monkeypatch
         monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda native=native: native)
         assert runtime.resolve_precision("auto", cpu) == expected
         assert runtime.resolve_precision("fp32", cpu) == "fp32" and runtime.resolve_precision("bf16", cpu) == "bf16"
-        assert runtime.autocast(cpu).__class__ is contextlib.nullcontext  # the GAN loops' rule: fp32 on a CPU either way
+        assert (
+            runtime.autocast(cpu).__class__ is contextlib.nullcontext
+        )  # the GAN loops' rule: fp32 on a CPU either way
     with pytest.raises(ValueError, match="auto, fp32, bf16|'auto', 'fp32', 'bf16'"):
         runtime.resolve_precision("fp16", cpu)
     with pytest.raises(ValueError, match="precision"):
@@ -156,8 +160,12 @@ def test_a_compiled_classifier_computes_what_the_eager_one_does_and_the_trial_st
     expected_draw = torch.rand(3)
     torch.manual_seed(1)
     net = compiled_or_eager(model, xb, yb, "fp32", backend="aot_eager")  # Dynamo + AOTAutograd, no C++ build: fast
-    assert net is not model and torch.equal(torch.rand(3), expected_draw)  # the trial step drew nothing from the run's RNG
-    assert all(p.grad is None for p in model.parameters()) and all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
+    assert net is not model and torch.equal(
+        torch.rand(3), expected_draw
+    )  # the trial step drew nothing from the run's RNG
+    assert all(p.grad is None for p in model.parameters()) and all(
+        torch.equal(v, weights[k]) for k, v in model.state_dict().items()
+    )
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(net(xb), model(xb), rtol=1e-5, atol=1e-5)
@@ -169,23 +177,35 @@ def test_a_compiler_failure_falls_back_to_eager_training(monkeypatch, caplog):
     def broken_backend(graph, example_inputs):
         raise RuntimeError("no C++ compiler on this node")
 
-    monkeypatch.setattr(classifier, "compiled_or_eager", functools.partial(classifier.compiled_or_eager, backend=broken_backend))
+    monkeypatch.setattr(
+        classifier, "compiled_or_eager", functools.partial(classifier.compiled_or_eager, backend=broken_backend)
+    )
     x, y = _separable()
-    cfg = ClassifierConfig(image_size=32, max_epochs=3, patience=3, batch_size=16, lr=1e-3, compile=True, precision="fp32")
+    cfg = ClassifierConfig(
+        image_size=32, max_epochs=3, patience=3, batch_size=16, lr=1e-3, compile=True, precision="fp32"
+    )
     with caplog.at_level("WARNING", logger="synthfer"):
         model, history = train_classifier(x[:200], y[:200], x[200:], y[200:], cfg, seed=0, device=torch.device("cpu"))
     assert "torch.compile failed" in caplog.text and "no C++ compiler" in caplog.text
     assert not history["compiled"].any() and history["val_loss"].iloc[-1] < history["val_loss"].iloc[0]
-    eager = train_classifier(x[:200], y[:200], x[200:], y[200:], replace(cfg, compile=False), seed=0, device=torch.device("cpu"))[1]
-    np.testing.assert_allclose(history["train_loss"], eager["train_loss"], rtol=1e-6)  # the failed trial changed nothing
+    eager = train_classifier(
+        x[:200], y[:200], x[200:], y[200:], replace(cfg, compile=False), seed=0, device=torch.device("cpu")
+    )[1]
+    np.testing.assert_allclose(
+        history["train_loss"], eager["train_loss"], rtol=1e-6
+    )  # the failed trial changed nothing
 
 
 def test_classifier_training_runs_compiled(monkeypatch):
     import synthfer.train.classifier as classifier
 
-    monkeypatch.setattr(classifier, "compiled_or_eager", functools.partial(classifier.compiled_or_eager, backend="aot_eager"))
+    monkeypatch.setattr(
+        classifier, "compiled_or_eager", functools.partial(classifier.compiled_or_eager, backend="aot_eager")
+    )
     x, y = _separable()
-    cfg = ClassifierConfig(image_size=32, max_epochs=4, patience=4, batch_size=16, lr=1e-3, compile=True, precision="fp32")
+    cfg = ClassifierConfig(
+        image_size=32, max_epochs=4, patience=4, batch_size=16, lr=1e-3, compile=True, precision="fp32"
+    )
     model, history = train_classifier(x[:200], y[:200], x[200:], y[200:], cfg, seed=0, device=torch.device("cpu"))
     assert history["compiled"].all() and history["val_loss"].min() < 0.9 * history["val_loss"].iloc[0]
     assert isinstance(model, PaperCNN)  # the plain module comes back: its state_dict has no compile prefixes
@@ -197,7 +217,19 @@ def test_stargan_learns_to_tell_the_domains_apart(tmp_path):
     rng = np.random.default_rng(0)
     domains = np.repeat(np.arange(len(DOMAINS)), 16)
     images = np.clip(rng.normal(20 + 30 * domains[:, None, None], 8, (len(domains), 16, 16)), 0, 255).astype(np.uint8)
-    cfg = StarGANConfig(image_size=16, conv_dim=8, d_conv_dim=8, g_repeat=1, iterations=60, batch_size=16, n_critic=2, d_lr=1e-3, g_lr=1e-3, log_every=10, sample_every=60)
+    cfg = StarGANConfig(
+        image_size=16,
+        conv_dim=8,
+        d_conv_dim=8,
+        g_repeat=1,
+        iterations=60,
+        batch_size=16,
+        n_critic=2,
+        d_lr=1e-3,
+        g_lr=1e-3,
+        log_every=10,
+        sample_every=60,
+    )
     G, losses = train_stargan(images, domains, cfg, torch.device("cpu"), tmp_path)
     assert losses["d_cls"].iloc[-2:].mean() < losses["d_cls"].iloc[:2].mean()
     assert np.isfinite(losses.drop(columns="iteration").to_numpy()).all()
@@ -229,7 +261,9 @@ def test_a_model_file_records_what_made_it(tmp_path):
     assert isinstance(load_classifier(tmp_path / "m.pt", torch.device("cpu")), torch.nn.Module)
 
 
-@pytest.mark.parametrize(("capability", "expected"), [((7, 0), "fp32"), ((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+@pytest.mark.parametrize(
+    ("capability", "expected"), [((7, 0), "fp32"), ((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")]
+)
 def test_auto_precision_on_a_gpu_is_bf16_only_where_bf16_is_native(monkeypatch, capability, expected):
     """V100 (7.0) and T4 (7.5) report `is_bf16_supported()` by emulation; auto must not pick bf16 there,
     neither for the classifiers nor for the GAN loops."""

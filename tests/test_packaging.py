@@ -6,10 +6,10 @@ from __future__ import annotations
 import ast
 import re
 import sys
+import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +49,12 @@ def test_every_imported_package_is_declared():
     declared = {_name(r) for r in project["dependencies"]}
     declared |= set(_pins((ROOT / "detector-requirements.txt").read_text().splitlines()))
     providers = packages_distributions()
-    opencv_builds = {"opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"}
+    opencv_builds = {
+        "opencv-python",
+        "opencv-python-headless",
+        "opencv-contrib-python",
+        "opencv-contrib-python-headless",
+    }
     missing = {}
     for module in sorted(_imported_modules()):
         dists = opencv_builds if module == "cv2" else {_name(d) for d in providers.get(module, [module])}

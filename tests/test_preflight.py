@@ -29,7 +29,10 @@ def test_a_design_that_fits_lists_what_was_checked():
 
 
 def test_a_split_larger_than_the_subjects_is_named_with_the_counts():
-    with pytest.raises(DesignError, match=r"split\.val = 2 and split\.test = 13 take 2 \+ 13 = 15 subjects, but a\+b have 14 after preparation"):
+    with pytest.raises(
+        DesignError,
+        match=r"split\.val = 2 and split\.test = 13 take 2 \+ 13 = 15 subjects, but a\+b have 14 after preparation",
+    ):
         check_design(tables(), ROLES, {"val": 2, "test": 13}, generating=True)
     with pytest.raises(DesignError, match=r"split\.val = 0\.5 and split\.test = 0\.45 take 7 \+ 7 = 14 subjects"):
         check_design(tables(), ROLES, {"val": 0.5, "test": 0.45}, generating=True)  # fractions round as the split does
@@ -37,15 +40,23 @@ def test_a_split_larger_than_the_subjects_is_named_with_the_counts():
 
 def test_a_training_set_with_one_emotion_is_refused_unless_allowed():
     only_happy = tables(a=faces("a", 8, ("happiness",)), b=faces("b", 6, ("happiness",)))
-    with pytest.raises(DesignError, match=r"roles\.real_train \(a\+b\) has no anger, disgust, fear, sadness, surprise faces \(it holds happiness 14\).*"
-                                          r"experiment\.allow_missing_emotions: true"):
+    with pytest.raises(
+        DesignError,
+        match=r"roles\.real_train \(a\+b\) has no anger, disgust, fear, sadness, surprise faces \(it holds happiness 14\).*"
+        r"experiment\.allow_missing_emotions: true",
+    ):
         check_design(only_happy, ROLES, SPLIT, generating=True)
     check_design(only_happy, ROLES, SPLIT, generating=True, allow_missing_emotions=True)
 
 
 def test_a_test_set_missing_an_emotion_is_named():
     with pytest.raises(DesignError, match=r"roles\.cross_test \(x\) has no fear faces"):
-        check_design(tables(x=faces("x", 4, ("neutral", "anger", "disgust", "happiness", "sadness", "surprise"))), ROLES, SPLIT, generating=True)
+        check_design(
+            tables(x=faces("x", 4, ("neutral", "anger", "disgust", "happiness", "sadness", "surprise"))),
+            ROLES,
+            SPLIT,
+            generating=True,
+        )
 
 
 def test_the_gans_need_every_domain_even_when_missing_emotions_are_allowed():
@@ -58,19 +69,35 @@ def test_the_gans_need_every_domain_even_when_missing_emotions_are_allowed():
 
 def test_study_2_is_planned_fold_by_fold_before_its_translators_train():
     plan = MinorityPlan(dataset="a", n_added=40, target="disgust", folds=2, repeats=1, val_share=0.3, seed=0)
-    with pytest.raises(DesignError, match=r"minority\.n_added = 40 \(minority\.dataset a\): adding 40 translated disgust faces needs 40 neutral faces.*lower minority\.n_added"):
+    with pytest.raises(
+        DesignError,
+        match=r"minority\.n_added = 40 \(minority\.dataset a\): adding 40 translated disgust faces needs 40 neutral faces.*lower minority\.n_added",
+    ):
         check_design(tables(), ROLES, SPLIT, generating=True, minority=plan)
     check_design(tables(), ROLES, SPLIT, generating=True, minority=MinorityPlan(**{**plan.__dict__, "n_added": 2}))
     with pytest.raises(DesignError, match=r"minority\.folds = 10, but minority\.dataset a has 8 subjects.*at most 8"):
-        check_design(tables(), ROLES, SPLIT, generating=True, minority=MinorityPlan(**{**plan.__dict__, "n_added": 2, "folds": 10}))
+        check_design(
+            tables(),
+            ROLES,
+            SPLIT,
+            generating=True,
+            minority=MinorityPlan(**{**plan.__dict__, "n_added": 2, "folds": 10}),
+        )
 
 
 def test_every_problem_is_reported_at_once():
     with pytest.raises(DesignError) as error:
         check_design(tables(a=faces("a", 8, ("happiness",))), ROLES, {"val": 2, "test": 13}, generating=True)
-    assert "split.val = 2" in str(error.value) and "roles.real_train (a+b) has no" not in str(error.value)  # b has every emotion
+    assert "split.val = 2" in str(error.value) and "roles.real_train (a+b) has no" not in str(
+        error.value
+    )  # b has every emotion
     with pytest.raises(DesignError) as error:
-        check_design(tables(a=faces("a", 8, ("happiness",)), b=faces("b", 6, ("happiness",))), ROLES, {"val": 2, "test": 13}, generating=True)
+        check_design(
+            tables(a=faces("a", 8, ("happiness",)), b=faces("b", 6, ("happiness",))),
+            ROLES,
+            {"val": 2, "test": 13},
+            generating=True,
+        )
     assert "split.val = 2" in str(error.value) and "roles.real_train (a+b) has no anger" in str(error.value)
 
 

@@ -46,7 +46,9 @@ def test_the_slurm_profile_works_unedited_or_names_one_line_to_edit():
     """No placeholder account (it defeats the plugin's own account detection) and the GPU partition named once."""
     text = SLURM_PROFILE.read_text()
     settings = [line.split("#")[0] for line in text.splitlines()]
-    assert not any("slurm_account" in line for line in settings), "an account in the profile overrides the plugin's detection"
+    assert not any("slurm_account" in line for line in settings), (
+        "an account in the profile overrides the plugin's detection"
+    )
     assert sum("slurm_partition" in line for line in settings) == 1
     assert "my_account" not in text
 
@@ -59,8 +61,20 @@ def test_gan_jobs_get_a_warning_signal_and_tiny_jobs_stay_off_the_queue():
     local = set()
     for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
         blocks = re.split(r"^\s*rule (\w+):", smk.read_text(), flags=re.M)
-        local |= {name for name, body in zip(blocks[1::2], blocks[2::2]) if re.search(r"^\s*localrule: True", body, flags=re.M)}
-    assert {"aggregate_metrics", "plot_accuracy_vs_ratio", "plot_per_class_metrics", "plot_confusion_matrices", "plot_samples", "write_summary", "summarize_minority"} <= local
+        local |= {
+            name
+            for name, body in zip(blocks[1::2], blocks[2::2])
+            if re.search(r"^\s*localrule: True", body, flags=re.M)
+        }
+    assert {
+        "aggregate_metrics",
+        "plot_accuracy_vs_ratio",
+        "plot_per_class_metrics",
+        "plot_confusion_matrices",
+        "plot_samples",
+        "write_summary",
+        "summarize_minority",
+    } <= local
     assert not local & gpu_rules()
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
-
 import real_layouts as layouts
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILDERS = {  # name: (builder, loader, options)
@@ -32,8 +31,21 @@ BUILDERS = {  # name: (builder, loader, options)
 
 
 def snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args, "--configfile", str(config)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1200)  # a safety net: two test workers share the cores
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        *args,
+        "--configfile",
+        str(config),
+    ]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=1200
+    )  # a safety net: two test workers share the cores
 
 
 def study(data: Path, datasets: dict) -> dict:
@@ -59,7 +71,10 @@ Sessions/6/missing.avi,fear,P9,,
 def real_copy(tmp_path_factory) -> tuple[Path, Path, dict]:
     data = tmp_path_factory.mktemp("data")
     expected = {name: build(data / name) for name, (build, _, _) in BUILDERS.items()}
-    datasets = {name: {"loader": loader, "path": str(data / name), **({"options": opts} if opts else {})} for name, (_, loader, opts) in BUILDERS.items()}
+    datasets = {
+        name: {"loader": loader, "path": str(data / name), **({"options": opts} if opts else {})}
+        for name, (_, loader, opts) in BUILDERS.items()
+    }
     (data / "mmi_labels.csv").write_text(LABELS)  # the user's own labels over the MMI copy
     datasets["mmi_relabelled"] = {"loader": "mmi", "path": str(data / "mmi"), "labels": str(data / "mmi_labels.csv")}
     config = tmp_path_factory.mktemp("config") / "real.yaml"
@@ -78,8 +93,10 @@ def test_every_usable_face_is_kept_and_every_unusable_file_listed_with_its_reaso
     rejected = pd.read_csv(workdir / f"results/faces/{name}/rejected.csv")
     assert len(faces) == expected[name]["faces"]
     assert not faces["path"].str.contains(r"/\.|__MACOSX|Thumbs|desktop\.ini|README").any()  # no debris became a record
-    listed = {str(Path(p.split("#")[0]).relative_to(data / name)) + ("#" + p.split("#")[1] if "#" in p else ""): reason
-              for p, reason in zip(rejected["path"], rejected["reason"])}
+    listed = {
+        str(Path(p.split("#")[0]).relative_to(data / name)) + ("#" + p.split("#")[1] if "#" in p else ""): reason
+        for p, reason in zip(rejected["path"], rejected["reason"])
+    }
     assert set(listed) == set(expected[name]["rejected"]), listed
     for path, start in dict(expected[name]["rejected"]).items():
         assert listed[path].startswith(start), (path, listed[path])
@@ -92,13 +109,20 @@ def test_labels_and_subjects_come_from_each_layout(real_copy):
     assert sorted(rafd["subject"].unique()) == [f"rafd/{s:02d}" for s in range(1, 7)]
     assert (rafd.groupby("subject")["emotion"].nunique() == 7).all()  # contempt dropped, the 7 domains kept
     assert sorted(oulu["subject"].unique()) == [f"oulu/P{p:03d}" for p in range(1, 5)]
-    assert (oulu["emotion"] == "neutral").sum() == 24 and (oulu.loc[oulu["emotion"] != "neutral", "frame"] == 3).all()  # first frame, last frame
-    assert hq["emotion"].value_counts().to_dict() == {e: 3 for e in ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")}
+    assert (oulu["emotion"] == "neutral").sum() == 24 and (
+        oulu.loc[oulu["emotion"] != "neutral", "frame"] == 3
+    ).all()  # first frame, last frame
+    assert hq["emotion"].value_counts().to_dict() == {
+        e: 3 for e in ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
+    }
     assert hq["subject"].is_unique  # in the wild: every image its own identity
     assert sorted(read("ckplus")["emotion"]) == ["anger", "disgust", "happiness", "surprise"]
     assert sorted(read("mmi")["emotion"]) == ["anger", "disgust", "fear", "happiness", "sadness", "surprise"]
     kdef = read("kdef")
-    assert kdef.groupby("subject")["emotion"].count().to_dict() == {"kdef/F01": 14, "kdef/M02": 7}  # AF01 + BF01: one person
+    assert kdef.groupby("subject")["emotion"].count().to_dict() == {
+        "kdef/F01": 14,
+        "kdef/M02": 7,
+    }  # AF01 + BF01: one person
     assert sorted(read("jaffe")["subject"].unique()) == ["jaffe/KA", "jaffe/YM"]
     assert read("fer2013")["subject"].is_unique
 
@@ -144,7 +168,9 @@ def test_a_labels_table_decides_files_labels_subjects_and_frames(real_copy):
     faces = pd.read_csv(workdir / "results/faces/mmi_relabelled/faces.csv")
     rejected = pd.read_csv(workdir / "results/faces/mmi_relabelled/rejected.csv")
     assert list(zip(faces["emotion"], faces["subject"], faces["frame"])) == [
-        ("happiness", "mmi_relabelled/P7", 1), ("happiness", "mmi_relabelled/P7", 2), ("happiness", "mmi_relabelled/P7", 3),
+        ("happiness", "mmi_relabelled/P7", 1),
+        ("happiness", "mmi_relabelled/P7", 2),
+        ("happiness", "mmi_relabelled/P7", 3),
         ("sadness", "mmi_relabelled/S002", 0),  # no subject given: the layout's
         ("surprise", "mmi_relabelled/P8", 0),  # a session whose own annotation does not parse, labelled by the table
     ]
@@ -155,7 +181,9 @@ def test_a_bad_labels_table_stops_the_run_before_any_job_with_its_rows(real_copy
     data, _, _ = real_copy
     datasets = {name: {"loader": loader, "path": str(data / name)} for name, (_, loader, _) in BUILDERS.items()}
     table = tmp_path / "labels.csv"
-    table.write_text("file,emotion,first_frame,last_frame\nSessions/1/S001-001.avi,joy,1,3\nSessions/3/S002-001.jpg,sad,5,2\n")
+    table.write_text(
+        "file,emotion,first_frame,last_frame\nSessions/1/S001-001.avi,joy,1,3\nSessions/3/S002-001.jpg,sad,5,2\n"
+    )
     datasets["mmi"]["labels"] = str(table)
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump(study(data, datasets)))
@@ -167,4 +195,7 @@ def test_a_bad_labels_table_stops_the_run_before_any_job_with_its_rows(real_copy
     table.write_text("path,label\nx.jpg,happy\n")
     result = snakemake(tmp_path / "run", config, "--dry-run")
     output = result.stdout + result.stderr
-    assert "no file, emotion column; unknown column path, label; allowed columns: file, emotion, subject, first_frame, last_frame" in output
+    assert (
+        "no file, emotion column; unknown column path, label; allowed columns: file, emotion, subject, first_frame, last_frame"
+        in output
+    )

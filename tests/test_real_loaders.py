@@ -17,9 +17,14 @@ def _img(path: Path) -> Path:
 
 
 def test_rafd_frontal_camera_and_gaze_by_default(tmp_path):
-    for f in ["Rafd090_01_Caucasian_female_angry_frontal.jpg", "Rafd090_01_Caucasian_female_contemptuous_frontal.jpg",
-              "Rafd090_12_Moroccan_male_surprised_frontal.jpg", "Rafd045_01_Caucasian_female_happy_frontal.jpg",
-              "Rafd090_12_Moroccan_male_sad_left.jpg", "Rafd090_12_Moroccan_male_neutral_frontal.jpg"]:
+    for f in [
+        "Rafd090_01_Caucasian_female_angry_frontal.jpg",
+        "Rafd090_01_Caucasian_female_contemptuous_frontal.jpg",
+        "Rafd090_12_Moroccan_male_surprised_frontal.jpg",
+        "Rafd045_01_Caucasian_female_happy_frontal.jpg",
+        "Rafd090_12_Moroccan_male_sad_left.jpg",
+        "Rafd090_12_Moroccan_male_neutral_frontal.jpg",
+    ]:
         _img(tmp_path / f)
     t = load_records("rafd", tmp_path, "rafd")
     assert sorted(zip(t.subject, t.emotion)) == [("rafd/01", "anger"), ("rafd/12", "neutral"), ("rafd/12", "surprise")]
@@ -28,17 +33,33 @@ def test_rafd_frontal_camera_and_gaze_by_default(tmp_path):
 
 
 def test_kdef_subject_is_gender_and_id_across_sessions(tmp_path):
-    for f in ["KDEF/AF01/AF01ANS.JPG", "KDEF/BF01/BF01AFS.JPG", "KDEF/AM02/AM02HAS.JPG", "KDEF/AM02/AM02HAFL.JPG", "KDEF/AM02/AM02NES.JPG"]:
+    for f in [
+        "KDEF/AF01/AF01ANS.JPG",
+        "KDEF/BF01/BF01AFS.JPG",
+        "KDEF/AM02/AM02HAS.JPG",
+        "KDEF/AM02/AM02HAFL.JPG",
+        "KDEF/AM02/AM02NES.JPG",
+    ]:
         _img(tmp_path / f)
     t = load_records("kdef", tmp_path, "kdef")
-    assert sorted(zip(t.subject, t.emotion)) == [("kdef/F01", "anger"), ("kdef/F01", "fear"), ("kdef/M02", "happiness"), ("kdef/M02", "neutral")]
+    assert sorted(zip(t.subject, t.emotion)) == [
+        ("kdef/F01", "anger"),
+        ("kdef/F01", "fear"),
+        ("kdef/M02", "happiness"),
+        ("kdef/M02", "neutral"),
+    ]
 
 
 def test_jaffe_codes(tmp_path):
     for f in ["KA.AN1.39.tiff", "KA.DI2.43.tiff", "YM.SU3.60.tiff", "YM.NE1.49.tiff", "README.txt"]:
         _img(tmp_path / f) if f.endswith("tiff") else (tmp_path / f).write_text("x")
     t = load_records("jaffe", tmp_path, "jaffe")
-    assert sorted(zip(t.subject, t.emotion)) == [("jaffe/KA", "anger"), ("jaffe/KA", "disgust"), ("jaffe/YM", "neutral"), ("jaffe/YM", "surprise")]
+    assert sorted(zip(t.subject, t.emotion)) == [
+        ("jaffe/KA", "anger"),
+        ("jaffe/KA", "disgust"),
+        ("jaffe/YM", "neutral"),
+        ("jaffe/YM", "surprise"),
+    ]
 
 
 def test_ckplus_labelled_sequences_apex_and_first_frame(tmp_path):
@@ -51,7 +72,9 @@ def test_ckplus_labelled_sequences_apex_and_first_frame(tmp_path):
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text(f"   {code}\n")
     t = load_records("ckplus", tmp_path, "ck")
-    assert list(zip(t.subject, t.emotion, t.frame)) == [("ck/S005", "disgust", 10)]  # contempt (2) and unlabelled dropped
+    assert list(zip(t.subject, t.emotion, t.frame)) == [
+        ("ck/S005", "disgust", 10)
+    ]  # contempt (2) and unlabelled dropped
     t = load_records("ckplus", tmp_path, "ck", {"apex_frames": 3, "neutral_first_frame": True})
     # apex frames of the disgust sequence; first frames of both labelled sequences (contempt's too) as neutral
     assert sorted(t.frame) == [0, 0, 8, 9, 10] and (t.loc[t.frame == 0, "emotion"] == "neutral").all()
@@ -66,7 +89,22 @@ def test_affectnet_eyes_from_landmarks_and_codes(tmp_path):
     rows = [("1/a.jpg", 1), ("1/b.jpg", 7), ("2/c.jpg", 6), ("2/d.jpg", 10)]
     for f, _ in rows:
         _img(tmp_path / "Manually_Annotated_Images" / f)
-    pd.DataFrame([{"subDirectory_filePath": f, "face_x": 0, "face_y": 0, "face_width": 8, "face_height": 8, "facial_landmarks": marks, "expression": e, "valence": 0, "arousal": 0} for f, e in rows]).to_csv(tmp_path / "training.csv", index=False)
+    pd.DataFrame(
+        [
+            {
+                "subDirectory_filePath": f,
+                "face_x": 0,
+                "face_y": 0,
+                "face_width": 8,
+                "face_height": 8,
+                "facial_landmarks": marks,
+                "expression": e,
+                "valence": 0,
+                "arousal": 0,
+            }
+            for f, e in rows
+        ]
+    ).to_csv(tmp_path / "training.csv", index=False)
     t = load_records("affectnet", tmp_path, "an", {"csv": ["training.csv"]})
     assert list(t.emotion) == ["happiness", "anger"]  # contempt and no-face dropped
     assert t.subject.nunique() == 2  # every image its own identity
@@ -77,7 +115,11 @@ def test_folder_loader_with_subject_regex(tmp_path):
     for f in ["angry/p01_1.png", "happy/p01_2.png", "happy/p02_1.png", "contempt/p03_1.png"]:
         _img(tmp_path / f)
     t = load_records("folder", tmp_path, "mine", {"subject_regex": r"^(p\d+)_"})
-    assert sorted(zip(t.subject, t.emotion)) == [("mine/p01", "anger"), ("mine/p01", "happiness"), ("mine/p02", "happiness")]
+    assert sorted(zip(t.subject, t.emotion)) == [
+        ("mine/p01", "anger"),
+        ("mine/p01", "happiness"),
+        ("mine/p02", "happiness"),
+    ]
     with pytest.raises(ValueError, match="does not match"):
         load_records("folder", tmp_path, "mine", {"subject_regex": r"^(q\d+)_"})
 
@@ -140,7 +182,9 @@ def test_the_readme_lists_every_loader_option_as_declared():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     start = readme.index("<!-- loader options:")
     table = readme[readme.index("\n", start) + 1 : readme.index("<!-- end of loader options -->")].strip()
-    assert table == options_markdown(), "README's loader options differ from loader_options.OPTIONS: paste options_markdown() there"
+    assert table == options_markdown(), (
+        "README's loader options differ from loader_options.OPTIONS: paste options_markdown() there"
+    )
 
 
 def test_every_loader_skips_os_debris_wherever_it_sits(tmp_path):
@@ -148,14 +192,23 @@ def test_every_loader_skips_os_debris_wherever_it_sits(tmp_path):
     for seq in ["P001/Happiness", "P002/Anger"]:
         for i in range(4):
             _img(tmp_path / f"OriginalImg/VL/Strong/{seq}/{i:03d}.jpeg")
-    for junk in ["OriginalImg/VL/Strong/P001/.DS_Store", "OriginalImg/VL/Strong/P001/Thumbs.db", "OriginalImg/VL/Strong/README.txt",
-                 "OriginalImg/VL/Strong/P001/Happiness/._000.jpeg", "OriginalImg/VL/Strong/P001/Happiness/desktop.ini",
-                 "__MACOSX/OriginalImg/VL/Strong/P001/Happiness/._001.jpeg"]:
+    for junk in [
+        "OriginalImg/VL/Strong/P001/.DS_Store",
+        "OriginalImg/VL/Strong/P001/Thumbs.db",
+        "OriginalImg/VL/Strong/README.txt",
+        "OriginalImg/VL/Strong/P001/Happiness/._000.jpeg",
+        "OriginalImg/VL/Strong/P001/Happiness/desktop.ini",
+        "__MACOSX/OriginalImg/VL/Strong/P001/Happiness/._001.jpeg",
+    ]:
         (tmp_path / junk).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / junk).write_bytes(b"\x00\x05\x16\x07junk")
     t = load_records("oulu", tmp_path, "oulu", {"apex_frames": 2})
-    assert sorted(zip(t.subject, t.emotion, t.frame)) == [("oulu/P001", "happiness", 2), ("oulu/P001", "happiness", 3),
-                                                         ("oulu/P002", "anger", 2), ("oulu/P002", "anger", 3)]
+    assert sorted(zip(t.subject, t.emotion, t.frame)) == [
+        ("oulu/P001", "happiness", 2),
+        ("oulu/P001", "happiness", 3),
+        ("oulu/P002", "anger", 2),
+        ("oulu/P002", "anger", 3),
+    ]
     for folder in ["happy", "sad"]:
         _img(tmp_path / "own" / folder / "a.png")
         (tmp_path / "own" / folder / "._a.png").write_bytes(b"\x00\x05\x16\x07")

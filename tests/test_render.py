@@ -32,7 +32,7 @@ def _open(path):
 
 def test_other_seed_other_database(tmp_path):
     a = write_demo_database(DemoDatabase(seed=3, subjects=1, image_size=64), tmp_path / "a")
-    b = write_demo_database(DemoDatabase(seed=4, subjects=1, image_size=64), tmp_path / "b")
+    write_demo_database(DemoDatabase(seed=4, subjects=1, image_size=64), tmp_path / "b")
     f = a["file"][0]
     assert not np.array_equal(np.asarray(_open(tmp_path / "a" / f)), np.asarray(_open(tmp_path / "b" / f)))
 

@@ -14,19 +14,51 @@ def _gains() -> pd.DataFrame:
     rows = []
     for test_set, gains in (("cross_a", (0.02, 0.08)), ("cross_b", (-0.01, 0.01)), ("real_test", (0.0, 0.03))):
         for k, gain in zip(("1", "2"), gains):
-            rows.append({"translator": "stargan", "test_set": test_set, "k": k, "gain": gain, "ci_low": gain - 0.04, "ci_high": gain + 0.04, "p_value": 0.01,
-                         "p_holm": 0.02 if gain > 0.05 else 0.4, "mde": 0.06, "n_seeds": 3, "family": f"ratios: stargan on {test_set}",
-                         "verdict": "gain" if gain > 0.05 else "inconclusive"})
-    rows.append({"translator": "vgg16", "test_set": "cross_a", "k": "0", "gain": 0.2, "ci_low": 0.1, "ci_high": 0.3, "p_value": 0.001, "p_holm": 0.002,
-                 "mde": 0.05, "n_seeds": 3, "family": "architecture: vgg16 vs the paper CNN", "verdict": "gain"})
+            rows.append(
+                {
+                    "translator": "stargan",
+                    "test_set": test_set,
+                    "k": k,
+                    "gain": gain,
+                    "ci_low": gain - 0.04,
+                    "ci_high": gain + 0.04,
+                    "p_value": 0.01,
+                    "p_holm": 0.02 if gain > 0.05 else 0.4,
+                    "mde": 0.06,
+                    "n_seeds": 3,
+                    "family": f"ratios: stargan on {test_set}",
+                    "verdict": "gain" if gain > 0.05 else "inconclusive",
+                }
+            )
+    rows.append(
+        {
+            "translator": "vgg16",
+            "test_set": "cross_a",
+            "k": "0",
+            "gain": 0.2,
+            "ci_low": 0.1,
+            "ci_high": 0.3,
+            "p_value": 0.001,
+            "p_holm": 0.002,
+            "mde": 0.05,
+            "n_seeds": 3,
+            "family": "architecture: vgg16 vs the paper CNN",
+            "verdict": "gain",
+        }
+    )
     return pd.DataFrame(rows)
 
 
 def test_the_answer_names_the_best_k_per_test_set_and_counts_the_verdicts():
     text = answer_rst(CONFIG, _gains(), 0.05)
     lines = text.splitlines()
-    assert lines[0].startswith("- ``stargan`` on ``cross_a``: best k = 2 (chosen on this test set): +8.0 points") and "**gain**" in lines[0]
-    assert lines[1].startswith("- ``stargan`` on ``cross_b``: best k = 2") and lines[2].startswith("- ``stargan`` on ``real_test``")
+    assert (
+        lines[0].startswith("- ``stargan`` on ``cross_a``: best k = 2 (chosen on this test set): +8.0 points")
+        and "**gain**" in lines[0]
+    )
+    assert lines[1].startswith("- ``stargan`` on ``cross_b``: best k = 2") and lines[2].startswith(
+        "- ``stargan`` on ``real_test``"
+    )
     assert "vgg16" not in text.split("Over all")[0]  # a baseline architecture has no k to choose
     assert "Over all 7 comparisons with real only (4 families, Holm within each): 2 gain, 5 inconclusive" in text
 

@@ -18,7 +18,12 @@ HELPER = Path(__file__).parent / "helpers" / "train_gan.py"
 
 
 def _start(kind: str, work: Path, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(HELPER), kind, str(work), str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(HELPER), kind, str(work), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _run(kind: str, work: Path, out: Path) -> str:
@@ -60,7 +65,16 @@ def uninterrupted(tmp_path_factory) -> dict[str, Path]:
     return outs
 
 
-@pytest.mark.parametrize("kind, sig", [("stargan", signal.SIGTERM), ("stargan", signal.SIGKILL), ("identity", signal.SIGTERM), ("stylegan", signal.SIGTERM), ("ecyclegan", signal.SIGKILL)])
+@pytest.mark.parametrize(
+    "kind, sig",
+    [
+        ("stargan", signal.SIGTERM),
+        ("stargan", signal.SIGKILL),
+        ("identity", signal.SIGTERM),
+        ("stylegan", signal.SIGTERM),
+        ("ecyclegan", signal.SIGKILL),
+    ],
+)
 def test_a_stopped_training_resumes_to_the_same_weights(kind, sig, uninterrupted, tmp_path):
     work, out = tmp_path / "work", tmp_path / "model.pt"
     output = _interrupt(kind, work, out, sig)

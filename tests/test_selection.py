@@ -11,7 +11,9 @@ from synthfer.selection import SelectionConfig, intended_confidence, select_conf
 
 def _faces() -> FaceSet:
     emotions = ["neutral"] * 2 + ["anger"] * 4 + ["happiness"] * 4
-    table = pd.DataFrame({"subject": [f"g{i % 2}" for i in range(10)], "emotion": emotions, "split": "train", "unit": 0})
+    table = pd.DataFrame(
+        {"subject": [f"g{i % 2}" for i in range(10)], "emotion": emotions, "split": "train", "unit": 0}
+    )
     return FaceSet(np.arange(10, dtype=np.uint8).repeat(4).reshape(10, 2, 2), table)
 
 
@@ -32,7 +34,11 @@ def test_selection_keeps_confirmed_faces_neutral_sources_and_counts_them():
     assert list(kept.images[:, 0, 0]) == [0, 1, 2, 4, 5, 7, 9]
     assert kept.table["selection_confidence"].iloc[2:].tolist() == [0.9, 0.7, 0.6, 0.95, 0.5]
     counts = counts.set_index("emotion")
-    assert counts.loc["anger", "before"] == 4 and counts.loc["anger", "after"] == 3 and counts.loc["happiness", "after"] == 2
+    assert (
+        counts.loc["anger", "before"] == 4
+        and counts.loc["anger", "after"] == 3
+        and counts.loc["happiness", "after"] == 2
+    )
     assert counts.loc["fear", "before"] == 0 and counts.loc["fear", "after"] == 0
     top, _ = select_confident(faces, confidence, SelectionConfig(min_confidence=0.0, top_share=0.5))
     assert list(top.images[:, 0, 0]) == [0, 1, 2, 4, 7, 9]  # the two most confident of each emotion
@@ -43,16 +49,27 @@ def test_selection_keeps_confirmed_faces_neutral_sources_and_counts_them():
 def test_balanced_selection_restores_the_unselected_class_counts_from_the_selected_faces():
     from synthfer.selection import balance_selected
 
-    rows = [{"subject": f"g{i}", "emotion": e, "split": split, "unit": 0} for split, n in (("train", 6), ("val", 2)) for i in range(n) for e in ["neutral", *EMOTIONS]]
+    rows = [
+        {"subject": f"g{i}", "emotion": e, "split": split, "unit": 0}
+        for split, n in (("train", 6), ("val", 2))
+        for i in range(n)
+        for e in ["neutral", *EMOTIONS]
+    ]
     faces = FaceSet(np.zeros((len(rows), 2, 2), np.uint8), pd.DataFrame(rows))
     t = faces.table
     # selection kept: every neutral, one in three faces of most emotions, fear only twice and only in train
-    keep = (t["emotion"] == "neutral") | ((t["emotion"] != "fear") & (t.index % 3 == 0)) | ((t["emotion"] == "fear") & (t["split"] == "train") & (t["subject"].isin(["g0", "g1"])))
+    keep = (
+        (t["emotion"] == "neutral")
+        | ((t["emotion"] != "fear") & (t.index % 3 == 0))
+        | ((t["emotion"] == "fear") & (t["split"] == "train") & (t["subject"].isin(["g0", "g1"])))
+    )
     kept = faces.select(keep.to_numpy())
     kept.table["marker"] = np.arange(len(kept.table))
     balanced, counts = balance_selected(kept, t, seed=0)
     for r in counts.itertuples():
-        assert r.balanced == (r.unselected if r.selected else 0)  # an emotion with nothing kept in a split stays empty, and is counted
+        assert r.balanced == (
+            r.unselected if r.selected else 0
+        )  # an emotion with nothing kept in a split stays empty, and is counted
     fear_val = counts[(counts["emotion"] == "fear") & (counts["split"] == "val")].iloc[0]
     assert fear_val.selected == 0 and fear_val.balanced == 0 and fear_val.unselected == 2
     fear_train = counts[(counts["emotion"] == "fear") & (counts["split"] == "train")].iloc[0]

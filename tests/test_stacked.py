@@ -51,13 +51,17 @@ def test_stacked_models_give_each_model_its_own_loss_and_gradient(no_dropout):
         loss.backward()
         assert losses[s].item() == pytest.approx(loss.item(), rel=1e-5)
         for name, p in model.named_parameters():
-            np.testing.assert_allclose(stack.params[name].grad[s].numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-7, err_msg=name)
+            np.testing.assert_allclose(
+                stack.params[name].grad[s].numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-7, err_msg=name
+            )
 
 
 def test_stacked_seeds_train_like_separate_runs_without_dropout(no_dropout):
     torch.set_num_threads(2)
     (x, y), (vx, vy) = _learnable(12, 0), _learnable(5, 1)
-    cfg = ClassifierConfig(image_size=24, max_epochs=6, patience=6, batch_size=16, lr=1e-3, precision="fp32")  # the tolerance below is fp32's
+    cfg = ClassifierConfig(
+        image_size=24, max_epochs=6, patience=6, batch_size=16, lr=1e-3, precision="fp32"
+    )  # the tolerance below is fp32's
     stacked = train_classifiers_stacked(x, y, vx, vy, cfg, SEEDS, torch.device("cpu"))
     separate = [train_classifier(x, y, vx, vy, cfg, s, torch.device("cpu")) for s in SEEDS]
     # Adam turns float differences (grouped vs single convs) in near-zero gradients into weight differences
@@ -82,7 +86,10 @@ def test_stacked_seeds_learn_with_dropout_and_stop_on_their_own():
         assert len(history) == cfg.max_epochs or len(history) == best_epoch + cfg.patience  # its own early stop
         best = history.loc[history["best"], "val_loss"].item()
         assert best == history["val_loss"].min() and best < np.log(6) * 0.7  # clearly learned, best epoch kept
-        assert set(history["precision"]) == {resolve_precision("auto", torch.device("cpu"))} and not history["compiled"].any()  # what made it
+        assert (
+            set(history["precision"]) == {resolve_precision("auto", torch.device("cpu"))}
+            and not history["compiled"].any()
+        )  # what made it
         with torch.no_grad():
             pred = model(torch.from_numpy(vx).float().unsqueeze(1) / 255).argmax(1).numpy()
         assert (pred == vy).mean() > 0.5

@@ -7,8 +7,6 @@ than in the untranslated faces. A short budget on one emotion, so it runs on a C
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -34,7 +32,15 @@ def demo(tmp_path_factory) -> dict:
     train = np.isin(subjects, sorted(set(subjects))[:40])  # translators and judge learn from 40 subjects
     labels = np.array([EMOTIONS.index(e) if e in EMOTIONS else -1 for e in emotion])
     fit, val = train & (labels >= 0), ~train & (labels >= 0)
-    judge, _ = train_classifier(images[fit], labels[fit], images[val], labels[val], ClassifierConfig(image_size=32, lr=1e-3, max_epochs=30, patience=4), 0, torch.device("cpu"))
+    judge, _ = train_classifier(
+        images[fit],
+        labels[fit],
+        images[val],
+        labels[val],
+        ClassifierConfig(image_size=32, lr=1e-3, max_epochs=30, patience=4),
+        0,
+        torch.device("cpu"),
+    )
     return {"images": images, "emotion": emotion, "train": train, "judge": judge, "root": root}
 
 
@@ -43,14 +49,48 @@ def _translator(name: str, demo: dict):
     work = demo["root"] / name
     if name == "stargan":  # the two domains of the check only, to keep the budget small
         pick = train & np.isin(emotion, [NEUTRAL, TARGET])
-        cfg = StarGANConfig(image_size=32, conv_dim=16, d_conv_dim=16, g_repeat=2, d_repeat=4, iterations=300, batch_size=16, g_lr=2e-4, d_lr=2e-4,
-                            lambda_cls=3.0, log_every=100, sample_every=10**6, checkpoint_every=0)
-        G, _ = train_stargan(images[pick], np.array([DOMAINS.index(e) for e in emotion[pick]]), cfg, torch.device("cpu"), work)
+        cfg = StarGANConfig(
+            image_size=32,
+            conv_dim=16,
+            d_conv_dim=16,
+            g_repeat=2,
+            d_repeat=4,
+            iterations=300,
+            batch_size=16,
+            g_lr=2e-4,
+            d_lr=2e-4,
+            lambda_cls=3.0,
+            log_every=100,
+            sample_every=10**6,
+            checkpoint_every=0,
+        )
+        G, _ = train_stargan(
+            images[pick], np.array([DOMAINS.index(e) for e in emotion[pick]]), cfg, torch.device("cpu"), work
+        )
         return StarGANTranslator(G)
-    extra = {"cycle_loss": "perceptual", "vgg_weights": "random", "vgg_layers": 9, "blocks": 2, "sub_blocks": 3} if name == "ecyclegan" else {"blocks": 3}
-    cfg = CycleGANConfig(target=TARGET, variant=name, image_size=32, ngf=16, ndf=16, d_layers=2, iterations=130, batch_size=8, lambda_idt=0.1,
-                         log_every=50, sample_every=10**6, checkpoint_every=0, **extra)
-    G, _ = train_cyclegan(images[train & (emotion == NEUTRAL)], images[train & (emotion == TARGET)], cfg, torch.device("cpu"), work)
+    extra = (
+        {"cycle_loss": "perceptual", "vgg_weights": "random", "vgg_layers": 9, "blocks": 2, "sub_blocks": 3}
+        if name == "ecyclegan"
+        else {"blocks": 3}
+    )
+    cfg = CycleGANConfig(
+        target=TARGET,
+        variant=name,
+        image_size=32,
+        ngf=16,
+        ndf=16,
+        d_layers=2,
+        iterations=130,
+        batch_size=8,
+        lambda_idt=0.1,
+        log_every=50,
+        sample_every=10**6,
+        checkpoint_every=0,
+        **extra,
+    )
+    G, _ = train_cyclegan(
+        images[train & (emotion == NEUTRAL)], images[train & (emotion == TARGET)], cfg, torch.device("cpu"), work
+    )
     return PerEmotionTranslator(name, {TARGET: G})
 
 
@@ -62,4 +102,6 @@ def test_a_briefly_trained_translator_changes_the_expression(name, demo):
     k = EMOTIONS.index(TARGET)
     before = float((predict_proba(demo["judge"], held_out[:, 0].numpy()).argmax(1) == k).mean())
     after = float((predict_proba(demo["judge"], translated[:, 0].numpy()).argmax(1) == k).mean())
-    assert after > 0.5 and after > before + 0.3, f"{name}: {TARGET} seen in {after:.0%} of translated faces, {before:.0%} of the sources"
+    assert after > 0.5 and after > before + 0.3, (
+        f"{name}: {TARGET} seen in {after:.0%} of translated faces, {before:.0%} of the sources"
+    )

@@ -20,15 +20,50 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 RULES = [
-    "render_demo_dataset", "prepare_faces", "check_design", "split_subjects", "restrict_gan_faces", "train_stargan", "train_cyclegan", "train_identity_gan", "generate_faces", "select_generated", "balance_selected", "cross_validate_minority", "summarize_minority",
-    "train_classifier", "train_classifiers_stacked", "evaluate_classifier", "aggregate_metrics", "plot_accuracy_vs_ratio", "plot_per_class_metrics", "plot_confusion_matrices",
-    "plot_samples", "evaluate_generated", "write_summary",
+    "render_demo_dataset",
+    "prepare_faces",
+    "check_design",
+    "split_subjects",
+    "restrict_gan_faces",
+    "train_stargan",
+    "train_cyclegan",
+    "train_identity_gan",
+    "generate_faces",
+    "select_generated",
+    "balance_selected",
+    "cross_validate_minority",
+    "summarize_minority",
+    "train_classifier",
+    "train_classifiers_stacked",
+    "evaluate_classifier",
+    "aggregate_metrics",
+    "plot_accuracy_vs_ratio",
+    "plot_per_class_metrics",
+    "plot_confusion_matrices",
+    "plot_samples",
+    "evaluate_generated",
+    "write_summary",
 ]
 
 
-def snakemake(workdir: Path, *args: str, config: Path = TINY, snakefile: Path = ROOT / "Snakefile") -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(workdir), "--configfile", str(config), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)  # a safety net: two test workers share the cores
+def snakemake(
+    workdir: Path, *args: str, config: Path = TINY, snakefile: Path = ROOT / "Snakefile"
+) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(snakefile),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        *args,
+    ]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=1500
+    )  # a safety net: two test workers share the cores
 
 
 def copy_of_the_workflow(dest: Path) -> Path:
@@ -66,13 +101,36 @@ def tiny_run(tiny_copy) -> Path:
     return tiny_copy[1]
 
 
-REPORT_RULES = {"aggregate_metrics": 1, "plot_accuracy_vs_ratio": 1, "plot_per_class_metrics": 1, "plot_confusion_matrices": 1, "write_summary": 1}
+REPORT_RULES = {
+    "aggregate_metrics": 1,
+    "plot_accuracy_vs_ratio": 1,
+    "plot_per_class_metrics": 1,
+    "plot_confusion_matrices": 1,
+    "write_summary": 1,
+}
 
 
 def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
-    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(ROOT / "config.yaml"), "--dry-run", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            *SNAKEMAKE,
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(ROOT / "config.yaml"),
+            "--dry-run",
+            "--quiet",
+            "rules",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
-    for rule in set(RULES) - {"train_classifiers_stacked", "restrict_gan_faces"}:  # the demo trains each seed on its own; no dataset is in two roles
+    for rule in set(RULES) - {
+        "train_classifiers_stacked",
+        "restrict_gan_faces",
+    }:  # the demo trains each seed on its own; no dataset is in two roles
         assert rule in result.stdout, rule
 
 
@@ -82,11 +140,20 @@ def test_a_config_file_given_on_the_command_line_is_not_merged_into_the_demo(tmp
     demo = yaml.safe_load((ROOT / "config.yaml").read_text())
     assert "selection" in demo and "selection" not in yaml.safe_load(TINY.read_text())
     shutil.copy2(ROOT / "config.yaml", tmp_path / "config.yaml")
-    alone = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--dry-run", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
-    assert alone.returncode == 0 and "select_generated" in alone.stdout, alone.stdout + alone.stderr  # the demo by itself
+    alone = subprocess.run(
+        [*SNAKEMAKE, "--directory", str(tmp_path), "--dry-run", "--quiet", "rules"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert alone.returncode == 0 and "select_generated" in alone.stdout, (
+        alone.stdout + alone.stderr
+    )  # the demo by itself
     given = snakemake(tmp_path, "--dry-run", "--quiet", "rules", config=TINY)
     assert given.returncode == 0, given.stdout + given.stderr
-    assert "select_generated" not in given.stdout and "train_cyclegan" in given.stdout  # the tiny config's own translators, no selection
+    assert (
+        "select_generated" not in given.stdout and "train_cyclegan" in given.stdout
+    )  # the tiny config's own translators, no selection
 
 
 TRANSLATORS = ["ecyclegan", "stargan"]
@@ -100,7 +167,9 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     test_sets = {"in_distribution", "real_test", *config["roles"]["cross_test"]}
     n_seeds = len(config["experiment"]["seeds"])
     assert set(metrics["k"]) == ks and set(metrics["test_set"]) == test_sets
-    assert set(metrics["translator"]) == {"real", *TRANSLATORS} and set(metrics.loc[metrics["translator"] == "real", "k"]) == {"0"}
+    assert set(metrics["translator"]) == {"real", *TRANSLATORS} and set(
+        metrics.loc[metrics["translator"] == "real", "k"]
+    ) == {"0"}
     runs = 1 + len(TRANSLATORS) * (len(ks) - 1)  # real only once, each translator's k = 1, syn
     assert len(metrics) == runs * n_seeds * len(test_sets)
     for column in ("accuracy", "macro_f1", "precision_anger", "recall_surprise", "f1_fear", "macro_auc_ovr"):
@@ -108,29 +177,68 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     summary = pd.read_csv(report / "metrics_summary.csv", dtype={"k": str})
     assert {"accuracy_mean", "accuracy_ci95", "accuracy_sd", "translator"} <= set(summary.columns)
     samples = [report / f"samples_{t}.png" for t in TRANSLATORS]
-    for png in [report / "accuracy_vs_ratio.png", report / "per_class_metrics.png", *samples, *sorted((report / "confusion").glob("*.png"))]:
+    for png in [
+        report / "accuracy_vs_ratio.png",
+        report / "per_class_metrics.png",
+        *samples,
+        *sorted((report / "confusion").glob("*.png")),
+    ]:
         with Image.open(png) as img:
             assert img.size[0] > 100 and img.size[1] > 100, png
     assert len(list((report / "confusion").glob("*.png"))) == runs * len(test_sets)
     fidelity = pd.read_csv(report / "generated_fidelity.csv")
-    assert fidelity["fidelity"].between(0, 1).all() and set(fidelity["emotion"]) == {"anger", "disgust", "fear", "happiness", "sadness", "surprise"}
+    assert fidelity["fidelity"].between(0, 1).all() and set(fidelity["emotion"]) == {
+        "anger",
+        "disgust",
+        "fear",
+        "happiness",
+        "sadness",
+        "surprise",
+    }
     assert set(fidelity["translator"]) == set(TRANSLATORS)
     quality = pd.read_csv(report / "quality.csv")
     assert {"identity_ratio", "frechet_distance", "diversity_generated", "diversity_real"} <= set(quality["metric"])
-    assert quality["model"].nunique() == n_seeds and np.isfinite(quality["value"]).all() and set(quality["translator"]) == set(TRANSLATORS)
+    assert (
+        quality["model"].nunique() == n_seeds
+        and np.isfinite(quality["value"]).all()
+        and set(quality["translator"]) == set(TRANSLATORS)
+    )
     gains = pd.read_csv(report / "paired_gains.csv", dtype={"k": str})
-    assert set(gains["test_set"]) == test_sets - {"in_distribution"} and set(gains["k"]) == ks - {"0"} and set(gains["translator"]) == set(TRANSLATORS)
+    assert (
+        set(gains["test_set"]) == test_sets - {"in_distribution"}
+        and set(gains["k"]) == ks - {"0"}
+        and set(gains["translator"]) == set(TRANSLATORS)
+    )
     assert len(gains) == len(TRANSLATORS) * (len(ks) - 1) * (len(test_sets) - 1)
-    tested = gains.dropna(subset=["p_value"])  # the tiny classifiers may sit on one class: a gain with no spread gets no test
-    assert len(tested) and (tested["ci_low"] <= tested["gain"]).all() and (tested["gain"] <= tested["ci_high"]).all() and tested["p_value"].between(0, 1).all()
-    assert gains["verdict"].isin(["gain", "loss", "no difference of the target size", "inconclusive"]).all() and (gains.loc[gains["p_value"].isna(), "verdict"] == "inconclusive").all()
+    tested = gains.dropna(
+        subset=["p_value"]
+    )  # the tiny classifiers may sit on one class: a gain with no spread gets no test
+    assert (
+        len(tested)
+        and (tested["ci_low"] <= tested["gain"]).all()
+        and (tested["gain"] <= tested["ci_high"]).all()
+        and tested["p_value"].between(0, 1).all()
+    )
+    assert (
+        gains["verdict"].isin(["gain", "loss", "no difference of the target size", "inconclusive"]).all()
+        and (gains.loc[gains["p_value"].isna(), "verdict"] == "inconclusive").all()
+    )
     text = (report / "summary.md").read_text()
-    assert "Expression fidelity" in text and "real_test" in text and "Gain over real only, paired" in text and "image_size: 32" in text
+    assert (
+        "Expression fidelity" in text
+        and "real_test" in text
+        and "Gain over real only, paired" in text
+        and "image_size: 32" in text
+    )
     assert all(f"## Translator: {t}" in text for t in TRANSLATORS) and "domain feature space" in text
     assert "commit" in (report / "provenance.json").read_text()
     assert "## Table 2" in text and len(pd.read_csv(report / "table2.csv")) == runs
     t3 = pd.read_csv(report / "table3.csv", dtype={"k": str})
-    assert len(t3) == 1 + 2 * len(TRANSLATORS) and {f"{t}_mean" for t in config["roles"]["cross_test"]} <= set(t3.columns) and "## Table 3" in text
+    assert (
+        len(t3) == 1 + 2 * len(TRANSLATORS)
+        and {f"{t}_mean" for t in config["roles"]["cross_test"]} <= set(t3.columns)
+        and "## Table 3" in text
+    )
 
 
 def test_the_html_report_states_the_answer_and_captions_every_result(tiny_copy, tmp_path):
@@ -144,17 +252,33 @@ def test_the_html_report_states_the_answer_and_captions_every_result(tiny_copy, 
     result = snakemake(workdir, "--report", str(out), snakefile=snakefile)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     html = out.read_text()
-    assert "How far does GAN-generated data improve facial expression recognition?" in html and "best k = " in html  # the description, with the answer
-    for caption in ("Accuracy against k", "Confusion matrix of stargan at k = 1 on cross_a", "Generated faces of ecyclegan", "The whole summary"):
+    assert (
+        "How far does GAN-generated data improve facial expression recognition?" in html and "best k = " in html
+    )  # the description, with the answer
+    for caption in (
+        "Accuracy against k",
+        "Confusion matrix of stargan at k = 1 on cross_a",
+        "Generated faces of ecyclegan",
+        "The whole summary",
+    ):
         assert caption in html, caption
 
 
 def test_study_2_cross_validates_with_and_without_translated_minority_faces(tiny_run):
     folds = pd.read_csv(tiny_run / "results/minority/ecyclegan/n2/folds.csv")
     base = pd.read_csv(tiny_run / "results/minority/none/n0/folds.csv")
-    assert len(folds) == len(base) == 2 and (folds["n_train"] == base["n_train"] + 2).all()  # 1 x 2 folds; 2 faces added
-    assert (folds["n_test"] == base["n_test"]).all() and folds["n_test"].sum() == 8 * 6 and folds["macro_auc_ovr"].between(0, 1).all()
-    assert "folds_at_chance" in pd.read_csv(tiny_run / "results/report/minority.csv").columns and "best_val_loss" in folds.columns
+    assert (
+        len(folds) == len(base) == 2 and (folds["n_train"] == base["n_train"] + 2).all()
+    )  # 1 x 2 folds; 2 faces added
+    assert (
+        (folds["n_test"] == base["n_test"]).all()
+        and folds["n_test"].sum() == 8 * 6
+        and folds["macro_auc_ovr"].between(0, 1).all()
+    )
+    assert (
+        "folds_at_chance" in pd.read_csv(tiny_run / "results/report/minority.csv").columns
+        and "best_val_loss" in folds.columns
+    )
     gains = pd.read_csv(tiny_run / "results/report/minority_gains.csv")
     assert set(gains["metric"]) >= {"macro_auc_ovr", "precision_disgust"} and set(gains["n"]) == {2}
     assert "## Study 2: disgust faces translated from neutral" in (tiny_run / "results/report/summary.md").read_text()
@@ -176,7 +300,9 @@ def test_the_terminal_shows_progress_and_the_logs_keep_the_detail(tiny_run):
     Snakemake's progress, a few lines per job."""
     terminal = (tiny_run / "terminal.txt").read_text()
     jobs = sum(1 for _ in (tiny_run / "results/logs").rglob("*.log"))
-    assert not re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (INFO|WARNING)", terminal, flags=re.M), "a job's log line reached the terminal"
+    assert not re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (INFO|WARNING)", terminal, flags=re.M), (
+        "a job's log line reached the terminal"
+    )
     assert "Shell command" not in terminal and "XNNPACK" not in terminal
     assert len(terminal.splitlines()) <= 6 * jobs + 40, len(terminal.splitlines())  # Snakemake's 5 lines per job
     stargan_log = (tiny_run / "results/logs/train_stargan.log").read_text()
@@ -201,7 +327,9 @@ def test_predictions_are_kept_per_face(tiny_run):
 
 def test_generated_identities_never_share_splits(tiny_run):
     real = pd.read_csv(tiny_run / "results/real/faces.csv")
-    units = pd.concat([pd.read_csv(p) for p in sorted((tiny_run / "results/generated/stargan").glob("unit*/faces.csv"))])
+    units = pd.concat(
+        [pd.read_csv(p) for p in sorted((tiny_run / "results/generated/stargan").glob("unit*/faces.csv"))]
+    )
     both = pd.concat([real, units])
     assert (both.groupby("subject")["split"].nunique() == 1).all()
     sizes = real.groupby("split")["subject"].nunique()
@@ -229,7 +357,13 @@ def test_changing_one_ratio_reruns_only_that_branch(tiny_copy, tmp_path):
 
 def test_adding_a_ratio_adds_only_its_jobs(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["experiment"].update(ratios=[0, 1, 2]))
-    assert planned_jobs(*tiny_copy, config) == {"generate_faces": 2, "train_classifier": 4, "evaluate_classifier": 4, "evaluate_generated": 2, **REPORT_RULES}
+    assert planned_jobs(*tiny_copy, config) == {
+        "generate_faces": 2,
+        "train_classifier": 4,
+        "evaluate_classifier": 4,
+        "evaluate_generated": 2,
+        **REPORT_RULES,
+    }
 
 
 def test_removing_a_ratio_reruns_only_the_aggregation(tiny_copy, tmp_path):
@@ -242,9 +376,13 @@ def test_changing_the_translator_reruns_it_and_everything_downstream_only(tiny_c
     planned = planned_jobs(*tiny_copy, config)
     n_units, n_seeds = 1, 2
     assert planned == {  # StarGAN's branch only: not ECycleGAN's, not real only, not the identity GAN
-        "train_stargan": 1, "generate_faces": n_units,
-        "train_classifier": 2 * n_seeds, "evaluate_classifier": 2 * n_seeds,  # k = 1, syn; k = 0 uses no generated face
-        "plot_samples": 1, "evaluate_generated": 1, **REPORT_RULES,
+        "train_stargan": 1,
+        "generate_faces": n_units,
+        "train_classifier": 2 * n_seeds,
+        "evaluate_classifier": 2 * n_seeds,  # k = 1, syn; k = 0 uses no generated face
+        "plot_samples": 1,
+        "evaluate_generated": 1,
+        **REPORT_RULES,
     }
 
 
@@ -252,8 +390,15 @@ def test_changing_one_cyclegan_setting_reruns_its_six_generators_and_their_branc
     config = _variant(tmp_path, lambda c: c["ecyclegan"].update(lambda_cyc=5.0))
     n_units, n_seeds = 1, 2
     assert planned_jobs(*tiny_copy, config) == {
-        "train_cyclegan": 6, "generate_faces": n_units, "train_classifier": 2 * n_seeds, "evaluate_classifier": 2 * n_seeds,
-        "plot_samples": 1, "evaluate_generated": 1, "cross_validate_minority": 1, "summarize_minority": 1, **REPORT_RULES,
+        "train_cyclegan": 6,
+        "generate_faces": n_units,
+        "train_classifier": 2 * n_seeds,
+        "evaluate_classifier": 2 * n_seeds,
+        "plot_samples": 1,
+        "evaluate_generated": 1,
+        "cross_validate_minority": 1,
+        "summarize_minority": 1,
+        **REPORT_RULES,
     }  # study 2's ecyclegan run (n = 4) uses the changed disgust generator; its no-added-faces baseline stays
 
 
@@ -261,12 +406,21 @@ def test_stacked_seeds_train_each_ratio_in_one_job(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["experiment"].update(stack_seeds=True))
     n_seeds, runs = 2, 1 + 2 * 2
     # one job per run (real k = 0; k = 1, syn per translator) writes every seed's model; evaluation stays per seed
-    assert planned_jobs(*tiny_copy, config) == {"train_classifiers_stacked": runs, "evaluate_classifier": runs * n_seeds, "evaluate_generated": 2, **REPORT_RULES}
+    assert planned_jobs(*tiny_copy, config) == {
+        "train_classifiers_stacked": runs,
+        "evaluate_classifier": runs * n_seeds,
+        "evaluate_generated": 2,
+        **REPORT_RULES,
+    }
 
 
 def test_a_baseline_architecture_adds_only_its_real_only_runs(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["experiment"].update(baselines=["vgg16"]))
-    assert planned_jobs(*tiny_copy, config) == {"train_classifier": 2, "evaluate_classifier": 2, **REPORT_RULES}  # vgg16, k = 0, both seeds
+    assert planned_jobs(*tiny_copy, config) == {
+        "train_classifier": 2,
+        "evaluate_classifier": 2,
+        **REPORT_RULES,
+    }  # vgg16, k = 0, both seeds
 
 
 def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
@@ -274,7 +428,10 @@ def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
     n_units, n_seeds, n_translators = 1, 2, 2
     runs = n_translators * 2  # k = 1, syn of stargan-selected and ecyclegan-selected; nothing else retrains
     assert planned_jobs(*tiny_copy, config) == {
-        "select_generated": n_translators * n_units, "train_classifier": runs * n_seeds, "evaluate_classifier": runs * n_seeds, **REPORT_RULES,
+        "select_generated": n_translators * n_units,
+        "train_classifier": runs * n_seeds,
+        "evaluate_classifier": runs * n_seeds,
+        **REPORT_RULES,
     }
     snakefile, workdir = tiny_copy
     target = "results/classify/stargan-selected/k1/seed0/predictions.csv"
@@ -283,20 +440,49 @@ def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
     counts = pd.read_csv(workdir / "results/selected/stargan/unit0/counts.csv").set_index("emotion")
     assert (counts["after"] == counts["before"] // 2).all()  # the most confident half of each emotion
     kept = pd.read_csv(workdir / "results/selected/stargan/unit0/faces.csv")
-    assert (kept["emotion"] == "neutral").sum() == (pd.read_csv(workdir / "results/generated/stargan/unit0/faces.csv")["emotion"] == "neutral").sum()
+    assert (kept["emotion"] == "neutral").sum() == (
+        pd.read_csv(workdir / "results/generated/stargan/unit0/faces.csv")["emotion"] == "neutral"
+    ).sum()
     assert len(pd.read_csv(workdir / target)) > 0
+
+
+def test_a_rerun_of_the_design_check_alone_still_runs_every_missing_output(tiny_copy, tmp_path):
+    """Snakemake (9.27) leaves the consumers of an ancient() input out of a run in which its producer reruns,
+    even those whose outputs are missing: the check is a target of its own so that they are not."""
+    snakefile, workdir = tiny_copy
+    config = _variant(
+        tmp_path, lambda c: c["experiment"].update(allow_missing_emotions=True)
+    )  # a setting of the check alone
+    predictions = workdir / "results/classify/stargan/k1/seed0/predictions.csv"
+    predictions.rename(predictions.with_suffix(".kept"))
+    try:
+        assert planned_jobs(snakefile, workdir, config) == {
+            "check_design": 1,
+            "evaluate_classifier": 1,
+            **REPORT_RULES,
+        }  # and no GAN
+    finally:
+        predictions.with_suffix(".kept").rename(predictions)
 
 
 def test_the_controls_add_only_their_own_runs_and_train_on_what_they_claim(tiny_copy, tmp_path):
     controls = {"step_matched": True, "augmented": True, "balanced_selection": True, "oversampled": True}
-    config = _variant(tmp_path, lambda c: c.update(selection={"min_confidence": 0.0, "top_share": 0.5}, controls=controls))
+    config = _variant(
+        tmp_path, lambda c: c.update(selection={"min_confidence": 0.0, "top_share": 0.5}, controls=controls)
+    )
     n_units, n_seeds, n_translators = 1, 2, 2
     planned = planned_jobs(*tiny_copy, config)
     selected_runs = 2 * n_translators * 2  # selected and balanced arms of both translators at k = 1 and syn
     control_runs = 2 * 1  # real-steps and real-augmented at k = 1 (no synthetic-only run: they are real faces)
-    assert planned == {"select_generated": n_translators * n_units, "balance_selected": n_translators * n_units,
-                       "train_classifier": (selected_runs + control_runs) * n_seeds, "evaluate_classifier": (selected_runs + control_runs) * n_seeds,
-                       "cross_validate_minority": 1, "summarize_minority": 1, **REPORT_RULES}  # study 2: real-oversampled at n = 2
+    assert planned == {
+        "select_generated": n_translators * n_units,
+        "balance_selected": n_translators * n_units,
+        "train_classifier": (selected_runs + control_runs) * n_seeds,
+        "evaluate_classifier": (selected_runs + control_runs) * n_seeds,
+        "cross_validate_minority": 1,
+        "summarize_minority": 1,
+        **REPORT_RULES,
+    }  # study 2: real-oversampled at n = 2
     snakefile, workdir = tiny_copy
     # one control run and one balanced unit (what each trains on is checked here; study 2's control in test_minority.py)
     targets = ["results/classify/real-augmented/k1/seed0/history.csv", "results/balanced/stargan/unit0/counts.csv"]
@@ -307,21 +493,58 @@ def test_the_controls_add_only_their_own_runs_and_train_on_what_they_claim(tiny_
     mixed = (workdir / "results/logs/train_classifier/stargan_k1_seed0.log").read_text()
     count = lambda text: int(re.search(r"(\d+) train faces \((\d+) subjects\)", text).group(1))  # noqa: E731
     subjects = lambda text: int(re.search(r"(\d+) train faces \((\d+) subjects\)", text).group(2))  # noqa: E731
-    assert count(log) == count(mixed) > count(real_only) and subjects(log) == subjects(real_only)  # k = 1's budget, real subjects only
+    assert count(log) == count(mixed) > count(real_only) and subjects(log) == subjects(
+        real_only
+    )  # k = 1's budget, real subjects only
     counts = pd.read_csv(workdir / "results/balanced/stargan/unit0/counts.csv")
     unselected = pd.read_csv(workdir / "results/generated/stargan/unit0/faces.csv")
     assert (counts["balanced"] == np.where(counts["selected"] > 0, counts["unselected"], 0)).all()
     assert counts["unselected"].sum() == (unselected["emotion"] != "neutral").sum()
 
 
-@pytest.mark.parametrize("module, expected", [
-    ("report.py", {**REPORT_RULES, "plot_samples": 2}),
-    ("train/classifier.py", {"train_classifier": 10, "evaluate_classifier": 10, "evaluate_generated": 2, "cross_validate_minority": 2, "summarize_minority": 1, **REPORT_RULES}),
-    ("train/cyclegan.py", {"train_cyclegan": 6, "generate_faces": 1, "train_classifier": 4, "evaluate_classifier": 4, "evaluate_generated": 1, "plot_samples": 1,
-                           "cross_validate_minority": 1, "summarize_minority": 1, **REPORT_RULES}),
-    ("models/stylegan.py", {"train_identity_gan": 1, "generate_faces": 2, "train_classifier": 8, "evaluate_classifier": 8, "evaluate_generated": 2,
-                            "plot_samples": 2, **REPORT_RULES}),  # the identity source: every generated face, not real only, not the translators
-])
+@pytest.mark.parametrize(
+    "module, expected",
+    [
+        ("report.py", {**REPORT_RULES, "plot_samples": 2}),
+        (
+            "train/classifier.py",
+            {
+                "train_classifier": 10,
+                "evaluate_classifier": 10,
+                "evaluate_generated": 2,
+                "cross_validate_minority": 2,
+                "summarize_minority": 1,
+                **REPORT_RULES,
+            },
+        ),
+        (
+            "train/cyclegan.py",
+            {
+                "train_cyclegan": 6,
+                "generate_faces": 1,
+                "train_classifier": 4,
+                "evaluate_classifier": 4,
+                "evaluate_generated": 1,
+                "plot_samples": 1,
+                "cross_validate_minority": 1,
+                "summarize_minority": 1,
+                **REPORT_RULES,
+            },
+        ),
+        (
+            "models/stylegan.py",
+            {
+                "train_identity_gan": 1,
+                "generate_faces": 2,
+                "train_classifier": 8,
+                "evaluate_classifier": 8,
+                "evaluate_generated": 2,
+                "plot_samples": 2,
+                **REPORT_RULES,
+            },
+        ),  # the identity source: every generated face, not real only, not the translators
+    ],
+)
 def test_editing_library_code_reruns_only_the_rules_that_run_it(tiny_copy, module, expected):
     snakefile, workdir = tiny_copy
     source = snakefile.parent / "src" / "synthfer" / module
@@ -358,11 +581,16 @@ def test_a_real_only_study_trains_no_gan_and_writes_its_report(tmp_path):
     config = _variant(tmp_path, real_only)
     workdir = tmp_path / "run"
     planned = planned_jobs(ROOT / "Snakefile", workdir, config)
-    assert not GAN_RULES & set(planned) and not {"generate_faces", "evaluate_generated", "plot_samples"} & set(planned), planned
+    assert not GAN_RULES & set(planned) and not {"generate_faces", "evaluate_generated", "plot_samples"} & set(
+        planned
+    ), planned
     result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2", config=config)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     summary = (workdir / "results/report/summary.md").read_text()
-    assert "real faces only (`experiment.ratios: [0]`, no synthetic-only run): study 1 generated no faces and trained no GAN" in summary
+    assert (
+        "real faces only (`experiment.ratios: [0]`, no synthetic-only run): study 1 generated no faces and trained no GAN"
+        in summary
+    )
     assert "## Real faces only" in summary and "What the numbers say" not in summary
     assert pd.read_csv(workdir / "results/report/table2.csv")["k"].astype(str).tolist() == ["0"]
     assert not (workdir / "results/gan").exists()
@@ -371,6 +599,7 @@ def test_a_real_only_study_trains_no_gan_and_writes_its_report(tmp_path):
 def test_a_design_the_faces_cannot_carry_stops_before_any_gan_job(tmp_path):
     """A split larger than the subjects and a study 2 asking for more neutral faces than a fold has: both named,
     from the prepared face tables, before a GAN trains (they used to surface hours later, from scikit-learn)."""
+
     def too_big(c):
         c["split"]["test"] = 13
         c["minority"]["n_added"] = [2, 40]
@@ -381,12 +610,20 @@ def test_a_design_the_faces_cannot_carry_stops_before_any_gan_job(tmp_path):
     result = snakemake(workdir, "--cores", "2", "--resources", "gpu=2", config=config)
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "split.val = 2 and split.test = 13 take 2 + 13 = 15 subjects, but real_a+real_b have 14 after preparation" in output
-    assert "minority.n_added = 40 (minority.dataset real_a): adding 40 translated disgust faces needs 40 neutral faces" in output
+    assert (
+        "split.val = 2 and split.test = 13 take 2 + 13 = 15 subjects, but real_a+real_b have 14 after preparation"
+        in output
+    )
+    assert (
+        "minority.n_added = 40 (minority.dataset real_a): adding 40 translated disgust faces needs 40 neutral faces"
+        in output
+    )
     assert "check_design.py' returned non-zero exit status 1" in output
     assert output.count("Traceback (most recent call last)") == 1  # the failed job's log, shown once (was three times)
     ran = {p.name for p in (workdir / "results/logs").iterdir()}
-    assert ran == {"render_demo_dataset", "prepare_faces", "check_design.log"}, ran  # no GAN, no split, nothing after the check
+    assert ran == {"render_demo_dataset", "prepare_faces", "check_design.log"}, (
+        ran
+    )  # no GAN, no split, nothing after the check
     assert not (workdir / "results/checks/design.txt").exists()
 
 
@@ -434,7 +671,8 @@ def test_fer2013_csv_goes_through_prepare_and_the_ambiguity_filter(tmp_path):
     write_fer2013_csv(tmp_path / "fer" / "fer2013.csv", per_class=6)
     config = yaml.safe_load(TINY.read_text())
     config["datasets"]["fer"] = {
-        "loader": "fer2013", "path": str(tmp_path / "fer" / "fer2013.csv"),
+        "loader": "fer2013",
+        "path": str(tmp_path / "fer" / "fer2013.csv"),
         "filter_ambiguous": {"keep": 0.5, "folds": 2, "max_epochs": 2, "patience": 1, "batch_size": 16},
     }
     config["roles"]["cross_test"] = [*config["roles"]["cross_test"], "fer"]
@@ -443,7 +681,9 @@ def test_fer2013_csv_goes_through_prepare_and_the_ambiguity_filter(tmp_path):
     workdir = tmp_path / "run"
     dry = snakemake(workdir, "--dry-run", "--quiet", "rules", config=path)
     assert "filter_ambiguous_faces" in dry.stdout, dry.stdout + dry.stderr
-    result = snakemake(workdir, "--cores", "2", "results/faces/fer/unambiguous/counts.csv", "--resources", "gpu=1", config=path)
+    result = snakemake(
+        workdir, "--cores", "2", "results/faces/fer/unambiguous/counts.csv", "--resources", "gpu=1", config=path
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     counts = pd.read_csv(workdir / "results/faces/fer/unambiguous/counts.csv").set_index("emotion")
     assert counts.loc["total", "before"] == 42 and (counts.drop("total")["after"] == 3).all()
@@ -467,8 +707,10 @@ def test_too_many_rejects_stop_the_job_but_the_rejected_list_is_kept(tmp_path):
     result = snakemake(workdir, "--cores", "1", "results/faces/fer/faces.csv", config=path)
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "6 of 20 images rejected (30% > preprocess.max_rejected_fraction 10%); most common reasons: " \
-           "6 x unreadable: OSError: damaged pixel row: expected a square of whole numbers 0-255" in output
+    assert (
+        "6 of 20 images rejected (30% > preprocess.max_rejected_fraction 10%); most common reasons: "
+        "6 x unreadable: OSError: damaged pixel row: expected a square of whole numbers 0-255" in output
+    )
     kept = pd.read_csv(workdir / "results/logs/prepare_faces/fer.rejected.csv")
     assert len(kept) == 6 and kept["path"].str.endswith(tuple(f"#{i}" for i in range(14, 20))).all()
     assert not (workdir / "results/faces/fer").exists() or not list((workdir / "results/faces/fer").glob("*.csv"))
@@ -477,14 +719,17 @@ def test_too_many_rejects_stop_the_job_but_the_rejected_list_is_kept(tmp_path):
 def test_a_real_training_set_that_also_trains_the_gans_reaches_them_through_its_training_subjects(tmp_path):
     """The DAG: with real_a in both roles, every GAN reads results/gan_faces/real_a (made after the split),
     never real_a's own store; the step itself is tested in test_data.py."""
+
     def shared(c):
         c["roles"]["gan_train"] = ["wild", "real_b"]  # real_a is study 2's set, which the GANs may not learn from
 
     config = _variant(tmp_path, shared)
     planned = planned_jobs(ROOT / "Snakefile", tmp_path / "run", config)
     assert planned["restrict_gan_faces"] == 1 and planned["train_stargan"] == 1
-    result = snakemake(tmp_path / "run", "--dry-run", "results/gan/stargan/generator.pt", "--quiet", "host", config=config)  # rule details shown
+    result = snakemake(
+        tmp_path / "run", "--dry-run", "results/gan/stargan/generator.pt", "--quiet", "host", config=config
+    )  # rule details shown
     assert result.returncode == 0, result.stdout + result.stderr
-    stargan = result.stdout[result.stdout.index("rule train_stargan:"):]
+    stargan = result.stdout[result.stdout.index("rule train_stargan:") :]
     stargan = stargan[: stargan.index("\n\n")]
     assert "results/gan_faces/real_b/faces.npz" in stargan and "results/faces/real_b/faces.npz" not in stargan, stargan

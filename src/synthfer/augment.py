@@ -27,7 +27,9 @@ def random_affine_matrices(n: int, gen: torch.Generator) -> torch.Tensor:
     scale = SCALE_RANGE[0] + u[:, 2] * (SCALE_RANGE[1] - SCALE_RANGE[0])
     shift = (u[:, 3:5] * 2 - 1) * 2 * MAX_SHIFT  # normalised coordinates span 2
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    return torch.stack([torch.stack([cos * flip, -sin, shift[:, 0]], 1), torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1)
+    return torch.stack(
+        [torch.stack([cos * flip, -sin, shift[:, 0]], 1), torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1
+    )
 
 
 def augment_batch(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -58,7 +60,7 @@ def augmented_copies(images: np.ndarray, sources: np.ndarray, seed: int) -> np.n
     gen = torch.Generator().manual_seed(seed)
     out = np.empty((len(sources), *images.shape[1:]), np.uint8)
     for start in range(0, len(sources), 1024):
-        chunk = torch.from_numpy(images[sources[start:start + 1024]]).unsqueeze(1).float() / 255
+        chunk = torch.from_numpy(images[sources[start : start + 1024]]).unsqueeze(1).float() / 255
         warped = jitter_photometric(augment_batch(chunk, gen), gen)
-        out[start:start + len(chunk)] = (warped[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+        out[start : start + len(chunk)] = (warped[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
     return out

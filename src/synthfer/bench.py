@@ -13,9 +13,10 @@ from __future__ import annotations
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,13 +25,13 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
+from synthfer.logs import Progress
 from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import cpu_has_native_bf16, resolve_precision, seed_everything
 from synthfer.tensors import to_unit
 from synthfer.train.classifier import compiled_or_eager, train_one_epoch
 from synthfer.train.stacked import StackedModels, train_stacked_epoch
 from synthfer.train.stargan import StarGANConfig, _stargan_iteration
-from synthfer.logs import Progress
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,19 @@ class BenchSettings:
     seed: int = 0
 
     @staticmethod
-    def quick() -> "BenchSettings":
-        return BenchSettings(image_size=32, n_images=128, batch_sizes=(16, 64), stargan_iterations=3, stargan=(16, 2), scaling_real=16, matmul_size=512, stacked_seeds=2,
-                             compile=False, repeats=1)
+    def quick() -> BenchSettings:
+        return BenchSettings(
+            image_size=32,
+            n_images=128,
+            batch_sizes=(16, 64),
+            stargan_iterations=3,
+            stargan=(16, 2),
+            scaling_real=16,
+            matmul_size=512,
+            stacked_seeds=2,
+            compile=False,
+            repeats=1,
+        )
 
 
 class NaiveFaceFiles(Dataset):
@@ -78,7 +89,9 @@ class NaiveFaceFiles(Dataset):
         return (x * 2 - 1 if self.signed else x), int(self.labels[i])
 
 
-def naive_classifier_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> float:
+def naive_classifier_step(
+    model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+) -> float:
     """One fp32 step of the naive path, with its per-step host sync."""
     loss = F.cross_entropy(model(x), y)
     opt.zero_grad()
@@ -112,7 +125,9 @@ def _median_timed(device: torch.device, work: Callable[[], Any], repeats: int) -
     return float(np.median([_timed(device, work) for _ in range(repeats)]))
 
 
-def classifier_throughput(images: np.ndarray, labels: np.ndarray, paths: list[Path], batch: int, device: torch.device, repeats: int = 1) -> dict[str, float]:
+def classifier_throughput(
+    images: np.ndarray, labels: np.ndarray, paths: list[Path], batch: int, device: torch.device, repeats: int = 1
+) -> dict[str, float]:
     """Images per second over one epoch, the median of `repeats` epochs (after a warm-up batch): ours at the workflow's default precision
     (`auto`) and in fp32, vs the naive path."""
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
@@ -124,7 +139,9 @@ def classifier_throughput(images: np.ndarray, labels: np.ndarray, paths: list[Pa
         model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
         opt = torch.optim.Adam(model.parameters(), 1e-4)
         train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gen, precision=p)  # warm-up
-        seconds[p] = _median_timed(device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=p), repeats)
+        seconds[p] = _median_timed(
+            device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=p), repeats
+        )
     ours = seconds[precision]
 
     seed_everything(0)
@@ -137,14 +154,24 @@ def classifier_throughput(images: np.ndarray, labels: np.ndarray, paths: list[Pa
         for x, y in loader:
             naive_classifier_step(naive_model, naive_opt, x.to(device), y.to(device))
 
-    naive_classifier_step(naive_model, naive_opt, next(iter(loader))[0].to(device), torch.from_numpy(labels[:batch]).to(device))
+    naive_classifier_step(
+        naive_model, naive_opt, next(iter(loader))[0].to(device), torch.from_numpy(labels[:batch]).to(device)
+    )
     naive = _median_timed(device, naive_epoch, repeats)
     n = len(images)
-    return {"batch": batch, "precision": precision, "ours_images_per_s": n / ours, "ours_fp32_images_per_s": n / seconds["fp32"],
-            "naive_images_per_s": n / naive, "speedup": naive / ours}
+    return {
+        "batch": batch,
+        "precision": precision,
+        "ours_images_per_s": n / ours,
+        "ours_fp32_images_per_s": n / seconds["fp32"],
+        "naive_images_per_s": n / naive,
+        "speedup": naive / ours,
+    }
 
 
-def compiled_throughput(images: np.ndarray, labels: np.ndarray, batch: int, device: torch.device, backend: str = "inductor") -> dict[str, Any]:
+def compiled_throughput(
+    images: np.ndarray, labels: np.ndarray, batch: int, device: torch.device, backend: str = "inductor"
+) -> dict[str, Any]:
     """Our path under `classifier.compile`: seconds to compile (the trial step and the first epoch's
     recompiles), then images per second over one epoch; `compiled` False when the compiler failed."""
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
@@ -155,14 +182,24 @@ def compiled_throughput(images: np.ndarray, labels: np.ndarray, batch: int, devi
     opt = torch.optim.Adam(model.parameters(), 1e-4)
     start = time.perf_counter()
     net = compiled_or_eager(model, to_unit(x_all[:batch]), y_all[:batch], precision, backend)
-    train_one_epoch(net, opt, x_all, y_all, batch, gen, precision=precision)  # the last, smaller batch compiles once more
+    train_one_epoch(
+        net, opt, x_all, y_all, batch, gen, precision=precision
+    )  # the last, smaller batch compiles once more
     _sync(device)
     compile_seconds = time.perf_counter() - start
     seconds = _timed(device, lambda: train_one_epoch(net, opt, x_all, y_all, batch, gen, precision=precision))
-    return {"batch": batch, "precision": precision, "compiled": net is not model, "compile_seconds": compile_seconds, "images_per_s": len(images) / seconds}
+    return {
+        "batch": batch,
+        "precision": precision,
+        "compiled": net is not model,
+        "compile_seconds": compile_seconds,
+        "images_per_s": len(images) / seconds,
+    }
 
 
-def stacked_throughput(images: np.ndarray, labels: np.ndarray, batch: int, n_seeds: int, device: torch.device) -> dict[str, float]:
+def stacked_throughput(
+    images: np.ndarray, labels: np.ndarray, batch: int, n_seeds: int, device: torch.device
+) -> dict[str, float]:
     """Images per second summed over models: n_seeds CNNs trained as one stacked model vs one CNN alone
     (both our path, batch `batch` per model)."""
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
@@ -177,20 +214,35 @@ def stacked_throughput(images: np.ndarray, labels: np.ndarray, batch: int, n_see
     train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gens[0])
     single = _timed(device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gens[0]))
     n = len(images)
-    return {"batch": batch, "seeds": n_seeds, "stacked_images_per_s": n_seeds * n / stacked, "single_images_per_s": n / single,
-            "speedup": (n_seeds * n / stacked) / (n / single)}
+    return {
+        "batch": batch,
+        "seeds": n_seeds,
+        "stacked_images_per_s": n_seeds * n / stacked,
+        "single_images_per_s": n / single,
+        "speedup": (n_seeds * n / stacked) / (n / single),
+    }
 
 
-def paper_grid_minutes(settings: "BenchSettings", single_images_per_s: float, stacked_images_per_s: float) -> dict[str, float]:
+def paper_grid_minutes(
+    settings: BenchSettings, single_images_per_s: float, stacked_images_per_s: float
+) -> dict[str, float]:
     """GPU minutes of the paper's classifier grid at the measured throughputs, every run at its maximum
     epochs (an upper bound: early stopping ends most runs sooner); job start-up not included."""
-    sizes = [settings.grid_real_images, settings.grid_unit_images] + [settings.grid_real_images + k * settings.grid_unit_images for k in settings.grid_ks]
+    sizes = [settings.grid_real_images, settings.grid_unit_images] + [
+        settings.grid_real_images + k * settings.grid_unit_images for k in settings.grid_ks
+    ]
     image_epochs = settings.grid_seeds * settings.grid_epochs * sum(sizes)
-    return {"runs": len(sizes) * settings.grid_seeds, "image_epochs": image_epochs,
-            "separate_minutes": image_epochs / single_images_per_s / 60, "stacked_minutes": image_epochs / stacked_images_per_s / 60}
+    return {
+        "runs": len(sizes) * settings.grid_seeds,
+        "image_epochs": image_epochs,
+        "separate_minutes": image_epochs / single_images_per_s / 60,
+        "stacked_minutes": image_epochs / stacked_images_per_s / 60,
+    }
 
 
-def stargan_iterations_per_s(images: np.ndarray, domains: np.ndarray, paths: list[Path], cfg: StarGANConfig, device: torch.device, work: Path) -> dict[str, float]:
+def stargan_iterations_per_s(
+    images: np.ndarray, domains: np.ndarray, paths: list[Path], cfg: StarGANConfig, device: torch.device, work: Path
+) -> dict[str, float]:
     """StarGAN iterations per second: ours (tensor in memory) vs batches decoded from files each iteration.
     The loop's sample grids and loss plot go to `work`, a scratch folder."""
     results = {}
@@ -204,13 +256,17 @@ def stargan_iterations_per_s(images: np.ndarray, domains: np.ndarray, paths: lis
         y_all = torch.from_numpy(domains).to(device)
         rows: list[dict[str, float]] = []
         progress = Progress("bench", cfg.iterations, every_s=3600)
-        loader = DataLoader(NaiveFaceFiles(paths, domains), batch_size=cfg.batch_size, shuffle=True, num_workers=0, drop_last=True)
+        loader = DataLoader(
+            NaiveFaceFiles(paths, domains), batch_size=cfg.batch_size, shuffle=True, num_workers=0, drop_last=True
+        )
         batches = iter(loader)
 
         def step(it: int) -> None:
             nonlocal batches
             if mode == "ours":
-                _stargan_iteration(it, G, D, g_opt, d_opt, None, x_all, y_all, gen, cfg, device, rows, {}, progress, x_all[:1], work)
+                _stargan_iteration(
+                    it, G, D, g_opt, d_opt, None, x_all, y_all, gen, cfg, device, rows, {}, progress, x_all[:1], work
+                )
                 return
             try:
                 x, y = next(batches)
@@ -219,12 +275,33 @@ def stargan_iterations_per_s(images: np.ndarray, domains: np.ndarray, paths: lis
                 x, y = next(batches)
             x_u8 = (x * 255).round().to(torch.uint8).to(device)  # the decoded batch is the whole "set" this step
             # the authors' code logs every step's losses: a host sync per iteration
-            _stargan_iteration(it, G, D, g_opt, d_opt, None, x_u8, y.to(device), gen, naive_cfg, device, rows, {}, progress, x_u8[:1], work)
+            _stargan_iteration(
+                it,
+                G,
+                D,
+                g_opt,
+                d_opt,
+                None,
+                x_u8,
+                y.to(device),
+                gen,
+                naive_cfg,
+                device,
+                rows,
+                {},
+                progress,
+                x_u8[:1],
+                work,
+            )
 
         step(1)  # warm-up
         n = cfg.iterations
         results[mode] = n / _timed(device, lambda: [step(i) for i in range(2, n + 2)])
-    return {"ours_iterations_per_s": results["ours"], "naive_iterations_per_s": results["naive"], "speedup": results["ours"] / results["naive"]}
+    return {
+        "ours_iterations_per_s": results["ours"],
+        "naive_iterations_per_s": results["naive"],
+        "speedup": results["ours"] / results["naive"],
+    }
 
 
 def classifier_flops_per_image(image_size: int) -> float:
@@ -249,10 +326,16 @@ def measured_peaks(device: torch.device, n: int) -> dict[str, float]:
     F.conv2d(x, w)
     conv = _timed(device, lambda: [F.conv2d(x, w) for _ in range(reps)])
     conv_flops = 2 * 64 * 128 * 64 * 9 * 30 * 30
-    return {"dtype": str(dtype).removeprefix("torch."), "matmul_flops_per_s": reps * 2 * n**3 / matmul, "conv_flops_per_s": reps * conv_flops / conv}
+    return {
+        "dtype": str(dtype).removeprefix("torch."),
+        "matmul_flops_per_s": reps * 2 * n**3 / matmul,
+        "conv_flops_per_s": reps * conv_flops / conv,
+    }
 
 
-def scaling(images: np.ndarray, labels: np.ndarray, ks: tuple[int, ...], n_real: int, device: torch.device) -> list[dict[str, float]]:
+def scaling(
+    images: np.ndarray, labels: np.ndarray, ks: tuple[int, ...], n_real: int, device: torch.device
+) -> list[dict[str, float]]:
     """Wall time of one epoch at batch 16 as the training set grows to real + k units."""
     rows = []
     for k in ks:
@@ -275,10 +358,21 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
     labels = rng.integers(0, 6, size=settings.n_images).astype(np.int64)
     domains = rng.integers(0, 7, size=settings.n_images).astype(np.int64)
     conv_dim, repeat = settings.stargan
-    stargan_cfg = StarGANConfig(image_size=s, conv_dim=conv_dim, d_conv_dim=conv_dim, g_repeat=repeat, iterations=settings.stargan_iterations, batch_size=16, log_every=10**9, sample_every=10**9)
+    stargan_cfg = StarGANConfig(
+        image_size=s,
+        conv_dim=conv_dim,
+        d_conv_dim=conv_dim,
+        g_repeat=repeat,
+        iterations=settings.stargan_iterations,
+        batch_size=16,
+        log_every=10**9,
+        sample_every=10**9,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_image_files(images, Path(tmp))
-        classifier = [classifier_throughput(images, labels, paths, b, device, settings.repeats) for b in settings.batch_sizes]
+        classifier = [
+            classifier_throughput(images, labels, paths, b, device, settings.repeats) for b in settings.batch_sizes
+        ]
         stargan = stargan_iterations_per_s(images, domains, paths, stargan_cfg, device, Path(tmp))
     flops = classifier_flops_per_image(s)
     peaks = measured_peaks(device, settings.matmul_size)
@@ -291,7 +385,9 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
     per_image = [r["seconds_per_1000_images"] for r in growth]
     return {
         "settings": asdict(settings),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "device": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
         "precision": resolve_precision("auto", device),
         "cpu_native_bf16": cpu_has_native_bf16(),
@@ -314,35 +410,64 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
 
 def markdown_table(result: dict[str, Any]) -> str:
     """The bench as the README's performance table."""
-    lines = [f"Device: {result['device']}; torch {result['versions']['torch']}; image {result['settings']['image_size']} px; "
-             f"our path trains in {result['precision']} (`classifier.precision: auto`).", "",
-             "| measure | ours | naive | ratio |", "|---|---|---|---|"]
+    lines = [
+        f"Device: {result['device']}; torch {result['versions']['torch']}; image {result['settings']['image_size']} px; "
+        f"our path trains in {result['precision']} (`classifier.precision: auto`).",
+        "",
+        "| measure | ours | naive | ratio |",
+        "|---|---|---|---|",
+    ]
     for row in result["classifier"]:
-        lines.append(f"| classifier training, batch {row['batch']}, ours in {row['precision']} (images/s) | {row['ours_images_per_s']:.0f} | {row['naive_images_per_s']:.0f} | {row['speedup']:.2f}x |")
+        lines.append(
+            f"| classifier training, batch {row['batch']}, ours in {row['precision']} (images/s) | "
+            f"{row['ours_images_per_s']:.0f} | {row['naive_images_per_s']:.0f} | {row['speedup']:.2f}x |"
+        )
         if row["precision"] != "fp32":
-            lines.append(f"| classifier training, batch {row['batch']}, ours in fp32 (images/s) | {row['ours_fp32_images_per_s']:.0f} | {row['naive_images_per_s']:.0f} | "
-                         f"{row['ours_fp32_images_per_s'] / row['naive_images_per_s']:.2f}x |")
+            lines.append(
+                f"| classifier training, batch {row['batch']}, ours in fp32 (images/s) | "
+                f"{row['ours_fp32_images_per_s']:.0f} | {row['naive_images_per_s']:.0f} | "
+                f"{row['ours_fp32_images_per_s'] / row['naive_images_per_s']:.2f}x |"
+            )
     sg = result["stargan"]
-    lines.append(f"| StarGAN training, conv {sg['conv_dim']}, {sg['residual_blocks']} blocks (iterations/s) | {sg['ours_iterations_per_s']:.2f} | {sg['naive_iterations_per_s']:.2f} | {sg['speedup']:.2f}x |")
+    lines.append(
+        f"| StarGAN training, conv {sg['conv_dim']}, {sg['residual_blocks']} blocks (iterations/s) | "
+        f"{sg['ours_iterations_per_s']:.2f} | {sg['naive_iterations_per_s']:.2f} | {sg['speedup']:.2f}x |"
+    )
     fl = result["flops"]
-    lines += ["", f"Classifier: {fl['classifier_train_flops_per_image'] / 1e9:.3f} GFLOP per image per training step; achieved "
-              f"{fl['classifier_achieved_flops_per_s'] / 1e9:.1f} GFLOP/s = {100 * fl['fraction_of_matmul_peak']:.0f}% of the measured {fl['dtype']} matmul peak "
-              f"({fl['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s), {100 * fl['fraction_of_conv_peak']:.0f}% of the conv peak ({fl['conv_flops_per_s'] / 1e9:.0f} GFLOP/s).", "",
-              "| k | images | seconds per epoch | s per 1000 images |", "|---|---|---|---|"]
+    lines += [
+        "",
+        f"Classifier: {fl['classifier_train_flops_per_image'] / 1e9:.3f} GFLOP per image per training step; achieved "
+        f"{fl['classifier_achieved_flops_per_s'] / 1e9:.1f} GFLOP/s = {100 * fl['fraction_of_matmul_peak']:.0f}% of the "
+        f"measured {fl['dtype']} matmul peak ({fl['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s), "
+        f"{100 * fl['fraction_of_conv_peak']:.0f}% of the conv peak ({fl['conv_flops_per_s'] / 1e9:.0f} GFLOP/s).",
+        "",
+        "| k | images | seconds per epoch | s per 1000 images |",
+        "|---|---|---|---|",
+    ]
     for row in result["scaling"]:
         lines.append(f"| {row['k']} | {row['images']} | {row['seconds']:.2f} | {row['seconds_per_1000_images']:.2f} |")
     st, grid = result["stacked_seeds"], result["paper_grid"]
-    lines += ["", f"Stacked seeds (`experiment.stack_seeds`): {st['seeds']} CNNs trained as one at batch {st['batch']} each: "
-              f"{st['stacked_images_per_s']:.0f} images/s over all models vs {st['single_images_per_s']:.0f} for one CNN alone ({st['speedup']:.2f}x).",
-              f"Paper grid ({grid['runs']} runs, {grid['image_epochs'] / 1e6:.1f} M image-epochs, every run to its maximum epochs): "
-              f"{grid['separate_minutes']:.1f} device-minutes one run at a time, {grid['stacked_minutes']:.1f} with stacked seeds (job start-up not included)."]
+    lines += [
+        "",
+        f"Stacked seeds (`experiment.stack_seeds`): {st['seeds']} CNNs trained as one at batch {st['batch']} each: "
+        f"{st['stacked_images_per_s']:.0f} images/s over all models vs {st['single_images_per_s']:.0f} for one CNN alone ({st['speedup']:.2f}x).",
+        f"Paper grid ({grid['runs']} runs, {grid['image_epochs'] / 1e6:.1f} M image-epochs, every run to its maximum epochs): "
+        f"{grid['separate_minutes']:.1f} device-minutes one run at a time, {grid['stacked_minutes']:.1f} with stacked seeds (job start-up not included).",
+    ]
     comp = result.get("compiled")
     if comp:
         naive16 = next((r["naive_images_per_s"] for r in result["classifier"] if r["batch"] == comp["batch"]), None)
         if comp["compiled"]:
-            lines.append(f"torch.compile (`classifier.compile`), batch {comp['batch']}, {comp['precision']}: {comp['images_per_s']:.0f} images/s after "
-                         f"{comp['compile_seconds']:.0f} s of compiling" + (f" ({comp['images_per_s'] / naive16:.2f}x the naive path)." if naive16 else "."))
+            lines.append(
+                f"torch.compile (`classifier.compile`), batch {comp['batch']}, {comp['precision']}: {comp['images_per_s']:.0f} images/s after "
+                f"{comp['compile_seconds']:.0f} s of compiling"
+                + (f" ({comp['images_per_s'] / naive16:.2f}x the naive path)." if naive16 else ".")
+            )
         else:
-            lines.append(f"torch.compile (`classifier.compile`) failed on this machine; the classifier trains eagerly ({comp['images_per_s']:.0f} images/s).")
-    lines.append(f"\nTime per image varies by {result['scaling_max_over_min_time_per_image']:.2f}x from the smallest to the largest set (1.0 = perfectly linear).")
+            lines.append(
+                f"torch.compile (`classifier.compile`) failed on this machine; the classifier trains eagerly ({comp['images_per_s']:.0f} images/s)."
+            )
+    lines.append(
+        f"\nTime per image varies by {result['scaling_max_over_min_time_per_image']:.2f}x from the smallest to the largest set (1.0 = perfectly linear)."
+    )
     return "\n".join(lines) + "\n"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import torch
 
 from synthfer.io import atomic_write
+
 
 def atomic_save_torch(obj: Any, path: str | os.PathLike) -> None:
     atomic_write(path, lambda tmp: torch.save(obj, tmp))
@@ -29,10 +31,14 @@ def save_model(model: torch.nn.Module, cfg: Any, path: str | os.PathLike, extra:
     from synthfer.provenance import git_commit, versions
 
     made_by = {"commit": git_commit(), "versions": versions()}
-    atomic_save_torch({"config": asdict(cfg), "model": model.state_dict(), "provenance": made_by, **(extra or {})}, path)
+    atomic_save_torch(
+        {"config": asdict(cfg), "model": model.state_dict(), "provenance": made_by, **(extra or {})}, path
+    )
 
 
-def load_model(path: str | os.PathLike, config_type: type[C], build: Callable[[C], torch.nn.Module], device: torch.device) -> tuple[Any, C]:
+def load_model(
+    path: str | os.PathLike, config_type: type[C], build: Callable[[C], torch.nn.Module], device: torch.device
+) -> tuple[Any, C]:
     """Rebuild a network saved by `save_model` (weights only: nothing in the file can run)."""
     ckpt = load_torch(path)
     cfg = config_type(**ckpt["config"])

@@ -1,8 +1,8 @@
 """`synthfer`: use what the study made, outside the workflow.
 
-    synthfer predict MODEL IMAGES... [--out CSV]    classify photos with a trained classifier
-    synthfer export STORE DIR                        a face store as an ImageFolder tree + faces.csv
-    synthfer import-stargan CKPT [--out FILE]        an original StarGAN generator as this workflow's translator
+synthfer predict MODEL IMAGES... [--out CSV]    classify photos with a trained classifier
+synthfer export STORE DIR                        a face store as an ImageFolder tree + faces.csv
+synthfer import-stargan CKPT [--out FILE]        an original StarGAN generator as this workflow's translator
 """
 
 from __future__ import annotations
@@ -22,8 +22,12 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         table.to_csv(sys.stdout, index=False)
     usable = (table["reason"] == "").sum()
-    print(f"{usable} of {len(table)} files classified" + (f"; {len(table) - usable} with a reason in the 'reason' column" if usable < len(table) else "")
-          + (f"; written to {args.out}" if args.out else ""), file=sys.stderr)
+    print(
+        f"{usable} of {len(table)} files classified"
+        + (f"; {len(table) - usable} with a reason in the 'reason' column" if usable < len(table) else "")
+        + (f"; written to {args.out}" if args.out else ""),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -32,7 +36,10 @@ def _export(args: argparse.Namespace) -> int:
 
     table = export_store(args.store, args.dir)
     counts = ", ".join(f"{e} {n}" for e, n in table["emotion"].value_counts().sort_index().items())
-    print(f"{len(table)} faces written to {args.dir}/<emotion>/ ({counts}); their table: {Path(args.dir) / 'faces.csv'}", file=sys.stderr)
+    print(
+        f"{len(table)} faces written to {args.dir}/<emotion>/ ({counts}); their table: {Path(args.dir) / 'faces.csv'}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -48,43 +55,73 @@ def _import_stargan(args: argparse.Namespace) -> int:
             raise ValueError(f"--domains: {', '.join(unknown)} not an emotion; use {', '.join(sorted(CLASS_SYNONYMS))}")
         domains = [CLASS_SYNONYMS[n] for n in names]
     found = import_stargan(args.checkpoint, args.out, domains, args.image_size)
-    print(f"StarGAN generator (conv_dim {found['conv_dim']}, {found['residual_blocks']} residual blocks, domains "
-          f"{', '.join(found['domains'])}) written to {args.out}; use it with `stargan_model: {args.out}` in the config", file=sys.stderr)
+    print(
+        f"StarGAN generator (conv_dim {found['conv_dim']}, {found['residual_blocks']} residual blocks, domains "
+        f"{', '.join(found['domains'])}) written to {args.out}; use it with `stargan_model: {args.out}` in the config",
+        file=sys.stderr,
+    )
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="synthfer", description="Use what the synthfer workflow made: classify photos, export face sets, import a StarGAN.")
+    top = argparse.ArgumentParser(
+        prog="synthfer",
+        description="Use what the synthfer workflow made: classify photos, export face sets, import a StarGAN.",
+    )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    predict = commands.add_parser("predict", help="classify photos with a trained classifier", description=(
-        "Detect the face in each photo, align it exactly as the model's training faces were (the model file "
-        "carries the alignment, image size and scaling) and classify it. Folders are searched recursively. "
-        "Files that cannot be used get their reason in the 'reason' column."))
+    predict = commands.add_parser(
+        "predict",
+        help="classify photos with a trained classifier",
+        description=(
+            "Detect the face in each photo, align it exactly as the model's training faces were (the model file "
+            "carries the alignment, image size and scaling) and classify it. Folders are searched recursively. "
+            "Files that cannot be used get their reason in the 'reason' column."
+        ),
+    )
     predict.add_argument("model", help="a classifier file: results/classify/<arm>/k<k>/seed<s>/model.pt")
     predict.add_argument("images", nargs="+", help="image files and/or folders of images")
     predict.add_argument("--out", help="CSV to write (default: standard output)")
-    predict.add_argument("--aligned", action="store_true", help="the photos are already cropped, eye-aligned faces (as FER2013's): resize only, no detection")
-    predict.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"], help="where the model runs (default: auto)")
+    predict.add_argument(
+        "--aligned",
+        action="store_true",
+        help="the photos are already cropped, eye-aligned faces (as FER2013's): resize only, no detection",
+    )
+    predict.add_argument(
+        "--device", default="auto", choices=["auto", "cuda", "cpu"], help="where the model runs (default: auto)"
+    )
     predict.add_argument("--threads", type=int, default=1, help="processes for detection and alignment (default: 1)")
     predict.set_defaults(run=_predict)
 
-    export = commands.add_parser("export", help="a face store as an ImageFolder tree plus faces.csv", description=(
-        "Write a face store (results/faces/<dataset>, results/real, results/generated/<translator>/unit<u>, "
-        "results/selected/...) as DIR/<emotion>/<n>_<identity>.png and DIR/faces.csv (file, emotion, identity, "
-        "split, source and where each face came from). DIR must be new or empty."))
+    export = commands.add_parser(
+        "export",
+        help="a face store as an ImageFolder tree plus faces.csv",
+        description=(
+            "Write a face store (results/faces/<dataset>, results/real, results/generated/<translator>/unit<u>, "
+            "results/selected/...) as DIR/<emotion>/<n>_<identity>.png and DIR/faces.csv (file, emotion, identity, "
+            "split, source and where each face came from). DIR must be new or empty."
+        ),
+    )
     export.add_argument("store", help="a face store folder (faces.npz + faces.csv)")
     export.add_argument("dir", help="the folder to create")
     export.set_defaults(run=_export)
 
-    stargan = commands.add_parser("import-stargan", help="an original StarGAN generator checkpoint as this workflow's translator", description=(
-        "Convert a generator checkpoint written by the original StarGAN code (e.g. 200000-G.ckpt, a state dict) "
-        "into this workflow's generator file, loaded safely (weights only). Set `stargan_model:` in the config "
-        "to that file and the workflow generates with it instead of training a StarGAN."))
+    stargan = commands.add_parser(
+        "import-stargan",
+        help="an original StarGAN generator checkpoint as this workflow's translator",
+        description=(
+            "Convert a generator checkpoint written by the original StarGAN code (e.g. 200000-G.ckpt, a state dict) "
+            "into this workflow's generator file, loaded safely (weights only). Set `stargan_model:` in the config "
+            "to that file and the workflow generates with it instead of training a StarGAN."
+        ),
+    )
     stargan.add_argument("checkpoint", help="the original code's <iteration>-G.ckpt")
     stargan.add_argument("--out", default="imported_stargan.pt", help="generator file to write (default: %(default)s)")
-    stargan.add_argument("--domains", help="the checkpoint's domains in its label order, comma-separated (default: the sorted folder names "
-                         "as ImageFolder ordered them: anger, disgust, fear, happiness, neutral, sadness, surprise)")
+    stargan.add_argument(
+        "--domains",
+        help="the checkpoint's domains in its label order, comma-separated (default: the sorted folder names "
+        "as ImageFolder ordered them: anger, disgust, fear, happiness, neutral, sadness, surprise)",
+    )
     stargan.add_argument("--image-size", type=int, default=64, help="the face size it was trained at (default: 64)")
     stargan.set_defaults(run=_import_stargan)
     return top

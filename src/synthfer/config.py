@@ -7,7 +7,7 @@ import re
 import zipfile
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import yaml
@@ -18,7 +18,18 @@ from synthfer.data.labels_table import read_labels_table
 from synthfer.data.loader_options import options_schema
 from synthfer.data.prepare import PrepareConfig
 from synthfer.labels import EMOTIONS, NEUTRAL
-from synthfer.settings import AmbiguityFilterConfig, ClassifierConfig, CycleGANConfig, IdentityConfig, IdentityGANConfig, MinorityConfig, StarGANConfig
+from synthfer.settings import (
+    AmbiguityFilterConfig,
+    ClassifierConfig,
+    CycleGANConfig,
+    IdentityConfig,
+    IdentityGANConfig,
+    MinorityConfig,
+    StarGANConfig,
+)
+
+if TYPE_CHECKING:
+    from synthfer.selection import SelectionConfig
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -41,7 +52,9 @@ def _allowed(error: jsonschema.ValidationError) -> str:
 
 
 def _describe(error: jsonschema.ValidationError, prefix: str = "") -> str:
-    if error.validator == "additionalProperties" and "properties" in (error.schema if isinstance(error.schema, dict) else {}):
+    if error.validator == "additionalProperties" and "properties" in (
+        error.schema if isinstance(error.schema, dict) else {}
+    ):
         schema = error.schema if isinstance(error.schema, dict) else {}
         extra = sorted(set(error.instance) - set(schema.get("properties", {})))
         where = _key_path(error, prefix)
@@ -56,12 +69,16 @@ def _options_problems(name: str, dataset: dict[str, Any]) -> list[str]:
     prefix = f"datasets.{name}.options"
     options = dataset.get("options", {})
     validator = jsonschema.Draft202012Validator(options_schema(dataset["loader"]))
-    problems = [_describe(e, prefix) for e in sorted(validator.iter_errors(options), key=lambda e: list(e.absolute_path))]
+    problems = [
+        _describe(e, prefix) for e in sorted(validator.iter_errors(options), key=lambda e: list(e.absolute_path))
+    ]
     regex = options.get("subject_regex") if dataset["loader"] == "folder" and not problems else None
     if regex:
         try:
             if re.compile(regex).groups < 1:
-                problems.append(f"{prefix}.subject_regex: {regex!r} has no group; its first group (...) must hold the subject")
+                problems.append(
+                    f"{prefix}.subject_regex: {regex!r} has no group; its first group (...) must hold the subject"
+                )
         except re.error as exc:
             problems.append(f"{prefix}.subject_regex: {regex!r} is not a regular expression ({exc})")
     return problems
@@ -79,7 +96,9 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
     for role, names in config["roles"].items():
         for name in names:
             if name not in datasets:
-                problems.append(f"roles.{role}: dataset {name!r} is not defined under datasets; defined: {', '.join(datasets)}")
+                problems.append(
+                    f"roles.{role}: dataset {name!r} is not defined under datasets; defined: {', '.join(datasets)}"
+                )
     for name, ds in datasets.items():
         problems += _options_problems(name, ds)
         if "labels" in ds:
@@ -89,31 +108,50 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
                 problems.append(f"datasets.{name}.labels: {exc}")
         sources = [k for k in ("path", "url", "archive") if k in ds]
         if ds["loader"] == "demo" and "demo" not in ds and not sources:
-            problems.append(f"datasets.{name}: loader 'demo' needs a 'demo:' block (seed, subjects, ...) to render it, or a path/archive/url of a rendered one")
+            problems.append(
+                f"datasets.{name}: loader 'demo' needs a 'demo:' block (seed, subjects, ...) to render it, or a path/archive/url of a rendered one"
+            )
         if ds["loader"] == "demo" and "demo" in ds and sources:
-            problems.append(f"datasets.{name}: give either a 'demo:' block (render it) or {sources[0]} (read it), not both")
+            problems.append(
+                f"datasets.{name}: give either a 'demo:' block (render it) or {sources[0]} (read it), not both"
+            )
         if len(sources) > 1 or (ds["loader"] != "demo" and not sources):
-            problems.append(f"datasets.{name}: loader {ds['loader']!r} needs exactly one of path (an unpacked folder), archive (a local zip/tar) or url (+ sha256); got {sources or 'none'}")
+            problems.append(
+                f"datasets.{name}: loader {ds['loader']!r} needs exactly one of path (an unpacked folder), archive "
+                f"(a local zip/tar) or url (+ sha256); got {sources or 'none'}"
+            )
         if "url" in ds and "sha256" not in ds:
             problems.append(f"datasets.{name}: url needs sha256, so that a wrong or corrupt download is never used")
     if "minority" in config and config["minority"]["dataset"] not in datasets:
-        problems.append(f"minority.dataset: {config['minority']['dataset']!r} is not defined under datasets; defined: {', '.join(datasets)}")
+        problems.append(
+            f"minority.dataset: {config['minority']['dataset']!r} is not defined under datasets; defined: {', '.join(datasets)}"
+        )
     overlap = set(config["roles"]["real_train"]) & set(config["roles"]["cross_test"])
     if overlap:
-        problems.append(f"roles: {sorted(overlap)} are both real_train and cross_test; a cross-database test set must never be trained on")
+        problems.append(
+            f"roles: {sorted(overlap)} are both real_train and cross_test; a cross-database test set must never be trained on"
+        )
     overlap = set(config["roles"]["gan_train"]) & set(config["roles"]["cross_test"])
     if overlap:
-        problems.append(f"roles: {sorted(overlap)} are both gan_train and cross_test; the GANs must never learn from a test set's faces")
+        problems.append(
+            f"roles: {sorted(overlap)} are both gan_train and cross_test; the GANs must never learn from a test set's faces"
+        )
     if "minority" in config and config["minority"]["dataset"] in config["roles"]["gan_train"]:
         name = config["minority"]["dataset"]
-        problems.append(f"minority.dataset: {name} is also in roles.gan_train, so study 2's translators would learn from the faces its folds test on; "
-                        f"give study 2 a dataset the GANs do not train on (for FER2013: the same csv with options.usage [PublicTest, PrivateTest], "
-                        "and the GANs on usage [Training]; configs/fer2013.yaml does this)")
+        problems.append(
+            f"minority.dataset: {name} is also in roles.gan_train, so study 2's translators would learn from the faces its folds test on; "
+            f"give study 2 a dataset the GANs do not train on (for FER2013: the same csv with options.usage [PublicTest, PrivateTest], "
+            "and the GANs on usage [Training]; configs/fer2013.yaml does this)"
+        )
     on = controls(config)
     if on["balanced_selection"] and "selection" not in config:
-        problems.append("controls.balanced_selection: true needs a selection: section (it rebalances the selected arm); add selection: {} or set it false")
+        problems.append(
+            "controls.balanced_selection: true needs a selection: section (it rebalances the selected arm); add selection: {} or set it false"
+        )
     if on["oversampled"] and "minority" not in config:
-        problems.append("controls.oversampled: true is a control of study 2 and needs a minority: section; add one or set it false")
+        problems.append(
+            "controls.oversampled: true is a control of study 2 and needs a minority: section; add one or set it false"
+        )
     problems += _design_problems(config)
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
@@ -125,20 +163,28 @@ def _design_problems(config: dict[str, Any]) -> list[str]:
     for role, names in config["roles"].items():
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            problems.append(f"roles.{role} lists {', '.join(twice)} more than once; each dataset once per role (twice would double its faces)")
+            problems.append(
+                f"roles.{role} lists {', '.join(twice)} more than once; each dataset once per role (twice would double its faces)"
+            )
     keys = ratio_keys(config)
     unknown = [k for k in config.get("classifier", {}).get("per_ratio", {}) if k not in keys]
     if unknown:
-        problems.append(f"classifier.per_ratio: {', '.join(unknown)} not a ratio this study runs; allowed keys: {', '.join(keys)} "
-                        "(experiment.ratios, and syn with experiment.synthetic_only)")
+        problems.append(
+            f"classifier.per_ratio: {', '.join(unknown)} not a ratio this study runs; allowed keys: {', '.join(keys)} "
+            "(experiment.ratios, and syn with experiment.synthetic_only)"
+        )
     val, test = config["split"]["val"], config["split"]["test"]
     if float(val) < 1 and float(test) < 1 and val + test >= 1:
-        problems.append(f"split.val + split.test = {val} + {test} = {val + test:g} of the subjects: nothing is left to train on; keep the sum below 1")
+        problems.append(
+            f"split.val + split.test = {val} + {test} = {val + test:g} of the subjects: nothing is left to train on; keep the sum below 1"
+        )
     generate = config.get("generate", {})
     path = generate.get("torchscript")
     if generate.get("identities") == "torchscript" and path and Path(path).is_file() and not zipfile.is_zipfile(path):
-        problems.append(f"generate.torchscript: {path} is not a TorchScript file (torch.jit.save writes a zip archive); "
-                        "export your generator with torch.jit.script or torch.jit.trace and save it with torch.jit.save")
+        problems.append(
+            f"generate.torchscript: {path} is not a TorchScript file (torch.jit.save writes a zip archive); "
+            "export your generator with torch.jit.script or torch.jit.trace and save it with torch.jit.save"
+        )
     return problems
 
 
@@ -169,8 +215,12 @@ def filtered_datasets(config: dict[str, Any]) -> list[str]:
 
 
 def ambiguity_filter_config(config: dict[str, Any], dataset: str) -> AmbiguityFilterConfig:
-    return _pick(AmbiguityFilterConfig, config["datasets"][dataset]["filter_ambiguous"], image_size=config["preprocess"]["image_size"],
-                 precision=config.get("classifier", {}).get("precision", "auto"))
+    return _pick(
+        AmbiguityFilterConfig,
+        config["datasets"][dataset]["filter_ambiguous"],
+        image_size=config["preprocess"]["image_size"],
+        precision=config.get("classifier", {}).get("precision", "auto"),
+    )
 
 
 def unpack_limits(config: dict[str, Any]) -> UnpackLimits:
@@ -204,7 +254,14 @@ def translators(config: dict[str, Any]) -> list[str]:
 def cyclegan_config(config: dict[str, Any], variant: str, emotion: str) -> CycleGANConfig:
     """The Neutral -> `emotion` generator of a CycleGAN variant: its config section over the variant's defaults."""
     section = {**(ECYCLEGAN_DEFAULTS if variant == "ecyclegan" else {}), **config.get(variant, {})}
-    return _pick(CycleGANConfig, section, variant=variant, source=NEUTRAL, target=emotion, image_size=config["preprocess"]["image_size"])
+    return _pick(
+        CycleGANConfig,
+        section,
+        variant=variant,
+        source=NEUTRAL,
+        target=emotion,
+        image_size=config["preprocess"]["image_size"],
+    )
 
 
 def check_translator_weights(config: dict[str, Any]) -> None:
@@ -212,18 +269,26 @@ def check_translator_weights(config: dict[str, Any]) -> None:
     hours in: a TorchScript identity generator, ImageNet VGG19 weights for a perceptual loss."""
     generate = config.get("generate", {})
     if generate.get("identities") == "torchscript" and not generate.get("torchscript"):
-        raise ConfigError("generate.identities: torchscript needs generate.torchscript: the path of your TorchScript generator (z -> image)")
+        raise ConfigError(
+            "generate.identities: torchscript needs generate.torchscript: the path of your TorchScript generator (z -> image)"
+        )
     if generate.get("identities") == "torchscript" and not Path(generate["torchscript"]).is_file():
-        raise ConfigError(f"generate.torchscript: {generate['torchscript']} not found; export your generator with torch.jit.script/trace and save it there")
+        raise ConfigError(
+            f"generate.torchscript: {generate['torchscript']} not found; export your generator with torch.jit.script/trace and save it there"
+        )
     if config.get("stargan_model") and not Path(config["stargan_model"]).is_file():
-        raise ConfigError(f"stargan_model: {config['stargan_model']} not found; write it with `synthfer import-stargan <checkpoint> --out {config['stargan_model']}`")
+        raise ConfigError(
+            f"stargan_model: {config['stargan_model']} not found; write it with `synthfer import-stargan <checkpoint> --out {config['stargan_model']}`"
+        )
     for variant in dict.fromkeys([*translators(config), *config.get("minority", {}).get("translators", [])]):
         if variant == "stargan":
             continue
         cfg = cyclegan_config(config, variant, EMOTIONS[0])
         if cfg.cycle_loss != "perceptual" or cfg.vgg_weights != "imagenet":
             continue
-        from synthfer.train.cyclegan import vgg19_cache_path  # torch: only where the check needs it (a parse costs ~4 s more)
+        from synthfer.train.cyclegan import (
+            vgg19_cache_path,
+        )  # torch: only where the check needs it (a parse costs ~4 s more)
 
         if not vgg19_cache_path().exists():
             raise ConfigError(
@@ -232,7 +297,7 @@ def check_translator_weights(config: dict[str, Any]) -> None:
             )
 
 
-def selection_config(config: dict[str, Any]) -> "SelectionConfig | None":
+def selection_config(config: dict[str, Any]) -> SelectionConfig | None:
     """The selection of generated faces, or None when `selection:` is absent (no selected arms)."""
     from synthfer.selection import SelectionConfig
 
@@ -242,7 +307,10 @@ def selection_config(config: dict[str, Any]) -> "SelectionConfig | None":
 def controls(config: dict[str, Any]) -> dict[str, bool]:
     """`controls:` with every switch present (off when not given)."""
     section = config.get("controls", {})
-    return {name: bool(section.get(name, False)) for name in ("step_matched", "augmented", "balanced_selection", "oversampled")}
+    return {
+        name: bool(section.get(name, False))
+        for name in ("step_matched", "augmented", "balanced_selection", "oversampled")
+    }
 
 
 def control_arms(config: dict[str, Any]) -> list[str]:
@@ -258,7 +326,9 @@ def arms(config: dict[str, Any]) -> list[str]:
     those rebalanced with `controls.balanced_selection`, and the control arms."""
     from synthfer.arms import run_arms
 
-    return run_arms(translators(config), "selection" in config, controls(config)["balanced_selection"], control_arms(config))
+    return run_arms(
+        translators(config), "selection" in config, controls(config)["balanced_selection"], control_arms(config)
+    )
 
 
 def minority_settings(config: dict[str, Any]) -> list[str]:

@@ -39,7 +39,9 @@ def _units(generated: FaceSet | None, k: int | str) -> FaceSet | None:
         raise ValueError(f"k={k} needs generated faces but none were given")
     available = int(generated.table["unit"].max()) + 1
     if n_units > available:
-        raise ValueError(f"k={k} needs {n_units} generated units but only {available} were generated; raise generate.units")
+        raise ValueError(
+            f"k={k} needs {n_units} generated units but only {available} were generated; raise generate.units"
+        )
     return generated.select((generated.table["unit"] < n_units).to_numpy())
 
 
@@ -68,7 +70,9 @@ def budget_sources(n_real: int, n_added: int, rng: np.random.Generator) -> np.nd
     """Which real training faces fill `n_added` extra samples: every face equally often, the remainder drawn
     without replacement, so that no face counts more than once more than another."""
     whole, rest = divmod(n_added, n_real)
-    return np.concatenate([np.tile(np.arange(n_real), whole), np.sort(rng.choice(n_real, rest, replace=False))]).astype(np.int64)
+    return np.concatenate([np.tile(np.arange(n_real), whole), np.sort(rng.choice(n_real, rest, replace=False))]).astype(
+        np.int64
+    )
 
 
 CONTROL_SEED = 0
@@ -95,7 +99,12 @@ def control_sets(real: FaceSet, generated: FaceSet | None, control: str) -> dict
 
         added = FaceSet(augmented_copies(train.images, sources, CONTROL_SEED), table)
     test = split_part(real, None, "test")
-    return {"train": FaceSet.concat([train, added]), "val": split_part(real, None, "val"), "in_distribution": test, "real_test": test}
+    return {
+        "train": FaceSet.concat([train, added]),
+        "val": split_part(real, None, "val"),
+        "in_distribution": test,
+        "real_test": test,
+    }
 
 
 def labels_of(faces: FaceSet) -> np.ndarray:
@@ -111,8 +120,12 @@ def predictions_table(faces: FaceSet, proba: np.ndarray, test_set: str) -> pd.Da
             "test_set": test_set,
             "subject": faces.table["subject"].to_numpy(),
             "source": faces.table["source"].to_numpy(),
-            "path": faces.table["path"].fillna("").to_numpy() if "path" in faces.table else np.full(n, "", dtype=object),
-            "frame": faces.table["frame"].fillna(0).astype(int).to_numpy() if "frame" in faces.table else np.zeros(n, int),
+            "path": faces.table["path"].fillna("").to_numpy()
+            if "path" in faces.table
+            else np.full(n, "", dtype=object),
+            "frame": faces.table["frame"].fillna(0).astype(int).to_numpy()
+            if "frame" in faces.table
+            else np.zeros(n, int),
             "true": faces.table["emotion"].to_numpy(),
             "pred": np.asarray(EMOTIONS)[proba.argmax(1)] if len(proba) else [],
         }

@@ -33,9 +33,13 @@ def export_store(store: PathLike, out_dir: PathLike) -> pd.DataFrame:
     half tree that looks complete."""
     store, out_dir = Path(store), Path(out_dir)
     if not (store / "faces.npz").is_file() or not (store / "faces.csv").is_file():
-        raise FileNotFoundError(f"{store}: not a face store (expected faces.npz and faces.csv, as in results/faces/<dataset>/, results/generated/<translator>/unit<u>/)")
+        raise FileNotFoundError(
+            f"{store}: not a face store (expected faces.npz and faces.csv, as in results/faces/<dataset>/, results/generated/<translator>/unit<u>/)"
+        )
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise FileExistsError(f"{out_dir} exists and is not empty: export into a new folder, so that nothing there is overwritten")
+        raise FileExistsError(
+            f"{out_dir} exists and is not empty: export into a new folder, so that nothing there is overwritten"
+        )
     faces = read_store(store)
     table = faces.table.copy()
     files = [f"{row.emotion}/{i:06d}_{_slug(row.subject)}.png" for i, row in enumerate(table.itertuples())]

@@ -13,9 +13,9 @@ import pandas as pd
 import torch
 
 from synthfer.data.store import FaceSet
+from synthfer.identities import IdentitySource
 from synthfer.labels import EMOTIONS, NEUTRAL
 from synthfer.logs import Progress
-from synthfer.identities import IdentitySource
 from synthfer.translate import Translator
 
 
@@ -32,7 +32,7 @@ class UnitSizes:
         return self.train + self.val + self.test
 
     @staticmethod
-    def from_split_table(table: pd.DataFrame) -> "UnitSizes":
+    def from_split_table(table: pd.DataFrame) -> UnitSizes:
         counts = table.groupby("split")["subject"].nunique()
         return UnitSizes(*(int(counts.get(s, 0)) for s in ("train", "val", "test")))
 
@@ -47,7 +47,9 @@ def unit_assignment(sizes: UnitSizes, units: range) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def generate_balanced_set(identities: IdentitySource, translator: Translator, sizes: UnitSizes, units: range) -> FaceSet:
+def generate_balanced_set(
+    identities: IdentitySource, translator: Translator, sizes: UnitSizes, units: range
+) -> FaceSet:
     """Neutral source face + the six emotions for every identity; rows carry subject, unit and split.
     The identities depend only on the source's seed and the unit, so every translator is given the same
     neutral faces."""

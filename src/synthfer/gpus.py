@@ -41,10 +41,12 @@ def visible_gpus(env: dict[str, str] | None = None) -> list[str]:
         listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [str(i) for i, line in enumerate(l for l in listing.splitlines() if l.startswith("GPU "))]
+    return [str(i) for i, line in enumerate(row for row in listing.splitlines() if row.startswith("GPU "))]
 
 
-def claim_gpu(candidates: list[str], lock_dir: Path | None = None, wait_s: float = 24 * 3600, poll_s: float = 1.0) -> str:
+def claim_gpu(
+    candidates: list[str], lock_dir: Path | None = None, wait_s: float = 24 * 3600, poll_s: float = 1.0
+) -> str:
     """Lock the first free device of `candidates` for the rest of this process; waits while all are taken."""
     lock_dir = LOCK_DIR if lock_dir is None else lock_dir
     lock_dir.mkdir(parents=True, exist_ok=True)

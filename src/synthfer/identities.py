@@ -66,18 +66,37 @@ def to_gray_signed(images: torch.Tensor) -> torch.Tensor:
 class TorchScriptIdentities:
     """A user's pretrained generator, loaded with torch.jit.load (TorchScript holds no Python code to run)."""
 
-    def __init__(self, path: str | os.PathLike, z_dim: int, image_size: int, seed: int, align: bool = True, eye_distance: float = 0.38,
-                 eye_height: float = 0.38, batch: int = 16, device: torch.device = torch.device("cpu"), max_tries: int = 4) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        z_dim: int,
+        image_size: int,
+        seed: int,
+        align: bool = True,
+        eye_distance: float = 0.38,
+        eye_height: float = 0.38,
+        batch: int = 16,
+        device: torch.device | str = "cpu",
+        max_tries: int = 4,
+    ) -> None:
         self.name, self.z_dim, self.size, self.seed, self.align = "torchscript", z_dim, image_size, seed, align
-        self.eye_distance, self.eye_height, self.batch, self.device, self.max_tries = eye_distance, eye_height, batch, device, max_tries
-        self.module = torch.jit.load(str(path), map_location=device).eval()
+        self.eye_distance, self.eye_height, self.batch, self.device, self.max_tries = (
+            eye_distance,
+            eye_height,
+            batch,
+            torch.device(device),
+            max_tries,
+        )
+        self.module = torch.jit.load(str(path), map_location=self.device).eval()
         self._detector = None
 
     def _crop(self, signed: torch.Tensor) -> list[np.ndarray | None]:
         """Generator output -> aligned gray faces at the training size (None where no single face is found)."""
         gray = to_gray_signed(signed.float().clamp(-1, 1))
         if not self.align:
-            resized = F.interpolate(gray, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
+            resized = F.interpolate(
+                gray, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False
+            )
             return list(from_signed(resized)[:, 0].cpu().numpy())
         from PIL import Image
 
@@ -87,14 +106,25 @@ class TorchScriptIdentities:
             from synthfer.data.detect import FaceDetector
 
             self._detector = FaceDetector()
-        rgb = from_signed(signed.float().clamp(-1, 1) if signed.shape[1] == 3 else signed.float().clamp(-1, 1).expand(-1, 3, -1, -1))
+        rgb = from_signed(
+            signed.float().clamp(-1, 1) if signed.shape[1] == 3 else signed.float().clamp(-1, 1).expand(-1, 3, -1, -1)
+        )
         out: list[np.ndarray | None] = []
         for image in rgb.permute(0, 2, 3, 1).cpu().numpy():
             found = self._detector.detect(image)
             if isinstance(found, str):
                 out.append(None)
                 continue
-            out.append(align_face(Image.fromarray(image), found.left_eye, found.right_eye, self.size, self.eye_distance, self.eye_height))
+            out.append(
+                align_face(
+                    Image.fromarray(image),
+                    found.left_eye,
+                    found.right_eye,
+                    self.size,
+                    self.eye_distance,
+                    self.eye_height,
+                )
+            )
         return out
 
     def draw(self, n: int, unit: int) -> torch.Tensor:
@@ -113,9 +143,13 @@ class TorchScriptIdentities:
             if len(faces) >= n:
                 break
         if len(faces) < n:
-            raise RuntimeError(f"the TorchScript generator gave only {len(faces)} usable faces of {len(faces) + dropped} (no single face detected in the rest)")
+            raise RuntimeError(
+                f"the TorchScript generator gave only {len(faces)} usable faces of {len(faces) + dropped} (no single face detected in the rest)"
+            )
         if dropped:
-            log.info("unit %d: %d generated images without a single detectable face were dropped and redrawn", unit, dropped)
+            log.info(
+                "unit %d: %d generated images without a single detectable face were dropped and redrawn", unit, dropped
+            )
         return torch.from_numpy(np.stack(faces[:n])).unsqueeze(1)
 
 

@@ -19,10 +19,14 @@ run. The same components give the minimal detectable effect and the seeds a targ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 from scipy.special import expit
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ALPHA = 0.05
 POWER = 0.80
@@ -65,7 +69,9 @@ def variance_components(cells: np.ndarray) -> Components:
         zero = np.zeros_like(ms_seed)
         return Components(ms_seed, zero, zero) if n_subjects == 1 else Components(zero, ms_subject, zero)
     ms_residual = ((cells - by_seed - by_subject + grand) ** 2).sum(axis=(-2, -1)) / ((n_seeds - 1) * (n_subjects - 1))
-    return Components((ms_seed - ms_residual) / n_subjects, np.maximum(ms_subject - ms_residual, 0) / n_seeds, ms_residual)
+    return Components(
+        (ms_seed - ms_residual) / n_subjects, np.maximum(ms_subject - ms_residual, 0) / n_seeds, ms_residual
+    )
 
 
 def variance_of_mean(c: Components, n_seeds: int, n_subjects: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +90,9 @@ def variance_of_mean(c: Components, n_seeds: int, n_subjects: int) -> tuple[np.n
     subject_on = c.subject > 0
     residual_df = (n_seeds - 1) * (n_subjects - 1)
     total = ms_seed + np.where(subject_on, ms_subject - c.residual, 0.0)
-    spread = ms_seed**2 / (n_seeds - 1) + np.where(subject_on, ms_subject**2 / (n_subjects - 1) + c.residual**2 / residual_df, 0.0)
+    spread = ms_seed**2 / (n_seeds - 1) + np.where(
+        subject_on, ms_subject**2 / (n_subjects - 1) + c.residual**2 / residual_df, 0.0
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         df = np.where(spread > 0, total**2 / np.where(spread > 0, spread, 1.0), np.inf)
     return total / (n_seeds * n_subjects), df
@@ -113,11 +121,22 @@ def crossed_test(cells: np.ndarray, alpha: float = ALPHA) -> dict[str, np.ndarra
     p, half = np.where(degenerate, np.nan, p), np.where(degenerate, np.nan, half)
     if n_seeds < 2:
         p, half = np.full_like(gain, np.nan), np.full_like(gain, np.nan)
-    return {"gain": gain, "se": se, "df": df, "ci_low": gain - half, "ci_high": gain + half, "p_value": p,
-            "var_seed": c.seed, "var_subject": c.subject, "var_residual": c.residual}
+    return {
+        "gain": gain,
+        "se": se,
+        "df": df,
+        "ci_low": gain - half,
+        "ci_high": gain + half,
+        "p_value": p,
+        "var_seed": c.seed,
+        "var_subject": c.subject,
+        "var_residual": c.residual,
+    }
 
 
-def detectable_effect(c: Components, n_seeds: int, n_subjects: int, alpha: float = ALPHA, power: float = POWER) -> np.ndarray:
+def detectable_effect(
+    c: Components, n_seeds: int, n_subjects: int, alpha: float = ALPHA, power: float = POWER
+) -> np.ndarray:
     """The smallest true gain that a two-sided level-alpha test finds with the given power, at this many seeds:
     (t_{1-alpha/2} + t_power) x standard error, t at the design's degrees of freedom."""
     var, df = variance_of_mean(c, n_seeds, n_subjects)
@@ -173,7 +192,7 @@ def verdict(gain: float, ci_low: float, ci_high: float, p_adjusted: float, targe
     return "inconclusive"
 
 
-def adjust_families(table: "pd.DataFrame", target: float, alpha: float = ALPHA) -> "pd.DataFrame":
+def adjust_families(table: pd.DataFrame, target: float, alpha: float = ALPHA) -> pd.DataFrame:
     """Holm-adjusted p (and BH q) within each `family` of a comparisons table, its size, and each row's verdict.
 
     The families are decided by the caller (a ratio grid per arm and test set; selection; study 2): a word
@@ -192,8 +211,17 @@ def adjust_families(table: "pd.DataFrame", target: float, alpha: float = ALPHA) 
     return out
 
 
-def simulate_gains(rng: np.random.Generator, reps: int, seeds: int, subjects: int, faces: int, effect: float = 0.0, sd_seed: float = 0.5,
-                   sd_subject: float = 0.3, sd_seed_subject: float = 0.3) -> np.ndarray:
+def simulate_gains(
+    rng: np.random.Generator,
+    reps: int,
+    seeds: int,
+    subjects: int,
+    faces: int,
+    effect: float = 0.0,
+    sd_seed: float = 0.5,
+    sd_subject: float = 0.3,
+    sd_seed_subject: float = 0.3,
+) -> np.ndarray:
     """Per-face gains of simulated studies, (reps, seeds, subjects x faces), each correct(arm k) - correct(baseline).
 
     The model a study's data come from: per face whether each arm's classifier is right, logistic in a face
@@ -205,7 +233,12 @@ def simulate_gains(rng: np.random.Generator, reps: int, seeds: int, subjects: in
     difficulty = rng.normal(0.6, 1.0, (reps, 1, subjects, faces)) + rng.normal(0, 0.5, (reps, 1, subjects, 1))
     correct = []
     for arm_effect in (effect, 0.0):
-        logit = (difficulty + arm_effect + rng.normal(0, sd_seed, (reps, seeds, 1, 1)) + rng.normal(0, sd_subject, (reps, 1, subjects, 1))
-                 + rng.normal(0, sd_seed_subject, (reps, seeds, subjects, 1)))
+        logit = (
+            difficulty
+            + arm_effect
+            + rng.normal(0, sd_seed, (reps, seeds, 1, 1))
+            + rng.normal(0, sd_subject, (reps, 1, subjects, 1))
+            + rng.normal(0, sd_seed_subject, (reps, seeds, subjects, 1))
+        )
         correct.append(rng.random(logit.shape) < expit(logit))
     return (correct[0].astype(float) - correct[1]).reshape(reps, seeds, subjects * faces)

@@ -8,4 +8,3 @@ EMOTIONS: tuple[str, ...] = ("anger", "disgust", "fear", "happiness", "sadness",
 NEUTRAL = "neutral"
 DOMAINS: tuple[str, ...] = (NEUTRAL, *EMOTIONS)
 """Domains of the expression translator: neutral is a source, never a classifier class."""
-

@@ -10,7 +10,8 @@ import math
 import os
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("synthfer")
 
@@ -24,7 +25,12 @@ def setup_logging(path: str | os.PathLike | None = None) -> None:
     SLURM output file that is deleted on success. The terminal is left to Snakemake's progress."""
     if path:
         _redirect_output(path)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=[logging.StreamHandler(sys.stderr)], force=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        handlers=[logging.StreamHandler(sys.stderr)],
+        force=True,
+    )
     logging.captureWarnings(True)  # warnings.warn (scipy's, torch's) become log lines
 
 
@@ -62,7 +68,17 @@ class Progress:
         elapsed = now - self.start
         rate = (done - self.offset) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - done) / rate if rate > 0 else float("nan")
-        log.info("%s %d/%d (%.0f%%) %.1f/s elapsed %s ETA %s %s", self.what, done, self.total, 100 * done / max(1, self.total), rate, _hms(elapsed), _hms(eta), extra)
+        log.info(
+            "%s %d/%d (%.0f%%) %.1f/s elapsed %s ETA %s %s",
+            self.what,
+            done,
+            self.total,
+            100 * done / max(1, self.total),
+            rate,
+            _hms(elapsed),
+            _hms(eta),
+            extra,
+        )
 
 
 def _hms(seconds: float) -> str:
@@ -72,7 +88,9 @@ def _hms(seconds: float) -> str:
     return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def run_logged(log_path: str | os.PathLike, threads: int, step: Callable[..., Any], *args: Any, gpus: int = 0, **kwargs: Any) -> None:
+def run_logged(
+    log_path: str | os.PathLike, threads: int, step: Callable[..., Any], *args: Any, gpus: int = 0, **kwargs: Any
+) -> None:
     """Run one workflow step with its log file and the job's thread count; errors are logged too.
 
     `gpus`: the rule's `gpu` resource. A GPU job gets a device of its own before CUDA starts (see gpus.py).
@@ -103,5 +121,5 @@ def report_failure(log_path: str | os.PathLike, context: int = 10) -> None:
         handler.flush()
     lines = open(log_path, errors="replace").read().splitlines()
     failed = max((i for i, line in enumerate(lines) if " step failed: " in line), default=max(0, len(lines) - 40))
-    shown = "\n".join(f"    {line}" for line in lines[max(0, failed - context):])
+    shown = "\n".join(f"    {line}" for line in lines[max(0, failed - context) :])
     os.write(_terminal, f"\nJob failed; its log ({log_path}) ends:\n{shown}\n\n".encode())

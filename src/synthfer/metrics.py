@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 from synthfer.labels import EMOTIONS
 
@@ -33,7 +40,9 @@ def one_vs_rest_auc(true: pd.Series | np.ndarray, proba: np.ndarray) -> dict[str
     row = {}
     for i, e in enumerate(EMOTIONS):
         positive = true == e
-        row[f"auc_{e}"] = float(roc_auc_score(positive, proba[:, i])) if 0 < positive.sum() < len(true) else float("nan")
+        row[f"auc_{e}"] = (
+            float(roc_auc_score(positive, proba[:, i])) if 0 < positive.sum() < len(true) else float("nan")
+        )
     values = [v for v in row.values() if not np.isnan(v)]
     row["macro_auc_ovr"] = float(np.mean(values)) if values else float("nan")
     return row
@@ -87,8 +96,25 @@ def summarize_over_seeds(metrics: pd.DataFrame, keys: list[str], columns: list[s
     return out.reset_index()
 
 
-GAIN_COLUMNS = ["test_set", "k", "baseline", "gain", "ci_low", "ci_high", "p_value", "se", "df", "mde", "seeds_for_target", "n_seeds", "n_subjects",
-                "n_faces", "var_seed", "var_subject", "var_residual"]
+GAIN_COLUMNS = [
+    "test_set",
+    "k",
+    "baseline",
+    "gain",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "se",
+    "df",
+    "mde",
+    "seeds_for_target",
+    "n_seeds",
+    "n_subjects",
+    "n_faces",
+    "var_seed",
+    "var_subject",
+    "var_residual",
+]
 """The columns of a paired comparison (paired_gain), in paired_gains.csv and selection_gains.csv: the gain with its
 95% interval and p-value, the minimal detectable effect at 80% power (mde) and the seeds a target gain needs."""
 
@@ -101,7 +127,9 @@ def k_order(k: str) -> int:
     return 10**6 if k == "syn" else int(k)
 
 
-def paired_gain(predictions: pd.DataFrame, test_set: str, k: str, baseline: str = "0", target: float = TARGET_EFFECT) -> dict[str, float]:
+def paired_gain(
+    predictions: pd.DataFrame, test_set: str, k: str, baseline: str = "0", target: float = TARGET_EFFECT
+) -> dict[str, float]:
     """Accuracy gain of arm k over the baseline on the same test faces, seeds and test subjects as random units.
 
     Per seed and face: correct(k) - correct(baseline); per (seed, test subject): the subject's share of the gain;
@@ -126,17 +154,35 @@ def paired_gain(predictions: pd.DataFrame, test_set: str, k: str, baseline: str 
             subjects = face_subjects
         elif not np.array_equal(subjects, face_subjects):
             raise ValueError(f"{test_set}, seed {s}: the test faces are not in the same order as for seed {seeds[0]}")
-        diffs.append((a["pred"].to_numpy() == a["true"].to_numpy()).astype(float) - (b["pred"].to_numpy() == b["true"].to_numpy()).astype(float))
+        diffs.append(
+            (a["pred"].to_numpy() == a["true"].to_numpy()).astype(float)
+            - (b["pred"].to_numpy() == b["true"].to_numpy()).astype(float)
+        )
     diffs_arr = np.stack(diffs)  # (seeds, faces)
     cells = subject_cells(diffs_arr, subjects)  # (seeds, subjects)
     test = {name: float(value) for name, value in crossed_test(cells).items()}
     c = Components(np.array(test["var_seed"]), np.array(test["var_subject"]), np.array(test["var_residual"]))
     n_seeds, n_subjects = cells.shape
     mde = float(detectable_effect(c, n_seeds, n_subjects)) if n_seeds > 1 else float("nan")
-    return {"test_set": test_set, "k": k, "baseline": baseline, "gain": float(diffs_arr.mean()), "ci_low": test["ci_low"], "ci_high": test["ci_high"],
-            "p_value": test["p_value"], "se": test["se"], "df": test["df"], "mde": mde,
-            "seeds_for_target": seeds_needed(c, n_subjects, target) if n_seeds > 1 else float("nan"), "n_seeds": n_seeds, "n_subjects": n_subjects,
-            "n_faces": diffs_arr.shape[1], "var_seed": test["var_seed"], "var_subject": test["var_subject"], "var_residual": test["var_residual"]}
+    return {
+        "test_set": test_set,
+        "k": k,
+        "baseline": baseline,
+        "gain": float(diffs_arr.mean()),
+        "ci_low": test["ci_low"],
+        "ci_high": test["ci_high"],
+        "p_value": test["p_value"],
+        "se": test["se"],
+        "df": test["df"],
+        "mde": mde,
+        "seeds_for_target": seeds_needed(c, n_subjects, target) if n_seeds > 1 else float("nan"),
+        "n_seeds": n_seeds,
+        "n_subjects": n_subjects,
+        "n_faces": diffs_arr.shape[1],
+        "var_seed": test["var_seed"],
+        "var_subject": test["var_subject"],
+        "var_residual": test["var_residual"],
+    }
 
 
 def paired_gains(predictions: pd.DataFrame, baseline: str = "0", target: float = TARGET_EFFECT) -> pd.DataFrame:

@@ -24,8 +24,8 @@ from synthfer.data.store import FaceSet
 from synthfer.experiment import emotions_only, labels_of
 from synthfer.labels import EMOTIONS, NEUTRAL
 from synthfer.logs import Progress
-from synthfer.settings import MinorityConfig  # noqa: F401 - re-exported
 from synthfer.metrics import at_chance, classification_metrics, one_vs_rest_auc, still_improving
+from synthfer.settings import MinorityConfig  # noqa: F401 - re-exported
 from synthfer.train.classifier import ClassifierConfig, predict_proba, train_classifier
 from synthfer.translate import Translator
 
@@ -36,6 +36,7 @@ log = logging.getLogger("synthfer")
 class FoldPlan:
     """One fold: positions in the set's emotional faces (fit, val, test) and the neutral faces (positions in
     the whole set) whose translations are added to its training part."""
+
     repeat: int
     fold: int
     fit: np.ndarray
@@ -51,7 +52,9 @@ def plan_folds(faces: FaceSet | pd.DataFrame, n: int, cfg: MinorityConfig) -> li
     stratified folds. Takes the face table alone too: the preflight check plans the folds before any GAN trains."""
     table = (faces.table if isinstance(faces, FaceSet) else faces).reset_index(drop=True)
     emotional = np.flatnonzero(table["emotion"].isin(EMOTIONS).to_numpy())
-    y = table["emotion"].iloc[emotional].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy(np.int64)  # labels_of, in the order of `emotional`
+    y = (
+        table["emotion"].iloc[emotional].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy(np.int64)
+    )  # labels_of, in the order of `emotional`
     groups = table["subject"].to_numpy()[emotional]
     neutral = np.flatnonzero((table["emotion"] == NEUTRAL).to_numpy())
     order = neutral[np.random.default_rng(cfg.seed).permutation(len(neutral))]
@@ -60,23 +63,29 @@ def plan_folds(faces: FaceSet | pd.DataFrame, n: int, cfg: MinorityConfig) -> li
     for repeat in range(cfg.repeats):
         outer = StratifiedGroupKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed + repeat)
         for fold, (train, test) in enumerate(outer.split(emotional, y, groups)):
-            inner = StratifiedGroupKFold(n_splits=max(2, round(1 / cfg.val_share)), shuffle=True, random_state=cfg.seed + repeat)
+            inner = StratifiedGroupKFold(
+                n_splits=max(2, round(1 / cfg.val_share)), shuffle=True, random_state=cfg.seed + repeat
+            )
             fit_part, val_part = next(inner.split(train, y[train], groups[train]))
             fit, val = train[fit_part], train[val_part]
             added = order[np.isin(order_subjects, groups[fit])][:n]
             if len(added) < n:
-                raise ValueError(f"adding {n} translated {cfg.target} faces needs {n} neutral faces of a fold's training subjects; "
-                                 f"fold {fold} of repeat {repeat} has {len(added)} (the set has {len(neutral)} neutral faces): lower minority.n_added")
+                raise ValueError(
+                    f"adding {n} translated {cfg.target} faces needs {n} neutral faces of a fold's training subjects; "
+                    f"fold {fold} of repeat {repeat} has {len(added)} (the set has {len(neutral)} neutral faces): lower minority.n_added"
+                )
             plans.append(FoldPlan(repeat, fold, fit, val, test, added))
     return plans
 
 
-def translate_neutral(faces: FaceSet, positions: np.ndarray, translator: Translator, target: str, batch: int = 256) -> dict[int, np.ndarray]:
+def translate_neutral(
+    faces: FaceSet, positions: np.ndarray, translator: Translator, target: str, batch: int = 256
+) -> dict[int, np.ndarray]:
     """Each listed neutral face translated into `target` once, however many folds use it."""
     unique = np.unique(positions)
     out = {}
     for start in range(0, len(unique), batch):
-        chunk = unique[start:start + batch]
+        chunk = unique[start : start + batch]
         images = translator.to_emotion(torch.from_numpy(faces.images[chunk]).unsqueeze(1), target)[:, 0].numpy()
         out.update(zip(chunk.tolist(), images))
     return out
@@ -90,20 +99,35 @@ def oversampled_positions(y_fit: np.ndarray, target: int, n: int, seed: int) -> 
 
     pool = np.flatnonzero(y_fit == target)
     if not len(pool):
-        raise ValueError(f"oversampling {EMOTIONS[target]} needs real {EMOTIONS[target]} faces in every fold's training part; a fold has none")
+        raise ValueError(
+            f"oversampling {EMOTIONS[target]} needs real {EMOTIONS[target]} faces in every fold's training part; a fold has none"
+        )
     return pool[budget_sources(len(pool), n, np.random.default_rng(seed))]
 
 
-def cross_validate(faces: FaceSet, translator: Translator | None, n: int, cfg: MinorityConfig, classifier: ClassifierConfig,
-                   device: torch.device, oversample: bool = False) -> pd.DataFrame:
+def cross_validate(
+    faces: FaceSet,
+    translator: Translator | None,
+    n: int,
+    cfg: MinorityConfig,
+    classifier: ClassifierConfig,
+    device: torch.device,
+    oversample: bool = False,
+) -> pd.DataFrame:
     """One row per (repeat, fold): the fold's metrics on its test part, trained on its fit part plus n
     translated faces (none when `translator` is None or n = 0), or, with `oversample`, plus n repeats of the
     fit part's own real faces of the target emotion."""
     n = n if translator is not None or oversample else 0
-    plans = plan_folds(faces, 0 if oversample else n, cfg)  # the folds do not depend on n: only which neutral faces are translated
+    plans = plan_folds(
+        faces, 0 if oversample else n, cfg
+    )  # the folds do not depend on n: only which neutral faces are translated
     real = emotions_only(faces)
     y = labels_of(real)
-    translated = translate_neutral(faces, np.concatenate([p.added for p in plans]), translator, cfg.target) if n and not oversample else {}
+    translated = (
+        translate_neutral(faces, np.concatenate([p.added for p in plans]), translator, cfg.target)
+        if n and not oversample
+        else {}
+    )
     target = EMOTIONS.index(cfg.target)
     rows = []
     progress = Progress("cross-validation fold", len(plans), every_s=0)
@@ -112,18 +136,37 @@ def cross_validate(faces: FaceSet, translator: Translator | None, n: int, cfg: M
         n_added = 0
         if oversample and n:
             repeats = oversampled_positions(y_fit, target, n, cfg.seed + i)
-            x_fit, y_fit, n_added = np.concatenate([x_fit, x_fit[repeats]]), np.concatenate([y_fit, y_fit[repeats]]), len(repeats)
+            x_fit, y_fit, n_added = (
+                np.concatenate([x_fit, x_fit[repeats]]),
+                np.concatenate([y_fit, y_fit[repeats]]),
+                len(repeats),
+            )
         elif len(plan.added):
             x_fit = np.concatenate([x_fit, np.stack([translated[j] for j in plan.added.tolist()])])
             y_fit, n_added = np.concatenate([y_fit, np.full(len(plan.added), target)]), len(plan.added)
-        model, history = train_classifier(x_fit, y_fit, real.images[plan.val], y[plan.val], classifier, cfg.seed + i, device)
+        model, history = train_classifier(
+            x_fit, y_fit, real.images[plan.val], y[plan.val], classifier, cfg.seed + i, device
+        )
         best = history[history["best"]].iloc[-1]
         proba = predict_proba(model, real.images[plan.test])
         true, pred = np.asarray(EMOTIONS)[y[plan.test]], np.asarray(EMOTIONS)[proba.argmax(1)]
-        rows.append({"repeat": plan.repeat, "fold": plan.fold, "n_train": len(x_fit), "n_added": n_added, "n_test": len(plan.test),
-                     "best_epoch": int(best["epoch"]), "epochs": int(history["epoch"].max()), "best_val_loss": float(best["val_loss"]),
-                     "at_chance": bool(at_chance(best["val_loss"])), "still_improving": still_improving(history), "precision": best["precision"],
-                     **classification_metrics(true, pred), **one_vs_rest_auc(true, proba)})
+        rows.append(
+            {
+                "repeat": plan.repeat,
+                "fold": plan.fold,
+                "n_train": len(x_fit),
+                "n_added": n_added,
+                "n_test": len(plan.test),
+                "best_epoch": int(best["epoch"]),
+                "epochs": int(history["epoch"].max()),
+                "best_val_loss": float(best["val_loss"]),
+                "at_chance": bool(at_chance(best["val_loss"])),
+                "still_improving": still_improving(history),
+                "precision": best["precision"],
+                **classification_metrics(true, pred),
+                **one_vs_rest_auc(true, proba),
+            }
+        )
         progress.update(i + 1, f"acc={rows[-1]['accuracy']:.3f} macro_auc={rows[-1]['macro_auc_ovr']:.3f}")
     return pd.DataFrame(rows)
 
@@ -141,10 +184,17 @@ def corrected_paired_ttest(diffs: np.ndarray, n_train: float, n_test: float) -> 
         return {"diff": mean, "ci_low": mean, "ci_high": mean, "p_value": p}
     t = mean / se
     half = float(stats.t.ppf(0.975, j - 1) * se)
-    return {"diff": mean, "ci_low": mean - half, "ci_high": mean + half, "p_value": float(2 * stats.t.sf(abs(t), j - 1))}
+    return {
+        "diff": mean,
+        "ci_low": mean - half,
+        "ci_high": mean + half,
+        "p_value": float(2 * stats.t.sf(abs(t), j - 1)),
+    }
 
 
-def compare_settings(folds: pd.DataFrame, setting: tuple[str, int], reference: tuple[str, int], metrics: list[str]) -> list[dict]:
+def compare_settings(
+    folds: pd.DataFrame, setting: tuple[str, int], reference: tuple[str, int], metrics: list[str]
+) -> list[dict]:
     """One (translator, n) setting against another on the same folds, per metric (corrected resampled t-test)."""
     key = ["repeat", "fold"]
     base = folds[(folds["translator"] == reference[0]) & (folds["n"] == reference[1])].set_index(key)
@@ -156,8 +206,18 @@ def compare_settings(folds: pd.DataFrame, setting: tuple[str, int], reference: t
         if len(diffs) == 0:
             continue
         test = corrected_paired_ttest(diffs, group.loc[common, "n_train"].mean(), group.loc[common, "n_test"].mean())
-        rows.append({"translator": setting[0], "n": int(setting[1]), "metric": metric, "reference": reference[0], "baseline": float(base.loc[common, metric].mean()),
-                     "with_added": float(group.loc[common, metric].mean()), **test, "folds": len(diffs)})
+        rows.append(
+            {
+                "translator": setting[0],
+                "n": int(setting[1]),
+                "metric": metric,
+                "reference": reference[0],
+                "baseline": float(base.loc[common, metric].mean()),
+                "with_added": float(group.loc[common, metric].mean()),
+                **test,
+                "folds": len(diffs),
+            }
+        )
     return rows
 
 
@@ -167,14 +227,27 @@ def compare_with_baseline(folds: pd.DataFrame, metrics: list[str]) -> pd.DataFra
     if not len(none):
         return pd.DataFrame()
     settings = folds.loc[folds["n"] > 0, ["translator", "n"]].drop_duplicates().sort_values(["translator", "n"])
-    rows = [r for t, n in settings.itertuples(index=False) for r in compare_settings(folds, (t, n), (none.iloc[0], 0), metrics)]
+    rows = [
+        r
+        for t, n in settings.itertuples(index=False)
+        for r in compare_settings(folds, (t, n), (none.iloc[0], 0), metrics)
+    ]
     return pd.DataFrame(rows)
 
 
 def compare_with_control(folds: pd.DataFrame, control: str, metrics: list[str]) -> pd.DataFrame:
     """Every translator against the control (real-oversampled) at the same n, on the same folds, per metric:
     do translated faces add more than the same number of repeated real faces of the target emotion?"""
-    settings = folds.loc[(folds["n"] > 0) & (folds["translator"] != control), ["translator", "n"]].drop_duplicates().sort_values(["translator", "n"])
+    settings = (
+        folds.loc[(folds["n"] > 0) & (folds["translator"] != control), ["translator", "n"]]
+        .drop_duplicates()
+        .sort_values(["translator", "n"])
+    )
     present = set(folds.loc[folds["translator"] == control, "n"])
-    rows = [r for t, n in settings.itertuples(index=False) if n in present for r in compare_settings(folds, (t, n), (control, n), metrics)]
+    rows = [
+        r
+        for t, n in settings.itertuples(index=False)
+        if n in present
+        for r in compare_settings(folds, (t, n), (control, n), metrics)
+    ]
     return pd.DataFrame(rows)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 
 def _figures() -> tuple[ModuleType, ModuleType, ModuleType]:
@@ -74,12 +78,17 @@ def panel_order(test_sets: list[str], cross_test: list[str]) -> list[str]:
     return sorted(test_sets, key=lambda t: (rank.get(t, len(rank)), t))
 
 
-CONTROL_LABELS = {"real-steps": "real only, the steps of k units", "real-augmented": "real + augmented copies, k units' worth"}
+CONTROL_LABELS = {
+    "real-steps": "real only, the steps of k units",
+    "real-augmented": "real + augmented copies, k units' worth",
+}
 SYN_X = -0.8
 """Where synthetic only (one generated unit, no real faces) sits on the k axis: apart, left of k = 0."""
 
 
-def plot_accuracy_vs_ratio(summary: pd.DataFrame, path: str | os.PathLike, cross_test: list[str], metric: str = "accuracy") -> None:
+def plot_accuracy_vs_ratio(
+    summary: pd.DataFrame, path: str | os.PathLike, cross_test: list[str], metric: str = "accuracy"
+) -> None:
     """One panel per test set: mean accuracy against k per translator with the tables' 95% t-interval over seeds
     as a band (drawn from metrics_summary.csv, so figure and tables agree), real only as a dashed line with its
     interval shaded, synthetic only as a cross with its interval left of k = 0, chance dotted; one legend."""
@@ -109,14 +118,35 @@ def plot_accuracy_vs_ratio(summary: pd.DataFrame, path: str | os.PathLike, cross
                 mixed = rows[rows["k"] != "syn"].assign(x=lambda d: d["k"].astype(int)).sort_values("x")
                 color = palette[translator]
                 control = translator in controls
-                (line,) = ax.plot(mixed["x"], mixed[mean], marker="s" if control else "o", ms=3.5, color=color, lw=1.3, ls="-." if control else "-")
-                ax.fill_between(mixed["x"], mixed[mean] - mixed[half].fillna(0), mixed[mean] + mixed[half].fillna(0), color=color, alpha=0.12 if control else 0.2, lw=0)
-                handles[f"{translator}: " + (CONTROL_LABELS.get(translator, "control") if control else "real + k units") + ", 95% CI"] = line
+                (line,) = ax.plot(
+                    mixed["x"],
+                    mixed[mean],
+                    marker="s" if control else "o",
+                    ms=3.5,
+                    color=color,
+                    lw=1.3,
+                    ls="-." if control else "-",
+                )
+                ax.fill_between(
+                    mixed["x"],
+                    mixed[mean] - mixed[half].fillna(0),
+                    mixed[mean] + mixed[half].fillna(0),
+                    color=color,
+                    alpha=0.12 if control else 0.2,
+                    lw=0,
+                )
+                handles[
+                    f"{translator}: "
+                    + (CONTROL_LABELS.get(translator, "control") if control else "real + k units")
+                    + ", 95% CI"
+                ] = line
                 ks |= set(mixed["x"])
                 syn = rows[rows["k"] == "syn"]
                 if len(syn):  # side by side around the "syn" tick, so that the intervals do not hide each other
                     offset = 0.12 * (n - (len(translators) - 1) / 2)
-                    marker = ax.errorbar([SYN_X + offset], syn[mean], yerr=syn[half].fillna(0), fmt="x", color=color, capsize=3, ms=6)
+                    marker = ax.errorbar(
+                        [SYN_X + offset], syn[mean], yerr=syn[half].fillna(0), fmt="x", color=color, capsize=3, ms=6
+                    )
                     handles[f"{translator}: synthetic only, 95% CI"] = marker
             handles["chance (1/6)"] = ax.axhline(1 / 6, color="grey", ls=":", lw=1)
             ticks = sorted(ks)
@@ -125,15 +155,19 @@ def plot_accuracy_vs_ratio(summary: pd.DataFrame, path: str | os.PathLike, cross
             ax.set_title(test_set + (" (cross-database)" if test_set in cross_test else ""))
             ax.set_xlabel("k (units of generated faces added)")
             ax.set_ylabel(f"{metric}, mean over seeds" if ax in axes[:, 0] else "")
-        for ax in list(axes.flat)[len(test_sets):]:
+        for ax in list(axes.flat)[len(test_sets) :]:
             ax.set_visible(False)
         rows_of_legend = -(-len(handles) // 2)
         fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, frameon=False)
-        fig.tight_layout(rect=(0, (0.15 * rows_of_legend + 0.05) / fig.get_figheight(), 1, 1))  # room for the legend, in inches
+        fig.tight_layout(
+            rect=(0, (0.15 * rows_of_legend + 0.05) / fig.get_figheight(), 1, 1)
+        )  # room for the legend, in inches
         _atomic_savefig(fig, path)
 
 
-def plot_per_class_metrics(summary: pd.DataFrame, models: pd.DataFrame, path: str | os.PathLike, emotions: list[str], cross_test: list[str]) -> None:
+def plot_per_class_metrics(
+    summary: pd.DataFrame, models: pd.DataFrame, path: str | os.PathLike, emotions: list[str], cross_test: list[str]
+) -> None:
     """The paper's per-class bars: rows = test sets (cross-database first), columns = precision / recall / F1, a bar
     per emotion and compared model (`models`: model, translator, k) at its mean over seeds, with the tables' 95%
     t-interval (from metrics_summary.csv); one legend."""
@@ -145,7 +179,9 @@ def plot_per_class_metrics(summary: pd.DataFrame, models: pd.DataFrame, path: st
     width = 0.8 / max(1, len(order))
     x = np.arange(len(emotions))
     with plt.rc_context({"font.size": 8, "axes.titlesize": 9, "legend.fontsize": 7.5}):
-        fig, axes = plt.subplots(len(test_sets), 3, figsize=(7.2, 1.9 * len(test_sets) + 0.5), squeeze=False, sharey=True)
+        fig, axes = plt.subplots(
+            len(test_sets), 3, figsize=(7.2, 1.9 * len(test_sets) + 0.5), squeeze=False, sharey=True
+        )
         top = 1.0
         for i, test_set in enumerate(test_sets):
             for j, measure in enumerate(("precision", "recall", "f1")):
@@ -156,8 +192,16 @@ def plot_per_class_metrics(summary: pd.DataFrame, models: pd.DataFrame, path: st
                         continue
                     means = np.array([float(r[f"{measure}_{e}_mean"].iloc[0]) for e in emotions])
                     halves = np.nan_to_num(np.array([float(r[f"{measure}_{e}_ci95"].iloc[0]) for e in emotions]))
-                    ax.bar(x + (n - (len(order) - 1) / 2) * width, means, width, yerr=halves, color=colors[model], label=model, capsize=1.5,
-                           error_kw={"lw": 0.7})
+                    ax.bar(
+                        x + (n - (len(order) - 1) / 2) * width,
+                        means,
+                        width,
+                        yerr=halves,
+                        color=colors[model],
+                        label=model,
+                        capsize=1.5,
+                        error_kw={"lw": 0.7},
+                    )
                     top = max(top, float(np.nanmax(means + halves)))
                 ax.set_title(f"{test_set}: {measure}")
                 ax.set_xticks(x, [e[:4] for e in emotions])

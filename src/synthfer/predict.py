@@ -28,7 +28,9 @@ def model_preprocessing(model_path: PathLike) -> tuple[list[str], PrepareConfig]
     """The class names (output order) and preprocessing a classifier file carries."""
     ckpt = load_torch(model_path)
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
-        raise ModelFileError(f"{model_path}: not a synthfer model file (expected results/classify/<arm>/k<k>/seed<s>/model.pt)")
+        raise ModelFileError(
+            f"{model_path}: not a synthfer model file (expected results/classify/<arm>/k<k>/seed<s>/model.pt)"
+        )
     if not ckpt.get("preprocess") or not ckpt.get("classes"):
         raise ModelFileError(
             f"{model_path}: this classifier file carries no preprocessing (written by an older synthfer); "
@@ -53,11 +55,18 @@ def image_files(inputs: list[PathLike]) -> tuple[list[Path], list[tuple[Path, st
             if path.suffix.lower() in IMAGE_SUFFIXES:
                 images.append(path)
             else:
-                others.append((path, f"not an image file ({path.suffix or 'no suffix'}; images: {', '.join(sorted(IMAGE_SUFFIXES))})"))
+                others.append(
+                    (
+                        path,
+                        f"not an image file ({path.suffix or 'no suffix'}; images: {', '.join(sorted(IMAGE_SUFFIXES))})",
+                    )
+                )
     return images, others
 
 
-def predict_images(model_path: PathLike, inputs: list[PathLike], device: str = "auto", aligned: bool = False, threads: int = 1) -> pd.DataFrame:
+def predict_images(
+    model_path: PathLike, inputs: list[PathLike], device: str = "auto", aligned: bool = False, threads: int = 1
+) -> pd.DataFrame:
     """One row per file: path, the predicted emotion and every class probability, or the reason it has none.
 
     `aligned`: the photos are already cropped, eye-aligned faces (as FER2013's): resized only, no detection."""
@@ -74,7 +83,9 @@ def predict_images(model_path: PathLike, inputs: list[PathLike], device: str = "
     for path, (face, reason) in zip(images, results, strict=True):
         row = {"path": str(path), "frame": 0, "pred": "", "reason": reason}
         if face is not None:
-            row.update(pred=classes[int(proba[done].argmax())], **{f"p_{c}": float(p) for c, p in zip(classes, proba[done])})
+            row.update(
+                pred=classes[int(proba[done].argmax())], **{f"p_{c}": float(p) for c, p in zip(classes, proba[done])}
+            )
             done += 1
         rows.append(row)
     rows += [{"path": str(path), "frame": 0, "pred": "", "reason": reason} for path, reason in others]

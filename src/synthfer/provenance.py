@@ -17,8 +17,16 @@ PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "seaborn"
 def git_commit(repo: str | Path = CHECKOUT) -> str:
     """HEAD commit, with '+dirty' when tracked files differ; 'unknown' outside a git checkout."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")
@@ -53,8 +61,13 @@ def cpu(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, object]:
                 break
     except OSError:
         pass
-    return {"model": model, "bf16_flags": {f: f in flags for f in BF16_FLAGS}, "torch_capability": torch.backends.cpu.get_cpu_capability(),
-            "torch_threads": torch.get_num_threads(), "logical_cpus": os.cpu_count()}
+    return {
+        "model": model,
+        "bf16_flags": {f: f in flags for f in BF16_FLAGS},
+        "torch_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch_threads": torch.get_num_threads(),
+        "logical_cpus": os.cpu_count(),
+    }
 
 
 def provenance(repo: str | Path = CHECKOUT) -> dict[str, object]:
@@ -65,5 +78,7 @@ def provenance(repo: str | Path = CHECKOUT) -> dict[str, object]:
         "versions": versions(),
         "cpu": cpu(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
-        "cuda_capability": ".".join(map(str, torch.cuda.get_device_capability(0))) if torch.cuda.is_available() else "none",
+        "cuda_capability": ".".join(map(str, torch.cuda.get_device_capability(0)))
+        if torch.cuda.is_available()
+        else "none",
     }

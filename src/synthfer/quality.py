@@ -66,7 +66,11 @@ def identity_preservation(features: np.ndarray, table: pd.DataFrame) -> dict[str
     to_all_neutral = pairwise_distances(features[translated], features[neutral])
     own = to_all_neutral[np.arange(len(translated)), np.searchsorted(np.flatnonzero(neutral), sources)]
     other = (to_all_neutral.sum(1) - own) / max(1, neutral.sum() - 1)
-    return {"same_identity_distance": float(own.mean()), "other_identity_distance": float(other.mean()), "identity_ratio": float(own.mean() / other.mean())}
+    return {
+        "same_identity_distance": float(own.mean()),
+        "other_identity_distance": float(other.mean()),
+        "identity_ratio": float(own.mean() / other.mean()),
+    }
 
 
 def diversity(features: np.ndarray, emotions: np.ndarray) -> dict[str, float]:
@@ -80,16 +84,33 @@ def diversity(features: np.ndarray, emotions: np.ndarray) -> dict[str, float]:
     return out
 
 
-def quality_rows(features_generated: np.ndarray, generated_table: pd.DataFrame, features_real: np.ndarray, real_emotions: np.ndarray, model: str) -> list[dict]:
+def quality_rows(
+    features_generated: np.ndarray,
+    generated_table: pd.DataFrame,
+    features_real: np.ndarray,
+    real_emotions: np.ndarray,
+    model: str,
+) -> list[dict]:
     """quality.csv rows of one real-only model: identity preservation, diversity (generated and real), Frechet distance
     and the covariance shrinkage it needed."""
-    rows = [{"model": model, "metric": k, "emotion": "all", "value": v} for k, v in identity_preservation(features_generated, generated_table).items()]
+    rows = [
+        {"model": model, "metric": k, "emotion": "all", "value": v}
+        for k, v in identity_preservation(features_generated, generated_table).items()
+    ]
     gen_emotions = generated_table["emotion"].to_numpy()
-    for source, (f, e) in {"generated": (features_generated, gen_emotions), "real": (features_real, real_emotions)}.items():
-        rows += [{"model": model, "metric": f"diversity_{source}", "emotion": em, "value": v} for em, v in diversity(f, e).items()]
+    for source, (f, e) in {
+        "generated": (features_generated, gen_emotions),
+        "real": (features_real, real_emotions),
+    }.items():
+        rows += [
+            {"model": model, "metric": f"diversity_{source}", "emotion": em, "value": v}
+            for em, v in diversity(f, e).items()
+        ]
     emotional = np.isin(gen_emotions, EMOTIONS)
     real_emotional = np.isin(real_emotions, EMOTIONS)
     distance, shrinkage = frechet_distance(features_real[real_emotional], features_generated[emotional])
     rows.append({"model": model, "metric": "frechet_distance", "emotion": "all", "value": distance})
-    rows.append({"model": model, "metric": "frechet_shrinkage", "emotion": "all", "value": shrinkage})  # 0: sample covariances
+    rows.append(
+        {"model": model, "metric": "frechet_shrinkage", "emotion": "all", "value": shrinkage}
+    )  # 0: sample covariances
     return rows

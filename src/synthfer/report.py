@@ -9,19 +9,40 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from synthfer.arms import (
+    BASELINE_ARCHITECTURES,
+    OVERSAMPLED,
+    REAL_ONLY,
+    SELECTED_SUFFIX,
+    control_arms,
+    generated_arms,
+    kind,
+)
+from synthfer.inference import VERDICTS, adjust_families
 from synthfer.io import atomic_write_csv, atomic_write_text
 from synthfer.labels import EMOTIONS
-from synthfer.inference import VERDICTS, adjust_families
-from synthfer.metrics import (CHANCE_SHARE, GAIN_COLUMNS, TARGET_EFFECT, at_chance, confusion_counts, k_order, metrics_table, paired_gain, paired_gains, still_improving,
-                              summarize_over_seeds)
-from synthfer.arms import BASELINE_ARCHITECTURES, OVERSAMPLED, REAL_ONLY, SELECTED_SUFFIX, control_arms, generated_arms, kind
+from synthfer.metrics import (
+    CHANCE_SHARE,
+    GAIN_COLUMNS,
+    TARGET_EFFECT,
+    at_chance,
+    confusion_counts,
+    k_order,
+    metrics_table,
+    paired_gain,
+    paired_gains,
+    still_improving,
+    summarize_over_seeds,
+)
 from synthfer.plots import plot_confusion
 
 HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1", "macro_auc_ovr"]
 
 
-CONTROL_MEANING = {"real-steps": "real faces only, each epoch as long as real + k units (as many gradient steps as arm k)",
-                   "real-augmented": "real faces plus as many augmented copies of them (flip, affine, brightness, contrast) as k units hold"}
+CONTROL_MEANING = {
+    "real-steps": "real faces only, each epoch as long as real + k units (as many gradient steps as arm k)",
+    "real-augmented": "real faces plus as many augmented copies of them (flip, affine, brightness, contrast) as k units hold",
+}
 
 
 def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
@@ -60,8 +81,13 @@ def baseline_names(table: pd.DataFrame) -> list[str]:
 def baseline_gains(predictions: pd.DataFrame, baseline: str, target: float = TARGET_EFFECT) -> pd.DataFrame:
     """A baseline architecture against the paper CNN, both on real faces only, paired on the same faces and seeds."""
     both = predictions[predictions["translator"].isin([REAL_ONLY, baseline])].assign(k=lambda d: d["translator"])
-    rows = [paired_gain(both, test_set, baseline, REAL_ONLY, target) for test_set in sorted(set(both["test_set"]) - {"in_distribution"})]
-    return pd.DataFrame(rows).assign(translator=baseline, k="0", baseline="real (paper CNN)", family=f"architecture: {baseline} vs the paper CNN")
+    rows = [
+        paired_gain(both, test_set, baseline, REAL_ONLY, target)
+        for test_set in sorted(set(both["test_set"]) - {"in_distribution"})
+    ]
+    return pd.DataFrame(rows).assign(
+        translator=baseline, k="0", baseline="real (paper CNN)", family=f"architecture: {baseline} vs the paper CNN"
+    )
 
 
 def _arm_against(predictions: pd.DataFrame, arm: str, reference: str, family: str, target: float) -> list[dict]:
@@ -73,7 +99,15 @@ def _arm_against(predictions: pd.DataFrame, arm: str, reference: str, family: st
     for k in sorted(ks, key=k_order):
         at_k = both[both["k"] == k].assign(k=lambda d: d["translator"])
         for test_set in sorted(set(at_k["test_set"]) - {"in_distribution"}):
-            rows.append({**paired_gain(at_k, test_set, arm, reference, target), "translator": arm, "k": k, "baseline": reference, "family": family})
+            rows.append(
+                {
+                    **paired_gain(at_k, test_set, arm, reference, target),
+                    "translator": arm,
+                    "k": k,
+                    "baseline": reference,
+                    "family": family,
+                }
+            )
     return rows
 
 
@@ -109,23 +143,45 @@ def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
     return table[table["translator"].isin([translator, REAL_ONLY])]
 
 
-def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_summary: str | os.PathLike, out_gains: str | os.PathLike,
-              out_selection_gains: str | os.PathLike | None = None, target: float = TARGET_EFFECT, out_control_gains: str | os.PathLike | None = None) -> pd.DataFrame:
+def aggregate(
+    predictions: pd.DataFrame,
+    out_metrics: str | os.PathLike,
+    out_summary: str | os.PathLike,
+    out_gains: str | os.PathLike,
+    out_selection_gains: str | os.PathLike | None = None,
+    target: float = TARGET_EFFECT,
+    out_control_gains: str | os.PathLike | None = None,
+) -> pd.DataFrame:
     """Metrics per run, their summary over seeds, and the paired comparisons with their families' corrections.
 
     Families (Holm within each): the ratio grid of one arm (a control's too) on one test set (is any k better
     than real only there?); one baseline architecture over the test sets; all selection comparisons together;
     one generated arm against one control over its ratios and test sets."""
-    metrics = _sort(metrics_table(predictions, ["translator", "k", "seed", "test_set"]), ["test_set", "translator", "k", "seed"])
+    metrics = _sort(
+        metrics_table(predictions, ["translator", "k", "seed", "test_set"]), ["test_set", "translator", "k", "seed"]
+    )
     atomic_write_csv(metrics, out_metrics)
-    columns = [c for c in HEADLINE if c in metrics.columns] + [c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_", "auc_"))]
-    summary = _sort(summarize_over_seeds(metrics, ["test_set", "translator", "k"], columns), ["test_set", "translator", "k"])
+    columns = [c for c in HEADLINE if c in metrics.columns] + [
+        c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_", "auc_"))
+    ]
+    summary = _sort(
+        summarize_over_seeds(metrics, ["test_set", "translator", "k"], columns), ["test_set", "translator", "k"]
+    )
     atomic_write_csv(summary, out_summary)
-    gains = [paired_gains(with_baseline(predictions, t), target=target).assign(translator=t) for t in [*translator_names(predictions), *control_names(predictions)]]
+    gains = [
+        paired_gains(with_baseline(predictions, t), target=target).assign(translator=t)
+        for t in [*translator_names(predictions), *control_names(predictions)]
+    ]
     gains = [g.assign(family=lambda d: "ratios: " + d["translator"] + " on " + d["test_set"]) for g in gains]
     gains += [baseline_gains(predictions, b, target) for b in baseline_names(predictions)]
-    gains_table = pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(columns=["translator", *GAIN_COLUMNS, "family"])
-    gains_table = adjust_families(gains_table, target) if len(gains_table) else gains_table.assign(n_tests=[], p_holm=[], q_bh=[], verdict=[])
+    gains_table = (
+        pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(columns=["translator", *GAIN_COLUMNS, "family"])
+    )
+    gains_table = (
+        adjust_families(gains_table, target)
+        if len(gains_table)
+        else gains_table.assign(n_tests=[], p_holm=[], q_bh=[], verdict=[])
+    )
     atomic_write_csv(gains_table[["translator", *[c for c in gains_table.columns if c != "translator"]]], out_gains)
     if out_selection_gains is not None:
         atomic_write_csv(selection_gains(predictions, target), out_selection_gains)
@@ -136,7 +192,9 @@ def aggregate(predictions: pd.DataFrame, out_metrics: str | os.PathLike, out_sum
 
 def collect_tables(paths: list[str | os.PathLike], out: str | os.PathLike) -> pd.DataFrame:
     """Per-translator tables (fidelity, quality) as one report table (no rows when the study generated nothing)."""
-    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True) if paths else pd.DataFrame(columns=["translator"])
+    table = (
+        pd.concat([pd.read_csv(p) for p in paths], ignore_index=True) if paths else pd.DataFrame(columns=["translator"])
+    )
     atomic_write_csv(table, out)
     return table
 
@@ -163,26 +221,45 @@ def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
         path = Path(path)
         history = pd.read_csv(path)
         best = history[history["best"]].iloc[-1]
-        rows.append({"translator": path.parent.parent.parent.name, "k": path.parent.parent.name.removeprefix("k"), "seed": int(path.parent.name.removeprefix("seed")),
-                     "best_epoch": int(best["epoch"]), "train_accuracy": float(best["train_accuracy"]), "val_loss": float(best["val_loss"]),
-                     "precision": str(best["precision"]) if "precision" in history else "unrecorded",
-                     "still_improving": still_improving(history)})
+        rows.append(
+            {
+                "translator": path.parent.parent.parent.name,
+                "k": path.parent.parent.name.removeprefix("k"),
+                "seed": int(path.parent.name.removeprefix("seed")),
+                "best_epoch": int(best["epoch"]),
+                "train_accuracy": float(best["train_accuracy"]),
+                "val_loss": float(best["val_loss"]),
+                "precision": str(best["precision"]) if "precision" in history else "unrecorded",
+                "still_improving": still_improving(history),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def table2(metrics: pd.DataFrame, histories: pd.DataFrame, out: str | os.PathLike) -> pd.DataFrame:
     """The paper's Table 2, with spread: per (translator, k), training accuracy at the kept epoch and test
     accuracy on every test set, mean and 95% CI over seeds, one row per (translator, k)."""
-    test = metrics.pivot_table(index=["translator", "k", "seed"], columns="test_set", values="accuracy").add_prefix("acc_").reset_index()
+    test = (
+        metrics.pivot_table(index=["translator", "k", "seed"], columns="test_set", values="accuracy")
+        .add_prefix("acc_")
+        .reset_index()
+    )
     both = histories.merge(test, on=["translator", "k", "seed"], how="inner")
     columns = ["train_accuracy", "best_epoch", *[c for c in both.columns if c.startswith("acc_")]]
     table = summarize_over_seeds(both, ["translator", "k"], columns)
     improving = both["still_improving"].astype(bool) if "still_improving" in both else False
-    stuck = (both.assign(seeds_at_chance=at_chance(both["val_loss"]), seeds_still_improving=improving)
-             .groupby(["translator", "k"], as_index=False)[["seeds_at_chance", "seeds_still_improving"]].sum())
+    stuck = (
+        both.assign(seeds_at_chance=at_chance(both["val_loss"]), seeds_still_improving=improving)
+        .groupby(["translator", "k"], as_index=False)[["seeds_at_chance", "seeds_still_improving"]]
+        .sum()
+    )
     table = _sort(table.merge(stuck, on=["translator", "k"]), ["translator", "k"])
-    if "precision" in both:  # the precision the runs trained in (classifier.precision, `auto` resolved on the machine that ran them)
-        precision = both.groupby(["translator", "k"], as_index=False)["precision"].agg(lambda p: ", ".join(sorted(set(p))))
+    if (
+        "precision" in both
+    ):  # the precision the runs trained in (classifier.precision, `auto` resolved on the machine that ran them)
+        precision = both.groupby(["translator", "k"], as_index=False)["precision"].agg(
+            lambda p: ", ".join(sorted(set(p)))
+        )
         table = table.merge(precision, on=["translator", "k"])
     atomic_write_csv(table, out)
     return table
@@ -212,7 +289,13 @@ def compared_models(summary: pd.DataFrame, cross_test: list[str]) -> pd.DataFram
         if (translator, "syn") in ks:
             rows.append({"model": f"{translator}, synthetic only", "translator": translator, "k": "syn"})
         if translator in best:
-            rows.append({"model": f"{translator}, real + k={best[translator]} (best k)", "translator": translator, "k": best[translator]})
+            rows.append(
+                {
+                    "model": f"{translator}, real + k={best[translator]} (best k)",
+                    "translator": translator,
+                    "k": best[translator],
+                }
+            )
     return pd.DataFrame(rows, columns=["model", "translator", "k"])
 
 
@@ -220,13 +303,17 @@ def table3(summary: pd.DataFrame, cross_test: list[str], out: str | os.PathLike)
     """A Table 3-style comparison: one row per compared model, accuracy mean and 95% CI over seeds on every
     cross-database set, then the in-distribution test split."""
     models = compared_models(summary, cross_test)
-    sets = [t for t in cross_test if t in set(summary["test_set"])] + (["real_test"] if "real_test" in set(summary["test_set"]) else [])
+    sets = [t for t in cross_test if t in set(summary["test_set"])] + (
+        ["real_test"] if "real_test" in set(summary["test_set"]) else []
+    )
     indexed = summary.assign(k=summary["k"].astype(str)).set_index(["translator", "k", "test_set"])
     table = models.copy()
     for test_set in sets:
         for stat in ("mean", "ci95", "n_seeds"):
             column = indexed[f"accuracy_{stat}"]
-            table[f"{test_set}_{stat}"] = [column.get((t, k, test_set), np.nan) for t, k in zip(models["translator"], models["k"])]
+            table[f"{test_set}_{stat}"] = [
+                column.get((t, k, test_set), np.nan) for t, k in zip(models["translator"], models["k"])
+            ]
     atomic_write_csv(table, out)
     return table
 
@@ -239,7 +326,12 @@ def confusion_figures(predictions: pd.DataFrame, out_dir: str | os.PathLike) -> 
     for (test_set, translator, k), group in predictions.groupby(["test_set", "translator", "k"]):
         n_seeds = group["seed"].nunique()
         path = out / f"{test_set}_{translator}_k{k}.png"
-        plot_confusion(confusion_counts(group["true"], group["pred"]), list(EMOTIONS), path, f"{test_set}, {translator}, k={k} (counts over {n_seeds} seeds)")
+        plot_confusion(
+            confusion_counts(group["true"], group["pred"]),
+            list(EMOTIONS),
+            path,
+            f"{test_set}, {translator}, k={k} (counts over {n_seeds} seeds)",
+        )
         written.append(path)
     return written
 
@@ -258,12 +350,18 @@ def _gain_text(row: pd.Series) -> str:
     """gain [95% interval], the family-adjusted p, the minimal detectable effect and the verdict."""
     if pd.isna(row.get("p_holm", np.nan)):
         return f"{100 * row['gain']:+.1f} points (no test: one seed, or no spread at all)"
-    return (f"{100 * row['gain']:+.1f} [{100 * row['ci_low']:+.1f}, {100 * row['ci_high']:+.1f}], p_Holm {_p_text(row['p_holm'])}, "
-            f"MDE {100 * row['mde']:.1f}: {row['verdict']}")
+    return (
+        f"{100 * row['gain']:+.1f} [{100 * row['ci_low']:+.1f}, {100 * row['ci_high']:+.1f}], p_Holm {_p_text(row['p_holm'])}, "
+        f"MDE {100 * row['mde']:.1f}: {row['verdict']}"
+    )
 
 
 def _seeds_text(seeds: float) -> str:
-    return "more than 1000 (the test subjects limit it: more test subjects are needed)" if np.isinf(seeds) else f"{int(seeds)}"
+    return (
+        "more than 1000 (the test subjects limit it: more test subjects are needed)"
+        if np.isinf(seeds)
+        else f"{int(seeds)}"
+    )
 
 
 def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame | None, heading: str) -> list[str]:
@@ -275,7 +373,9 @@ def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame 
     lines.append("| test set | " + " | ".join(f"k={k}" for k in ks) + " |")
     lines.append("|---|" + "---|" * len(ks))
     for test_set in table.index:
-        lines.append(f"| {test_set} | " + " | ".join(_fmt(table.loc[test_set, k], half.loc[test_set, k]) for k in ks) + " |")
+        lines.append(
+            f"| {test_set} | " + " | ".join(_fmt(table.loc[test_set, k], half.loc[test_set, k]) for k in ks) + " |"
+        )
     if ks == ["0"]:  # a real-only study: nothing to compare within it
         return lines
     lines += ["", f"{heading} What the numbers say", ""]
@@ -287,17 +387,31 @@ def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame 
         best = max(mixed, key=lambda k: row[k])
         base = row.get("0", np.nan)
         gain = 100 * (row[best] - base)
-        verdict = "no ratio beats real only" if best == "0" else f"best k = {best}: {_fmt(row[best], half.loc[test_set, best])} vs real only {_fmt(base, half.loc[test_set, '0'])} ({gain:+.1f} points)"
-        paired = gains[(gains["test_set"] == test_set) & (gains["k"].astype(str) == best)] if gains is not None and best != "0" else pd.DataFrame()
+        verdict = (
+            "no ratio beats real only"
+            if best == "0"
+            else f"best k = {best}: {_fmt(row[best], half.loc[test_set, best])} vs real only {_fmt(base, half.loc[test_set, '0'])} ({gain:+.1f} points)"
+        )
+        paired = (
+            gains[(gains["test_set"] == test_set) & (gains["k"].astype(str) == best)]
+            if gains is not None and best != "0"
+            else pd.DataFrame()
+        )
         if len(paired):
             p_row = paired.iloc[0]
-            verdict += (f" (k chosen as the best on this test set, so its test is one of the family's {int(p_row['n_tests'])}: "
-                        f"Holm-adjusted); paired over the same faces and seeds: {_gain_text(p_row)}")
+            verdict += (
+                f" (k chosen as the best on this test set, so its test is one of the family's {int(p_row['n_tests'])}: "
+                f"Holm-adjusted); paired over the same faces and seeds: {_gain_text(p_row)}"
+            )
         lines.append(f"- **{test_set}**: {verdict}.")
     if gains is not None and len(gains):
         lines += _verdict_lines(gains)
-        lines += ["", f"{heading} Gain over real only, paired (accuracy points: gain [95% interval], Holm-adjusted p within the test set's "
-                  "ratio grid, minimal detectable effect at 80% power, verdict)", ""]
+        lines += [
+            "",
+            f"{heading} Gain over real only, paired (accuracy points: gain [95% interval], Holm-adjusted p within the test set's "
+            "ratio grid, minimal detectable effect at 80% power, verdict)",
+            "",
+        ]
         lines += _gain_table(gains)
     return lines
 
@@ -307,12 +421,16 @@ def _verdict_lines(gains: pd.DataFrame) -> list[str]:
     counts = gains["verdict"].value_counts()
     said = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
     tested = gains[gains["mde"].notna()]
-    lines = [f"- Verdicts over {len(gains)} comparisons ({gains['family'].nunique()} families, Holm within each): {said}."]
+    lines = [
+        f"- Verdicts over {len(gains)} comparisons ({gains['family'].nunique()} families, Holm within each): {said}."
+    ]
     if len(tested):
         seeds = tested["seeds_for_target"]
-        lines.append(f"- Power: at {int(tested['n_seeds'].max())} seeds the minimal detectable effect (80% power, 5% two-sided) is "
-                     f"{100 * tested['mde'].min():.1f} to {100 * tested['mde'].max():.1f} points; a gain of the target size needs "
-                     f"{_seeds_text(seeds.min())} to {_seeds_text(seeds.max())} seeds.")
+        lines.append(
+            f"- Power: at {int(tested['n_seeds'].max())} seeds the minimal detectable effect (80% power, 5% two-sided) is "
+            f"{100 * tested['mde'].min():.1f} to {100 * tested['mde'].max():.1f} points; a gain of the target size needs "
+            f"{_seeds_text(seeds.min())} to {_seeds_text(seeds.max())} seeds."
+        )
     return lines
 
 
@@ -335,7 +453,9 @@ def _quality_lines(fidelity: pd.DataFrame, quality: pd.DataFrame | None) -> list
         lines.append(
             f"- Expression fidelity: a classifier trained on real faces only (k = 0, each seed) assigns "
             f"**{100 * fidelity['fidelity'].mean():.1f}%** of the generated faces to the emotion they were generated as "
-            f"(chance: {100 / len(EMOTIONS):.1f}%). Per emotion: " + ", ".join(f"{e} {100 * v:.0f}%" for e, v in per_emotion.items()) + "."
+            f"(chance: {100 / len(EMOTIONS):.1f}%). Per emotion: "
+            + ", ".join(f"{e} {100 * v:.0f}%" for e, v in per_emotion.items())
+            + "."
         )
     if quality is not None and len(quality):
         mean = quality.groupby(["metric", "emotion"])["value"].mean()
@@ -347,9 +467,12 @@ def _quality_lines(fidelity: pd.DataFrame, quality: pd.DataFrame | None) -> list
             f"{mean[('identity_ratio', 'all')]:.2f}; below 1 means the person is kept).",
             f"- Diversity: mean pairwise distance within an emotion {div_gen:.2f} for generated faces, {div_real:.2f} for real ones.",
             f"- Frechet distance, real vs generated emotional faces: {mean[('frechet_distance', 'all')]:.1f}"
-            + (f" (fewer faces than the 1024 feature dimensions: Ledoit-Wolf shrunk covariances, mean shrinkage "
-               f"{mean[('frechet_shrinkage', 'all')]:.2f}; compare it only with runs of the same face counts)."
-               if mean.get(("frechet_shrinkage", "all"), 0) > 0 else "."),
+            + (
+                f" (fewer faces than the 1024 feature dimensions: Ledoit-Wolf shrunk covariances, mean shrinkage "
+                f"{mean[('frechet_shrinkage', 'all')]:.2f}; compare it only with runs of the same face counts)."
+                if mean.get(("frechet_shrinkage", "all"), 0) > 0
+                else "."
+            ),
         ]
     return lines
 
@@ -359,23 +482,42 @@ def _minority_lines(config: dict, summary: pd.DataFrame, gains: pd.DataFrame) ->
     m = config["minority"]
     target = m["target"]
     folds = f"{m.get('repeats', 3)} x {m.get('folds', 10)}-fold"
-    lines = [f"## Study 2: {target} faces translated from neutral, added to {m['dataset']} ({folds} stratified cross-validation)", "",
-             f"Mean over folds ± 95% CI; the gain is paired on the same folds with the corrected resampled t-test (Nadeau & Bengio).", "",
-             f"| translator | n added | accuracy | macro AUC (one-vs-rest) | {target} precision | {target} AUC | folds at chance |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"## Study 2: {target} faces translated from neutral, added to {m['dataset']} ({folds} stratified cross-validation)",
+        "",
+        "Mean over folds ± 95% CI; the gain is paired on the same folds with the corrected resampled t-test (Nadeau & Bengio).",
+        "",
+        f"| translator | n added | accuracy | macro AUC (one-vs-rest) | {target} precision | {target} AUC | folds at chance |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in summary.sort_values(["n", "translator"]).to_dict("records"):
-        cell = lambda metric: _fmt(r.get(f"{metric}_mean", np.nan), r.get(f"{metric}_ci95", np.nan))  # noqa: E731
+
+        def cell(metric: str, r: dict = r) -> str:
+            return _fmt(r.get(f"{metric}_mean", np.nan), r.get(f"{metric}_ci95", np.nan))
+
         stuck = r.get("folds_at_chance", np.nan)
-        lines.append(f"| {r['translator']} | {r['n']} | {cell('accuracy')} | {cell('macro_auc_ovr')} | {cell(f'precision_{target}')} | {cell(f'auc_{target}')} | "
-                     f"{'n/a' if pd.isna(stuck) else int(stuck)} |")
+        lines.append(
+            f"| {r['translator']} | {r['n']} | {cell('accuracy')} | {cell('macro_auc_ovr')} | {cell(f'precision_{target}')} | {cell(f'auc_{target}')} | "
+            f"{'n/a' if pd.isna(stuck) else int(stuck)} |"
+        )
     lines.append("")
     if summary.get("folds_at_chance", pd.Series(dtype=float)).fillna(0).gt(0).any():
-        lines += [f"A fold at chance is one whose classifier never left the chance plateau (best validation loss at least {100 * CHANCE_SHARE:.0f}% "
-                  "of ln 6): a failed training that drags its setting's mean down; raise `classifier.start_from_epoch` or `patience`.", ""]
+        lines += [
+            f"A fold at chance is one whose classifier never left the chance plateau (best validation loss at least {100 * CHANCE_SHARE:.0f}% "
+            "of ln 6): a failed training that drags its setting's mean down; raise `classifier.start_from_epoch` or `patience`.",
+            "",
+        ]
     capped = summary[summary.get("folds_still_improving", pd.Series(0, index=summary.index)).fillna(0) > 0]
     if len(capped):
-        lines += ["Folds still improving when `classifier.max_epochs` ended them (their best epoch was their last): "
-                  + ", ".join(f"{r['translator']} n={r['n']} ({int(r['folds_still_improving'])} folds)" for r in capped.to_dict("records"))
-                  + ". Those classifiers are undertrained: raise `classifier.max_epochs`.", ""]
+        lines += [
+            "Folds still improving when `classifier.max_epochs` ended them (their best epoch was their last): "
+            + ", ".join(
+                f"{r['translator']} n={r['n']} ({int(r['folds_still_improving'])} folds)"
+                for r in capped.to_dict("records")
+            )
+            + ". Those classifiers are undertrained: raise `classifier.max_epochs`.",
+            "",
+        ]
     if "p_holm" not in gains.columns:  # a table from before the correction: every test its own family
         gains = gains.assign(p_holm=gains["p_value"], n_tests=1)
     reference = gains["reference"] if "reference" in gains.columns else pd.Series("none", index=gains.index)
@@ -384,20 +526,32 @@ def _minority_lines(config: dict, summary: pd.DataFrame, gains: pd.DataFrame) ->
         lines.append(f"- {r['translator']}, +{r['n']} {target}: {_minority_change(r, 'settings')}.")
     controlled = gains[shown & (reference == OVERSAMPLED)]
     if len(controlled):
-        lines += ["", f"Against the control {OVERSAMPLED} (the same n, made of the fold's own real {target} faces repeated: new faces, or "
-                  f"just more {target} labels?), on the same folds:", ""]
-        lines += [f"- {r['translator']} vs {OVERSAMPLED}, +{r['n']} {target}: {_minority_change(r, 'translators against the control')}."
-                  for r in controlled.to_dict("records")]
+        lines += [
+            "",
+            f"Against the control {OVERSAMPLED} (the same n, made of the fold's own real {target} faces repeated: new faces, or "
+            f"just more {target} labels?), on the same folds:",
+            "",
+        ]
+        lines += [
+            f"- {r['translator']} vs {OVERSAMPLED}, +{r['n']} {target}: {_minority_change(r, 'translators against the control')}."
+            for r in controlled.to_dict("records")
+        ]
     lines.append("")
     return lines
 
 
 def _minority_change(r: dict, family: str) -> str:
     """metric before -> after (difference [95% interval], Holm p over the family, the words significant or not)."""
-    p = f"p_Holm = {_p_text(r['p_holm'])} over the {int(r['n_tests'])} {family} of this metric" if not np.isnan(r["p_holm"]) else "p n/a"
+    p = (
+        f"p_Holm = {_p_text(r['p_holm'])} over the {int(r['n_tests'])} {family} of this metric"
+        if not np.isnan(r["p_holm"])
+        else "p n/a"
+    )
     verdict = "significant at 5%" if r["p_holm"] < 0.05 else "not significant at 5%"
-    return (f"{r['metric']} {r['baseline']:.4f} -> {r['with_added']:.4f} "
-            f"({r['diff']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}], {p}, {verdict})")
+    return (
+        f"{r['metric']} {r['baseline']:.4f} -> {r['with_added']:.4f} "
+        f"({r['diff']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}], {p}, {verdict})"
+    )
 
 
 def _selection_lines(gains: pd.DataFrame | None, source: str) -> list[str]:
@@ -406,12 +560,20 @@ def _selection_lines(gains: pd.DataFrame | None, source: str) -> list[str]:
         return []
     n_family = int(gains["n_tests"].max())
     arm = gains["translator"].iloc[0]
-    lines = [f"{arm} against all of {source}'s generated faces at the same k (accuracy points, paired over the same faces and seeds: "
-             f"gain [95% interval], p Holm-adjusted over all {n_family} selection comparisons, minimal detectable effect, verdict):", "", *_gain_table(gains)]
+    lines = [
+        f"{arm} against all of {source}'s generated faces at the same k (accuracy points, paired over the same faces and seeds: "
+        f"gain [95% interval], p Holm-adjusted over all {n_family} selection comparisons, minimal detectable effect, verdict):",
+        "",
+        *_gain_table(gains),
+    ]
     significant = gains[gains["p_holm"] < 0.05]
     helped, hurt = significant[significant["gain"] > 0], significant[significant["gain"] < 0]
-    lines += ["", f"- {arm} helps significantly (5%, Holm) in {len(helped)} and hurts significantly in {len(hurt)} of {len(gains)} (test set, k) "
-              f"comparisons (unadjusted p < 0.05: {int((gains['p_value'] < 0.05).sum())}).", ""]
+    lines += [
+        "",
+        f"- {arm} helps significantly (5%, Holm) in {len(helped)} and hurts significantly in {len(hurt)} of {len(gains)} (test set, k) "
+        f"comparisons (unadjusted p < 0.05: {int((gains['p_value'] < 0.05).sum())}).",
+        "",
+    ]
     return lines
 
 
@@ -423,11 +585,18 @@ def _control_lines(gains: pd.DataFrame | None) -> list[str]:
     lines = []
     for control, group in gains.groupby("baseline", sort=False):
         arm = group["translator"].iloc[0]
-        lines += ["", f"### Against the control {control} ({CONTROL_MEANING.get(control, control)})", "",
-                  f"{arm} minus {control} at the same k (accuracy points, paired over the same faces and seeds: gain [95% interval], p Holm-adjusted "
-                  f"over this family's {int(group['n_tests'].max())} comparisons, minimal detectable effect, verdict). A gain here is what the "
-                  "generated faces add beyond " + ("more optimisation." if control == "real-steps" else "classical augmentation at the same budget."), "",
-                  *_gain_table(group), *_verdict_lines(group)]
+        lines += [
+            "",
+            f"### Against the control {control} ({CONTROL_MEANING.get(control, control)})",
+            "",
+            f"{arm} minus {control} at the same k (accuracy points, paired over the same faces and seeds: gain [95% interval], p Holm-adjusted "
+            f"over this family's {int(group['n_tests'].max())} comparisons, minimal detectable effect, verdict). A gain here is what the "
+            "generated faces add beyond "
+            + ("more optimisation." if control == "real-steps" else "classical augmentation at the same budget."),
+            "",
+            *_gain_table(group),
+            *_verdict_lines(group),
+        ]
     return lines + [""]
 
 
@@ -435,9 +604,11 @@ def _cpu_line(cpu: dict) -> str:
     """The CPU that made the report: bf16 results are bit-identical on one machine, not across CPUs whose bf16
     kernels differ (AMX, avx512_bf16 or neither)."""
     flags = [f for f, present in cpu["bf16_flags"].items() if present and f.startswith(("amx", "avx512_bf16"))]
-    return (f"- CPU: {cpu['model']} ({cpu['logical_cpus']} logical CPUs, torch {cpu['torch_threads']} threads, kernels {cpu['torch_capability']}; "
-            f"bf16 units: {', '.join(flags) or 'none'}). a CPU rerun on this machine is bit-identical; on a CPU with other bf16 units, "
-            "bf16-trained numbers differ (`classifier.precision: fp32` for results that agree across machines)")
+    return (
+        f"- CPU: {cpu['model']} ({cpu['logical_cpus']} logical CPUs, torch {cpu['torch_threads']} threads, kernels {cpu['torch_capability']}; "
+        f"bf16 units: {', '.join(flags) or 'none'}). a CPU rerun on this machine is bit-identical; on a CPU with other bf16 units, "
+        "bf16-trained numbers differ (`classifier.precision: fp32` for results that agree across machines)"
+    )
 
 
 def _of(table: pd.DataFrame | None, translator: str) -> pd.DataFrame | None:
@@ -449,20 +620,37 @@ def _of(table: pd.DataFrame | None, translator: str) -> pd.DataFrame | None:
 def _gan_sets(config: dict) -> list[str]:
     """gan_train, each dataset that is also a real training set marked: the GANs saw only its training subjects."""
     shared = set(config["roles"]["real_train"])
-    return [f"{d} (its training-split subjects only: it is also a real training set)" if d in shared else d for d in config["roles"]["gan_train"]]
+    return [
+        f"{d} (its training-split subjects only: it is also a real training set)" if d in shared else d
+        for d in config["roles"]["gan_train"]
+    ]
 
 
-def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, provenance: dict, out: str | os.PathLike, gains: pd.DataFrame | None = None,
-                  quality: pd.DataFrame | None = None, selection: pd.DataFrame | None = None, table_2: pd.DataFrame | None = None,
-                  minority: tuple[pd.DataFrame, pd.DataFrame] | None = None, table_3: pd.DataFrame | None = None,
-                  selection_gain: pd.DataFrame | None = None, control_gain: pd.DataFrame | None = None) -> str:
+def write_summary(
+    config: dict,
+    summary: pd.DataFrame,
+    fidelity: pd.DataFrame,
+    provenance: dict,
+    out: str | os.PathLike,
+    gains: pd.DataFrame | None = None,
+    quality: pd.DataFrame | None = None,
+    selection: pd.DataFrame | None = None,
+    table_2: pd.DataFrame | None = None,
+    minority: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    table_3: pd.DataFrame | None = None,
+    selection_gain: pd.DataFrame | None = None,
+    control_gain: pd.DataFrame | None = None,
+) -> str:
     """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds), one
     section per translator, each compared with the same real-only runs."""
     ks = sorted(summary["k"].astype(str).unique(), key=k_order)
     translators = translator_names(summary)
     real_only = ks == ["0"]
-    design = ("real faces only (`experiment.ratios: [0]`, no synthetic-only run): study 1 generated no faces and trained no GAN"
-              if real_only else "real faces plus k units of generated faces (k = 0: real only; syn: one generated unit alone)")
+    design = (
+        "real faces only (`experiment.ratios: [0]`, no synthetic-only run): study 1 generated no faces and trained no GAN"
+        if real_only
+        else "real faces plus k units of generated faces (k = 0: real only; syn: one generated unit alone)"
+    )
     lines = [
         "# synthfer report",
         "",
@@ -472,74 +660,138 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         f"- real training datasets: {', '.join(config['roles']['real_train'])}",
         *([] if real_only else [f"- GAN training datasets: {', '.join(_gan_sets(config))}"]),
         f"- cross-database test sets (never trained on): {', '.join(config['roles']['cross_test']) or 'none'}",
-        *([] if real_only else [f"- expression translators compared: {', '.join(translators) or 'none'} (every one is given the same generated identities)"]),
-        *([f"- controls (real faces only, with the budget of arm k): {', '.join(control_names(summary))}"] if control_names(summary) else []),
+        *(
+            []
+            if real_only
+            else [
+                f"- expression translators compared: {', '.join(translators) or 'none'} (every one is given the same generated identities)"
+            ]
+        ),
+        *(
+            [f"- controls (real faces only, with the budget of arm k): {', '.join(control_names(summary))}"]
+            if control_names(summary)
+            else []
+        ),
         f"- image size {config['preprocess']['image_size']} px; ratios k = {', '.join(ks)}; seeds {config['experiment']['seeds']}",
         f"- commit {provenance['commit']}; torch {provenance['versions']['torch']}; snakemake {provenance['versions']['snakemake']}; GPU: {provenance['cuda']}",
         *([_cpu_line(provenance["cpu"])] if "cpu" in provenance else []),
     ]
     if table_2 is not None and "precision" in table_2:
-        lines.append(f"- the classifiers trained in {', '.join(sorted(set(', '.join(table_2['precision']).split(', '))))} "
-                     f"(`classifier.precision: {config.get('classifier', {}).get('precision', 'auto')}`; auto = bf16 where the device has bf16 units)")
+        lines.append(
+            f"- the classifiers trained in {', '.join(sorted(set(', '.join(table_2['precision']).split(', '))))} "
+            f"(`classifier.precision: {config.get('classifier', {}).get('precision', 'auto')}`; auto = bf16 where the device has bf16 units)"
+        )
     lines.append("")
     for translator in translators or [REAL_ONLY]:
         lines += ["## Real faces only" if translator == REAL_ONLY else f"## Translator: {translator}", ""]
         lines += _accuracy_sections(config, with_baseline(summary, translator), _of(gains, translator), "###")
         quality_lines = _quality_lines(_of(fidelity, translator), _of(quality, translator))
-        kept = _of(selection, translator.removesuffix(SELECTED_SUFFIX)) if translator.endswith(SELECTED_SUFFIX) and selection is not None else None
+        kept = (
+            _of(selection, translator.removesuffix(SELECTED_SUFFIX))
+            if translator.endswith(SELECTED_SUFFIX) and selection is not None
+            else None
+        )
         if kept is not None and len(kept):
-            lines += ["", f"Selection kept {int(kept['after'].sum())} of {int(kept['before'].sum())} generated emotional faces "
-                      f"(confirmed by the real-only classifiers; per emotion: "
-                      + ", ".join(f"{r.emotion} {100 * r.kept_share:.0f}%" for r in kept.itertuples()) + ").", ""]
+            lines += [
+                "",
+                f"Selection kept {int(kept['after'].sum())} of {int(kept['before'].sum())} generated emotional faces "
+                f"(confirmed by the real-only classifiers; per emotion: "
+                + ", ".join(f"{r.emotion} {100 * r.kept_share:.0f}%" for r in kept.itertuples())
+                + ").",
+                "",
+            ]
         lines += _selection_lines(_of(selection_gain, translator), translator.removesuffix(SELECTED_SUFFIX))
         lines += _control_lines(_of(control_gain, translator))
         if quality_lines:
             lines += ["", "### Does the translator change the expression, and keep the person?", "", *quality_lines]
         lines.append("")
     for control in control_names(summary):
-        lines += [f"## Control: {control}", "", f"{CONTROL_MEANING.get(control, control)}; validated and tested on real faces only.", ""]
+        lines += [
+            f"## Control: {control}",
+            "",
+            f"{CONTROL_MEANING.get(control, control)}; validated and tested on real faces only.",
+            "",
+        ]
         lines += _accuracy_sections(config, with_baseline(summary, control), _of(gains, control), "###")
         lines.append("")
     if table_2 is not None and len(table_2):
-        test_sets = [c.removeprefix("acc_").removesuffix("_mean") for c in table_2.columns if c.startswith("acc_") and c.endswith("_mean")]
-        lines += ["## Table 2: training and test accuracy per run (%; mean ± 95% CI over seeds)", "",
-                  "Training accuracy is Keras-style (running over the kept epoch, dropout on), as the paper reports it.", "",
-                  "| translator | k | train | " + " | ".join(test_sets) + " | kept epoch |", "|---|---|---|" + "---|" * len(test_sets) + "---|"]
+        test_sets = [
+            c.removeprefix("acc_").removesuffix("_mean")
+            for c in table_2.columns
+            if c.startswith("acc_") and c.endswith("_mean")
+        ]
+        lines += [
+            "## Table 2: training and test accuracy per run (%; mean ± 95% CI over seeds)",
+            "",
+            "Training accuracy is Keras-style (running over the kept epoch, dropout on), as the paper reports it.",
+            "",
+            "| translator | k | train | " + " | ".join(test_sets) + " | kept epoch |",
+            "|---|---|---|" + "---|" * len(test_sets) + "---|",
+        ]
         for r in table_2.to_dict("records"):
             cells = [_fmt(r[f"acc_{t}_mean"], r[f"acc_{t}_ci95"]) for t in test_sets]
-            lines.append(f"| {r['translator']} | {r['k']} | {_fmt(r['train_accuracy_mean'], r['train_accuracy_ci95'])} | " + " | ".join(cells) + f" | {r['best_epoch_mean']:.1f} |")
+            lines.append(
+                f"| {r['translator']} | {r['k']} | {_fmt(r['train_accuracy_mean'], r['train_accuracy_ci95'])} | "
+                + " | ".join(cells)
+                + f" | {r['best_epoch_mean']:.1f} |"
+            )
         lines.append("")
         failed = table_2[table_2.get("seeds_at_chance", pd.Series(0, index=table_2.index)) > 0]
         if len(failed):
-            lines += ["Runs that never left the chance plateau (best validation loss at least "
-                      f"{100 * CHANCE_SHARE:.0f}% of ln 6): " + ", ".join(f"{r['translator']} k={r['k']} ({r['seeds_at_chance']} of {r['best_epoch_n_seeds']} seeds)"
-                                                                   for r in failed.to_dict("records"))
-                      + ". Their accuracy is a failed training, not an effect of the faces they were given: raise `classifier.start_from_epoch` "
-                      "or `patience`, or lower `lr`.", ""]
+            lines += [
+                "Runs that never left the chance plateau (best validation loss at least "
+                f"{100 * CHANCE_SHARE:.0f}% of ln 6): "
+                + ", ".join(
+                    f"{r['translator']} k={r['k']} ({r['seeds_at_chance']} of {r['best_epoch_n_seeds']} seeds)"
+                    for r in failed.to_dict("records")
+                )
+                + ". Their accuracy is a failed training, not an effect of the faces they were given: raise `classifier.start_from_epoch` "
+                "or `patience`, or lower `lr`.",
+                "",
+            ]
         capped = table_2[table_2.get("seeds_still_improving", pd.Series(0, index=table_2.index)) > 0]
         if len(capped):
-            lines += ["Runs still improving when `classifier.max_epochs` ended them (their best epoch was their last): "
-                      + ", ".join(f"{r['translator']} k={r['k']} ({r['seeds_still_improving']} of {r['best_epoch_n_seeds']} seeds)" for r in capped.to_dict("records"))
-                      + ". They are undertrained, and a gain over an undertrained real-only run overstates what the generated faces do: "
-                      "raise `classifier.max_epochs`.", ""]
+            lines += [
+                "Runs still improving when `classifier.max_epochs` ended them (their best epoch was their last): "
+                + ", ".join(
+                    f"{r['translator']} k={r['k']} ({r['seeds_still_improving']} of {r['best_epoch_n_seeds']} seeds)"
+                    for r in capped.to_dict("records")
+                )
+                + ". They are undertrained, and a gain over an undertrained real-only run overstates what the generated faces do: "
+                "raise `classifier.max_epochs`.",
+                "",
+            ]
     if table_3 is not None and len(table_3):
         sets = [c.removesuffix("_mean") for c in table_3.columns if c.endswith("_mean")]
-        lines += ["## Table 3: the compared models on every test set (accuracy %; mean ± 95% CI over seeds)", "",
-                  "The best k of each translator is the one with the highest mean accuracy over the cross-database sets: chosen on the "
-                  "test sets as the paper did, so its number is optimistic. Per-class precision, recall and F1 of these models: `per_class_metrics.png`.", "",
-                  "| model | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+        lines += [
+            "## Table 3: the compared models on every test set (accuracy %; mean ± 95% CI over seeds)",
+            "",
+            "The best k of each translator is the one with the highest mean accuracy over the cross-database sets: chosen on the "
+            "test sets as the paper did, so its number is optimistic. Per-class precision, recall and F1 of these models: `per_class_metrics.png`.",
+            "",
+            "| model | " + " | ".join(sets) + " |",
+            "|---|" + "---|" * len(sets),
+        ]
         for r in table_3.to_dict("records"):
             lines.append(f"| {r['model']} | " + " | ".join(_fmt(r[f"{t}_mean"], r[f"{t}_ci95"]) for t in sets) + " |")
         lines.append("")
     for baseline in baseline_names(summary):
-        lines += [f"## Baseline: {baseline} on real faces only (the paper compares it with the small CNN + generated faces)", ""]
+        lines += [
+            f"## Baseline: {baseline} on real faces only (the paper compares it with the small CNN + generated faces)",
+            "",
+        ]
         here = summary[summary["translator"].isin([REAL_ONLY, baseline])]
-        lines += ["| test set | paper CNN, real only | " + baseline + " | " + baseline + " - paper CNN, paired |", "|---|---|---|---|"]
+        lines += [
+            "| test set | paper CNN, real only | " + baseline + " | " + baseline + " - paper CNN, paired |",
+            "|---|---|---|---|",
+        ]
         for test_set, group in here.groupby("test_set"):
             cell = {r.translator: _fmt(r.accuracy_mean, r.accuracy_ci95) for r in group.itertuples()}
             paired = _of(gains, baseline) if gains is not None else None
             paired = paired[paired["test_set"] == test_set] if paired is not None else pd.DataFrame()
-            lines.append(f"| {test_set} | {cell.get(REAL_ONLY, 'n/a')} | {cell.get(baseline, 'n/a')} | {_gain_text(paired.iloc[0]) if len(paired) else 'n/a'} |")
+            lines.append(
+                f"| {test_set} | {cell.get(REAL_ONLY, 'n/a')} | {cell.get(baseline, 'n/a')} | {_gain_text(paired.iloc[0]) if len(paired) else 'n/a'} |"
+            )
         lines.append("")
     if minority is not None:
         lines += _minority_lines(config, *minority)
@@ -552,7 +804,8 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
     lines += [
         "## Files",
         "",
-        "- `metrics.csv`: one row per (translator, k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class precision/recall/F1, one-vs-rest ROC AUC per class and macro; k = 0 runs have translator `real`",
+        "- `metrics.csv`: one row per (translator, k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class "
+        "precision/recall/F1, one-vs-rest ROC AUC per class and macro; k = 0 runs have translator `real`",
         "- `metrics_summary.csv`: the same over seeds: mean, sd, 95% CI half-width",
         "- `paired_gains.csv`: each translator's k against real only on the same test faces: gain, 95% interval and p-value (seeds and test "
         "subjects as random units), its family, Holm p and BH q within it, the minimal detectable effect at 80% power, the seeds the target "
@@ -564,7 +817,9 @@ def write_summary(config: dict, summary: pd.DataFrame, fidelity: pd.DataFrame, p
         "- `accuracy_vs_ratio.png`, `confusion/*.png`, `samples_<translator>.png`, `generated_fidelity.csv`, `quality.csv`, `selection_counts.csv`",
     ]
     if minority is not None:
-        lines.append("- `minority.csv`, `minority_gains.csv`: study 2 per (translator, n added) over folds, and the paired gain over no added faces")
+        lines.append(
+            "- `minority.csv`, `minority_gains.csv`: study 2 per (translator, n added) over folds, and the paired gain over no added faces"
+        )
     lines += [
         "- `provenance.json`: commit and versions; the configuration is below.",
         "",

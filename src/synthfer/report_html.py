@@ -36,8 +36,10 @@ def table_page(table: pd.DataFrame, title: str, note: str = "") -> str:
     for column in shown.select_dtypes("float").columns:
         shown[column] = shown[column].round(4)
     html = shown.to_html(index=False, na_rep="", border=0)
-    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>{STYLE}</head><body>\n<h1>{title}</h1>\n"
-            f"{f'<p>{note}</p>' if note else ''}\n{html}\n</body></html>\n")
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>{STYLE}</head><body>\n<h1>{title}</h1>\n"
+        f"{f'<p>{note}</p>' if note else ''}\n{html}\n</body></html>\n"
+    )
 
 
 def write_table_page(table: pd.DataFrame, title: str, out: str | os.PathLike, note: str = "") -> None:
@@ -48,8 +50,10 @@ def _gain_rst(r: dict) -> str:
     if pd.isna(r.get("p_holm")):
         return f"{100 * r['gain']:+.1f} points (no test: one seed, or no spread at all)"
     p = "< 0.001" if r["p_holm"] < 0.001 else f"{r['p_holm']:.3g}"
-    return (f"{100 * r['gain']:+.1f} points, 95% interval [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}], Holm-adjusted p {p}, "
-            f"minimal detectable effect {100 * r['mde']:.1f} points: **{r['verdict']}**")
+    return (
+        f"{100 * r['gain']:+.1f} points, 95% interval [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}], Holm-adjusted p {p}, "
+        f"minimal detectable effect {100 * r['mde']:.1f} points: **{r['verdict']}**"
+    )
 
 
 def _said(table: pd.DataFrame) -> str:
@@ -73,18 +77,31 @@ def answer_rst(config: dict, gains: pd.DataFrame, target: float, controls: pd.Da
             if not len(here):
                 continue
             best = here.loc[here["gain"].idxmax()].to_dict()
-            lines.append(f"- ``{translator}`` on ``{test_set}``: best k = {best['k']} (chosen on this test set): {_gain_rst(best)}")
+            lines.append(
+                f"- ``{translator}`` on ``{test_set}``: best k = {best['k']} (chosen on this test set): {_gain_rst(best)}"
+            )
     tested = gains[gains["mde"].notna()]
-    lines += ["", f"Over all {len(gains)} comparisons with real only ({gains['family'].nunique()} families, Holm within each): {_said(gains)}. "
-              f"The target effect is {100 * target:.0f} points (``report.target_effect``)."]
+    lines += [
+        "",
+        f"Over all {len(gains)} comparisons with real only ({gains['family'].nunique()} families, Holm within each): {_said(gains)}. "
+        f"The target effect is {100 * target:.0f} points (``report.target_effect``).",
+    ]
     if len(tested):
-        lines.append(f"The minimal detectable effect at 80% power is {100 * tested['mde'].min():.1f} to {100 * tested['mde'].max():.1f} points at "
-                     f"{int(tested['n_seeds'].max())} seeds: \"inconclusive\" means this design cannot tell a target-sized gain from none.")
+        lines.append(
+            f"The minimal detectable effect at 80% power is {100 * tested['mde'].min():.1f} to {100 * tested['mde'].max():.1f} points at "
+            f'{int(tested["n_seeds"].max())} seeds: "inconclusive" means this design cannot tell a target-sized gain from none.'
+        )
     if controls is not None and len(controls) and "verdict" in controls.columns:
         for (arm, control), group in controls.groupby(["translator", "baseline"]):
-            lines += ["", f"``{arm}`` against the control ``{control}`` at the same k ({len(group)} comparisons, Holm within them): {_said(group)}."]
+            lines += [
+                "",
+                f"``{arm}`` against the control ``{control}`` at the same k ({len(group)} comparisons, Holm within them): {_said(group)}.",
+            ]
     return "\n".join(lines) + "\n"
 
 
 def ratio_order(table: pd.DataFrame) -> pd.DataFrame:
-    return table.sort_values([c for c in ("translator", "test_set") if c in table.columns] + ["k"], key=lambda s: s.map(k_order) if s.name == "k" else s)
+    return table.sort_values(
+        [c for c in ("translator", "test_set") if c in table.columns] + ["k"],
+        key=lambda s: s.map(k_order) if s.name == "k" else s,
+    )

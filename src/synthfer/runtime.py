@@ -33,8 +33,6 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-
-
 @functools.cache
 def cpu_has_native_bf16() -> bool:
     """True on CPUs with bf16 instructions (avx512_bf16 or AMX): there bf16 convolutions run about 1.6x faster

@@ -53,7 +53,14 @@ def select_confident(faces: FaceSet, confidence: np.ndarray, cfg: SelectionConfi
         limit = int(np.floor(cfg.top_share * len(idx)))
         chosen = passing[np.argsort(-confidence[passing], kind="stable")[:limit]]
         keep[chosen] = True
-        rows.append({"emotion": e, "before": len(idx), "after": len(chosen), "mean_confidence_kept": float(confidence[chosen].mean()) if len(chosen) else float("nan")})
+        rows.append(
+            {
+                "emotion": e,
+                "before": len(idx),
+                "after": len(chosen),
+                "mean_confidence_kept": float(confidence[chosen].mean()) if len(chosen) else float("nan"),
+            }
+        )
     counts = pd.DataFrame(rows)
     kept = faces.select(keep)
     kept.table["selection_confidence"] = confidence[keep]
@@ -76,7 +83,15 @@ def balance_selected(kept: FaceSet, unselected: pd.DataFrame, seed: int) -> tupl
             target = int(((unselected["split"] == split) & (unselected["emotion"] == e)).sum())
             drawn = pool[budget_sources(len(pool), target, rng)] if len(pool) else pool
             keep.append(drawn)
-            rows.append({"split": split, "emotion": e, "unselected": target, "selected": len(pool), "balanced": len(drawn),
-                         "distinct": len(np.unique(drawn))})
+            rows.append(
+                {
+                    "split": split,
+                    "emotion": e,
+                    "unselected": target,
+                    "selected": len(pool),
+                    "balanced": len(drawn),
+                    "distinct": len(np.unique(drawn)),
+                }
+            )
     order = np.concatenate(keep)
     return FaceSet(kept.images[order], kept.table.iloc[order].reset_index(drop=True)), pd.DataFrame(rows)

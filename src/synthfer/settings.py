@@ -46,11 +46,13 @@ class ClassifierConfig:
 
     def __post_init__(self) -> None:
         if self.architecture not in CLASSIFIER_ARCHITECTURES:
-            raise ValueError(f"classifier architecture must be one of {CLASSIFIER_ARCHITECTURES}, got {self.architecture!r}")
+            raise ValueError(
+                f"classifier architecture must be one of {CLASSIFIER_ARCHITECTURES}, got {self.architecture!r}"
+            )
         if self.precision not in PRECISIONS:
             raise ValueError(f"classifier precision must be one of {PRECISIONS}, got {self.precision!r}")
 
-    def build(self) -> "torch.nn.Module":
+    def build(self) -> torch.nn.Module:
         from synthfer.models.classifier import PaperCNN
         from synthfer.train.classifier import vgg16_gray
 
@@ -89,15 +91,17 @@ class StarGANConfig:
     def c_dim(self) -> int:
         return len(DOMAINS)
 
-    def build_generator(self) -> "Generator":
+    def build_generator(self) -> Generator:
         from synthfer.models.stargan import Generator
 
         return Generator(self.conv_dim, self.c_dim, self.g_repeat)
 
-    def build_discriminator(self) -> "Discriminator":
+    def build_discriminator(self) -> Discriminator:
         from synthfer.models.stargan import Discriminator, default_d_repeat
 
-        return Discriminator(self.image_size, self.d_conv_dim, self.c_dim, self.d_repeat or default_d_repeat(self.image_size))
+        return Discriminator(
+            self.image_size, self.d_conv_dim, self.c_dim, self.d_repeat or default_d_repeat(self.image_size)
+        )
 
 
 @dataclass(frozen=True)
@@ -145,13 +149,13 @@ class CycleGANConfig:
         if self.cycle_loss not in ("l1", "perceptual"):
             raise ValueError(f"cycle_loss must be 'l1' or 'perceptual', got {self.cycle_loss!r}")
 
-    def build_generator(self) -> "TranslationGenerator":
+    def build_generator(self) -> TranslationGenerator:
         from synthfer.models.cyclegan import TranslationGenerator
 
         sub = self.sub_blocks if self.variant == "ecyclegan" else 0
         return TranslationGenerator(self.ngf, self.blocks, sub, self.alpha)
 
-    def build_discriminator(self) -> "PatchDiscriminator":
+    def build_discriminator(self) -> PatchDiscriminator:
         from synthfer.models.cyclegan import PatchDiscriminator
 
         return PatchDiscriminator(self.ndf, self.d_layers, norm=self.gan_loss == "lsgan")
@@ -185,7 +189,7 @@ class IdentityGANConfig:
         if self.architecture not in IDENTITY_GAN_ARCHITECTURES:
             raise ValueError(f"architecture must be one of {IDENTITY_GAN_ARCHITECTURES}, got {self.architecture!r}")
 
-    def build_generator(self) -> "torch.nn.Module":
+    def build_generator(self) -> torch.nn.Module:
         from synthfer.models.identity_gan import IdentityGenerator
         from synthfer.models.stylegan import StyleIdentityGenerator
 
@@ -193,7 +197,7 @@ class IdentityGANConfig:
             return StyleIdentityGenerator(self.image_size, self.z_dim, self.w_dim, self.mapping_layers, self.width)
         return IdentityGenerator(self.image_size, self.z_dim, self.width)
 
-    def build_discriminator(self) -> "torch.nn.Module":
+    def build_discriminator(self) -> torch.nn.Module:
         from synthfer.models.identity_gan import IdentityDiscriminator
         from synthfer.models.stylegan import StyleIdentityDiscriminator
 

@@ -39,16 +39,22 @@ def _layer_indices(state: dict[str, torch.Tensor]) -> list[int]:
     return sorted({int(m.group(1)) for k in state if (m := re.match(r"main\.(\d+)\.", k))})
 
 
-def convert_original_generator(state: dict[str, torch.Tensor], domains: list[str]) -> tuple[dict[str, torch.Tensor], int, int]:
+def convert_original_generator(
+    state: dict[str, torch.Tensor], domains: list[str]
+) -> tuple[dict[str, torch.Tensor], int, int]:
     """The original generator's state dict as ours: (state dict, conv_dim, residual blocks)."""
     if not isinstance(state, dict) or "main.0.weight" not in state:
         keys = ", ".join(list(state)[:5]) if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"not a StarGAN generator state dict as the original code saves it (no main.0.weight; found {keys})")
+        raise ValueError(
+            f"not a StarGAN generator state dict as the original code saves it (no main.0.weight; found {keys})"
+        )
     first = state["main.0.weight"]
     conv_dim, in_channels = first.shape[:2]
     c_dim = in_channels - 3
     if c_dim != len(domains):
-        raise ValueError(f"the checkpoint has {c_dim} domains, but {len(domains)} names were given ({', '.join(domains)}); pass --domains in the checkpoint's order")
+        raise ValueError(
+            f"the checkpoint has {c_dim} domains, but {len(domains)} names were given ({', '.join(domains)}); pass --domains in the checkpoint's order"
+        )
     unknown = sorted(set(domains) - set(DOMAINS))
     if unknown or len(set(domains)) != len(domains):
         raise ValueError(f"--domains must name each of {', '.join(DOMAINS)} once, got {', '.join(domains)}")
@@ -64,22 +70,33 @@ def convert_original_generator(state: dict[str, torch.Tensor], domains: list[str
     return converted, int(conv_dim), len(blocks)
 
 
-def import_stargan(checkpoint: PathLike, out_path: PathLike, domains: list[str] | None = None, image_size: int = 64) -> dict:
+def import_stargan(
+    checkpoint: PathLike, out_path: PathLike, domains: list[str] | None = None, image_size: int = 64
+) -> dict:
     """Write the original code's generator checkpoint as a generator file of this workflow (`stargan_model:` in
     the config uses it instead of training one). Returns what was found in it."""
-    from synthfer.models.stargan import Generator
     from synthfer.checkpoint import save_model
+    from synthfer.models.stargan import Generator
     from synthfer.train.stargan import StarGANConfig
 
     domains = list(domains or ORIGINAL_DOMAIN_ORDER)
     try:
         state = load_torch(checkpoint)
     except pickle.UnpicklingError as error:
-        raise ValueError(f"{checkpoint}: refused: it holds more than tensors, and only weights are read (weights_only=True): {str(error).splitlines()[0]}") from None
+        raise ValueError(
+            f"{checkpoint}: refused: it holds more than tensors, and only weights are read (weights_only=True): {str(error).splitlines()[0]}"
+        ) from None
     converted, conv_dim, blocks = convert_original_generator(state, domains)
     cfg = StarGANConfig(image_size=image_size, conv_dim=conv_dim, g_repeat=blocks)
     generator = Generator(conv_dim, len(DOMAINS), blocks, out_channels=3)
-    generator.load_state_dict(converted)  # strict: every weight of ours comes from the checkpoint and nothing is left over
-    found = {"conv_dim": conv_dim, "residual_blocks": blocks, "domains": domains, "source": str(Path(checkpoint).resolve())}
+    generator.load_state_dict(
+        converted
+    )  # strict: every weight of ours comes from the checkpoint and nothing is left over
+    found = {
+        "conv_dim": conv_dim,
+        "residual_blocks": blocks,
+        "domains": domains,
+        "source": str(Path(checkpoint).resolve()),
+    }
     save_model(generator, cfg, out_path, {"out_channels": 3, "imported": found})
     return found

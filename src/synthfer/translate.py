@@ -47,7 +47,9 @@ class PerEmotionTranslator:
         from synthfer.train.cyclegan import translate_faces
 
         if emotion not in self.generators:
-            raise KeyError(f"translator {self.name!r} has no generator for {emotion!r}; it has {sorted(self.generators)}")
+            raise KeyError(
+                f"translator {self.name!r} has no generator for {emotion!r}; it has {sorted(self.generators)}"
+            )
         return translate_faces(self.generators[emotion], faces, self.batch)
 
 

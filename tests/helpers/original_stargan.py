@@ -15,7 +15,13 @@ def _norm(dim: int) -> nn.InstanceNorm2d:
 class OriginalResidualBlock(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.main = nn.Sequential(nn.Conv2d(dim, dim, 3, 1, 1, bias=False), _norm(dim), nn.ReLU(inplace=True), nn.Conv2d(dim, dim, 3, 1, 1, bias=False), _norm(dim))
+        self.main = nn.Sequential(
+            nn.Conv2d(dim, dim, 3, 1, 1, bias=False),
+            _norm(dim),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(dim, dim, 3, 1, 1, bias=False),
+            _norm(dim),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.main(x)
@@ -24,7 +30,11 @@ class OriginalResidualBlock(nn.Module):
 class OriginalGenerator(nn.Module):
     def __init__(self, conv_dim: int = 64, c_dim: int = 7, repeat_num: int = 6) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(3 + c_dim, conv_dim, 7, 1, 3, bias=False), _norm(conv_dim), nn.ReLU(inplace=True)]
+        layers: list[nn.Module] = [
+            nn.Conv2d(3 + c_dim, conv_dim, 7, 1, 3, bias=False),
+            _norm(conv_dim),
+            nn.ReLU(inplace=True),
+        ]
         dim = conv_dim
         for _ in range(2):
             layers += [nn.Conv2d(dim, dim * 2, 4, 2, 1, bias=False), _norm(dim * 2), nn.ReLU(inplace=True)]

@@ -8,6 +8,7 @@ if config["experiment"].get("stack_seeds", False):
 
     # every seed of a ratio in one job: one GPU trains the seeds' CNNs at once (torch.func vmap)
     rule train_classifiers_stacked:
+        """Every seed of one (arm, k) as stacked CNNs in one job (experiment.stack_seeds)."""
         input:
             real_images="results/real/faces.npz",
             real_table="results/real/faces.csv",
@@ -16,29 +17,30 @@ if config["experiment"].get("stack_seeds", False):
         output:
             model=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/model.pt", seed=SEEDS),
             history=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/history.csv", seed=SEEDS),
+        log:
+            "results/logs/train_classifier/{arm}_k{k}_stacked.log",
+        benchmark:
+            "results/benchmarks/train_classifier/{arm}_k{k}_stacked.tsv"
+        conda:
+            CONDA_ENV
+        threads: 1
+        resources:
+            gpu=1,
+            mem_mb=8000,
+            runtime=runtime("classifier", 120 * len(SEEDS)),
         params:
             classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k, wc.arm)),
             units=lambda wc: units_for(wc.arm, wc.k),
             seeds=[int(s) for s in SEEDS],
             device=DEVICE,
             preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
-        conda:
-            CONDA_ENV
-        log:
-            "results/logs/train_classifier/{arm}_k{k}_stacked.log",
-        benchmark:
-            "results/benchmarks/train_classifier/{arm}_k{k}_stacked.tsv"
-        threads: 1
-        resources:
-            gpu=1,
-            mem_mb=8000,
-            runtime=runtime("classifier", 120 * len(SEEDS)),
         script:
             "../../scripts/train_classifiers_stacked.py"
 
 else:
 
     rule train_classifier:
+        """The paper's CNN on real faces plus one arm's k units, one seed."""
         input:
             real_images="results/real/faces.npz",
             real_table="results/real/faces.csv",
@@ -47,27 +49,28 @@ else:
         output:
             model="results/classify/{arm}/k{k}/seed{seed}/model.pt",
             history="results/classify/{arm}/k{k}/seed{seed}/history.csv",
-        params:
-            classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k, wc.arm)),
-            units=lambda wc: units_for(wc.arm, wc.k),
-            device=DEVICE,
-            preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
-        conda:
-            CONDA_ENV
         log:
             "results/logs/train_classifier/{arm}_k{k}_seed{seed}.log",
         benchmark:
             "results/benchmarks/train_classifier/{arm}_k{k}_seed{seed}.tsv"
+        conda:
+            CONDA_ENV
         threads: 1
         resources:
             gpu=1,
             mem_mb=4000,
             runtime=runtime("classifier", 120),
+        params:
+            classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k, wc.arm)),
+            units=lambda wc: units_for(wc.arm, wc.k),
+            device=DEVICE,
+            preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
         script:
             "../../scripts/train_classifier.py"
 
 
 rule evaluate_classifier:
+    """Predictions of one classifier on every test set, kept per face."""
     input:
         model="results/classify/{arm}/k{k}/seed{seed}/model.pt",
         real_images="results/real/faces.npz",
@@ -77,18 +80,18 @@ rule evaluate_classifier:
         code=CODE["classifier"],
     output:
         predictions="results/classify/{arm}/k{k}/seed{seed}/predictions.csv",
-    params:
-        units=lambda wc: units_for(wc.arm, wc.k),
-        cross={d: face_store(d) for d in CROSS_TEST},
-        device=DEVICE,
-    conda:
-        CONDA_ENV
     log:
         "results/logs/evaluate_classifier/{arm}_k{k}_seed{seed}.log",
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         gpu=1,
         mem_mb=4000,
         runtime=runtime("evaluate", 30),
+    params:
+        units=lambda wc: units_for(wc.arm, wc.k),
+        cross={d: face_store(d) for d in CROSS_TEST},
+        device=DEVICE,
     script:
         "../../scripts/evaluate_classifier.py"

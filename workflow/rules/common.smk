@@ -62,13 +62,21 @@ MINORITY = sfconfig.minority_config(config)  # study 2's protocol, or None
 
 
 # what check_design reads: every dataset of a role or of study 2, the TorchScript generator if one is used
-DESIGN_DATASETS = list(dict.fromkeys([*REAL_TRAIN, *GAN_TRAIN, *CROSS_TEST, *([config["minority"]["dataset"]] if MINORITY else [])]))
+DESIGN_DATASETS = list(
+    dict.fromkeys([*REAL_TRAIN, *GAN_TRAIN, *CROSS_TEST, *([config["minority"]["dataset"]] if MINORITY else [])])
+)
 DESIGN_CHECK = "results/checks/design.txt"
 MINORITY_PLAN = (
-    {"dataset": config["minority"]["dataset"], "n_added": max(config["minority"]["n_added"]), **asdict(MINORITY)} if MINORITY else None
+    {"dataset": config["minority"]["dataset"], "n_added": max(config["minority"]["n_added"]), **asdict(MINORITY)}
+    if MINORITY
+    else None
 )
 _identity_source = sfconfig.identity_config(config)
-TORCHSCRIPT = [config["generate"]["torchscript"], _identity_source.z_dim] if _identity_source.identities == "torchscript" and GENERATING else None
+TORCHSCRIPT = (
+    [config["generate"]["torchscript"], _identity_source.z_dim]
+    if _identity_source.identities == "torchscript" and GENERATING
+    else None
+)
 
 
 def one_of(names):
@@ -103,19 +111,42 @@ TARGET_EFFECT = config.get("report", {}).get("target_effect", 0.05)  # the gain 
 
 CODE = {
     "render": _code("data/render.py", "data/demo.py"),
-    "prepare": _code("data/loaders.py", "data/real_loaders.py", "data/loader_options.py", "data/labels_table.py", "data/records.py", "data/prepare.py", "data/align.py", "data/detect.py", "steps/data.py"),
+    "prepare": _code(
+        "data/loaders.py",
+        "data/real_loaders.py",
+        "data/loader_options.py",
+        "data/labels_table.py",
+        "data/records.py",
+        "data/prepare.py",
+        "data/align.py",
+        "data/detect.py",
+        "steps/data.py",
+    ),
     "split": _code("data/splits.py", "steps/data.py"),
     "filter": _code("ambiguity.py", "steps/filter.py", "models/classifier.py", "train/classifier.py", "augment.py"),
     "stargan": _code("models/stargan.py", "train/stargan.py", "train/ema.py", "train/resume.py", "steps/gan.py"),
-    "identity": _code("models/identity_gan.py", "models/stylegan.py", "train/identity_gan.py", "train/ema.py", "train/resume.py", "steps/gan.py"),
+    "identity": _code(
+        "models/identity_gan.py",
+        "models/stylegan.py",
+        "train/identity_gan.py",
+        "train/ema.py",
+        "train/resume.py",
+        "steps/gan.py",
+    ),
     "cyclegan": _code("models/cyclegan.py", "train/cyclegan.py", "train/resume.py", "steps/gan.py"),
     "generate": _code("generate.py", "translate.py", "identities.py", "steps/generate.py"),
-    "classifier": _code("models/classifier.py", "train/classifier.py", "augment.py", "experiment.py", "steps/classify.py"),
+    "classifier": _code(
+        "models/classifier.py", "train/classifier.py", "augment.py", "experiment.py", "steps/classify.py"
+    ),
     "preflight": _code("preflight.py", "data/splits.py", "minority.py", "steps/data.py"),
     "report": _code("report.py", "plots.py", "metrics.py", "inference.py"),
     "quality": _code("quality.py"),
-    "minority": _code("minority.py", "steps/minority.py", "translate.py", "train/classifier.py", "augment.py", "models/classifier.py"),
-    "selection": _code("selection.py", "steps/classify.py", "train/classifier.py", "augment.py", "models/classifier.py"),
+    "minority": _code(
+        "minority.py", "steps/minority.py", "translate.py", "train/classifier.py", "augment.py", "models/classifier.py"
+    ),
+    "selection": _code(
+        "selection.py", "steps/classify.py", "train/classifier.py", "augment.py", "models/classifier.py"
+    ),
 }
 
 
@@ -205,7 +236,9 @@ def minority_translator_models(translator):
 def minority_runs():
     """Every cross-validation job: no added faces once, then each translator at each n."""
     m = config["minority"]
-    return ["results/minority/none/n0/folds.csv"] + [f"results/minority/{t}/n{n}/folds.csv" for t in MINORITY_SETTINGS for n in m["n_added"]]
+    return ["results/minority/none/n0/folds.csv"] + [
+        f"results/minority/{t}/n{n}/folds.csv" for t in MINORITY_SETTINGS for n in m["n_added"]
+    ]
 
 
 def units_for(arm, k):
@@ -215,7 +248,9 @@ def units_for(arm, k):
     n = 1 if k == "syn" else int(k)
     kind = arm_kind(arm)
     if n and kind in ("real", "baseline"):
-        raise WorkflowError(f"results/classify/{arm}/ holds k = 0 only; k = {k} runs live under a translator's or a control's name")
+        raise WorkflowError(
+            f"results/classify/{arm}/ holds k = 0 only; k = {k} runs live under a translator's or a control's name"
+        )
     if kind == "control":
         return [f"results/generated/{GENERATING[0]}/unit{u}" for u in range(n)]
     folder = {"selected": "selected", "balanced": "balanced"}.get(kind, "generated")
@@ -230,8 +265,11 @@ def runs():
     """Every classifier run as (arm, k): real only once, then each generated arm's ratios and synthetic only,
     and each control at every ratio k >= 1 (it has no synthetic-only run: it is real faces)."""
     mixed = [k for k in RATIOS if k != "0"]
-    return ([(REAL_ONLY, "0")] + [(b, "0") for b in BASELINES]
-            + [(a, k) for a in ARMS for k in mixed if arm_kind(a) != "control" or k != "syn"])
+    return (
+        [(REAL_ONLY, "0")]
+        + [(b, "0") for b in BASELINES]
+        + [(a, k) for a in ARMS for k in mixed if arm_kind(a) != "control" or k != "syn"]
+    )
 
 
 def run_files(name):
@@ -239,7 +277,11 @@ def run_files(name):
 
 
 def report_outputs():
+    # DESIGN_CHECK is a target of its own: when only the check must rerun (its code or settings changed), the
+    # jobs that take it as ancient() input would otherwise be left out of that run by Snakemake (9.27), missing
+    # outputs included, and a second run would be needed
     return [
+        DESIGN_CHECK,
         "results/report/metrics.csv",
         "results/report/metrics_summary.csv",
         "results/report/paired_gains.csv",

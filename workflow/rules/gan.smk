@@ -4,6 +4,7 @@
 
 
 rule train_stargan:
+    """Train the StarGAN expression translator on the GAN-training faces."""
     input:
         GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
@@ -11,27 +12,28 @@ rule train_stargan:
     output:
         model="results/gan/stargan/generator.pt",
         losses="results/gan/stargan/losses.csv",
-    params:
-        stores=GAN_STORES,
-        stargan=lambda wc: asdict(sfconfig.stargan_config(config)),
-        device=DEVICE,
-        work_dir="results/gan/stargan/progress",
-    conda:
-        CONDA_ENV
     log:
         "results/logs/train_stargan.log",
     benchmark:
         "results/benchmarks/train_stargan.tsv"
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         gpu=1,
         mem_mb=8000,
         runtime=runtime("gan", 24 * 60),
+    params:
+        stores=GAN_STORES,
+        stargan=lambda wc: asdict(sfconfig.stargan_config(config)),
+        device=DEVICE,
+        work_dir="results/gan/stargan/progress",
     script:
         "../../scripts/train_stargan.py"
 
 
 rule train_identity_gan:
+    """Train the identity source (DCGAN or StyleGAN-style) on neutral GAN-training faces."""
     input:
         GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
@@ -39,22 +41,22 @@ rule train_identity_gan:
     output:
         model="results/gan/identity/generator.pt",
         losses="results/gan/identity/losses.csv",
-    params:
-        stores=GAN_STORES,
-        identity_gan=lambda wc: asdict(sfconfig.identity_gan_config(config)),
-        device=DEVICE,
-        work_dir="results/gan/identity/progress",
-    conda:
-        CONDA_ENV
     log:
         "results/logs/train_identity_gan.log",
     benchmark:
         "results/benchmarks/train_identity_gan.tsv"
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         gpu=1,
         mem_mb=4000,
         runtime=runtime("gan", 8 * 60),
+    params:
+        stores=GAN_STORES,
+        identity_gan=lambda wc: asdict(sfconfig.identity_gan_config(config)),
+        device=DEVICE,
+        work_dir="results/gan/identity/progress",
     script:
         "../../scripts/train_identity_gan.py"
 
@@ -69,13 +71,13 @@ rule restrict_gan_faces:
     output:
         images="results/gan_faces/{dataset}/faces.npz",
         table="results/gan_faces/{dataset}/faces.csv",
-    wildcard_constraints:
-        dataset=one_of(SHARED_WITH_GANS),
-    conda:
-        CONDA_ENV
     log:
         "results/logs/restrict_gan_faces/{dataset}.log",
+    wildcard_constraints:
+        dataset=one_of(SHARED_WITH_GANS),
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/restrict_gan_faces.py"
 
@@ -83,6 +85,7 @@ rule restrict_gan_faces:
 # CycleGAN / ECycleGAN (translators: [cyclegan, ecyclegan]): one unpaired generator per target emotion,
 # Neutral -> emotion, each its own job.
 rule train_cyclegan:
+    """Train one Neutral -> emotion CycleGAN or ECycleGAN generator."""
     input:
         GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
@@ -90,21 +93,21 @@ rule train_cyclegan:
     output:
         model="results/gan/{variant}/{emotion}/generator.pt",
         losses="results/gan/{variant}/{emotion}/losses.csv",
-    params:
-        stores=GAN_STORES,
-        cyclegan=lambda wc: asdict(sfconfig.cyclegan_config(config, wc.variant, wc.emotion)),
-        device=DEVICE,
-        work_dir=lambda wc: f"results/gan/{wc.variant}/{wc.emotion}/progress",
-    conda:
-        CONDA_ENV
     log:
         "results/logs/train_cyclegan/{variant}_{emotion}.log",
     benchmark:
         "results/benchmarks/train_cyclegan/{variant}_{emotion}.tsv"
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         gpu=1,
         mem_mb=8000,
         runtime=runtime("gan", 24 * 60),
+    params:
+        stores=GAN_STORES,
+        cyclegan=lambda wc: asdict(sfconfig.cyclegan_config(config, wc.variant, wc.emotion)),
+        device=DEVICE,
+        work_dir=lambda wc: f"results/gan/{wc.variant}/{wc.emotion}/progress",
     script:
         "../../scripts/train_cyclegan.py"

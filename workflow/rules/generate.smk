@@ -4,6 +4,7 @@
 
 
 rule generate_faces:
+    """One unit of new identities, each translated into the six emotions by one translator."""
     input:
         real="results/real/faces.csv",
         identity=identity_inputs(),
@@ -12,23 +13,23 @@ rule generate_faces:
     output:
         images="results/generated/{translator}/unit{unit}/faces.npz",
         table="results/generated/{translator}/unit{unit}/faces.csv",
+    log:
+        "results/logs/generate_faces/{translator}_unit{unit}.log",
+    benchmark:
+        "results/benchmarks/generate_faces/{translator}_unit{unit}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=runtime("generate", 60),
     params:
         identities=asdict(sfconfig.identity_config(config)),
         identity_paths=identity_paths(),
         image_size=config["preprocess"]["image_size"],
         eyes=[config["preprocess"].get("eye_distance", 0.38), config["preprocess"].get("eye_height", 0.38)],
         device=DEVICE,
-    conda:
-        CONDA_ENV
-    log:
-        "results/logs/generate_faces/{translator}_unit{unit}.log",
-    benchmark:
-        "results/benchmarks/generate_faces/{translator}_unit{unit}.tsv"
-    threads: 1
-    resources:
-        gpu=1,
-        mem_mb=4000,
-        runtime=runtime("generate", 60),
     script:
         "../../scripts/generate_faces.py"
 
@@ -36,6 +37,7 @@ rule generate_faces:
 # Selection (config `selection:`): only the generated faces whose emotion the real-only classifiers confirm,
 # per unit; classifier runs on them form the arm "<translator>-selected".
 rule select_generated:
+    """Keep the generated faces of one unit that the real-only classifiers confirm (selection)."""
     input:
         models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
         images="results/generated/{translator}/unit{unit}/faces.npz",
@@ -45,18 +47,18 @@ rule select_generated:
         images="results/selected/{translator}/unit{unit}/faces.npz",
         table="results/selected/{translator}/unit{unit}/faces.csv",
         counts="results/selected/{translator}/unit{unit}/counts.csv",
-    params:
-        selection=lambda wc: asdict(SELECTION),
-        device=DEVICE,
-    conda:
-        CONDA_ENV
     log:
         "results/logs/select_generated/{translator}_unit{unit}.log",
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         gpu=1,
         mem_mb=4000,
         runtime=runtime("generate", 30),
+    params:
+        selection=lambda wc: asdict(SELECTION),
+        device=DEVICE,
     script:
         "../../scripts/select_generated.py"
 
@@ -64,6 +66,7 @@ rule select_generated:
 # Balanced selection (`controls.balanced_selection`): the selected faces resampled to the unselected unit's
 # counts per split and emotion; classifier runs on them form the arm "<translator>-selected-balanced".
 rule balance_selected:
+    """Resample one unit's selected faces to the unselected class counts (controls.balanced_selection)."""
     input:
         images="results/selected/{translator}/unit{unit}/faces.npz",
         table="results/selected/{translator}/unit{unit}/faces.csv",
@@ -73,10 +76,10 @@ rule balance_selected:
         images="results/balanced/{translator}/unit{unit}/faces.npz",
         table="results/balanced/{translator}/unit{unit}/faces.csv",
         counts="results/balanced/{translator}/unit{unit}/counts.csv",
-    conda:
-        CONDA_ENV
     log:
         "results/logs/balance_selected/{translator}_unit{unit}.log",
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,

@@ -5,6 +5,7 @@ PREDICTIONS = run_files("predictions.csv")
 
 
 rule aggregate_metrics:
+    """Metrics per run and over seeds, paired gains, Tables 2 and 3."""
     input:
         predictions=PREDICTIONS,
         histories=run_files("history.csv"),
@@ -15,56 +16,63 @@ rule aggregate_metrics:
         gains=report("results/report/paired_gains.csv", category="Tables (CSV)", caption="../report/paired_gains.rst"),
         table2=report("results/report/table2.csv", category="Tables (CSV)", caption="../report/table2.rst"),
         table3=report("results/report/table3.csv", category="Tables (CSV)", caption="../report/table3.rst"),
-        selection_gains=report("results/report/selection_gains.csv", category="Tables (CSV)", caption="../report/selection_gains.rst"),
-        control_gains=report("results/report/control_gains.csv", category="Tables (CSV)", caption="../report/control_gains.rst"),
-    params:
-        cross_test=config["roles"]["cross_test"],
-        target_effect=TARGET_EFFECT,
-    conda:
-        CONDA_ENV
+        selection_gains=report(
+            "results/report/selection_gains.csv", category="Tables (CSV)", caption="../report/selection_gains.rst"
+        ),
+        control_gains=report(
+            "results/report/control_gains.csv", category="Tables (CSV)", caption="../report/control_gains.rst"
+        ),
     log:
         "results/logs/aggregate_metrics.log",
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
+    conda:
+        CONDA_ENV
+    params:
+        cross_test=config["roles"]["cross_test"],
+        target_effect=TARGET_EFFECT,
     script:
         "../../scripts/aggregate_metrics.py"
 
 
 rule plot_accuracy_vs_ratio:
+    """Accuracy against k per arm, with the tables' intervals."""
     input:
         summary="results/report/metrics_summary.csv",
         code=CODE["report"],
     output:
         report("results/report/accuracy_vs_ratio.png", category="Figures", caption="../report/accuracy_vs_ratio.rst"),
-    params:
-        cross_test=config["roles"]["cross_test"],
-    conda:
-        CONDA_ENV
     log:
         "results/logs/plot_accuracy_vs_ratio.log",
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
+    conda:
+        CONDA_ENV
+    params:
+        cross_test=config["roles"]["cross_test"],
     script:
         "../../scripts/plot_accuracy_vs_ratio.py"
 
 
 rule plot_per_class_metrics:
+    """Per-class precision, recall and F1 of the compared models."""
     input:
         summary="results/report/metrics_summary.csv",
         table3="results/report/table3.csv",
         code=CODE["report"],
     output:
         report("results/report/per_class_metrics.png", category="Figures", caption="../report/per_class_metrics.rst"),
-    params:
-        cross_test=config["roles"]["cross_test"],
-    conda:
-        CONDA_ENV
     log:
         "results/logs/plot_per_class_metrics.log",
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
+    conda:
+        CONDA_ENV
+    params:
+        cross_test=config["roles"]["cross_test"],
     script:
         "../../scripts/plot_per_class_metrics.py"
 
 
 rule plot_confusion_matrices:
+    """Confusion matrices per test set, arm and k."""
     input:
         predictions=PREDICTIONS,
         code=CODE["report"],
@@ -77,34 +85,41 @@ rule plot_confusion_matrices:
             labels={"test set": "{test_set}", "arm": "{translator}", "k": "{k}"},
             caption="../report/confusion.rst",
         ),
-    conda:
-        CONDA_ENV
     log:
         "results/logs/plot_confusion_matrices.log",
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/plot_confusion_matrices.py"
 
 
 rule plot_samples:
+    """A grid of generated identities by emotion, per translator."""
     input:
         images="results/generated/{translator}/unit0/faces.npz",
         table="results/generated/{translator}/unit0/faces.csv",
         code=CODE["report"],
     output:
-        report("results/report/samples_{translator}.png", category="Generated faces", labels={"translator": "{translator}"}, caption="../report/samples.rst"),
-    params:
-        identities=8,
-    conda:
-        CONDA_ENV
+        report(
+            "results/report/samples_{translator}.png",
+            category="Generated faces",
+            labels={"translator": "{translator}"},
+            caption="../report/samples.rst",
+        ),
     log:
         "results/logs/plot_samples/{translator}.log",
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
+    conda:
+        CONDA_ENV
+    params:
+        identities=8,
     script:
         "../../scripts/plot_samples.py"
 
 
 rule evaluate_generated:
+    """Fidelity, identity preservation, diversity and Frechet distance of one translator's faces."""
     input:
         models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
         units=lambda wc: [f"results/generated/{wc.translator}/unit{u}/faces.npz" for u in range(N_UNITS)],
@@ -114,22 +129,23 @@ rule evaluate_generated:
     output:
         fidelity="results/quality/{translator}/generated_fidelity.csv",
         quality="results/quality/{translator}/quality.csv",
-    params:
-        units=lambda wc: [f"results/generated/{wc.translator}/unit{u}" for u in range(N_UNITS)],
-        device=DEVICE,
-    conda:
-        CONDA_ENV
     log:
         "results/logs/evaluate_generated/{translator}.log",
+    conda:
+        CONDA_ENV
     resources:
         gpu=1,
         mem_mb=4000,
         runtime=runtime("evaluate", 30),
+    params:
+        units=lambda wc: [f"results/generated/{wc.translator}/unit{u}" for u in range(N_UNITS)],
+        device=DEVICE,
     script:
         "../../scripts/evaluate_generated.py"
 
 
 rule write_summary:
+    """summary.md, the report's HTML pages and answer, provenance.json."""
     input:
         summary="results/report/metrics_summary.csv",
         gains="results/report/paired_gains.csv",
@@ -140,7 +156,11 @@ rule write_summary:
         fidelity=expand("results/quality/{translator}/generated_fidelity.csv", translator=GENERATING),
         quality=expand("results/quality/{translator}/quality.csv", translator=GENERATING),
         figure="results/report/accuracy_vs_ratio.png",
-        selection=[f"results/selected/{t}/unit{u}/counts.csv" for t in GENERATING for u in range(N_UNITS)] if SELECTION else [],
+        selection=(
+            [f"results/selected/{t}/unit{u}/counts.csv" for t in GENERATING for u in range(N_UNITS)]
+            if SELECTION
+            else []
+        ),
         minority=["results/report/minority.csv", "results/report/minority_gains.csv"] if MINORITY else [],
         code=CODE["report"],
     output:
@@ -148,19 +168,21 @@ rule write_summary:
         summary_html=report("results/report/summary.html", category="Summary", caption="../report/summary.rst"),
         answer="results/report/answer.rst",
         gains_html=report("results/report/paired_gains.html", category="Tables", caption="../report/paired_gains.rst"),
-        control_gains_html=report("results/report/control_gains.html", category="Tables", caption="../report/control_gains.rst"),
+        control_gains_html=report(
+            "results/report/control_gains.html", category="Tables", caption="../report/control_gains.rst"
+        ),
         table2_html=report("results/report/table2.html", category="Tables", caption="../report/table2.rst"),
         table3_html=report("results/report/table3.html", category="Tables", caption="../report/table3.rst"),
         provenance="results/report/provenance.json",
         fidelity="results/report/generated_fidelity.csv",
         quality=report("results/report/quality.csv", category="Tables (CSV)", caption="../report/quality.rst"),
         selection="results/report/selection_counts.csv",
-    params:
-        target_effect=TARGET_EFFECT,
-    conda:
-        CONDA_ENV
     log:
         "results/logs/write_summary.log",
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
+    conda:
+        CONDA_ENV
+    params:
+        target_effect=TARGET_EFFECT,
     script:
         "../../scripts/write_summary.py"

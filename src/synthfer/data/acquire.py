@@ -70,12 +70,21 @@ def _finish(part: Path, dest: Path, url: str, sha256: str, what: str) -> Path:
     got = sha256_of(part)
     if got != sha256.lower():
         part.unlink()
-        raise ChecksumError(f"{what}{url}: sha256 {got} does not match the configured {sha256.lower()}; the download was deleted")
+        raise ChecksumError(
+            f"{what}{url}: sha256 {got} does not match the configured {sha256.lower()}; the download was deleted"
+        )
     os.replace(part, dest)
     return dest
 
 
-def download(url: str, dest: str | os.PathLike, sha256: str, timeout: float = 60.0, chunk: int = 1 << 20, dataset: str | None = None) -> Path:
+def download(
+    url: str,
+    dest: str | os.PathLike,
+    sha256: str,
+    timeout: float = 60.0,
+    chunk: int = 1 << 20,
+    dataset: str | None = None,
+) -> Path:
     """Fetch `url` to `dest`, resuming a previous partial download; verify sha256 before it counts."""
     dest = Path(dest)
     what = f"dataset {dataset!r}: " if dataset else ""
@@ -100,14 +109,18 @@ def download(url: str, dest: str | os.PathLike, sha256: str, timeout: float = 60
         if exc.code == 416 and have:  # nothing after byte `have`, yet the part is not the file: it is stale, start over
             part.unlink()
             return download(url, dest, sha256, timeout, chunk, dataset)
-        raise DownloadError(f"{what}downloading {url} failed: HTTP {exc.code} {exc.reason}; check datasets.{dataset or '<name>'}.url") from None
+        raise DownloadError(
+            f"{what}downloading {url} failed: HTTP {exc.code} {exc.reason}; check datasets.{dataset or '<name>'}.url"
+        ) from None
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         kept = f"; {part.stat().st_size} bytes kept in {part}, run again to resume" if part.exists() else ""
         raise DownloadError(f"{what}downloading {url} failed: {type(exc).__name__}: {reason}{kept}") from None
     if expected is not None and part.stat().st_size < expected:
-        raise IncompleteDownloadError(f"{what}{url}: connection ended after {part.stat().st_size} of {expected} bytes "
-                                      f"(kept in {part}); run again to resume")
+        raise IncompleteDownloadError(
+            f"{what}{url}: connection ended after {part.stat().st_size} of {expected} bytes "
+            f"(kept in {part}); run again to resume"
+        )
     return _finish(part, dest, url, sha256, what)
 
 
@@ -122,14 +135,20 @@ def _check_member_name(name: str) -> None:
 def _check_sizes(archive: Path, sizes: list[tuple[str, int]], limits: UnpackLimits) -> None:
     """Refuse by the sizes the archive declares; they bind: zipfile and tarfile never write more than that."""
     if len(sizes) > limits.max_members:
-        raise ArchiveTooLargeError(f"{archive} has {len(sizes)} members, more than unpack_limits.max_members = {limits.max_members}")
+        raise ArchiveTooLargeError(
+            f"{archive} has {len(sizes)} members, more than unpack_limits.max_members = {limits.max_members}"
+        )
     for name, size in sizes:
         if size > limits.max_member_gb * GB:
-            raise ArchiveTooLargeError(f"{archive}: member {name!r} unpacks to {size / GB:.2f} GB, more than "
-                                       f"unpack_limits.max_member_gb = {limits.max_member_gb:g}")
+            raise ArchiveTooLargeError(
+                f"{archive}: member {name!r} unpacks to {size / GB:.2f} GB, more than "
+                f"unpack_limits.max_member_gb = {limits.max_member_gb:g}"
+            )
     total = sum(size for _, size in sizes)
     if total > limits.max_total_gb * GB:
-        raise ArchiveTooLargeError(f"{archive} unpacks to {total / GB:.2f} GB, more than unpack_limits.max_total_gb = {limits.max_total_gb:g}")
+        raise ArchiveTooLargeError(
+            f"{archive} unpacks to {total / GB:.2f} GB, more than unpack_limits.max_total_gb = {limits.max_total_gb:g}"
+        )
 
 
 def _check_zip(archive: zipfile.ZipFile) -> list[tuple[str, int]]:
@@ -161,8 +180,12 @@ def remove_stale_staging(target: Path) -> list[Path]:
     return stale
 
 
-def safe_extract(archive_path: str | os.PathLike, target: str | os.PathLike, strip_single_folder: bool = True,
-                 limits: UnpackLimits = UnpackLimits()) -> Path:
+def safe_extract(
+    archive_path: str | os.PathLike,
+    target: str | os.PathLike,
+    strip_single_folder: bool = True,
+    limits: UnpackLimits = UnpackLimits(),
+) -> Path:
     """Unpack a zip or tar.* into `target`, all or nothing; a single top-level folder is stripped."""
     archive_path, target = Path(archive_path), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -191,8 +214,14 @@ def safe_extract(archive_path: str | os.PathLike, target: str | os.PathLike, str
     return target
 
 
-def acquire(name: str, target: str | os.PathLike, url: str | None = None, sha256: str | None = None, archive: str | None = None,
-            limits: UnpackLimits = UnpackLimits()) -> Path:
+def acquire(
+    name: str,
+    target: str | os.PathLike,
+    url: str | None = None,
+    sha256: str | None = None,
+    archive: str | None = None,
+    limits: UnpackLimits = UnpackLimits(),
+) -> Path:
     """Bring a dataset to `target`: download `url` (verified by `sha256`) or take a local `archive`, then unpack."""
     target = Path(target)
     if url:
@@ -202,7 +231,9 @@ def acquire(name: str, target: str | os.PathLike, url: str | None = None, sha256
     elif archive:
         archive_file = Path(archive)
         if not archive_file.exists():
-            raise FileNotFoundError(f"dataset {name!r}: archive {archive} not found; put it there or change datasets.{name}.archive")
+            raise FileNotFoundError(
+                f"dataset {name!r}: archive {archive} not found; put it there or change datasets.{name}.archive"
+            )
         if sha256 and sha256_of(archive_file) != sha256.lower():
             raise ChecksumError(f"dataset {name!r}: {archive} does not match the configured sha256")
     else:

@@ -10,7 +10,9 @@ import numpy as np
 from PIL import Image
 
 
-def eye_alignment_matrix(left_eye: np.ndarray, right_eye: np.ndarray, size: int, eye_distance: float, eye_height: float) -> np.ndarray:
+def eye_alignment_matrix(
+    left_eye: np.ndarray, right_eye: np.ndarray, size: int, eye_distance: float, eye_height: float
+) -> np.ndarray:
     """2x3 similarity transform taking the two eye centres to fixed points of a `size` x `size` crop.
 
     `eye_distance` is the inter-ocular distance as a fraction of the crop width (smaller = larger
@@ -31,7 +33,14 @@ def eye_alignment_matrix(left_eye: np.ndarray, right_eye: np.ndarray, size: int,
     return np.hstack([rot, (target - rot @ centre)[:, None]])
 
 
-def align_face(image: Image.Image, left_eye: np.ndarray, right_eye: np.ndarray, size: int, eye_distance: float = 0.38, eye_height: float = 0.38) -> np.ndarray:
+def align_face(
+    image: Image.Image,
+    left_eye: np.ndarray,
+    right_eye: np.ndarray,
+    size: int,
+    eye_distance: float = 0.38,
+    eye_height: float = 0.38,
+) -> np.ndarray:
     """Crop a grayscale `size` x `size` face with the eyes level; returns uint8 (H, W)."""
     forward = np.vstack([eye_alignment_matrix(left_eye, right_eye, size, eye_distance, eye_height), [0, 0, 1]])
     inverse = np.linalg.inv(forward)[:2]
@@ -40,7 +49,12 @@ def align_face(image: Image.Image, left_eye: np.ndarray, right_eye: np.ndarray, 
     oversample = 4
     up = np.diag([1 / oversample, 1 / oversample, 1.0])
     coeffs = (inverse @ up).flatten()
-    big = gray.transform((size * oversample, size * oversample), Image.Transform.AFFINE, tuple(coeffs), resample=Image.Resampling.BILINEAR)
+    big = gray.transform(
+        (size * oversample, size * oversample),
+        Image.Transform.AFFINE,
+        tuple(coeffs),
+        resample=Image.Resampling.BILINEAR,
+    )
     return np.asarray(big.resize((size, size), Image.Resampling.BOX), dtype=np.uint8)
 
 

@@ -30,20 +30,64 @@ IMAGING_PRESETS: dict[str, ImagingPrior] = {
     # posed, frontal, controlled light (RaFD-like)
     "studio": ImagingPrior(),
     # lab sequences, darker and noisier (Oulu-CASIA-like)
-    "lab": ImagingPrior(angle=5.0, light_strength=(0.05, 0.25), contrast=(0.7, 1.0), brightness=(-35.0, 0.0), blur=(0.2, 0.6), noise=(2.0, 6.0), backgrounds=("plain", "gradient")),
+    "lab": ImagingPrior(
+        angle=5.0,
+        light_strength=(0.05, 0.25),
+        contrast=(0.7, 1.0),
+        brightness=(-35.0, 0.0),
+        blur=(0.2, 0.6),
+        noise=(2.0, 6.0),
+        backgrounds=("plain", "gradient"),
+    ),
     # in the wild (AffectNet-like): pose, clutter, blur
-    "wild": ImagingPrior(angle=15.0, scale=(0.85, 1.15), shift=0.06, light_strength=(0.0, 0.4), contrast=(0.6, 1.3), brightness=(-40.0, 40.0), blur=(0.0, 1.2), noise=(0.0, 8.0), backgrounds=("plain", "gradient", "clutter")),
+    "wild": ImagingPrior(
+        angle=15.0,
+        scale=(0.85, 1.15),
+        shift=0.06,
+        light_strength=(0.0, 0.4),
+        contrast=(0.6, 1.3),
+        brightness=(-40.0, 40.0),
+        blur=(0.0, 1.2),
+        noise=(0.0, 8.0),
+        backgrounds=("plain", "gradient", "clutter"),
+    ),
     # video stills (MMI-like): head motion, soft focus, side light
-    "video": ImagingPrior(angle=10.0, scale=(0.9, 1.1), shift=0.04, light_strength=(0.15, 0.45), contrast=(0.75, 1.1), brightness=(-20.0, 25.0), blur=(0.5, 1.1), noise=(3.0, 7.0), backgrounds=("gradient", "clutter")),
+    "video": ImagingPrior(
+        angle=10.0,
+        scale=(0.9, 1.1),
+        shift=0.04,
+        light_strength=(0.15, 0.45),
+        contrast=(0.75, 1.1),
+        brightness=(-20.0, 25.0),
+        blur=(0.5, 1.1),
+        noise=(3.0, 7.0),
+        backgrounds=("gradient", "clutter"),
+    ),
     # grey lab frames (CK+-like): often grayscale, strong contrast
-    "gray_lab": ImagingPrior(angle=4.0, light_strength=(0.05, 0.2), contrast=(1.0, 1.4), brightness=(-15.0, 15.0), blur=(0.0, 0.5), noise=(1.0, 4.0), backgrounds=("plain", "gradient"), p_grayscale=0.7),
+    "gray_lab": ImagingPrior(
+        angle=4.0,
+        light_strength=(0.05, 0.2),
+        contrast=(1.0, 1.4),
+        brightness=(-15.0, 15.0),
+        blur=(0.0, 0.5),
+        noise=(1.0, 4.0),
+        backgrounds=("plain", "gradient"),
+        p_grayscale=0.7,
+    ),
 }
 
 POPULATION_PRESETS: dict[str, IdentityPrior] = {
     "broad": IdentityPrior(),
     "light": IdentityPrior(skin_range=(0.0, 0.45), p_glasses=0.1, p_beard=0.1),
     "dark": IdentityPrior(skin_range=(0.4, 1.0), elongation_range=(1.1, 1.3), p_beard=0.25),
-    "older": IdentityPrior(elongation_range=(1.25, 1.45), p_glasses=0.45, p_beard=0.35, p_bald=0.3, hair_dark_range=(0.0, 0.5), resting_strength=0.3),
+    "older": IdentityPrior(
+        elongation_range=(1.25, 1.45),
+        p_glasses=0.45,
+        p_beard=0.35,
+        p_bald=0.3,
+        hair_dark_range=(0.0, 0.5),
+        resting_strength=0.3,
+    ),
 }
 
 

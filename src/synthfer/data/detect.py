@@ -53,15 +53,17 @@ class FaceDetector:
         for det in result.detections:
             box = det.location_data.relative_bounding_box
             points = det.location_data.relative_keypoints
-            found.append((
-                Detection(
-                    left_eye=np.array([points[0].x * width, points[0].y * height]),
-                    right_eye=np.array([points[1].x * width, points[1].y * height]),
-                    score=float(det.score[0]),
-                    box_area=float(box.width * width * box.height * height),
-                ),
-                max(box.width, box.height),
-            ))
+            found.append(
+                (
+                    Detection(
+                        left_eye=np.array([points[0].x * width, points[0].y * height]),
+                        right_eye=np.array([points[1].x * width, points[1].y * height]),
+                        score=float(det.score[0]),
+                        box_area=float(box.width * width * box.height * height),
+                    ),
+                    max(box.width, box.height),
+                )
+            )
         found.sort(key=lambda d: d[0].box_area, reverse=True)
         if len(found) > 1 and found[1][0].box_area > self.ambiguity * found[0][0].box_area:
             return f"several faces of similar size ({len(found)} detected)", 0.0

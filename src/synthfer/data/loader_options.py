@@ -12,11 +12,22 @@ from typing import Any
 
 
 def _list_of(values: list, default: list, description: str) -> dict[str, Any]:
-    return {"type": "array", "items": {"enum": values}, "minItems": 1, "uniqueItems": True, "default": default, "description": description}
+    return {
+        "type": "array",
+        "items": {"enum": values},
+        "minItems": 1,
+        "uniqueItems": True,
+        "default": default,
+        "description": description,
+    }
 
 
 _APEX = {"type": "integer", "minimum": 1}
-_NEUTRAL_FIRST = {"type": "boolean", "default": False, "description": "also take each sequence's first frame as a neutral face"}
+_NEUTRAL_FIRST = {
+    "type": "boolean",
+    "default": False,
+    "description": "also take each sequence's first frame as a neutral face",
+}
 
 OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
     "demo": {},
@@ -36,28 +47,53 @@ OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
         "neutral_first_frame": _NEUTRAL_FIRST,
     },
     "ckplus": {
-        "apex_frames": {**_APEX, "default": 1, "description": "the last n frames of a labelled sequence carry its emotion (the last is the peak)"},
+        "apex_frames": {
+            **_APEX,
+            "default": 1,
+            "description": "the last n frames of a labelled sequence carry its emotion (the last is the peak)",
+        },
         "neutral_first_frame": _NEUTRAL_FIRST,
     },
     "mmi": {
         "apex_frames": {**_APEX, "default": 1, "description": "the n frames around the middle of a video (its apex)"},
-        "dual_view": {"type": "object", "additionalProperties": {"enum": ["left", "right"]}, "default": {},
-                      "description": "sessions whose frames show two views side by side, with the half to keep (left or right)"},
-        "rotate": {"type": "object", "additionalProperties": {"enum": [90, 180, 270]}, "default": {},
-                   "description": "sessions recorded turned, with the degrees counter-clockwise that undo it"},
-        "views": _list_of([0, 1, 2], [0, 2], "camera views kept, as session.xml codes them: 0 frontal, 1 profile, 2 both side by side"),
+        "dual_view": {
+            "type": "object",
+            "additionalProperties": {"enum": ["left", "right"]},
+            "default": {},
+            "description": "sessions whose frames show two views side by side, with the half to keep (left or right)",
+        },
+        "rotate": {
+            "type": "object",
+            "additionalProperties": {"enum": [90, 180, 270]},
+            "default": {},
+            "description": "sessions recorded turned, with the degrees counter-clockwise that undo it",
+        },
+        "views": _list_of(
+            [0, 1, 2], [0, 2], "camera views kept, as session.xml codes them: 0 frontal, 1 profile, 2 both side by side"
+        ),
     },
     "affectnet": {
-        "csv": {"type": "array", "items": {"type": "string"}, "minItems": 1, "default": ["training.csv", "validation.csv"],
-                "description": "the annotation files to read, in the dataset folder"},
+        "csv": {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 1,
+            "default": ["training.csv", "validation.csv"],
+            "description": "the annotation files to read, in the dataset folder",
+        },
     },
     "fer2013": {
-        "usage": _list_of(["Training", "PublicTest", "PrivateTest"], ["Training", "PublicTest", "PrivateTest"],
-                          "the csv's Usage values to keep (the folder release: train = Training, test = PrivateTest)"),
+        "usage": _list_of(
+            ["Training", "PublicTest", "PrivateTest"],
+            ["Training", "PublicTest", "PrivateTest"],
+            "the csv's Usage values to keep (the folder release: train = Training, test = PrivateTest)",
+        ),
     },
     "folder": {
-        "subject_regex": {"type": "string", "default": "",
-                          "description": "a regular expression whose first group is the subject in a file name (none: every image its own subject)"},
+        "subject_regex": {
+            "type": "string",
+            "default": "",
+            "description": "a regular expression whose first group is the subject in a file name (none: every image its own subject)",
+        },
     },
 }
 """loader -> option -> JSON schema with `default` and `description`."""
@@ -91,7 +127,14 @@ def options_markdown() -> str:
     for loader, options in OPTIONS.items():
         for key, spec in options.items():
             default = spec.get("default")
-            shown = ("none" if default in ("", {}, None) else ", ".join(map(str, default)) if isinstance(default, list)
-                     else str(default).lower() if isinstance(default, bool) else str(default))
+            shown = (
+                "none"
+                if default in ("", {}, None)
+                else ", ".join(map(str, default))
+                if isinstance(default, list)
+                else str(default).lower()
+                if isinstance(default, bool)
+                else str(default)
+            )
             lines.append(f"| `{loader}` | `{key}` | {_values(spec)} | {shown} | {spec['description']} |")
     return "\n".join(lines)

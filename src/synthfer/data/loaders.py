@@ -8,8 +8,9 @@ the dataset ships them, eye landmarks. Everything after this point sees only tha
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,8 +49,13 @@ LOADERS: dict[str, Callable[[Path, str, dict[str, Any]], pd.DataFrame]] = {
 }
 
 
-def load_records(loader: str, root: str | os.PathLike, name: str, options: dict[str, Any] | None = None,
-                 labels: str | os.PathLike | None = None) -> pd.DataFrame:
+def load_records(
+    loader: str,
+    root: str | os.PathLike,
+    name: str,
+    options: dict[str, Any] | None = None,
+    labels: str | os.PathLike | None = None,
+) -> pd.DataFrame:
     """Read one dataset's records; unknown emotions are dropped, subjects are prefixed by the dataset name.
     `labels`: a user's labels table (labels_table.py) that decides files and labels instead of the layout."""
     if loader not in LOADERS:
@@ -62,10 +68,16 @@ def load_records(loader: str, root: str | os.PathLike, name: str, options: dict[
     table = LOADERS[loader](root, name, options or {})
     if labels is not None:
         table = labelled_by_table(table, read_labels_table(labels), root, name)
-    listed = table[REJECT_COLUMN].fillna("").astype(bool) if REJECT_COLUMN in table else pd.Series(False, index=table.index)
-    table = table[table["emotion"].isin(DOMAINS) | listed].reset_index(drop=True)  # a loader's rejects stay, to be listed
+    listed = (
+        table[REJECT_COLUMN].fillna("").astype(bool) if REJECT_COLUMN in table else pd.Series(False, index=table.index)
+    )
+    table = table[table["emotion"].isin(DOMAINS) | listed].reset_index(
+        drop=True
+    )  # a loader's rejects stay, to be listed
     if table.empty:
-        raise DatasetMissingError(f"dataset {name!r}: no images in the {loader!r} layout under {root}; check datasets.{name}.path and loader")
+        raise DatasetMissingError(
+            f"dataset {name!r}: no images in the {loader!r} layout under {root}; check datasets.{name}.path and loader"
+        )
     table["intensity"] = table["intensity"].astype(float) if "intensity" in table else np.nan
     return table
 
@@ -80,9 +92,17 @@ def labelled_by_table(layout: pd.DataFrame, labels: pd.DataFrame, root: Path, na
         path = Path(rec["file"]) if Path(rec["file"]).is_absolute() else root / rec["file"]
         base = known.loc[str(path)].to_dict() if str(path) in known.index else {}
         subject = f"{name}/{rec['subject']}" if rec.get("subject") else base.get("subject", f"{name}/{rec['file']}")
-        row = {**{c: base.get(c) for c in extras}, "path": str(path), "subject": subject, "emotion": rec["emotion"], "source": name}
+        row = {
+            **{c: base.get(c) for c in extras},
+            "path": str(path),
+            "subject": subject,
+            "emotion": rec["emotion"],
+            "source": name,
+        }
         if not path.is_file():
-            rows.append({**row, "frame": 0, "emotion": None, REJECT_COLUMN: f"labels table row {rec['row']}: file not found"})
+            rows.append(
+                {**row, "frame": 0, "emotion": None, REJECT_COLUMN: f"labels table row {rec['row']}: file not found"}
+            )
             continue
         for frame in _frames(path, rec):
             rows.append({**row, "frame": frame, REJECT_COLUMN: None})

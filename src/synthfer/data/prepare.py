@@ -91,7 +91,9 @@ def read_image(record: dict) -> Image.Image:
         with Image.open(path) as img:
             img.load()
             image = _eight_bit(img.copy())
-        if not all(np.isfinite(v) for v in (record.get(c, np.nan) for c in EYE_COLUMNS)):  # no landmarks: show it as a viewer does
+        if not all(
+            np.isfinite(v) for v in (record.get(c, np.nan) for c in EYE_COLUMNS)
+        ):  # no landmarks: show it as a viewer does
             image = ImageOps.exif_transpose(image)  # a phone photo stored on its side, with an EXIF Orientation tag
     crop = record.get("crop") or ""
     if crop in ("left", "right"):  # two views side by side: keep one half
@@ -119,7 +121,10 @@ def _prepare_one(args: tuple[dict, PrepareConfig]) -> tuple[np.ndarray | None, s
     try:
         image = read_image(record)
     except Image.DecompressionBombError as exc:  # not an OSError: it used to abort the whole dataset
-        return None, f"unreadable: image over PIL's decompression-bomb limit ({Image.MAX_IMAGE_PIXELS} pixels): {_without_path(str(exc), str(record['path']))}"
+        return (
+            None,
+            f"unreadable: image over PIL's decompression-bomb limit ({Image.MAX_IMAGE_PIXELS} pixels): {_without_path(str(exc), str(record['path']))}",
+        )
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:  # what decoders raise on damaged files
         return None, f"unreadable: {type(exc).__name__}: {_without_path(str(exc), str(record['path']))}"
     if record.get("aligned") is True:  # the dataset ships cropped, aligned faces: only resize
@@ -150,12 +155,18 @@ def align_records(records: list[dict], cfg: PrepareConfig, threads: int = 1) -> 
     return [_prepare_one(j) for j in jobs]
 
 
-def prepare_faces(records: pd.DataFrame, cfg: PrepareConfig, threads: int = 1) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+def prepare_faces(
+    records: pd.DataFrame, cfg: PrepareConfig, threads: int = 1
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     """Align every record; returns (images uint8 (N, H, W), face table, rejected table with reasons)."""
     results = align_records(records.to_dict("records"), cfg, threads)
     keep = [i for i, (img, _) in enumerate(results) if img is not None]
     rejected = pd.DataFrame(
-        [{"path": records.iloc[i]["path"], "frame": records.iloc[i]["frame"], "reason": reason} for i, (img, reason) in enumerate(results) if img is None],
+        [
+            {"path": records.iloc[i]["path"], "frame": records.iloc[i]["frame"], "reason": reason}
+            for i, (img, reason) in enumerate(results)
+            if img is None
+        ],
         columns=list(REJECTED_COLUMNS),
     )
     share = len(rejected) / max(1, len(records))
@@ -163,8 +174,11 @@ def prepare_faces(records: pd.DataFrame, cfg: PrepareConfig, threads: int = 1) -
         reasons = "; ".join(f"{n} x {reason}" for reason, n in rejected["reason"].value_counts().head(3).items())
         raise TooManyRejectedError(
             f"{len(rejected)} of {len(records)} images rejected ({share:.0%} > preprocess.max_rejected_fraction "
-            f"{cfg.max_rejected_fraction:.0%}); most common reasons: {reasons}", rejected,
+            f"{cfg.max_rejected_fraction:.0%}); most common reasons: {reasons}",
+            rejected,
         )
-    images = np.stack([results[i][0] for i in keep]) if keep else np.zeros((0, cfg.image_size, cfg.image_size), np.uint8)
+    images = (
+        np.stack([results[i][0] for i in keep]) if keep else np.zeros((0, cfg.image_size, cfg.image_size), np.uint8)
+    )
     faces = records.iloc[keep][list(FACE_COLUMNS)].reset_index(drop=True)
     return images, faces, rejected

@@ -24,20 +24,29 @@ import pandas as pd
 from synthfer.data.loader_options import resolve_options
 from synthfer.data.records import EYE_COLUMNS, IMAGE_SUFFIXES, RECORD_COLUMNS, REJECT_COLUMN, VIDEO_SUFFIXES
 
-
 CLASS_SYNONYMS: dict[str, str] = {
-    "anger": "anger", "angry": "anger", "angery": "anger",  # angery: the folder name in the paper authors' StarGAN output
-    "disgust": "disgust", "disgusted": "disgust",
-    "fear": "fear", "fearful": "fear", "afraid": "fear",
-    "happiness": "happiness", "happy": "happiness",
-    "sadness": "sadness", "sad": "sadness",
-    "surprise": "surprise", "surprised": "surprise",
+    "anger": "anger",
+    "angry": "anger",
+    "angery": "anger",  # angery: the folder name in the paper authors' StarGAN output
+    "disgust": "disgust",
+    "disgusted": "disgust",
+    "fear": "fear",
+    "fearful": "fear",
+    "afraid": "fear",
+    "happiness": "happiness",
+    "happy": "happiness",
+    "sadness": "sadness",
+    "sad": "sadness",
+    "surprise": "surprise",
+    "surprised": "surprise",
     "neutral": "neutral",
 }
 """Folder and file-name words for the canonical classes (anything else, e.g. contempt, is dropped)."""
 
 
-OS_DEBRIS = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "__macosx", "$recycle.bin", "system volume information"})
+OS_DEBRIS = frozenset(
+    {"thumbs.db", "ehthumbs.db", "desktop.ini", "__macosx", "$recycle.bin", "system volume information"}
+)
 
 
 def is_data(path: Path, root: Path) -> bool:
@@ -57,7 +66,15 @@ def _dirs(folder: Path) -> list[Path]:
 
 def _rejected(path: Path | str, reason: str, subject: str, name: str, frame: int = 0) -> dict[str, Any]:
     """A record the layout lists but that cannot be used: it goes to rejected.csv with `reason`."""
-    return {"path": str(path), "subject": subject, "emotion": None, "source": name, "frame": frame, "intensity": np.nan, REJECT_COLUMN: reason}
+    return {
+        "path": str(path),
+        "subject": subject,
+        "emotion": None,
+        "source": name,
+        "frame": frame,
+        "intensity": np.nan,
+        REJECT_COLUMN: reason,
+    }
 
 
 def _table(rows: list[dict[str, Any]], extra: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -72,17 +89,36 @@ def load_rafd(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     """
     opts = resolve_options("rafd", options)
     angles, gazes = set(opts["angles"]), set(opts["gazes"])
-    pattern = re.compile(r"^Rafd(\d{3})_(\d+)_([A-Za-z-]+)_(female|male)_([a-z]+)_(frontal|left|right)\.jpe?g$", re.IGNORECASE)
+    pattern = re.compile(
+        r"^Rafd(\d{3})_(\d+)_([A-Za-z-]+)_(female|male)_([a-z]+)_(frontal|left|right)\.jpe?g$", re.IGNORECASE
+    )
     rows = []
     for path in _files(root, "**/Rafd*"):
         m = pattern.match(path.name)
         if not m or int(m.group(1)) not in angles or m.group(6).lower() not in gazes:
             continue
-        rows.append({"path": str(path), "subject": f"{name}/{int(m.group(2)):02d}", "emotion": CLASS_SYNONYMS.get(m.group(5).lower()), "source": name, "frame": 0, "intensity": np.nan})
+        rows.append(
+            {
+                "path": str(path),
+                "subject": f"{name}/{int(m.group(2)):02d}",
+                "emotion": CLASS_SYNONYMS.get(m.group(5).lower()),
+                "source": name,
+                "frame": 0,
+                "intensity": np.nan,
+            }
+        )
     return _table(rows)
 
 
-KDEF_CODES = {"AF": "fear", "AN": "anger", "DI": "disgust", "HA": "happiness", "NE": "neutral", "SA": "sadness", "SU": "surprise"}
+KDEF_CODES = {
+    "AF": "fear",
+    "AN": "anger",
+    "DI": "disgust",
+    "HA": "happiness",
+    "NE": "neutral",
+    "SA": "sadness",
+    "SU": "surprise",
+}
 
 
 def load_kdef(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
@@ -99,11 +135,28 @@ def load_kdef(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
         m = pattern.match(path.name)
         if not m or m.group(5).upper() not in angles or m.group(1).upper() not in sessions:
             continue
-        rows.append({"path": str(path), "subject": f"{name}/{m.group(2).upper()}{m.group(3)}", "emotion": KDEF_CODES.get(m.group(4).upper()), "source": name, "frame": 0 if m.group(1).upper() == "A" else 1, "intensity": np.nan})
+        rows.append(
+            {
+                "path": str(path),
+                "subject": f"{name}/{m.group(2).upper()}{m.group(3)}",
+                "emotion": KDEF_CODES.get(m.group(4).upper()),
+                "source": name,
+                "frame": 0 if m.group(1).upper() == "A" else 1,
+                "intensity": np.nan,
+            }
+        )
     return _table(rows)
 
 
-JAFFE_CODES = {"AN": "anger", "DI": "disgust", "FE": "fear", "HA": "happiness", "NE": "neutral", "SA": "sadness", "SU": "surprise"}
+JAFFE_CODES = {
+    "AN": "anger",
+    "DI": "disgust",
+    "FE": "fear",
+    "HA": "happiness",
+    "NE": "neutral",
+    "SA": "sadness",
+    "SU": "surprise",
+}
 
 
 def load_jaffe(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
@@ -113,7 +166,16 @@ def load_jaffe(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     for path in _files(root, "**/*"):
         m = pattern.match(path.name)
         if m:
-            rows.append({"path": str(path), "subject": f"{name}/{m.group(1).upper()}", "emotion": JAFFE_CODES.get(m.group(2).upper()), "source": name, "frame": int(m.group(3)), "intensity": np.nan})
+            rows.append(
+                {
+                    "path": str(path),
+                    "subject": f"{name}/{m.group(1).upper()}",
+                    "emotion": JAFFE_CODES.get(m.group(2).upper()),
+                    "source": name,
+                    "frame": int(m.group(3)),
+                    "intensity": np.nan,
+                }
+            )
     return _table(rows)
 
 
@@ -129,8 +191,13 @@ def load_oulu(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     opts = resolve_options("oulu", options)
     apex, neutral_first = opts["apex_frames"], opts["neutral_first_frame"]
     rows = []
-    sequences = [seq for lighting in opts["lighting"] for person in _dirs(base / opts["modality"] / lighting) if person.name.startswith("P")
-                 for seq in _dirs(person)]
+    sequences = [
+        seq
+        for lighting in opts["lighting"]
+        for person in _dirs(base / opts["modality"] / lighting)
+        if person.name.startswith("P")
+        for seq in _dirs(person)
+    ]
     for sequence in sequences:
         emotion = CLASS_SYNONYMS.get(sequence.name.lower())
         frames = [p for p in _files(sequence, "*") if p.suffix.lower() in IMAGE_SUFFIXES]
@@ -140,7 +207,16 @@ def load_oulu(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
         if neutral_first and len(frames) > apex:
             picks.append((0, "neutral"))
         for i, label in picks:
-            rows.append({"path": str(frames[i]), "subject": f"{name}/{sequence.parent.name}", "emotion": label, "source": name, "frame": i, "intensity": np.nan})
+            rows.append(
+                {
+                    "path": str(frames[i]),
+                    "subject": f"{name}/{sequence.parent.name}",
+                    "emotion": label,
+                    "source": name,
+                    "frame": i,
+                    "intensity": np.nan,
+                }
+            )
     return _table(rows)
 
 
@@ -221,22 +297,43 @@ def load_mmi(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
             continue
         if view is not None and view not in views:  # a profile camera, unless options.views asks for it
             continue
-        media = [p for p in _files(xml_path.parent, xml_path.stem + ".*") if p.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES]
+        media = [
+            p
+            for p in _files(xml_path.parent, xml_path.stem + ".*")
+            if p.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES
+        ]
         if emotion is None or not media:
             continue
         path = media[0]
         if path.suffix.lower() in VIDEO_SUFFIXES:
             length = _video_length(path)
             if length <= 0:
-                rows.append(_rejected(path, "unreadable video: no frame decodes (empty, damaged, or a codec this OpenCV build lacks)", subject, name))
+                rows.append(
+                    _rejected(
+                        path,
+                        "unreadable video: no frame decodes (empty, damaged, or a codec this OpenCV build lacks)",
+                        subject,
+                        name,
+                    )
+                )
                 continue
             start = max(0, length // 2 - apex // 2)
             frames = list(range(start, min(length, start + apex)))
         else:
             frames = [0]
         for frame in frames:
-            rows.append({"path": str(path), "subject": subject, "emotion": emotion, "source": name, "frame": frame, "intensity": np.nan,
-                         "crop": dual.get(session, ""), "rotate": rotate.get(session, 0)})
+            rows.append(
+                {
+                    "path": str(path),
+                    "subject": subject,
+                    "emotion": emotion,
+                    "source": name,
+                    "frame": frame,
+                    "intensity": np.nan,
+                    "crop": dual.get(session, ""),
+                    "rotate": rotate.get(session, 0),
+                }
+            )
     return _table(rows, ("crop", "rotate"))
 
 
@@ -259,16 +356,31 @@ def load_ckplus(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
         try:
             code = int(round(float(label_file.read_text(errors="replace").split()[0])))
         except (ValueError, IndexError):
-            rows.append(_rejected(label_file, "unreadable label file: expected one number 0-7", f"{name}/{subject}", name))
+            rows.append(
+                _rejected(label_file, "unreadable label file: expected one number 0-7", f"{name}/{subject}", name)
+            )
             continue
-        frames = [p for p in _files(images / subject / sequence, "*") if p.suffix.lower() in IMAGE_SUFFIXES] if (images / subject / sequence).is_dir() else []
+        frames = (
+            [p for p in _files(images / subject / sequence, "*") if p.suffix.lower() in IMAGE_SUFFIXES]
+            if (images / subject / sequence).is_dir()
+            else []
+        )
         if not frames:
             continue
         picks = [(f, CKPLUS_CODES.get(code)) for f in frames[-apex:]]
         if neutral_first and len(frames) > apex:
             picks.append((frames[0], "neutral"))
         for frame, emotion in picks:
-            rows.append({"path": str(frame), "subject": f"{name}/{subject}", "emotion": emotion, "source": name, "frame": frames.index(frame), "intensity": np.nan})
+            rows.append(
+                {
+                    "path": str(frame),
+                    "subject": f"{name}/{subject}",
+                    "emotion": emotion,
+                    "source": name,
+                    "frame": frames.index(frame),
+                    "intensity": np.nan,
+                }
+            )
     return _table(rows)
 
 
@@ -288,17 +400,33 @@ def load_affectnet(root: Path, name: str, options: dict[str, Any]) -> pd.DataFra
         csv_path = root / csv_name
         if not csv_path.is_file():
             found = ", ".join(p.name for p in _files(root, "*.csv")) or "none"
-            raise FileNotFoundError(f"dataset {name!r}: {csv_path} not found (datasets.{name}.options.csv lists {csv_name}); "
-                                    f"csv files in {root}: {found}")
+            raise FileNotFoundError(
+                f"dataset {name!r}: {csv_path} not found (datasets.{name}.options.csv lists {csv_name}); "
+                f"csv files in {root}: {found}"
+            )
         table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         missing = [c for c in ("subDirectory_filePath", "facial_landmarks", "expression") if c not in table.columns]
         if missing:
-            raise ValueError(f"dataset {name!r}: {csv_path} has no {', '.join(missing)} column (it has {', '.join(table.columns)})")
-        for row, rec in enumerate(table.itertuples(index=False), start=2):  # row 1 is the header, as a spreadsheet counts
-            path, subject = root / "Manually_Annotated_Images" / rec.subDirectory_filePath, f"{name}/{rec.subDirectory_filePath}"
+            raise ValueError(
+                f"dataset {name!r}: {csv_path} has no {', '.join(missing)} column (it has {', '.join(table.columns)})"
+            )
+        for row, rec in enumerate(
+            table.itertuples(index=False), start=2
+        ):  # row 1 is the header, as a spreadsheet counts
+            path, subject = (
+                root / "Manually_Annotated_Images" / rec.subDirectory_filePath,
+                f"{name}/{rec.subDirectory_filePath}",
+            )
             code = rec.expression.strip()
             if not code.isdigit():
-                rows.append(_rejected(path, f"malformed row {row} of {csv_name}: expression {code!r} is not a code 0-10", subject, name))
+                rows.append(
+                    _rejected(
+                        path,
+                        f"malformed row {row} of {csv_name}: expression {code!r} is not a code 0-10",
+                        subject,
+                        name,
+                    )
+                )
                 continue
             emotion = AFFECTNET_CODES.get(int(code))
             if emotion is None:
@@ -308,13 +436,30 @@ def load_affectnet(root: Path, name: str, options: dict[str, Any]) -> pd.DataFra
             except ValueError:
                 points = np.zeros((0, 2))
             if len(points) < 48:
-                rows.append(_rejected(path, f"malformed row {row} of {csv_name}: facial_landmarks holds {len(points)} points, not 68", subject, name))
+                rows.append(
+                    _rejected(
+                        path,
+                        f"malformed row {row} of {csv_name}: facial_landmarks holds {len(points)} points, not 68",
+                        subject,
+                        name,
+                    )
+                )
                 continue
             left, right = points[36:42].mean(0), points[42:48].mean(0)
-            rows.append({
-                "path": str(path), "subject": subject, "emotion": emotion, "source": name, "frame": 0, "intensity": np.nan,
-                "left_eye_x": left[0], "left_eye_y": left[1], "right_eye_x": right[0], "right_eye_y": right[1],
-            })
+            rows.append(
+                {
+                    "path": str(path),
+                    "subject": subject,
+                    "emotion": emotion,
+                    "source": name,
+                    "frame": 0,
+                    "intensity": np.nan,
+                    "left_eye_x": left[0],
+                    "left_eye_y": left[1],
+                    "right_eye_x": right[0],
+                    "right_eye_y": right[1],
+                }
+            )
     return _table(rows)
 
 
@@ -342,7 +487,9 @@ def load_fer2013(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame
     usages = set(resolve_options("fer2013", options)["usage"])
     unknown = usages - set(FER2013_USAGES)
     if unknown:
-        raise ValueError(f"dataset {name!r}: options.usage {sorted(unknown)} unknown; allowed: {', '.join(FER2013_USAGES)}")
+        raise ValueError(
+            f"dataset {name!r}: options.usage {sorted(unknown)} unknown; allowed: {', '.join(FER2013_USAGES)}"
+        )
     csv_path = _fer2013_csv(root)
     rows = _fer2013_csv_rows(csv_path, name, usages, "usage" in options) if csv_path is not None else []
     if csv_path is None:
@@ -351,10 +498,18 @@ def load_fer2013(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame
                 continue
             for class_dir in _dirs(root / folder):
                 for path in (p for p in _files(class_dir, "*") if p.suffix.lower() in IMAGE_SUFFIXES):
-                    rows.append({
-                        "path": str(path), "subject": f"{name}/{folder}/{class_dir.name}/{path.stem}", "emotion": CLASS_SYNONYMS.get(class_dir.name.lower()),
-                        "source": name, "frame": 0, "intensity": np.nan, "aligned": True, "pixels": None,
-                    })
+                    rows.append(
+                        {
+                            "path": str(path),
+                            "subject": f"{name}/{folder}/{class_dir.name}/{path.stem}",
+                            "emotion": CLASS_SYNONYMS.get(class_dir.name.lower()),
+                            "source": name,
+                            "frame": 0,
+                            "intensity": np.nan,
+                            "aligned": True,
+                            "pixels": None,
+                        }
+                    )
     table = pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *EYE_COLUMNS, "aligned", "pixels", REJECT_COLUMN])
     return table[table["emotion"].notna() | table[REJECT_COLUMN].notna()].reset_index(drop=True)
 
@@ -368,21 +523,38 @@ def _fer2013_csv_rows(csv_path: Path, name: str, usages: set[str], usage_given: 
     header = pd.read_csv(csv_path, nrows=0, encoding="utf-8-sig").columns
     missing = [c for c in FER2013_COLUMNS if c not in header]
     if missing:
-        raise ValueError(f"dataset {name!r}: {csv_path} has no {', '.join(missing)} column (it has {', '.join(map(str, header)) or 'none'}); "
-                         f"the FER2013 csv needs {', '.join(FER2013_COLUMNS)} and, to pick a usage, Usage")
+        raise ValueError(
+            f"dataset {name!r}: {csv_path} has no {', '.join(missing)} column (it has {', '.join(map(str, header)) or 'none'}); "
+            f"the FER2013 csv needs {', '.join(FER2013_COLUMNS)} and, to pick a usage, Usage"
+        )
     if "Usage" not in header and usage_given:
-        raise ValueError(f"dataset {name!r}: options.usage is set, but {csv_path} has no Usage column to pick rows by (it has {', '.join(map(str, header))})")
+        raise ValueError(
+            f"dataset {name!r}: options.usage is set, but {csv_path} has no Usage column to pick rows by (it has {', '.join(map(str, header))})"
+        )
     rows, offset = [], 0
     for chunk in pd.read_csv(csv_path, chunksize=4096, dtype=str, keep_default_na=False, encoding="utf-8-sig"):
         usage_column = chunk["Usage"] if "Usage" in chunk else pd.Series("", index=chunk.index)
         for i, (code, pixels, usage) in enumerate(zip(chunk["emotion"], chunk["pixels"], usage_column), start=offset):
             if "Usage" in chunk and usage not in usages:
                 continue
-            row = {"path": f"{csv_path}#{i}", "subject": f"{name}/{i}", "source": name, "frame": 0, "intensity": np.nan, "aligned": True}
+            row = {
+                "path": f"{csv_path}#{i}",
+                "subject": f"{name}/{i}",
+                "source": name,
+                "frame": 0,
+                "intensity": np.nan,
+                "aligned": True,
+            }
             label = FER2013_CODES.get(int(code)) if code.strip().isdigit() else None
             if label is None:
-                rows.append({**row, "emotion": None, "pixels": None,
-                             REJECT_COLUMN: f"malformed row: emotion code {code.strip()!r} is not one of {', '.join(map(str, FER2013_CODES))}"})
+                rows.append(
+                    {
+                        **row,
+                        "emotion": None,
+                        "pixels": None,
+                        REJECT_COLUMN: f"malformed row: emotion code {code.strip()!r} is not one of {', '.join(map(str, FER2013_CODES))}",
+                    }
+                )
                 continue
             rows.append({**row, "emotion": label, "pixels": _fer2013_pixels(pixels), REJECT_COLUMN: None})
         offset += len(chunk)
@@ -420,5 +592,14 @@ def load_folder(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
                 subject = m.group(1)
             else:
                 subject = f"{folder.name}/{path.stem}"
-            rows.append({"path": str(path), "subject": f"{name}/{subject}", "emotion": emotion, "source": name, "frame": 0, "intensity": np.nan})
+            rows.append(
+                {
+                    "path": str(path),
+                    "subject": f"{name}/{subject}",
+                    "emotion": emotion,
+                    "source": name,
+                    "frame": 0,
+                    "intensity": np.nan,
+                }
+            )
     return _table(rows)

@@ -217,7 +217,9 @@ class _Canvas:
     def ellipse(self, cx: float, cy: float, rx: float, ry: float, fill=None, outline=None, width: float = 0) -> None:
         x0, y0 = self.px(cx - rx, cy - ry)
         x1, y1 = self.px(cx + rx, cy + ry)
-        self.draw.ellipse((x0, y0, x1, y1), fill=fill, outline=outline, width=max(1, int(width * self.unit)) if outline else 0)
+        self.draw.ellipse(
+            (x0, y0, x1, y1), fill=fill, outline=outline, width=max(1, int(width * self.unit)) if outline else 0
+        )
 
     def polygon(self, points: list[tuple[float, float]], fill) -> None:
         self.draw.polygon(self.pts(points), fill=fill)
@@ -273,12 +275,20 @@ def _draw_face(cv: _Canvas, ident: Identity, au: dict[str, float]) -> np.ndarray
         alpha = int(min(255, 200 * (raise_ - 0.3)))
         for k in range(3):
             y = ident.eye_y - ident.brow_gap - 0.16 - 0.07 * k
-            cv.line(_bezier(np.array([-0.35, y]), np.array([0, y - 0.02]), np.array([0.35, y])), _shade(skin, 0.6, alpha), 0.012)
+            cv.line(
+                _bezier(np.array([-0.35, y]), np.array([0, y - 0.02]), np.array([0.35, y])),
+                _shade(skin, 0.6, alpha),
+                0.012,
+            )
     if a["AU4"] > 0.3:  # frown lines between the brows
         alpha = int(min(255, 260 * (a["AU4"] - 0.3)))
         for side in (-1, 1):
             x = side * 0.05
-            cv.line([(x, ident.eye_y - 0.02), (x * 1.4, ident.eye_y - ident.brow_gap - 0.05)], _shade(skin, 0.55, alpha), 0.014)
+            cv.line(
+                [(x, ident.eye_y - 0.02), (x * 1.4, ident.eye_y - ident.brow_gap - 0.05)],
+                _shade(skin, 0.55, alpha),
+                0.014,
+            )
 
     eyes = []
     for side in (-1, 1):  # -1 = image-left eye
@@ -297,26 +307,53 @@ def _draw_face(cv: _Canvas, ident: Identity, au: dict[str, float]) -> np.ndarray
         cv.line(upper, dark, 0.022)
         if a["AU6"] > 0.3 or a["AU7"] > 0.3:  # lower-lid bulge
             alpha = int(min(255, 220 * max(a["AU6"], a["AU7"])))
-            cv.line(_bezier(np.array([ex - ew, ey + lo + 0.03]), np.array([ex, ey + lo + 0.07]), np.array([ex + ew, ey + lo + 0.03])), _shade(skin, 0.65, alpha), 0.014)
+            cv.line(
+                _bezier(
+                    np.array([ex - ew, ey + lo + 0.03]),
+                    np.array([ex, ey + lo + 0.07]),
+                    np.array([ex + ew, ey + lo + 0.03]),
+                ),
+                _shade(skin, 0.65, alpha),
+                0.014,
+            )
 
         # brows: inner end raised by AU1, outer by AU2, both lowered and drawn together by AU4
         base = ey - ident.brow_gap - side * ident.asym[1]
-        inner = np.array([side * (ident.eye_sep - ew * 0.85 - 0.07 * a["AU4"]), base - 0.13 * a["AU1"] + 0.09 * a["AU4"]])
-        outer = np.array([side * (ident.eye_sep + ew * 1.15), base + ident.brow_slope - 0.13 * a["AU2"] + 0.03 * a["AU4"] - 0.03 * a["AU1"]])
+        inner = np.array(
+            [side * (ident.eye_sep - ew * 0.85 - 0.07 * a["AU4"]), base - 0.13 * a["AU1"] + 0.09 * a["AU4"]]
+        )
+        outer = np.array(
+            [
+                side * (ident.eye_sep + ew * 1.15),
+                base + ident.brow_slope - 0.13 * a["AU2"] + 0.03 * a["AU4"] - 0.03 * a["AU1"],
+            ]
+        )
         mid = (inner + outer) / 2 + np.array([0, -0.035 - 0.04 * a["AU2"] + 0.02 * a["AU4"]])
         cv.line(_bezier(inner, mid, outer), _shade(ident.hair, 0.8), ident.brow_thick)
 
     if ident.glasses:
         for ex, ey in eyes:
             cv.ellipse(ex, ey, ident.eye_w + 0.07, ident.eye_h + 0.09, outline=(30, 30, 30, 255), width=0.018)
-        cv.line([(eyes[0][0] + ident.eye_w + 0.07, eyes[0][1]), (eyes[1][0] - ident.eye_w - 0.07, eyes[1][1])], (30, 30, 30, 255), 0.018)
+        cv.line(
+            [(eyes[0][0] + ident.eye_w + 0.07, eyes[0][1]), (eyes[1][0] - ident.eye_w - 0.07, eyes[1][1])],
+            (30, 30, 30, 255),
+            0.018,
+        )
 
     # nose: bridge, tip and nostrils; AU9 wrinkles the bridge and lifts the wings
     tip_y = ident.eye_y + ident.nose_len + 0.12 - 0.04 * a["AU9"]
     nw = ident.nose_w * (1 + 0.25 * a["AU9"])
     cv.line([(0.02, ident.eye_y + 0.05), (0.04, tip_y - 0.05)], _shade(skin, 0.75), 0.014)
     for side in (-1, 1):
-        cv.line(_bezier(np.array([side * nw, tip_y - 0.04]), np.array([side * nw * 0.6, tip_y + 0.02]), np.array([side * nw * 0.15, tip_y + 0.01])), _shade(skin, 0.5), 0.018)
+        cv.line(
+            _bezier(
+                np.array([side * nw, tip_y - 0.04]),
+                np.array([side * nw * 0.6, tip_y + 0.02]),
+                np.array([side * nw * 0.15, tip_y + 0.01]),
+            ),
+            _shade(skin, 0.5),
+            0.018,
+        )
     if a["AU9"] > 0.25:
         alpha = int(min(255, 300 * (a["AU9"] - 0.25)))
         for k in range(3):
@@ -338,7 +375,15 @@ def _draw_face(cv: _Canvas, ident: Identity, au: dict[str, float]) -> np.ndarray
     if max(a["AU12"], a["AU10"], a["AU9"]) > 0.3:  # nasolabial folds
         alpha = int(min(255, 230 * max(a["AU12"], a["AU10"], a["AU9"])))
         for side, c in ((-1, left), (1, right)):
-            cv.line(_bezier(np.array([side * (nw + 0.04), tip_y - 0.02]), np.array([side * (half + 0.08), (tip_y + c[1]) / 2]), c + np.array([side * 0.06, 0.03])), _shade(skin, 0.6, alpha), 0.015)
+            cv.line(
+                _bezier(
+                    np.array([side * (nw + 0.04), tip_y - 0.02]),
+                    np.array([side * (half + 0.08), (tip_y + c[1]) / 2]),
+                    c + np.array([side * 0.06, 0.03]),
+                ),
+                _shade(skin, 0.6, alpha),
+                0.015,
+            )
     lip = _shade((int(skin[0] * 0.85 + 30), int(skin[1] * 0.6), int(skin[2] * 0.6)), 1.0)
     outline = _bezier(left, np.array([0, top_out]), right) + _bezier(right, np.array([0, bot_out]), left)
     cv.polygon(outline, fill=lip)
@@ -348,7 +393,9 @@ def _draw_face(cv: _Canvas, ident: Identity, au: dict[str, float]) -> np.ndarray
         cv.polygon(inner_up + inner_lo, fill=(45, 20, 20, 255))
         if a["AU12"] > 0.4 or a["AU10"] > 0.4:  # teeth show in the upper part of the opening
             t = min(0.045, (bot_in - top_in) * 0.45)
-            teeth = _bezier(left * 0.8, np.array([0, top_in + 0.005]), right * 0.8) + _bezier(right * 0.8, np.array([0, top_in + t]), left * 0.8)
+            teeth = _bezier(left * 0.8, np.array([0, top_in + 0.005]), right * 0.8) + _bezier(
+                right * 0.8, np.array([0, top_in + t]), left * 0.8
+            )
             cv.polygon(teeth, fill=(235, 232, 220, 255))
     else:
         cv.line(_bezier(left, np.array([0, (top_in + bot_in) / 2]), right), _shade(skin, 0.3), 0.014)
@@ -377,7 +424,9 @@ def _background(size: int, nz: Nuisance, rng: np.random.Generator) -> Image.Imag
     raise ValueError(f"unknown background {nz.background!r}; allowed: plain, gradient, clutter")
 
 
-def render_face(identity: Identity, units: dict[str, float], nuisance: Nuisance, size: int = 128) -> tuple[Image.Image, np.ndarray]:
+def render_face(
+    identity: Identity, units: dict[str, float], nuisance: Nuisance, size: int = 128
+) -> tuple[Image.Image, np.ndarray]:
     """Render one RGB face image; returns it with the two eye centres in output pixels (x, y)."""
     big = size * SUPERSAMPLE
     cv = _Canvas(big)
@@ -391,7 +440,9 @@ def render_face(identity: Identity, units: dict[str, float], nuisance: Nuisance,
     t = c + np.array(nuisance.shift) * big
     inv = np.linalg.inv(fwd)
     offset = c - inv @ t
-    layer = cv.layer.transform((big, big), Image.Transform.AFFINE, (*inv[0], offset[0], *inv[1], offset[1]), resample=Image.Resampling.BICUBIC)
+    layer = cv.layer.transform(
+        (big, big), Image.Transform.AFFINE, (*inv[0], offset[0], *inv[1], offset[1]), resample=Image.Resampling.BICUBIC
+    )
     eyes_px = (fwd @ (eyes_px - c).T).T + t
 
     rng = np.random.default_rng(nuisance.seed)
@@ -413,4 +464,3 @@ def render_face(identity: Identity, units: dict[str, float], nuisance: Nuisance,
         arr = np.repeat(arr.mean(axis=-1, keepdims=True), 3, axis=-1)
     img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     return img, eyes_px / SUPERSAMPLE
-

@@ -25,7 +25,9 @@ def _one_split(groups: np.ndarray, val: float | int, test: float | int, seed: in
     n_subjects = len(np.unique(groups))
     n_train, val_size, test_size = split_sizes(n_subjects, val, test)
     if n_train < 1:
-        raise ValueError(f"split.val = {val} and split.test = {test} take {val_size} + {test_size} subjects of {n_subjects}: none is left to train on")
+        raise ValueError(
+            f"split.val = {val} and split.test = {test} take {val_size} + {test_size} subjects of {n_subjects}: none is left to train on"
+        )
     outer = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     rest, test_idx = next(outer.split(idx, groups=groups))
     split[test_idx] = "test"
@@ -46,7 +48,12 @@ def _imbalance(split: np.ndarray, emotions: np.ndarray) -> float:
 
 
 def split_subjects(
-    subjects: pd.Series, val: float | int, test: float | int, seed: int, emotions: pd.Series | None = None, candidates: int = 64
+    subjects: pd.Series,
+    val: float | int,
+    test: float | int,
+    seed: int,
+    emotions: pd.Series | None = None,
+    candidates: int = 64,
 ) -> pd.Series:
     """Assign each row's subject to train/val/test; `val`/`test` are subject counts or fractions.
 

@@ -23,16 +23,18 @@ class FaceSet:
         if len(self.images) != len(self.table):
             raise ValueError(f"{len(self.images)} images but {len(self.table)} table rows")
 
-    def select(self, mask: np.ndarray | pd.Series) -> "FaceSet":
+    def select(self, mask: np.ndarray | pd.Series) -> FaceSet:
         mask = np.asarray(mask, dtype=bool)
         return FaceSet(self.images[mask], self.table[mask].reset_index(drop=True))
 
     @staticmethod
-    def concat(parts: list["FaceSet"]) -> "FaceSet":
+    def concat(parts: list[FaceSet]) -> FaceSet:
         parts = [p for p in parts if len(p.images)]
         if not parts:
             raise ValueError("no faces to concatenate")
-        return FaceSet(np.concatenate([p.images for p in parts]), pd.concat([p.table for p in parts], ignore_index=True))
+        return FaceSet(
+            np.concatenate([p.images for p in parts]), pd.concat([p.table for p in parts], ignore_index=True)
+        )
 
 
 def write_face_set(faces: FaceSet, images_path: str | os.PathLike, table_path: str | os.PathLike) -> None:

@@ -30,17 +30,25 @@ class PaperCNN(nn.Module):
         super().__init__()
         side = _flat_side(image_size)
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3), nn.ReLU(inplace=True),
-            nn.Conv2d(32, 64, 3), nn.ReLU(inplace=True),
-            nn.MaxPool2d(2), nn.Dropout(0.25),
-            nn.Conv2d(64, 128, 3), nn.ReLU(inplace=True),
+            nn.Conv2d(1, 32, 3),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 64, 3),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
-            nn.Conv2d(128, 128, 3), nn.ReLU(inplace=True),
-            nn.MaxPool2d(2), nn.Dropout(0.25),
+            nn.Dropout(0.25),
+            nn.Conv2d(64, 128, 3),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(128, 128, 3),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Dropout(0.25),
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(128 * side * side, 1024), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Linear(128 * side * side, 1024),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
             nn.Linear(1024, n_classes),
         )
         # Keras defaults, as in the authors' code: Glorot-uniform weights, zero biases. PyTorch's default

@@ -10,8 +10,8 @@ The perceptual cycle loss reads VGG19 features through a learned 1x1 conv from g
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 def _norm(channels: int) -> nn.Module:
@@ -22,8 +22,13 @@ class ResnetBlock(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels), nn.ReLU(inplace=True),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            _norm(channels),
+            nn.ReLU(inplace=True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            _norm(channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -38,7 +43,12 @@ class DenseSumBlock(nn.Module):
         super().__init__()
         self.alpha = alpha
         self.subs = nn.ModuleList(
-            nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels), nn.LeakyReLU(0.2, inplace=True))
+            nn.Sequential(
+                nn.ReflectionPad2d(1),
+                nn.Conv2d(channels, channels, 3),
+                _norm(channels),
+                nn.LeakyReLU(0.2, inplace=True),
+            )
             for _ in range(sub_blocks)
         )
         self.fuse = nn.Conv2d(channels, channels, 1)
@@ -54,16 +64,29 @@ class TranslationGenerator(nn.Module):
     """x (N, 1, S, S) in [-1, 1] -> translated face, same shape. `dense_sub_blocks` = 0 gives CycleGAN's
     ResNet blocks; > 0 gives ECycleGAN's residual dense blocks of that many sub-blocks."""
 
-    def __init__(self, ngf: int = 64, blocks: int = 6, dense_sub_blocks: int = 0, alpha: float = 0.5, channels: int = 1) -> None:
+    def __init__(
+        self, ngf: int = 64, blocks: int = 6, dense_sub_blocks: int = 0, alpha: float = 0.5, channels: int = 1
+    ) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(channels, ngf, 7), _norm(ngf), nn.ReLU(inplace=True)]
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(channels, ngf, 7),
+            _norm(ngf),
+            nn.ReLU(inplace=True),
+        ]
         dim = ngf
         for _ in range(2):
             layers += [nn.Conv2d(dim, dim * 2, 3, 2, 1), _norm(dim * 2), nn.ReLU(inplace=True)]
             dim *= 2
-        layers += [DenseSumBlock(dim, dense_sub_blocks, alpha) if dense_sub_blocks else ResnetBlock(dim) for _ in range(blocks)]
+        layers += [
+            DenseSumBlock(dim, dense_sub_blocks, alpha) if dense_sub_blocks else ResnetBlock(dim) for _ in range(blocks)
+        ]
         for _ in range(2):
-            layers += [nn.ConvTranspose2d(dim, dim // 2, 3, 2, 1, output_padding=1), _norm(dim // 2), nn.ReLU(inplace=True)]
+            layers += [
+                nn.ConvTranspose2d(dim, dim // 2, 3, 2, 1, output_padding=1),
+                _norm(dim // 2),
+                nn.ReLU(inplace=True),
+            ]
             dim //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(dim, channels, 7), nn.Tanh()]
         self.main = nn.Sequential(*layers)
@@ -125,7 +148,7 @@ class VGGFeatures(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
-    def train(self, mode: bool = True) -> "VGGFeatures":
+    def train(self, mode: bool = True) -> VGGFeatures:
         return super().train(False)  # frozen: always eval
 
     def forward(self, rgb_signed: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,11 @@ class IdentityGenerator(nn.Module):
         n = _levels(image_size)
         self.z_dim = z_dim
         ch = width * 2 ** (n - 1)
-        layers: list[nn.Module] = [nn.ConvTranspose2d(z_dim, ch, 4, 1, 0, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)]
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(z_dim, ch, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(True),
+        ]
         for _ in range(n - 1):
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
             ch //= 2

@@ -35,7 +35,14 @@ class Generator(nn.Module):
     `out_channels` 3: a generator imported from the original RGB StarGAN code (`synthfer import-stargan`); its
     colour output is turned into the grey faces this workflow uses (ITU-R 601 luma, after the tanh)."""
 
-    def __init__(self, conv_dim: int = 64, c_dim: int = 7, repeat_num: int = 6, channels: int = 1, out_channels: int | None = None) -> None:
+    def __init__(
+        self,
+        conv_dim: int = 64,
+        c_dim: int = 7,
+        repeat_num: int = 6,
+        channels: int = 1,
+        out_channels: int | None = None,
+    ) -> None:
         super().__init__()
         out_channels = channels if out_channels is None else out_channels
         layers: list[nn.Module] = [
@@ -45,11 +52,19 @@ class Generator(nn.Module):
         ]
         dim = conv_dim
         for _ in range(2):
-            layers += [nn.Conv2d(dim, dim * 2, 4, 2, 1, bias=False), nn.InstanceNorm2d(dim * 2, affine=True), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(dim, dim * 2, 4, 2, 1, bias=False),
+                nn.InstanceNorm2d(dim * 2, affine=True),
+                nn.ReLU(inplace=True),
+            ]
             dim *= 2
         layers += [ResidualBlock(dim) for _ in range(repeat_num)]
         for _ in range(2):
-            layers += [nn.ConvTranspose2d(dim, dim // 2, 4, 2, 1, bias=False), nn.InstanceNorm2d(dim // 2, affine=True), nn.ReLU(inplace=True)]
+            layers += [
+                nn.ConvTranspose2d(dim, dim // 2, 4, 2, 1, bias=False),
+                nn.InstanceNorm2d(dim // 2, affine=True),
+                nn.ReLU(inplace=True),
+            ]
             dim //= 2
         layers += [nn.Conv2d(dim, out_channels, 7, 1, 3, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
@@ -65,7 +80,9 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """D(x) -> (patch real/fake scores, domain logits)."""
 
-    def __init__(self, image_size: int = 64, conv_dim: int = 64, c_dim: int = 7, repeat_num: int = 6, channels: int = 1) -> None:
+    def __init__(
+        self, image_size: int = 64, conv_dim: int = 64, c_dim: int = 7, repeat_num: int = 6, channels: int = 1
+    ) -> None:
         super().__init__()
         if image_size % (2**repeat_num):
             raise ValueError(f"image_size {image_size} must be divisible by 2**repeat_num = {2**repeat_num}")

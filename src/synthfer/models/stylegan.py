@@ -76,19 +76,30 @@ class StyledLayer(nn.Module):
 class StyleIdentityGenerator(nn.Module):
     """z (B, z_dim) -> face (B, 1, S, S) in about [-1, 1]; `truncation` < 1 pulls w towards its mean."""
 
-    def __init__(self, image_size: int = 64, z_dim: int = 128, w_dim: int = 128, mapping_layers: int = 4, width: int = 64) -> None:
+    def __init__(
+        self, image_size: int = 64, z_dim: int = 128, w_dim: int = 128, mapping_layers: int = 4, width: int = 64
+    ) -> None:
         super().__init__()
         n = _levels(image_size)
         self.z_dim, self.w_dim = z_dim, w_dim
-        self.mapping = nn.ModuleList(EqualLinear(z_dim if i == 0 else w_dim, w_dim, lr_mul=0.01) for i in range(mapping_layers))
-        channels = {2 ** r: min(width * 2 ** (n - r), 8 * width) for r in range(2, n + 1)}
+        self.mapping = nn.ModuleList(
+            EqualLinear(z_dim if i == 0 else w_dim, w_dim, lr_mul=0.01) for i in range(mapping_layers)
+        )
+        channels = {2**r: min(width * 2 ** (n - r), 8 * width) for r in range(2, n + 1)}
         self.const = nn.Parameter(torch.randn(1, channels[4], 4, 4))
         self.first = StyledLayer(channels[4], channels[4], w_dim)
         self.to_gray = nn.ModuleList([ModulatedConv(channels[4], 1, 1, w_dim, demodulate=False)])
         self.blocks = nn.ModuleList()
         for r in range(3, n + 1):
             res = 2**r
-            self.blocks.append(nn.ModuleList([StyledLayer(channels[res // 2], channels[res], w_dim), StyledLayer(channels[res], channels[res], w_dim)]))
+            self.blocks.append(
+                nn.ModuleList(
+                    [
+                        StyledLayer(channels[res // 2], channels[res], w_dim),
+                        StyledLayer(channels[res], channels[res], w_dim),
+                    ]
+                )
+            )
             self.to_gray.append(ModulatedConv(channels[res], 1, 1, w_dim, demodulate=False))
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
@@ -133,7 +144,7 @@ class StyleIdentityDiscriminator(nn.Module):
     def __init__(self, image_size: int = 64, width: int = 64) -> None:
         super().__init__()
         n = _levels(image_size)
-        channels = {2 ** r: min(width * 2 ** (n - r), 8 * width) for r in range(2, n + 1)}
+        channels = {2**r: min(width * 2 ** (n - r), 8 * width) for r in range(2, n + 1)}
         self.from_gray = nn.Conv2d(1, channels[image_size], 1)
         self.blocks = nn.Sequential(*[ResidualDown(channels[2**r], channels[2 ** (r - 1)]) for r in range(n, 2, -1)])
         self.final_conv = nn.Conv2d(channels[4] + 1, channels[4], 3, 1, 1)

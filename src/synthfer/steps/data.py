@@ -28,8 +28,19 @@ def render_demo_dataset(db: DemoDatabase, out_dir: PathLike, threads: int) -> No
     log.info("rendered %d images of %d subjects to %s", len(table), table["subject"].nunique(), out_dir)
 
 
-def prepare_dataset(name: str, loader: str, root: PathLike, options: dict, cfg: PrepareConfig, out_images: PathLike, out_table: PathLike, out_rejected: PathLike,
-                    threads: int, log_rejected: PathLike | None = None, labels: PathLike | None = None) -> None:
+def prepare_dataset(
+    name: str,
+    loader: str,
+    root: PathLike,
+    options: dict,
+    cfg: PrepareConfig,
+    out_images: PathLike,
+    out_table: PathLike,
+    out_rejected: PathLike,
+    threads: int,
+    log_rejected: PathLike | None = None,
+    labels: PathLike | None = None,
+) -> None:
     """`log_rejected`: a copy of the rejected list beside the log, which a failed job keeps (Snakemake deletes
     its outputs): when too many faces are rejected, the user can still read why."""
     records = load_records(loader, root, name, options, labels)
@@ -40,15 +51,31 @@ def prepare_dataset(name: str, loader: str, root: PathLike, options: dict, cfg: 
         if log_rejected is None:
             raise
         atomic_write_csv(error.rejected, log_rejected)
-        raise TooManyRejectedError(f"dataset {name!r}: {error}. Every rejected file and its reason: {log_rejected}", error.rejected) from None
+        raise TooManyRejectedError(
+            f"dataset {name!r}: {error}. Every rejected file and its reason: {log_rejected}", error.rejected
+        ) from None
     if log_rejected is not None:
         atomic_write_csv(rejected, log_rejected)
     atomic_write_csv(rejected, out_rejected)
     write_face_set(FaceSet(images, faces), out_images, out_table)
-    log.info("%s: %d faces kept, %d rejected; per emotion: %s", name, len(faces), len(rejected), faces["emotion"].value_counts().to_dict())
+    log.info(
+        "%s: %d faces kept, %d rejected; per emotion: %s",
+        name,
+        len(faces),
+        len(rejected),
+        faces["emotion"].value_counts().to_dict(),
+    )
 
 
-def split_real_faces(stores: list[PathLike], val: float | int, test: float | int, seed: int, out_images: PathLike, out_table: PathLike, stratify: bool = True) -> None:
+def split_real_faces(
+    stores: list[PathLike],
+    val: float | int,
+    test: float | int,
+    seed: int,
+    out_images: PathLike,
+    out_table: PathLike,
+    stratify: bool = True,
+) -> None:
     """Pool the real training datasets and split them by subject (stratified by emotion where possible)."""
     faces = FaceSet.concat([read_store(s) for s in stores])
     emotions = faces.table["emotion"] if stratify else None
@@ -59,7 +86,9 @@ def split_real_faces(stores: list[PathLike], val: float | int, test: float | int
     log.info("faces per split and emotion:\n%s", pd.crosstab(faces.table["emotion"], faces.table["split"]).to_string())
 
 
-def restrict_to_training_subjects(store: PathLike, split_table: PathLike, out_images: PathLike, out_table: PathLike) -> None:
+def restrict_to_training_subjects(
+    store: PathLike, split_table: PathLike, out_images: PathLike, out_table: PathLike
+) -> None:
     """The faces of a store whose subjects the real split put in train: what the GANs may learn from when
     the dataset is also a real training set (its val and test subjects stay unseen)."""
     faces = read_store(store)
@@ -67,16 +96,37 @@ def restrict_to_training_subjects(store: PathLike, split_table: PathLike, out_im
     train = set(split.loc[split["split"] == "train", "subject"])
     kept = faces.select(faces.table["subject"].isin(train).to_numpy())
     write_face_set(kept, out_images, out_table)
-    log.info("%s: %d of %d faces (%d of %d subjects) are of training subjects and go to the GANs", store, len(kept.table), len(faces.table),
-             kept.table["subject"].nunique(), faces.table["subject"].nunique())
+    log.info(
+        "%s: %d of %d faces (%d of %d subjects) are of training subjects and go to the GANs",
+        store,
+        len(kept.table),
+        len(faces.table),
+        kept.table["subject"].nunique(),
+        faces.table["subject"].nunique(),
+    )
 
 
-def check_design_step(tables: dict[str, PathLike], roles: dict[str, list[str]], split: dict, generating: bool, allow_missing_emotions: bool,
-                      minority: dict | None, torchscript: tuple[str, int] | None, out: PathLike) -> None:
+def check_design_step(
+    tables: dict[str, PathLike],
+    roles: dict[str, list[str]],
+    split: dict,
+    generating: bool,
+    allow_missing_emotions: bool,
+    minority: dict | None,
+    torchscript: tuple[str, int] | None,
+    out: PathLike,
+) -> None:
     """The data-dependent checks of the design (preflight.py), before any GAN job; `out` lists what passed."""
     faces = {name: pd.read_csv(path, keep_default_na=False, na_values=[""]) for name, path in tables.items()}
-    checked = check_design(faces, roles, split, generating, allow_missing_emotions, MinorityPlan(**minority) if minority else None,
-                           tuple(torchscript) if torchscript else None)
+    checked = check_design(
+        faces,
+        roles,
+        split,
+        generating,
+        allow_missing_emotions,
+        MinorityPlan(**minority) if minority else None,
+        tuple(torchscript) if torchscript else None,
+    )
     for line in checked:
         log.info("ok: %s", line)
     atomic_write_text("".join(f"ok: {line}\n" for line in checked), out)

@@ -17,10 +17,21 @@ log = logging.getLogger("synthfer")
 PathLike = str | os.PathLike
 
 
-def filter_ambiguous_faces(images: PathLike, table: PathLike, cfg: AmbiguityFilterConfig, device: str, out_images: PathLike, out_table: PathLike, out_confidence: PathLike, out_counts: PathLike) -> None:
+def filter_ambiguous_faces(
+    images: PathLike,
+    table: PathLike,
+    cfg: AmbiguityFilterConfig,
+    device: str,
+    out_images: PathLike,
+    out_table: PathLike,
+    out_confidence: PathLike,
+    out_counts: PathLike,
+) -> None:
     faces = read_face_set(images, table)
     log.info("scoring %d faces with %d-fold out-of-fold classifiers", len(faces.images), cfg.folds)
-    confidence = out_of_fold_confidence(faces.images, faces.table["emotion"], faces.table["subject"], cfg, pick_device(device))
+    confidence = out_of_fold_confidence(
+        faces.images, faces.table["emotion"], faces.table["subject"], cfg, pick_device(device)
+    )
     keep = select_unambiguous(faces.table["emotion"], confidence, cfg.keep)
     counts = counts_before_after(faces.table["emotion"], keep)
     atomic_write_csv(faces.table.assign(confidence=confidence.round(6), kept=keep), out_confidence)

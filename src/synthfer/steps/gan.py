@@ -30,7 +30,14 @@ def _gan_training_faces(stores: list[PathLike], neutral_only: bool) -> FaceSet:
     return faces
 
 
-def train_stargan_step(stores: list[PathLike], cfg: StarGANConfig, device: str, out_model: PathLike, out_losses: PathLike, work_dir: PathLike) -> None:
+def train_stargan_step(
+    stores: list[PathLike],
+    cfg: StarGANConfig,
+    device: str,
+    out_model: PathLike,
+    out_losses: PathLike,
+    work_dir: PathLike,
+) -> None:
     faces = _gan_training_faces(stores, neutral_only=False)
     domains = faces.table["emotion"].map(DOMAINS.index).to_numpy()
     log.info("StarGAN on %d faces; per domain: %s", len(domains), faces.table["emotion"].value_counts().to_dict())
@@ -39,7 +46,14 @@ def train_stargan_step(stores: list[PathLike], cfg: StarGANConfig, device: str, 
     save_stargan(G.cpu(), cfg, out_model)
 
 
-def train_identity_step(stores: list[PathLike], cfg: IdentityGANConfig, device: str, out_model: PathLike, out_losses: PathLike, work_dir: PathLike) -> None:
+def train_identity_step(
+    stores: list[PathLike],
+    cfg: IdentityGANConfig,
+    device: str,
+    out_model: PathLike,
+    out_losses: PathLike,
+    work_dir: PathLike,
+) -> None:
     faces = _gan_training_faces(stores, neutral_only=True)
     log.info("identity GAN on %d neutral faces", len(faces.images))
     G, losses = train_identity_gan(faces.images, cfg, pick_device(device), work_dir)
@@ -47,14 +61,23 @@ def train_identity_step(stores: list[PathLike], cfg: IdentityGANConfig, device: 
     save_identity_gan(G.cpu(), cfg, out_model)
 
 
-def train_cyclegan_step(stores: list[PathLike], cfg: CycleGANConfig, device: str, out_model: PathLike, out_losses: PathLike, work_dir: PathLike) -> None:
+def train_cyclegan_step(
+    stores: list[PathLike],
+    cfg: CycleGANConfig,
+    device: str,
+    out_model: PathLike,
+    out_losses: PathLike,
+    work_dir: PathLike,
+) -> None:
     """One unpaired translator cfg.source -> cfg.target on the GAN-training faces of those two emotions."""
     faces = _gan_training_faces(stores, neutral_only=False)
     emotion = faces.table["emotion"].to_numpy()
     source, target = faces.images[emotion == cfg.source], faces.images[emotion == cfg.target]
     for name, part in ((cfg.source, source), (cfg.target, target)):
         if len(part) == 0:
-            raise ValueError(f"{cfg.variant}: no {name} faces in roles.gan_train, so {cfg.source} -> {cfg.target} cannot be learned")
+            raise ValueError(
+                f"{cfg.variant}: no {name} faces in roles.gan_train, so {cfg.source} -> {cfg.target} cannot be learned"
+            )
     log.info("%s %s -> %s on %d + %d faces", cfg.variant, cfg.source, cfg.target, len(source), len(target))
     G, losses = train_cyclegan(source, target, cfg, pick_device(device), work_dir)
     atomic_write_csv(losses, out_losses)

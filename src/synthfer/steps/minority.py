@@ -11,9 +11,9 @@ import os
 import pandas as pd
 import torch
 
+from synthfer.arms import OVERSAMPLED
 from synthfer.data.store import read_store
 from synthfer.io import atomic_write_csv
-from synthfer.arms import OVERSAMPLED
 from synthfer.minority import MinorityConfig, compare_with_baseline, compare_with_control, cross_validate
 from synthfer.runtime import pick_device
 from synthfer.train.classifier import ClassifierConfig
@@ -39,16 +39,34 @@ def minority_translator(name: str, model_paths: list[PathLike], target: str, dev
     return PerEmotionTranslator(name, {target: generator})
 
 
-def cross_validate_minority_step(store: PathLike, translator_name: str, model_paths: list[PathLike], n: int, cfg: MinorityConfig,
-                                 classifier: ClassifierConfig, device: str, out_folds: PathLike) -> None:
+def cross_validate_minority_step(
+    store: PathLike,
+    translator_name: str,
+    model_paths: list[PathLike],
+    n: int,
+    cfg: MinorityConfig,
+    classifier: ClassifierConfig,
+    device: str,
+    out_folds: PathLike,
+) -> None:
     dev = pick_device(device)
     faces = read_store(store)
     oversample = translator_name == OVERSAMPLED
     translator = None if oversample else minority_translator(translator_name, model_paths, cfg.target, dev)
     what = "repeated real" if oversample else "translated"
-    log.info("%s: %d faces, %d %s %s faces added to each fold; %d x %d-fold CV by subject", translator_name, len(faces.images), n if translator or oversample else 0,
-             what, cfg.target, cfg.repeats, cfg.folds)
-    folds = cross_validate(faces, translator, n, cfg, classifier, dev, oversample).assign(translator=translator_name, n=n)
+    log.info(
+        "%s: %d faces, %d %s %s faces added to each fold; %d x %d-fold CV by subject",
+        translator_name,
+        len(faces.images),
+        n if translator or oversample else 0,
+        what,
+        cfg.target,
+        cfg.repeats,
+        cfg.folds,
+    )
+    folds = cross_validate(faces, translator, n, cfg, classifier, dev, oversample).assign(
+        translator=translator_name, n=n
+    )
     atomic_write_csv(folds, out_folds)
 
 
@@ -58,9 +76,16 @@ def summarize_minority(fold_paths: list[PathLike], target: str, out_summary: Pat
     from synthfer.metrics import summarize_over_seeds
 
     folds = pd.concat([pd.read_csv(p) for p in fold_paths], ignore_index=True)
-    metrics = [*SUMMARY_METRICS, f"precision_{target}", f"auc_{target}", *[c for c in folds.columns if c.startswith("precision_") and not c.endswith(target)]]
+    metrics = [
+        *SUMMARY_METRICS,
+        f"precision_{target}",
+        f"auc_{target}",
+        *[c for c in folds.columns if c.startswith("precision_") and not c.endswith(target)],
+    ]
     metrics = [m for m in dict.fromkeys(metrics) if m in folds.columns]
-    summary = summarize_over_seeds(folds.assign(seed=folds["repeat"] * 1000 + folds["fold"]), ["translator", "n"], metrics)
+    summary = summarize_over_seeds(
+        folds.assign(seed=folds["repeat"] * 1000 + folds["fold"]), ["translator", "n"], metrics
+    )
     summary = summary.rename(columns=lambda c: c.replace("_n_seeds", "_n_folds"))
     if "at_chance" in folds.columns:  # folds whose classifier never left the chance plateau
         stuck = folds.groupby(["translator", "n"])["at_chance"].sum().astype(int).rename("folds_at_chance")

@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from synthfer.augment import augment_batch
 from synthfer.checkpoint import load_model, save_model
 from synthfer.labels import EMOTIONS
-from synthfer.models.classifier import PaperCNN
 from synthfer.logs import Progress
 from synthfer.runtime import autocast, resolve_precision, seed_everything
 from synthfer.settings import CLASSIFIER_ARCHITECTURES, PRECISIONS, ClassifierConfig  # noqa: F401 - re-exported
@@ -46,6 +45,7 @@ class EarlyStopping:
     """Early stopping on validation loss, as Keras does it: stop after `patience` epochs without a new best,
     counting only epochs after `start_from_epoch`, so that a network still on its initial chance plateau
     (validation loss near ln 6) is not stopped before it starts to learn. The best epoch is kept over all epochs."""
+
     patience: int
     start_from_epoch: int = 0
     best_loss: float = float("inf")
@@ -70,7 +70,9 @@ def _as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1).to(device)
 
 
-def compiled_or_eager(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str, backend: str = "inductor") -> torch.nn.Module:
+def compiled_or_eager(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str, backend: str = "inductor"
+) -> torch.nn.Module:
     """`torch.compile(model)` when it compiles and runs one training step on (x, y), else `model` itself, with
     a warning: a missing C++ compiler or an unsupported device must not stop a study. The trial step leaves
     no trace: gradients are cleared and the RNG state is restored, so the run draws what it would draw."""
@@ -83,7 +85,9 @@ def compiled_or_eager(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, 
                 loss = F.cross_entropy(compiled(x.contiguous(memory_format=torch.channels_last)).float(), y)
             loss.backward()
     except Exception as error:  # noqa: BLE001 - whatever the compiler raises, the eager model still trains
-        cause = getattr(error, "inner_exception", None) or error.__cause__ or error  # Dynamo wraps the compiler's own error
+        cause = (
+            getattr(error, "inner_exception", None) or error.__cause__ or error
+        )  # Dynamo wraps the compiler's own error
         first_line = (str(cause).strip().splitlines() or [""])[0]
         log.warning("torch.compile failed (%s: %s); training without it", type(cause).__name__, first_line[:300])
         compiled = model
@@ -106,7 +110,9 @@ def predict_proba(model: torch.nn.Module, images: np.ndarray, batch_size: int = 
 
 
 @torch.no_grad()
-def _mean_loss(model: torch.nn.Module, x_all: torch.Tensor, y_all: torch.Tensor, batch_size: int, precision: str = "auto") -> float:
+def _mean_loss(
+    model: torch.nn.Module, x_all: torch.Tensor, y_all: torch.Tensor, batch_size: int, precision: str = "auto"
+) -> float:
     model.eval()
     total = torch.zeros((), device=x_all.device)
     with autocast(x_all.device, precision):
@@ -116,8 +122,16 @@ def _mean_loss(model: torch.nn.Module, x_all: torch.Tensor, y_all: torch.Tensor,
     return total.item() / max(1, len(x_all))
 
 
-def train_one_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, x_tr: torch.Tensor, y_tr: torch.Tensor, batch_size: int, gen: torch.Generator,
-                    augment: bool = False, precision: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+def train_one_epoch(
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    x_tr: torch.Tensor,
+    y_tr: torch.Tensor,
+    batch_size: int,
+    gen: torch.Generator,
+    augment: bool = False,
+    precision: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One pass over uint8 faces already on the device, batches by index (each face flipped and warped its
     own way when `augment`), under `precision` (runtime.PRECISIONS); returns (loss sum, correct) as device tensors, so nothing waits for the device
     inside the loop."""
@@ -157,25 +171,41 @@ def train_classifier(
     gen = seed_everything(seed, device)
     precision = resolve_precision(cfg.precision, device)
     log.info("training on %s in %s", device, precision)
-    model = cfg.build().to(device, memory_format=torch.channels_last)  # NHWC: ~1.2x faster convs on CPU, tensor cores on CUDA
+    model = cfg.build().to(
+        device, memory_format=torch.channels_last
+    )  # NHWC: ~1.2x faster convs on CPU, tensor cores on CUDA
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
     x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
     best_state, stopping = copy.deepcopy(model.state_dict()), EarlyStopping(cfg.patience, cfg.start_from_epoch)
-    net = compiled_or_eager(model, to_unit(x_tr[: cfg.batch_size]), y_tr[: cfg.batch_size], precision) if cfg.compile else model
+    net = (
+        compiled_or_eager(model, to_unit(x_tr[: cfg.batch_size]), y_tr[: cfg.batch_size], precision)
+        if cfg.compile
+        else model
+    )
     history = []
     progress = Progress("classifier epoch", cfg.max_epochs, every_s=0)
     for epoch in range(1, cfg.max_epochs + 1):
         running, correct = train_one_epoch(net, opt, x_tr, y_tr, cfg.batch_size, gen, cfg.augment, precision)
         val_loss = _mean_loss(net, x_va, y_va, cfg.eval_batch_size, precision)
-        row = {"epoch": epoch, "train_loss": running.item() / len(x_tr), "train_accuracy": correct.item() / len(x_tr), "val_loss": val_loss}
+        row = {
+            "epoch": epoch,
+            "train_loss": running.item() / len(x_tr),
+            "train_accuracy": correct.item() / len(x_tr),
+            "val_loss": val_loss,
+        }
         history.append(row)
         improved = stopping.update(epoch, val_loss)
         if improved:
             best_state = copy.deepcopy(model.state_dict())
-        progress.update(epoch, f"train_loss={row['train_loss']:.4f} train_acc={row['train_accuracy']:.3f} val_loss={val_loss:.4f}{' *' if improved else ''}")
+        progress.update(
+            epoch,
+            f"train_loss={row['train_loss']:.4f} train_acc={row['train_accuracy']:.3f} val_loss={val_loss:.4f}{' *' if improved else ''}",
+        )
         if stopping.stop:
-            log.info("early stop at epoch %d; best epoch %d (val_loss %.4f)", epoch, stopping.best_epoch, stopping.best_loss)
+            log.info(
+                "early stop at epoch %d; best epoch %d (val_loss %.4f)", epoch, stopping.best_epoch, stopping.best_loss
+            )
             break
     model.load_state_dict(best_state)
     hist = pd.DataFrame(history)
@@ -188,7 +218,9 @@ def train_classifier(
 INPUT_SCALING = "grayscale uint8 faces / 255 (synthfer.tensors.to_unit)"
 
 
-def save_classifier(model: torch.nn.Module, cfg: ClassifierConfig, path: str | os.PathLike, preprocess: dict | None = None) -> None:
+def save_classifier(
+    model: torch.nn.Module, cfg: ClassifierConfig, path: str | os.PathLike, preprocess: dict | None = None
+) -> None:
     """The model file carries its class names (output order) and the preprocessing its faces went through
     (alignment geometry, image size, scaling), so `synthfer predict` needs nothing re-typed."""
     save_model(model, cfg, path, {"classes": list(EMOTIONS), "preprocess": preprocess, "input_scaling": INPUT_SCALING})

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +23,12 @@ from torch import nn
 
 from synthfer.checkpoint import load_model, save_model
 from synthfer.logs import Progress
-from synthfer.models.cyclegan import GrayToRGB, PatchDiscriminator, TranslationGenerator, VGGFeatures
+from synthfer.models.cyclegan import GrayToRGB, TranslationGenerator, VGGFeatures
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.runtime import autocast, seed_everything
+from synthfer.settings import CYCLEGAN_LOSSES, CYCLEGAN_VARIANTS, CycleGANConfig  # noqa: F401 - re-exported
 from synthfer.tensors import from_signed, to_signed
 from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
-from synthfer.settings import CYCLEGAN_LOSSES, CYCLEGAN_VARIANTS, CycleGANConfig  # noqa: F401 - re-exported
 from synthfer.train.stargan import gradient_penalty
 
 log = logging.getLogger("synthfer")
@@ -106,7 +105,13 @@ class ImagePool:
         self.images = images.to(device) if len(images) else None
 
 
-def critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor, gan_loss: str, flip_real: torch.Tensor | None = None, flip_fake: torch.Tensor | None = None) -> torch.Tensor:
+def critic_loss(
+    real_scores: torch.Tensor,
+    fake_scores: torch.Tensor,
+    gan_loss: str,
+    flip_real: torch.Tensor | None = None,
+    flip_fake: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Critic loss on raw patch scores. LSGAN: (D(real) - 1)^2 + D(fake)^2, halved as in CycleGAN;
     WGAN: D(fake) - D(real). `flip_*` (bool per sample) swap that sample's real/fake target."""
     sign_real = torch.ones(len(real_scores), device=real_scores.device)
@@ -116,9 +121,11 @@ def critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor, gan_loss: 
     if flip_fake is not None:
         sign_fake = torch.where(flip_fake, -sign_fake, sign_fake)
     if gan_loss == "lsgan":
+
         def ls(scores: torch.Tensor, sign: torch.Tensor) -> torch.Tensor:
             target = (sign > 0).float().view(-1, *[1] * (scores.dim() - 1)).expand_as(scores)
             return F.mse_loss(scores, target)
+
         return 0.5 * (ls(real_scores, sign_real) + ls(fake_scores, sign_fake))
     per_real = real_scores.flatten(1).mean(1)
     per_fake = fake_scores.flatten(1).mean(1)
@@ -167,7 +174,9 @@ def translate_faces(generator: nn.Module, images: torch.Tensor, batch: int = 256
     return torch.cat(out) if out else images.clone()
 
 
-def train_cyclegan(source: np.ndarray, target: np.ndarray, cfg: CycleGANConfig, device: torch.device, work_dir: str | os.PathLike) -> tuple[TranslationGenerator, pd.DataFrame]:
+def train_cyclegan(
+    source: np.ndarray, target: np.ndarray, cfg: CycleGANConfig, device: torch.device, work_dir: str | os.PathLike
+) -> tuple[TranslationGenerator, pd.DataFrame]:
     """Train on uint8 faces of the source and target emotions (unpaired); returns the source->target
     generator and the loss log. Sample grids, loss plot and checkpoints go to work_dir."""
     work = Path(work_dir)
@@ -177,7 +186,9 @@ def train_cyclegan(source: np.ndarray, target: np.ndarray, cfg: CycleGANConfig, 
     xb_all = torch.from_numpy(target).unsqueeze(1).to(device)
     G_ab, G_ba = cfg.build_generator().to(device), cfg.build_generator().to(device)
     D_a, D_b = cfg.build_discriminator().to(device), cfg.build_discriminator().to(device)
-    cycle = CycleLoss(cfg.cycle_loss, vgg19_features(cfg.vgg_weights) if cfg.cycle_loss == "perceptual" else None, cfg.vgg_layers).to(device)
+    cycle = CycleLoss(
+        cfg.cycle_loss, vgg19_features(cfg.vgg_weights) if cfg.cycle_loss == "perceptual" else None, cfg.vgg_layers
+    ).to(device)
     g_params = [*G_ab.parameters(), *G_ba.parameters(), *(p for p in cycle.parameters() if p.requires_grad)]
     g_opt = torch.optim.Adam(g_params, cfg.lr, betas=(cfg.beta1, cfg.beta2))
     d_opt = torch.optim.Adam([*D_a.parameters(), *D_b.parameters()], cfg.lr, betas=(cfg.beta1, cfg.beta2))
@@ -189,7 +200,15 @@ def train_cyclegan(source: np.ndarray, target: np.ndarray, cfg: CycleGANConfig, 
     start = 1
     state = checkpointer.load()
     if state is not None:
-        for module, name in ((G_ab, "G_ab"), (G_ba, "G_ba"), (D_a, "D_a"), (D_b, "D_b"), (cycle, "cycle"), (g_opt, "g_opt"), (d_opt, "d_opt")):
+        for module, name in (
+            (G_ab, "G_ab"),
+            (G_ba, "G_ba"),
+            (D_a, "D_a"),
+            (D_b, "D_b"),
+            (cycle, "cycle"),
+            (g_opt, "g_opt"),
+            (d_opt, "d_opt"),
+        ):
             module.load_state_dict(state[name])
         pool_a.load(state["pool_a"], device)
         pool_b.load(state["pool_b"], device)
@@ -199,14 +218,46 @@ def train_cyclegan(source: np.ndarray, target: np.ndarray, cfg: CycleGANConfig, 
     progress = Progress(f"{cfg.variant} {cfg.source}->{cfg.target} iteration", cfg.iterations, start=start - 1)
     with checkpointer:
         for it in range(start, cfg.iterations + 1):
-            _iteration(it, cfg, G_ab, G_ba, D_a, D_b, cycle, g_opt, d_opt, pool_a, pool_b, xa_all, xb_all, gen, device, rows, d_last, progress)
+            _iteration(
+                it,
+                cfg,
+                G_ab,
+                G_ba,
+                D_a,
+                D_b,
+                cycle,
+                g_opt,
+                d_opt,
+                pool_a,
+                pool_b,
+                xa_all,
+                xb_all,
+                gen,
+                device,
+                rows,
+                d_last,
+                progress,
+            )
             if it % cfg.sample_every == 0 or it == cfg.iterations:
                 _save_samples(G_ab, G_ba, fixed_a, fixed_b, work / f"samples_{it:07d}.png")
-                save_loss_plot(pd.DataFrame(rows), work / "losses.png", f"{cfg.variant} {cfg.source}->{cfg.target} losses")
+                save_loss_plot(
+                    pd.DataFrame(rows), work / "losses.png", f"{cfg.variant} {cfg.source}->{cfg.target} losses"
+                )
             if checkpointer.due(it, cfg.iterations):
-                state = {"G_ab": G_ab.state_dict(), "G_ba": G_ba.state_dict(), "D_a": D_a.state_dict(), "D_b": D_b.state_dict(),
-                         "cycle": cycle.state_dict(), "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(),
-                         "pool_a": pool_a.state(), "pool_b": pool_b.state(), "rows": rows, "d_last": d_last, "random": random_state(gen)}
+                state = {
+                    "G_ab": G_ab.state_dict(),
+                    "G_ba": G_ba.state_dict(),
+                    "D_a": D_a.state_dict(),
+                    "D_b": D_b.state_dict(),
+                    "cycle": cycle.state_dict(),
+                    "g_opt": g_opt.state_dict(),
+                    "d_opt": d_opt.state_dict(),
+                    "pool_a": pool_a.state(),
+                    "pool_b": pool_b.state(),
+                    "rows": rows,
+                    "d_last": d_last,
+                    "random": random_state(gen),
+                }
                 checkpointer.save(it, state)
     checkpointer.clear()
     return G_ab.eval(), pd.DataFrame(rows)
@@ -224,10 +275,24 @@ def _noisy(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
 
 
 def _iteration(
-    it: int, cfg: CycleGANConfig, G_ab: nn.Module, G_ba: nn.Module, D_a: nn.Module, D_b: nn.Module, cycle: CycleLoss,
-    g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer, pool_a: ImagePool, pool_b: ImagePool,
-    xa_all: torch.Tensor, xb_all: torch.Tensor, gen: torch.Generator, device: torch.device,
-    rows: list[dict[str, float]], d_last: dict[str, float], progress: Progress,
+    it: int,
+    cfg: CycleGANConfig,
+    G_ab: nn.Module,
+    G_ba: nn.Module,
+    D_a: nn.Module,
+    D_b: nn.Module,
+    cycle: CycleLoss,
+    g_opt: torch.optim.Optimizer,
+    d_opt: torch.optim.Optimizer,
+    pool_a: ImagePool,
+    pool_b: ImagePool,
+    xa_all: torch.Tensor,
+    xb_all: torch.Tensor,
+    gen: torch.Generator,
+    device: torch.device,
+    rows: list[dict[str, float]],
+    d_last: dict[str, float],
+    progress: Progress,
 ) -> None:
     real_a, real_b = _batch(xa_all, cfg.batch_size, gen), _batch(xb_all, cfg.batch_size, gen)
     sigma = cfg.instance_noise * max(0.0, 1.0 - (it - 1) / cfg.iterations)
@@ -235,7 +300,9 @@ def _iteration(
     # generators: fool both critics, come back through the cycle, leave faces of the other domain alone
     with autocast(device):
         fake_b, fake_a = G_ab(real_a), G_ba(real_b)
-        g_adv = generator_adv_loss(D_b(_noisy(fake_b, sigma, gen)).float(), cfg.gan_loss) + generator_adv_loss(D_a(_noisy(fake_a, sigma, gen)).float(), cfg.gan_loss)
+        g_adv = generator_adv_loss(D_b(_noisy(fake_b, sigma, gen)).float(), cfg.gan_loss) + generator_adv_loss(
+            D_a(_noisy(fake_a, sigma, gen)).float(), cfg.gan_loss
+        )
         g_cyc = cycle(real_a, G_ba(fake_b).float()) + cycle(real_b, G_ab(fake_a).float())
         g_idt = torch.zeros((), device=device)
         if cfg.lambda_idt > 0:
@@ -250,7 +317,11 @@ def _iteration(
         d_loss = torch.zeros((), device=device)
         for D, real, pool, fake in ((D_a, real_a, pool_a, fake_a), (D_b, real_b, pool_b, fake_b)):
             fake = pool.query(fake.float(), gen)
-            flips = [torch.rand(len(real), generator=gen, device=gen.device) < cfg.label_flip for _ in range(2)] if cfg.label_flip > 0 else [None, None]
+            flips = (
+                [torch.rand(len(real), generator=gen, device=gen.device) < cfg.label_flip for _ in range(2)]
+                if cfg.label_flip > 0
+                else [None, None]
+            )
             with autocast(device):
                 real_in, fake_in = _noisy(real, sigma, gen), _noisy(fake, sigma, gen)
                 loss = critic_loss(D(real_in).float(), D(fake_in).float(), cfg.gan_loss, *flips)
@@ -262,7 +333,9 @@ def _iteration(
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         d_opt.step()
-        d_last["d_loss"] = d_loss.item() if it % cfg.log_every == 0 or it == cfg.iterations else d_last.get("d_loss", float("nan"))
+        d_last["d_loss"] = (
+            d_loss.item() if it % cfg.log_every == 0 or it == cfg.iterations else d_last.get("d_loss", float("nan"))
+        )
 
     factor = _lr_factor(cfg, it)
     for opt in (g_opt, d_opt):
@@ -270,7 +343,14 @@ def _iteration(
             group["lr"] = cfg.lr * factor
 
     if it % cfg.log_every == 0 or it == cfg.iterations:
-        row = {"iteration": it, "g_adv": g_adv.item(), "g_cyc": g_cyc.item(), "g_idt": g_idt.item(), "d_loss": d_last.get("d_loss", float("nan")), "noise_sigma": sigma}
+        row = {
+            "iteration": it,
+            "g_adv": g_adv.item(),
+            "g_cyc": g_cyc.item(),
+            "g_idt": g_idt.item(),
+            "d_loss": d_last.get("d_loss", float("nan")),
+            "noise_sigma": sigma,
+        }
         rows.append(row)
         progress.update(it, " ".join(f"{k}={v:.3f}" for k, v in row.items() if k != "iteration"))
 
@@ -279,7 +359,9 @@ def _save_samples(G_ab: nn.Module, G_ba: nn.Module, fixed_a: torch.Tensor, fixed
     """Rows: source face, translated, reconstructed; then target face, translated back, reconstructed."""
     to_b = translate_faces(G_ab, fixed_a)
     to_a = translate_faces(G_ba, fixed_b)
-    grid = torch.cat([fixed_a.cpu(), to_b, translate_faces(G_ba, to_b), fixed_b.cpu(), to_a, translate_faces(G_ab, to_a)])
+    grid = torch.cat(
+        [fixed_a.cpu(), to_b, translate_faces(G_ba, to_b), fixed_b.cpu(), to_a, translate_faces(G_ab, to_a)]
+    )
     save_image_grid(grid, path, ncol=max(len(fixed_a), 1))
     G_ab.train()
     G_ba.train()

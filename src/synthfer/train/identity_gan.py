@@ -8,7 +8,6 @@ the running mean of w for the truncation trick (`truncation` at sampling time).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +16,14 @@ import torch
 import torch.nn.functional as F
 
 from synthfer.checkpoint import load_model, save_model
-
-from synthfer.models.identity_gan import IdentityDiscriminator, IdentityGenerator
-from synthfer.models.stylegan import StyleIdentityDiscriminator, StyleIdentityGenerator
-from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.logs import Progress
+from synthfer.models.stylegan import StyleIdentityGenerator
+from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.runtime import autocast, seed_everything
 from synthfer.settings import IDENTITY_GAN_ARCHITECTURES, IdentityGANConfig  # noqa: F401 - re-exported
+from synthfer.tensors import from_signed, to_signed
 from synthfer.train.ema import EMA
 from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
-from synthfer.tensors import from_signed, to_signed
-
 
 ARCHITECTURES = IDENTITY_GAN_ARCHITECTURES
 
@@ -54,7 +50,9 @@ def sample_identities(G: torch.nn.Module, n: int, seed: int, batch: int = 256, t
     return torch.cat(out)
 
 
-def train_identity_gan(images: np.ndarray, cfg: IdentityGANConfig, device: torch.device, work_dir: str | os.PathLike) -> tuple[torch.nn.Module, pd.DataFrame]:
+def train_identity_gan(
+    images: np.ndarray, cfg: IdentityGANConfig, device: torch.device, work_dir: str | os.PathLike
+) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train on uint8 neutral faces (N, S, S); sample grids and a loss plot go to work_dir."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -83,7 +81,14 @@ def train_identity_gan(images: np.ndarray, cfg: IdentityGANConfig, device: torch
         for it in range(start, cfg.iterations + 1):
             _identity_iteration(it, G, D, g_opt, d_opt, ema, x_all, gen, cfg, device, rows, progress, fixed_z, work)
             if checkpointer.due(it, cfg.iterations):
-                state = {"G": G.state_dict(), "D": D.state_dict(), "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "rows": rows, "random": random_state(gen)}
+                state = {
+                    "G": G.state_dict(),
+                    "D": D.state_dict(),
+                    "g_opt": g_opt.state_dict(),
+                    "d_opt": d_opt.state_dict(),
+                    "rows": rows,
+                    "random": random_state(gen),
+                }
                 if ema is not None:
                     state["ema"] = ema.state_dict()
                 checkpointer.save(it, state)
@@ -99,9 +104,20 @@ def r1_penalty(real_logit: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
 
 
 def _identity_iteration(
-    it: int, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer, ema: EMA | None,
-    x_all: torch.Tensor, gen: torch.Generator, cfg: IdentityGANConfig, device: torch.device, rows: list[dict[str, float]],
-    progress: Progress, fixed_z: torch.Tensor, work: Path,
+    it: int,
+    G: torch.nn.Module,
+    D: torch.nn.Module,
+    g_opt: torch.optim.Optimizer,
+    d_opt: torch.optim.Optimizer,
+    ema: EMA | None,
+    x_all: torch.Tensor,
+    gen: torch.Generator,
+    cfg: IdentityGANConfig,
+    device: torch.device,
+    rows: list[dict[str, float]],
+    progress: Progress,
+    fixed_z: torch.Tensor,
+    work: Path,
 ) -> None:
     """One discriminator step (non-saturating loss, R1 when asked) and one generator step, then the EMA and
     the mean w, logging and samples."""
@@ -140,7 +156,11 @@ def _identity_iteration(
         sampler = ema.module if ema is not None else G
         sampler.eval()
         with torch.no_grad():
-            save_image_grid(from_signed(_generate(sampler, fixed_z, cfg.truncation).float()).cpu(), work / f"samples_{it:07d}.png", ncol=8)
+            save_image_grid(
+                from_signed(_generate(sampler, fixed_z, cfg.truncation).float()).cpu(),
+                work / f"samples_{it:07d}.png",
+                ncol=8,
+            )
         sampler.train()
         save_loss_plot(pd.DataFrame(rows), work / "losses.png", "identity GAN losses")
 

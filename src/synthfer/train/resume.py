@@ -42,7 +42,12 @@ def random_state(generator: torch.Generator) -> dict[str, Any]:
     state = {
         "generator": generator.get_state(),
         "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]), "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
+        "numpy": {
+            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "gauss": float(np_state[4]),
+        },
         "python": [list(random.getstate()[1]), random.getstate()[2]],
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -87,7 +92,7 @@ class Checkpointer:
         self.signal_received: int | None = None
         self._previous_handlers: dict[int, Any] = {}
 
-    def __enter__(self) -> "Checkpointer":
+    def __enter__(self) -> Checkpointer:
         for sig in (signal.SIGTERM, signal.SIGUSR1):
             try:
                 self._previous_handlers[sig] = signal.signal(sig, self._on_signal)
@@ -105,7 +110,9 @@ class Checkpointer:
 
     def due(self, iteration: int, last: int) -> bool:
         """Checkpoint now? Every `every` iterations, and whenever a signal arrived (not after the last one)."""
-        return iteration < last and (self.signal_received is not None or (self.every > 0 and iteration % self.every == 0))
+        return iteration < last and (
+            self.signal_received is not None or (self.every > 0 and iteration % self.every == 0)
+        )
 
     def save(self, iteration: int, state: dict[str, Any]) -> None:
         path, previous = self.dir / CHECKPOINT, self.dir / PREVIOUS
@@ -115,7 +122,9 @@ class Checkpointer:
         log.info("checkpoint at iteration %d -> %s", iteration, path)
         signum, self.signal_received = self.signal_received, None
         if signum == signal.SIGTERM:
-            raise TrainingInterrupted(f"SIGTERM at iteration {iteration}: checkpoint written, a restart resumes from it")
+            raise TrainingInterrupted(
+                f"SIGTERM at iteration {iteration}: checkpoint written, a restart resumes from it"
+            )
         if signum is not None:
             log.info("%s: checkpoint written, training goes on", signal.Signals(signum).name)
 
@@ -127,7 +136,12 @@ class Checkpointer:
             try:
                 state = load_torch(path)
             except Exception as error:  # truncated or corrupt file: say so, try the one before
-                log.warning("checkpoint %s is unreadable (%s: %s); trying the previous one", path, type(error).__name__, str(error)[:200])
+                log.warning(
+                    "checkpoint %s is unreadable (%s: %s); trying the previous one",
+                    path,
+                    type(error).__name__,
+                    str(error)[:200],
+                )
                 continue
             if not isinstance(state, dict) or state.get("key") != self.key:
                 log.warning("checkpoint %s was made with other settings or data; not resuming from it", path)

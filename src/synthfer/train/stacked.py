@@ -25,7 +25,6 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from synthfer.augment import augment_batch
 from synthfer.logs import Progress
-from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import autocast, resolve_precision, seed_everything
 from synthfer.tensors import to_unit
 from synthfer.train.classifier import ClassifierConfig, EarlyStopping, _as_tensor
@@ -63,7 +62,14 @@ def _per_model_loss(logits: torch.Tensor, y: torch.Tensor, reduction: str) -> to
 
 
 @torch.no_grad()
-def _val_losses(stack: StackedModels, x_va: torch.Tensor, y_va: torch.Tensor, n_models: int, batch_size: int, precision: str = "auto") -> torch.Tensor:
+def _val_losses(
+    stack: StackedModels,
+    x_va: torch.Tensor,
+    y_va: torch.Tensor,
+    n_models: int,
+    batch_size: int,
+    precision: str = "auto",
+) -> torch.Tensor:
     stack.train(False)
     total = torch.zeros(n_models, device=x_va.device)
     with autocast(x_va.device, precision):
@@ -74,8 +80,16 @@ def _val_losses(stack: StackedModels, x_va: torch.Tensor, y_va: torch.Tensor, n_
     return total / max(1, len(x_va))
 
 
-def train_stacked_epoch(stack: StackedModels, opt: torch.optim.Optimizer, x_tr: torch.Tensor, y_tr: torch.Tensor, batch_size: int, gens: list[torch.Generator],
-                        augment: bool = False, precision: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+def train_stacked_epoch(
+    stack: StackedModels,
+    opt: torch.optim.Optimizer,
+    x_tr: torch.Tensor,
+    y_tr: torch.Tensor,
+    batch_size: int,
+    gens: list[torch.Generator],
+    augment: bool = False,
+    precision: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One pass of every model over the uint8 faces on the device, each in its own order (gens[s]); returns
     per-model (loss sum, correct) as device tensors, so nothing waits for the device inside the loop."""
     device = x_tr.device
@@ -136,13 +150,24 @@ def train_classifiers_stacked(
         for s in range(n):
             if stopped[s]:
                 continue
-            history[s].append({"epoch": epoch, "train_loss": train_loss[s], "train_accuracy": train_acc[s], "val_loss": val[s]})
+            history[s].append(
+                {"epoch": epoch, "train_loss": train_loss[s], "train_accuracy": train_acc[s], "val_loss": val[s]}
+            )
             if stopping[s].update(epoch, val[s]):
                 best_state[s] = stack.state_dict(s)
             if stopping[s].stop:
                 stopped[s] = True
-                log.info("seed %d: early stop at epoch %d; best epoch %d (val_loss %.4f)", seeds[s], epoch, stopping[s].best_epoch, stopping[s].best_loss)
-        progress.update(epoch, " ".join(f"s{seed}:{v:.4f}{'.' if stopped[s] else ''}" for s, (seed, v) in enumerate(zip(seeds, val))))
+                log.info(
+                    "seed %d: early stop at epoch %d; best epoch %d (val_loss %.4f)",
+                    seeds[s],
+                    epoch,
+                    stopping[s].best_epoch,
+                    stopping[s].best_loss,
+                )
+        progress.update(
+            epoch,
+            " ".join(f"s{seed}:{v:.4f}{'.' if stopped[s] else ''}" for s, (seed, v) in enumerate(zip(seeds, val))),
+        )
         if all(stopped):
             break
     results = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +18,14 @@ import torch.nn.functional as F
 
 from synthfer.checkpoint import load_torch, save_model
 from synthfer.labels import DOMAINS
-from synthfer.models.stargan import Discriminator, Generator, default_d_repeat
-from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.logs import Progress
+from synthfer.models.stargan import Discriminator, Generator
+from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.runtime import autocast, seed_everything
 from synthfer.settings import StarGANConfig  # noqa: F401 - re-exported
+from synthfer.tensors import from_signed, to_signed
 from synthfer.train.ema import EMA
 from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
-from synthfer.tensors import from_signed, to_signed
 
 log = logging.getLogger("synthfer")
 
@@ -103,10 +102,19 @@ def train_stargan(
     progress = Progress("stargan iteration", cfg.iterations, start=start - 1)
     with checkpointer:
         for it in range(start, cfg.iterations + 1):
-            _stargan_iteration(it, G, D, g_opt, d_opt, ema, x_all, y_all, gen, cfg, device, rows, g_last, progress, fixed, work)
+            _stargan_iteration(
+                it, G, D, g_opt, d_opt, ema, x_all, y_all, gen, cfg, device, rows, g_last, progress, fixed, work
+            )
             if checkpointer.due(it, cfg.iterations):
-                state = {"G": G.state_dict(), "D": D.state_dict(), "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "rows": rows,
-                         "g_last": {k: float(v) for k, v in g_last.items()}, "random": random_state(gen)}
+                state = {
+                    "G": G.state_dict(),
+                    "D": D.state_dict(),
+                    "g_opt": g_opt.state_dict(),
+                    "d_opt": d_opt.state_dict(),
+                    "rows": rows,
+                    "g_last": {k: float(v) for k, v in g_last.items()},
+                    "random": random_state(gen),
+                }
                 if ema is not None:
                     state["ema"] = ema.state_dict()
                 checkpointer.save(it, state)
@@ -117,9 +125,22 @@ def train_stargan(
 
 
 def _stargan_iteration(
-    it: int, G: Generator, D: Discriminator, g_opt: torch.optim.Optimizer, d_opt: torch.optim.Optimizer, ema: EMA | None,
-    x_all: torch.Tensor, y_all: torch.Tensor, gen: torch.Generator, cfg: StarGANConfig, device: torch.device,
-    rows: list[dict[str, float]], g_last: dict[str, torch.Tensor | float], progress: Progress, fixed: torch.Tensor, work: Path,
+    it: int,
+    G: Generator,
+    D: Discriminator,
+    g_opt: torch.optim.Optimizer,
+    d_opt: torch.optim.Optimizer,
+    ema: EMA | None,
+    x_all: torch.Tensor,
+    y_all: torch.Tensor,
+    gen: torch.Generator,
+    cfg: StarGANConfig,
+    device: torch.device,
+    rows: list[dict[str, float]],
+    g_last: dict[str, torch.Tensor | float],
+    progress: Progress,
+    fixed: torch.Tensor,
+    work: Path,
 ) -> None:
     """One discriminator step (and every n_critic-th a generator step), then lr decay, logging, samples. Random
     draws come from `gen` on the training device and losses are read back only when logged: on a GPU nothing
@@ -172,7 +193,14 @@ def _stargan_iteration(
             group["lr"] = lr * factor
 
     if it % cfg.log_every == 0 or it == cfg.iterations:
-        row = {"iteration": it, "d_real": d_real.item(), "d_fake": d_fake.item(), "d_cls": d_cls.item(), "d_gp": d_gp.item(), **{k: float(v) for k, v in g_last.items()}}
+        row = {
+            "iteration": it,
+            "d_real": d_real.item(),
+            "d_fake": d_fake.item(),
+            "d_cls": d_cls.item(),
+            "d_gp": d_gp.item(),
+            **{k: float(v) for k, v in g_last.items()},
+        }
         rows.append(row)
         progress.update(it, " ".join(f"{k}={v:.3f}" for k, v in row.items() if k != "iteration"))
     if it % cfg.sample_every == 0 or it == cfg.iterations:
