@@ -9,7 +9,7 @@ STAMP := $(VENV)/.synthfer-installed
 GPUS := $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
 GPU_SLOTS := $(if $(filter-out 0,$(GPUS)),$(GPUS),$(shell nproc))
 
-.PHONY: install run test pytest lint format dryrun bench bench-quick clean
+.PHONY: install run test pytest lint format dryrun bench bench-quick bench-peers clean
 
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
@@ -38,7 +38,7 @@ pytest: install
 
 # the workflow's own lint, then the style: ruff (lint and format) on the Python, snakefmt on the rules
 # (settings in pyproject.toml); `make format` applies the formatters
-STYLED := src scripts tests
+STYLED := src scripts tests bench
 RULE_FILES := Snakefile workflow/rules
 lint: install
 	$(BIN)/snakemake --lint
@@ -60,6 +60,17 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python scripts/bench.py --quick $(ARGS)
+
+# our training paths against the authors' Keras classifier and the original StarGAN loop, side by side
+# (synthfer/peers.py); TensorFlow lives in its own environment, never in the project's
+PEERS_VENV ?= .venv-peers
+$(PEERS_VENV)/.installed: bench/peers/requirements.txt
+	@test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/peers/requirements.txt
+	@touch $@
+
+bench-peers: install $(PEERS_VENV)/.installed
+	$(BIN)/python scripts/bench_peers.py --peer-python $(PEERS_VENV)/bin/python $(ARGS)
 
 clean:
 	rm -rf results .snakemake

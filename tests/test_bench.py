@@ -92,3 +92,39 @@ def test_the_compiled_path_is_timed_with_its_compile_time_apart():
     )
     result = compiled_throughput(images, labels, 16, torch.device("cpu"), backend="aot_eager")
     assert result["compiled"] and result["batch"] == 16 and result["compile_seconds"] > 0 and result["images_per_s"] > 0
+
+
+def test_the_peer_sides_train_the_same_faces_pinned_and_report_throughput(tmp_path):
+    """Both StarGAN loops and our classifier path, each in its own pinned process, as `make bench-peers` runs
+    them (the Keras side needs TensorFlow's environment and is checked below when it exists)."""
+    from synthfer.peers import read_face_folders, run_side, write_face_folders
+
+    faces = write_face_folders(42, 32, tmp_path)
+    images, labels = read_face_folders(
+        faces / "emotions", ["anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+    )
+    assert images.shape[1:] == (32, 32) and images.dtype == np.uint8 and set(labels) == set(range(6))
+    assert sorted(p.name for p in (faces / "all").iterdir()) == sorted(
+        ["neutral", *["anger", "disgust", "fear", "happiness", "sadness", "surprise"]]
+    )
+    ours = run_side(sys.executable, "ours_classifier", [0], 1, images_dir=faces / "emotions", batch=16, epochs=1)
+    assert ours["images_per_s"] > 0 and ours["precision"] in ("bf16", "fp32")
+    kwargs = {"images_dir": faces / "all", "conv_dim": 8, "repeat": 1, "batch": 4, "iterations": 5}
+    original = run_side(sys.executable, "original_stargan", [0], 1, **kwargs)
+    assert original["iterations_per_s"] > 0 and original["losses_finite"]  # the generator stepped too (5th iteration)
+    assert run_side(sys.executable, "ours_stargan", [0], 1, **kwargs)["iterations_per_s"] > 0
+
+
+def test_the_keras_peer_trains_the_papers_cnn_when_its_environment_exists(tmp_path):
+    import pytest
+
+    from synthfer.peers import run_side, write_face_folders
+
+    peer = Path(__file__).resolve().parents[1] / ".venv-peers" / "bin" / "python"
+    if not peer.exists():
+        pytest.skip("the peer environment is made by `make bench-peers` (TensorFlow)")
+    faces = write_face_folders(24, 32, tmp_path)
+    out = run_side(
+        str(peer), "keras_classifier", [0], 1, images_dir=faces / "emotions", batch=8, epochs=1, image_size=32
+    )
+    assert out["images_per_s"] > 0 and out["images"] == 24
