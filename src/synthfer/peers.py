@@ -215,12 +215,17 @@ def ours_stargan(images_dir: Path, conv_dim: int, repeat: int, batch: int, itera
 SIDES = {"ours_classifier": ours_classifier, "original_stargan": original_stargan, "ours_stargan": ours_stargan}
 
 
-def _pinned(cpus: list[int], threads: int) -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": str(threads), "SYNTHFER_PEER_CPUS": ",".join(map(str, cpus))}
+def _pinned(cpus: list[int], threads: int, wait_policy: str = "") -> dict[str, str]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    env.pop("OMP_WAIT_POLICY", None)
+    return {**env, "OMP_WAIT_POLICY": wait_policy} if wait_policy else env
 
 
-def run_side(python: str, side: str, cpus: list[int], threads: int, **kwargs: object) -> dict[str, float]:
-    """One measurement in a fresh process pinned to `cpus` with `threads` threads; its JSON result."""
+def run_side(
+    python: str, side: str, cpus: list[int], threads: int, wait_policy: str = "", **kwargs: object
+) -> dict[str, float]:
+    """One measurement in a fresh process pinned to `cpus` with `threads` threads (and OpenMP's `wait_policy`
+    when given: PASSIVE threads sleep while they wait, ACTIVE ones spin); its JSON result."""
     if side == "keras_classifier":
         cmd = [python, str(KERAS_SCRIPT), "--images", str(kwargs["images_dir"]), "--batch", str(kwargs["batch"]),
                "--threads", str(threads), "--epochs", str(kwargs["epochs"]), "--cpus", ",".join(map(str, cpus)),
@@ -228,7 +233,7 @@ def run_side(python: str, side: str, cpus: list[int], threads: int, **kwargs: ob
     else:
         call = {k: (str(v) if isinstance(v, Path) else v) for k, v in kwargs.items() if k != "image_size"}
         cmd = [python, "-m", "synthfer.peers", side, json.dumps(call), str(threads), ",".join(map(str, cpus))]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=_pinned(cpus, threads), timeout=3600)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_pinned(cpus, threads, wait_policy), timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"{side} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -260,11 +265,14 @@ def run_peers(settings: PeerSettings, peer_python: str, work: Path) -> dict:
         cpus = list(settings.cpus[:threads])
         for load in settings.loads:
             for batch in settings.batches:
-                runs: dict[str, list[float]] = {"keras": [], "ours": []}
+                # with several threads also ours with OMP_WAIT_POLICY=PASSIVE: PyTorch's OpenMP threads spin while
+                # they wait, which a busy machine punishes
+                sides = ["keras", "ours", *(["ours_passive"] if threads > 1 else [])]
+                runs: dict[str, list[float]] = {side: [] for side in sides}
                 precision = ""
                 with Load(cpus, load == "busy"):
                     for r in range(settings.rounds):
-                        for side in ("keras", "ours") if r % 2 == 0 else ("ours", "keras"):
+                        for side in sides if r % 2 == 0 else sides[::-1]:
                             kwargs = {"images_dir": faces / "emotions", "batch": batch, "epochs": settings.epochs}
                             if side == "keras":
                                 out = run_side(
@@ -276,12 +284,15 @@ def run_peers(settings: PeerSettings, peer_python: str, work: Path) -> dict:
                                     **kwargs,
                                 )
                             else:
-                                out = run_side(sys.executable, "ours_classifier", cpus, threads, **kwargs)
+                                policy = "PASSIVE" if side == "ours_passive" else ""
+                                out = run_side(sys.executable, "ours_classifier", cpus, threads, policy, **kwargs)
                                 precision = out["precision"]
                             runs[side].append(out["images_per_s"])
                 keras, ours = float(np.median(runs["keras"])), float(np.median(runs["ours"]))
+                passive = float(np.median(runs["ours_passive"])) if "ours_passive" in runs else float("nan")
                 rows.append({"model": "classifier", "threads": threads, "load": load, "batch": batch, "ours": ours, "peer": keras,
-                             "ratio": ours / keras, "unit": "images/s", "precision": precision, "rounds": settings.rounds})  # fmt: skip
+                             "ratio": ours / keras, "ours_passive": passive, "ratio_passive": passive / keras, "unit": "images/s",
+                             "precision": precision, "rounds": settings.rounds})  # fmt: skip
     conv_dim, repeat = settings.stargan
     threads = max(settings.threads)
     cpus = list(settings.cpus[:threads])
@@ -302,12 +313,18 @@ def run_peers(settings: PeerSettings, peer_python: str, work: Path) -> dict:
 
 
 def markdown_table(result: dict) -> str:
-    lines = ["| model | threads | machine | batch | ours | peer | ours / peer |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | threads | machine | batch | ours | peer | ours / peer | ours with OMP_WAIT_POLICY=PASSIVE / peer |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in result["rows"]:
         peer = "authors' Keras" if r["model"] == "classifier" else "original StarGAN loop"
         ours = f"{r['ours']:.2f} {r['unit']}" + (f" ({r['precision']})" if r["precision"] else "")
+        passive = r.get("ratio_passive", float("nan"))
+        passive_cell = "" if passive != passive else f"{passive:.2f}x ({r['ours_passive']:.2f})"
         lines.append(
-            f"| {r['model']} | {r['threads']} | {r['load']} | {r['batch']} | {ours} | {peer}: {r['peer']:.2f} | {r['ratio']:.2f}x |"
+            f"| {r['model']} | {r['threads']} | {r['load']} | {r['batch']} | {ours} | {peer}: {r['peer']:.2f} | "
+            f"{r['ratio']:.2f}x | {passive_cell} |"
         )
     return "\n".join(lines) + "\n"
 
