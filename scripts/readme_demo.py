@@ -30,7 +30,7 @@ def _cell(mean: float, half: float) -> str:
 
 
 def _gain(r: pd.Series) -> str:
-    p = "< 0.001" if r["p_holm"] < 0.001 else f"{r['p_holm']:.2f}"
+    p = "< 0.001" if r["p_holm"] < 0.001 else f"{r['p_holm']:.2g}"
     return f"{100 * r['gain']:+.1f} [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}], p_Holm {p}, MDE {100 * r['mde']:.1f}: {r['verdict']}"
 
 
@@ -146,7 +146,7 @@ def demo_block(report: Path) -> str:
             + "; ".join(
                 f"`{r['translator']}` n={r['n']}"
                 + (f" vs `{r['reference']}`" if r.get("reference", "none") != "none" else "")
-                + f": {100 * r['baseline']:.1f} -> {100 * r['with_added']:.1f} (p_Holm {r['p_holm']:.2f})"
+                + f": {100 * r['baseline']:.1f} -> {100 * r['with_added']:.1f} (p_Holm {r['p_holm']:.2g})"
                 for r in auc.to_dict("records")
             )
             + ".",

@@ -11,6 +11,7 @@ reported. `busy` adds a spinning process on each pinned CPU, as other jobs on a 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from PIL import Image
 
 from synthfer.labels import DOMAINS, EMOTIONS
 
+log = logging.getLogger("synthfer")
 KERAS_SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "peers" / "keras_classifier.py"
 
 
@@ -236,7 +238,11 @@ def run_side(
     done = subprocess.run(cmd, capture_output=True, text=True, env=_pinned(cpus, threads, wait_policy), timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"{side} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    rate = result.get("images_per_s", result.get("iterations_per_s"))
+    log.info("%s%s, %d thread(s) on CPUs %s, %s: %.2f/s", side, f" ({wait_policy})" if wait_policy else "", threads, cpus,
+             {k: v for k, v in kwargs.items() if k != "images_dir"}, rate)  # fmt: skip
+    return result
 
 
 class Load:

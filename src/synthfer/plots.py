@@ -153,7 +153,7 @@ def plot_accuracy_vs_ratio(
             ax.set_xticks([SYN_X, *ticks], ["syn.\nonly", *map(str, ticks)])
             ax.set_xlim(SYN_X - 0.5, max(ticks) + 0.3)
             ax.set_title(test_set + (" (cross-database)" if test_set in cross_test else ""))
-            ax.set_xlabel("k (units of generated faces added)")
+            ax.set_xlabel("k (units of generated faces added" + (", or their budget)" if controls else ")"))
             ax.set_ylabel(f"{metric}, mean over seeds" if ax in axes[:, 0] else "")
         for ax in list(axes.flat)[len(test_sets) :]:
             ax.set_visible(False)

@@ -40,8 +40,8 @@ HEADLINE = ["accuracy", "balanced_accuracy", "macro_f1", "macro_auc_ovr"]
 
 
 CONTROL_MEANING = {
-    "real-steps": "real faces only, each epoch as long as real + k units (as many gradient steps as arm k)",
-    "real-augmented": "real faces plus as many augmented copies of them (flip, affine, brightness, contrast) as k units hold",
+    "real-steps": "real faces only, each epoch as long as real + k units: as many gradient steps as arm k",
+    "real-augmented": "real faces plus as many augmented copies of them as k units hold: flipped, warped, brightness and contrast jittered",
 }
 
 
@@ -416,14 +416,16 @@ def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame 
     return lines
 
 
+def _families(n: int) -> str:
+    return "one family, Holm within it" if n == 1 else f"{n} families, Holm within each"
+
+
 def _verdict_lines(gains: pd.DataFrame) -> list[str]:
     """Counts of verdicts and the power of the design, for a block of comparisons."""
     counts = gains["verdict"].value_counts()
     said = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
     tested = gains[gains["mde"].notna()]
-    lines = [
-        f"- Verdicts over {len(gains)} comparisons ({gains['family'].nunique()} families, Holm within each): {said}."
-    ]
+    lines = [f"- Verdicts over {len(gains)} comparisons ({_families(gains['family'].nunique())}): {said}."]
     if len(tested):
         seeds = tested["seeds_for_target"]
         lines.append(
@@ -595,6 +597,7 @@ def _control_lines(gains: pd.DataFrame | None) -> list[str]:
             + ("more optimisation." if control == "real-steps" else "classical augmentation at the same budget."),
             "",
             *_gain_table(group),
+            "",
             *_verdict_lines(group),
         ]
     return lines + [""]

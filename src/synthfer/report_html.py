@@ -8,6 +8,7 @@ import os
 
 import pandas as pd
 
+from synthfer.arms import control_arms, generated_arms
 from synthfer.inference import VERDICTS
 from synthfer.io import atomic_write_text
 from synthfer.metrics import k_order
@@ -70,7 +71,8 @@ def answer_rst(config: dict, gains: pd.DataFrame, target: float, controls: pd.Da
     lines = []
     test_sets = [t for t in [*config["roles"]["cross_test"], "real_test"] if t in set(gains["test_set"])]
     ratios = gains[gains["family"].astype(str).str.startswith("ratios")]  # not the baseline architectures
-    for translator in sorted(set(ratios["translator"])):
+    present = set(ratios["translator"])
+    for translator in [*generated_arms(present), *control_arms(present)]:
         rows = ratios[(ratios["translator"] == translator) & (ratios["k"].astype(str) != "syn")]
         for test_set in test_sets:
             here = rows[rows["test_set"] == test_set]
