@@ -49,6 +49,17 @@ def _predictions(
     return pd.concat(rows, ignore_index=True)
 
 
+def _accuracy_on_cross_a(preds: pd.DataFrame):
+    """accuracy(arm, k) on cross_a over all seeds, computed by hand from the predictions."""
+    cross = preds[preds["test_set"] == "cross_a"]
+
+    def right(t: str, k: str) -> float:
+        run = cross[(cross["translator"] == t) & (cross["k"] == k)]
+        return (run["pred"] == run["true"]).mean()
+
+    return right
+
+
 def test_report_compares_translators_and_a_baseline_architecture_with_the_same_real_only_runs(tmp_path):
     preds = _predictions({("real", "0"): 0.5, ("stargan", "1"): 0.7, ("stargan", "syn"): 0.3, ("vgg16", "0"): 0.4})
     metrics = aggregate(preds, tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv")
@@ -242,12 +253,7 @@ def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_sam
         and set(chosen["baseline"]) == {"stargan"}
         and set(chosen["translator"]) == {"stargan-selected"}
     )
-    cross = preds[preds["test_set"] == "cross_a"]
-
-    def right(t: str, k: str) -> float:
-        run = cross[(cross["translator"] == t) & (cross["k"] == k)]
-        return (run["pred"] == run["true"]).mean()
-
+    right = _accuracy_on_cross_a(preds)
     assert chosen.loc["1", "gain"] == pytest.approx(right("stargan-selected", "1") - right("stargan", "1"))
     assert chosen.loc["1", "gain"] > 0.2 and chosen.loc["1", "p_holm"] < 0.05 and chosen.loc["1", "verdict"] == "gain"
     assert (chosen["n_tests"] == 2).all() and chosen.loc["1", "p_holm"] == pytest.approx(2 * chosen.loc["1", "p_value"])
@@ -387,12 +393,7 @@ def test_generated_arms_are_compared_with_each_control_at_the_same_k_and_the_con
     # one family per (arm, control): stargan vs real-steps holds k = 1 and 2
     family = controls[controls["family"] == "control: stargan vs real-steps"]
     assert len(family) == 2 and (family["n_tests"] == 2).all()
-    cross = preds[preds["test_set"] == "cross_a"]
-
-    def right(t: str, k: str) -> float:
-        run = cross[(cross["translator"] == t) & (cross["k"] == k)]
-        return (run["pred"] == run["true"]).mean()
-
+    right = _accuracy_on_cross_a(preds)
     row = controls[(controls["translator"] == "stargan") & (controls["baseline"] == "real-augmented")].iloc[0]
     assert (
         row["gain"] == pytest.approx(right("stargan", "1") - right("real-augmented", "1"))
