@@ -1,7 +1,6 @@
 """Rule plot_confusion_matrices: one heatmap per test set and ratio, counts over seeds."""
 
-from synthfer.logs import run_logged
-from synthfer.report import confusion_figures, read_predictions
+from synthfer.seam import run_step
+from synthfer.steps.report import plot_confusion_matrices_step
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-run_logged(sm.log[0], sm.threads, lambda: confusion_figures(read_predictions(list(sm.input.predictions)), sm.output[0]))
+run_step(snakemake, plot_confusion_matrices_step)  # noqa: F821 - snakemake is injected by Snakemake

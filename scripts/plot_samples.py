@@ -1,12 +1,6 @@
 """Rule plot_samples: generated faces, one row per identity, one column per emotion (neutral source first)."""
 
-from synthfer.data.store import read_face_set
-from synthfer.logs import run_logged
-from synthfer.plots import save_sample_grid
+from synthfer.seam import run_step
+from synthfer.steps.report import plot_samples_step
 
-sm = snakemake  # noqa: F821 - injected by Snakemake
-run_logged(
-    sm.log[0],
-    sm.threads,
-    lambda: save_sample_grid(read_face_set(sm.input.images, sm.input.table), sm.params.identities, sm.output[0]),
-)
+run_step(snakemake, plot_samples_step)  # noqa: F821 - snakemake is injected by Snakemake

@@ -93,16 +93,16 @@ def test_too_many_rejects_fail_loudly_with_reasons_grouped_and_the_list_kept(sma
         TooManyRejectedError, match=r"dataset 'db': .* Every rejected file and its reason: .*prepare\.rejected\.csv"
     ):
         prepare_dataset(
-            "db",
-            "demo",
-            broken,
-            {},
-            PrepareConfig(image_size=32, max_rejected_fraction=0.1),
-            out / "faces.npz",
-            out / "faces.csv",
-            out / "rejected.csv",
-            1,
-            tmp_path / "logs" / "prepare.rejected.csv",
+            dataset="db",
+            loader="demo",
+            raw=broken,
+            options={},
+            preprocess=PrepareConfig(image_size=32, max_rejected_fraction=0.1),
+            images=out / "faces.npz",
+            table=out / "faces.csv",
+            rejected=out / "rejected.csv",
+            threads=1,
+            rejected_copy=tmp_path / "logs" / "prepare.rejected.csv",
         )
     kept = pd.read_csv(tmp_path / "logs" / "prepare.rejected.csv")
     assert (
@@ -273,7 +273,10 @@ def test_the_gans_get_the_faces_of_training_subjects_only(tmp_path):
     )
     split.to_csv(tmp_path / "split.csv", index=False)
     restrict_to_training_subjects(
-        tmp_path / "a", tmp_path / "split.csv", tmp_path / "gan/faces.npz", tmp_path / "gan/faces.csv"
+        faces=[tmp_path / "a/faces.npz", tmp_path / "a/faces.csv"],
+        split=tmp_path / "split.csv",
+        images=tmp_path / "gan/faces.npz",
+        table=tmp_path / "gan/faces.csv",
     )
     given = read_store(tmp_path / "gan")
     assert sorted(given.table["subject"].unique()) == ["a/0", "a/2", "a/4"] and len(given.table) == 21

@@ -40,6 +40,7 @@ class HostReads(TorchDispatchMode):
 
     def __init__(self) -> None:
         super().__init__()
+        self.state = None  # the GAN state of the loop watched: its iteration is the one a read happens in
         self.iteration = 0
         self.reads: list[tuple[int, str]] = []
 
@@ -49,19 +50,21 @@ class HostReads(TorchDispatchMode):
             while frame is not None and any(w in frame.f_code.co_filename.replace("\\", "/") for w in TORCH_WRAPPERS):
                 frame = frame.f_back
             if frame is not None and frame.f_code.co_filename.startswith(SRC):
-                self.reads.append((self.iteration, f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno}"))
+                iteration = self.state.iteration if self.state is not None else self.iteration
+                self.reads.append((iteration, f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno}"))
         return func(*args, **(kwargs or {}))
 
 
 @contextmanager
 def watched(module, name: str):  # noqa: ANN001
-    """Runs a training loop with every host read recorded against the iteration its step function was on."""
+    """Runs a training loop with every host read recorded against the iteration its GAN state is on (set by
+    train_loop before the batch is drawn, so reads while drawing, stepping and logging all count)."""
     reads = HostReads()
     step = getattr(module, name)
 
-    def counted(it: int, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        reads.iteration = it
-        return step(it, *args, **kwargs)
+    def counted(state, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        reads.state = state
+        return step(state, *args, **kwargs)
 
     setattr(module, name, counted)
     try:
@@ -142,9 +145,9 @@ def _cyclegan(device: torch.device, work: Path) -> cyclegan.CycleGANConfig:
 
 
 LOOPS = {
-    "stargan": (stargan, "_stargan_iteration", _stargan),
-    "identity": (identity_gan, "_identity_iteration", _identity),
-    "cyclegan": (cyclegan, "_iteration", _cyclegan),
+    "stargan": (stargan, "stargan_step", _stargan),
+    "identity": (identity_gan, "identity_step", _identity),
+    "cyclegan": (cyclegan, "cyclegan_step", _cyclegan),
 }
 
 
@@ -232,12 +235,12 @@ def test_gan_loops_do_not_synchronise_the_gpu_between_log_lines(kind, tmp_path):
     step = getattr(module, name)
     last: dict[str, int] = {}
 
-    def strict(it, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        cfg = next(a for a in args if hasattr(a, "log_every"))
+    def strict(state, batch, cfg):  # noqa: ANN001, ANN202
+        it = state.iteration
         quiet = not _logged(it, cfg.log_every, cfg.iterations) and it % cfg.sample_every != 0 and it > 1
         torch.cuda.set_sync_debug_mode("error" if quiet else "default")
         try:
-            return step(it, *args, **kwargs)
+            return step(state, batch, cfg)
         finally:
             torch.cuda.set_sync_debug_mode("default")
             last["it"] = it

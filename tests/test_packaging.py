@@ -108,3 +108,22 @@ def test_licence_and_citation():
     paper = citation["preferred-citation"]
     assert paper["doi"] == "10.5220/0011629000003417" and paper["year"] == 2023
     assert [a["family-names"] for a in paper["authors"]] == ["Gholipour Picha", "Al Chanti", "Caplier"]
+
+
+LONG_SIGNATURE = 8
+SAYS_WHY = re.compile(r"\(\w+[-\s]?\w*\s+(names|parameters):\s", re.IGNORECASE)
+
+
+def test_no_function_takes_more_than_eight_parameters_without_saying_why():
+    """Over eight parameters a call is hard to read and easy to get wrong: such a function says why in its
+    docstring ("(Ten names: one per name of its rule.)" for a step the seam binds by keyword)."""
+    unexplained = []
+    for path in sorted((ROOT / "src" / "synthfer").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            names = [a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)]
+            count = len([n for n in names if n not in ("self", "cls")])
+            if count > LONG_SIGNATURE and not SAYS_WHY.search(ast.get_docstring(node) or ""):
+                unexplained.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({count})")
+    assert unexplained == []

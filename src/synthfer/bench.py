@@ -14,7 +14,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from synthfer.runtime import cpu_has_native_bf16, resolve_precision, seed_everyt
 from synthfer.tensors import to_unit
 from synthfer.train.classifier import compiled_or_eager, train_one_epoch
 from synthfer.train.stacked import StackedModels, train_stacked_epoch
-from synthfer.train.stargan import StarGANConfig, _stargan_iteration
+from synthfer.train.stargan import StarGANConfig, draw_batch, stargan_state, stargan_step
 
 
 @dataclass(frozen=True)
@@ -241,20 +241,15 @@ def paper_grid_minutes(
 
 
 def stargan_iterations_per_s(
-    images: np.ndarray, domains: np.ndarray, paths: list[Path], cfg: StarGANConfig, device: torch.device, work: Path
+    images: np.ndarray, domains: np.ndarray, paths: list[Path], cfg: StarGANConfig, device: torch.device
 ) -> dict[str, float]:
-    """StarGAN iterations per second: ours (tensor in memory) vs batches decoded from files each iteration.
-    The loop's sample grids and loss plot go to `work`, a scratch folder."""
+    """StarGAN iterations per second: ours (tensor in memory, losses never read back) vs batches decoded from
+    files each iteration and every step's losses read back, as the original code logs them."""
     results = {}
-    naive_cfg = replace(cfg, log_every=1)
     for mode in ("ours", "naive"):
-        gen = seed_everything(cfg.seed, device)
-        G, D = cfg.build_generator().to(device), cfg.build_discriminator().to(device)
-        g_opt = torch.optim.Adam(G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
-        d_opt = torch.optim.Adam(D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
+        state = stargan_state(cfg, device)
         x_all = torch.from_numpy(images).unsqueeze(1).to(device)
         y_all = torch.from_numpy(domains).to(device)
-        rows: list[dict[str, float]] = []
         progress = Progress("bench", cfg.iterations, every_s=3600)
         loader = DataLoader(
             NaiveFaceFiles(paths, domains), batch_size=cfg.batch_size, shuffle=True, num_workers=0, drop_last=True
@@ -263,10 +258,9 @@ def stargan_iterations_per_s(
 
         def step(it: int) -> None:
             nonlocal batches
+            state.iteration = it
             if mode == "ours":
-                _stargan_iteration(
-                    it, G, D, g_opt, d_opt, None, x_all, y_all, gen, cfg, device, rows, {}, progress, x_all[:1], work
-                )
+                stargan_step(state, draw_batch(x_all, y_all, cfg.batch_size, state.random), cfg)
                 return
             try:
                 x, y = next(batches)
@@ -274,25 +268,8 @@ def stargan_iterations_per_s(
                 batches = iter(loader)
                 x, y = next(batches)
             x_u8 = (x * 255).round().to(torch.uint8).to(device)  # the decoded batch is the whole "set" this step
-            # the authors' code logs every step's losses: a host sync per iteration
-            _stargan_iteration(
-                it,
-                G,
-                D,
-                g_opt,
-                d_opt,
-                None,
-                x_u8,
-                y.to(device),
-                gen,
-                naive_cfg,
-                device,
-                rows,
-                {},
-                progress,
-                x_u8[:1],
-                work,
-            )
+            losses = stargan_step(state, draw_batch(x_u8, y.to(device), cfg.batch_size, state.random), cfg)
+            state.log(losses, progress)  # the authors' code logs every step's losses: a host sync per iteration
 
         step(1)  # warm-up
         n = cfg.iterations
@@ -373,7 +350,7 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
         classifier = [
             classifier_throughput(images, labels, paths, b, device, settings.repeats) for b in settings.batch_sizes
         ]
-        stargan = stargan_iterations_per_s(images, domains, paths, stargan_cfg, device, Path(tmp))
+        stargan = stargan_iterations_per_s(images, domains, paths, stargan_cfg, device)
     flops = classifier_flops_per_image(s)
     peaks = measured_peaks(device, settings.matmul_size)
     best = max(row["ours_images_per_s"] for row in classifier)

@@ -79,6 +79,8 @@ class TorchScriptIdentities:
         device: torch.device | str = "cpu",
         max_tries: int = 4,
     ) -> None:
+        """(Ten parameters: the file and its latent size, then the settings of `generate:` and `preprocess:` the
+        faces must match, each a value a user sets.)"""
         self.name, self.z_dim, self.size, self.seed, self.align = "torchscript", z_dim, image_size, seed, align
         self.eye_distance, self.eye_height, self.batch, self.device, self.max_tries = (
             eye_distance,

@@ -223,6 +223,8 @@ def simulate_gains(
     sd_seed_subject: float = 0.3,
 ) -> np.ndarray:
     """Per-face gains of simulated studies, (reps, seeds, subjects x faces), each correct(arm k) - correct(baseline).
+    (Nine parameters: the study's design, then the effect and the model's variance components, each a knob of
+    the simulation.)
 
     The model a study's data come from: per face whether each arm's classifier is right, logistic in a face
     difficulty both arms share (the pairing), plus per arm a training-run (seed) effect, a test-subject effect

@@ -184,13 +184,10 @@ def original_stargan(images_dir: Path, conv_dim: int, repeat: int, batch: int, i
 def ours_stargan(images_dir: Path, conv_dim: int, repeat: int, batch: int, iterations: int) -> dict[str, float]:
     """Our StarGAN loop (synthfer.train.stargan) at the same size on the same faces: the set in memory as one
     uint8 tensor, bf16 where the CPU has bf16 units, losses read back only when logged."""
-    import tempfile
 
     import torch
 
-    from synthfer.logs import Progress
-    from synthfer.runtime import seed_everything
-    from synthfer.train.stargan import StarGANConfig, _stargan_iteration
+    from synthfer.train.stargan import StarGANConfig, draw_batch, stargan_state, stargan_step
 
     images, labels = read_face_folders(images_dir, sorted(p.name for p in images_dir.iterdir() if p.is_dir()))
     device = torch.device("cpu")
@@ -198,19 +195,18 @@ def ours_stargan(images_dir: Path, conv_dim: int, repeat: int, batch: int, itera
         image_size=images.shape[-1], conv_dim=conv_dim, d_conv_dim=conv_dim, g_repeat=repeat, batch_size=batch,
         iterations=10**9, log_every=10**9, sample_every=10**9,  # no sample grid, loss plot or lr decay in the timing
     )  # fmt: skip
-    gen = seed_everything(0, device)
-    G, D = cfg.build_generator(), cfg.build_discriminator()
-    g_opt = torch.optim.Adam(G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
-    d_opt = torch.optim.Adam(D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
+    state = stargan_state(cfg, device)
     x_all, y_all = torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels)
-    progress = Progress("bench", iterations, every_s=3600)
-    with tempfile.TemporaryDirectory() as work:
-        args = (G, D, g_opt, d_opt, None, x_all, y_all, gen, cfg, device, [], {}, progress, x_all[:1], Path(work))
-        _stargan_iteration(1, *args)
-        start = time.perf_counter()
-        for i in range(2, iterations + 2):
-            _stargan_iteration(i, *args)
-        seconds = time.perf_counter() - start
+
+    def step(it: int) -> None:
+        state.iteration = it
+        stargan_step(state, draw_batch(x_all, y_all, cfg.batch_size, state.random), cfg)
+
+    step(1)  # warm-up
+    start = time.perf_counter()
+    for i in range(2, iterations + 2):
+        step(i)
+    seconds = time.perf_counter() - start
     return {"iterations_per_s": iterations / seconds, "seconds": seconds}
 
 

@@ -645,7 +645,8 @@ def write_summary(
     control_gain: pd.DataFrame | None = None,
 ) -> str:
     """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds), one
-    section per translator, each compared with the same real-only runs."""
+    section per translator, each compared with the same real-only runs. (Thirteen parameters: the config, the
+    provenance, the output and one per table the summary reports.)"""
     ks = sorted(summary["k"].astype(str).unique(), key=k_order)
     translators = translator_names(summary)
     real_only = ks == ["0"]

@@ -10,8 +10,7 @@ if config["experiment"].get("stack_seeds", False):
     rule train_classifiers_stacked:
         """Every seed of one (arm, k) as stacked CNNs in one job (experiment.stack_seeds)."""
         input:
-            real_images="results/real/faces.npz",
-            real_table="results/real/faces.csv",
+            real=store_files("results/real"),
             units=unit_files,
             code=CODE["classifier"] + _code("train/stacked.py"),
         output:
@@ -30,7 +29,6 @@ if config["experiment"].get("stack_seeds", False):
             runtime=runtime("classifier", 120 * len(SEEDS)),
         params:
             classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k, wc.arm)),
-            units=lambda wc: units_for(wc.arm, wc.k),
             seeds=[int(s) for s in SEEDS],
             device=DEVICE,
             preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
@@ -42,8 +40,7 @@ else:
     rule train_classifier:
         """The paper's CNN on real faces plus one arm's k units, one seed."""
         input:
-            real_images="results/real/faces.npz",
-            real_table="results/real/faces.csv",
+            real=store_files("results/real"),
             units=unit_files,
             code=CODE["classifier"],
         output:
@@ -62,7 +59,6 @@ else:
             runtime=runtime("classifier", 120),
         params:
             classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k, wc.arm)),
-            units=lambda wc: units_for(wc.arm, wc.k),
             device=DEVICE,
             preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
         script:
@@ -73,8 +69,7 @@ rule evaluate_classifier:
     """Predictions of one classifier on every test set, kept per face."""
     input:
         model="results/classify/{arm}/k{k}/seed{seed}/model.pt",
-        real_images="results/real/faces.npz",
-        real_table="results/real/faces.csv",
+        real=store_files("results/real"),
         units=unit_files,
         cross=face_store_files(CROSS_TEST),
         code=CODE["classifier"],
@@ -90,8 +85,7 @@ rule evaluate_classifier:
         mem_mb=4000,
         runtime=runtime("evaluate", 30),
     params:
-        units=lambda wc: units_for(wc.arm, wc.k),
-        cross={d: face_store(d) for d in CROSS_TEST},
+        cross_test=CROSS_TEST,
         device=DEVICE,
     script:
         "../../scripts/evaluate_classifier.py"

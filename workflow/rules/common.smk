@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 
 from synthfer import arms, cluster
 from synthfer import config as sfconfig
+from synthfer.data.store import STORE_FILES
 
 try:
     sfconfig.validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -139,7 +140,7 @@ CODE = {
         "models/classifier.py", "train/classifier.py", "augment.py", "experiment.py", "steps/classify.py"
     ),
     "preflight": _code("preflight.py", "data/splits.py", "minority.py", "steps/data.py"),
-    "report": _code("report.py", "plots.py", "metrics.py", "inference.py"),
+    "report": _code("report.py", "report_html.py", "plots.py", "metrics.py", "inference.py", "steps/report.py"),
     "quality": _code("quality.py"),
     "minority": _code(
         "minority.py", "steps/minority.py", "translate.py", "train/classifier.py", "augment.py", "models/classifier.py"
@@ -178,8 +179,13 @@ def face_store(name):
     return f"results/faces/{name}/unambiguous" if name in FILTERED else f"results/faces/{name}"
 
 
+def store_files(folder):
+    """The files of one face store: a rule names a store by its files, so that Snakemake tracks both."""
+    return [f"{folder}/{name}" for name in STORE_FILES]
+
+
 def face_store_files(names):
-    return [f"{face_store(n)}/{f}" for n in names for f in ("faces.npz", "faces.csv")]
+    return [f for n in names for f in store_files(face_store(n))]
 
 
 # A dataset in both real_train and gan_train reaches the GANs with its training-split subjects only, so that no
@@ -215,13 +221,6 @@ def identity_inputs():
     if source == "torchscript":
         return [config["generate"]["torchscript"]]
     return GAN_STORE_FILES
-
-
-def identity_paths():
-    """The identity source's inputs as the step reads them: files, or face store folders."""
-    if sfconfig.identity_config(config).identities == "real_neutral":
-        return GAN_STORES
-    return identity_inputs()
 
 
 def minority_translator_models(translator):

@@ -6,7 +6,7 @@ rule render_demo_dataset:
     input:
         code=CODE["render"],
     output:
-        directory("results/raw/{dataset}"),
+        raw=directory("results/raw/{dataset}"),
     log:
         "results/logs/render_demo_dataset/{dataset}.log",
     wildcard_constraints:
@@ -26,7 +26,7 @@ rule fetch_dataset:
         # a local archive is an input, and its size and mtime a param: replacing it unpacks it again
         archive=lambda wc: config["datasets"][wc.dataset].get("archive", []),
     output:
-        directory("results/raw/{dataset}"),
+        raw=directory("results/raw/{dataset}"),
     log:
         "results/logs/fetch_dataset/{dataset}.log",
     wildcard_constraints:
@@ -36,7 +36,6 @@ rule fetch_dataset:
         CONDA_ENV
     params:
         url=lambda wc: config["datasets"][wc.dataset].get("url"),
-        archive=lambda wc: config["datasets"][wc.dataset].get("archive"),
         archive_stamp=lambda wc: file_stamp(config["datasets"][wc.dataset].get("archive")),
         sha256=lambda wc: config["datasets"][wc.dataset].get("sha256"),
         limits=asdict(sfconfig.unpack_limits(config)),
@@ -56,7 +55,7 @@ rule prepare_faces:
         rejected="results/faces/{dataset}/rejected.csv",
     log:
         log="results/logs/prepare_faces/{dataset}.log",
-        rejected="results/logs/prepare_faces/{dataset}.rejected.csv",  # kept when too many are rejected and the job fails
+        rejected_copy="results/logs/prepare_faces/{dataset}.rejected.csv",  # kept when too many are rejected and the job fails
     conda:
         CONDA_ENV
     threads: 2
@@ -65,7 +64,6 @@ rule prepare_faces:
     params:
         loader=lambda wc: config["datasets"][wc.dataset]["loader"],
         options=lambda wc: config["datasets"][wc.dataset].get("options", {}),
-        labels=lambda wc: config["datasets"][wc.dataset].get("labels"),
         preprocess=lambda wc: asdict(sfconfig.prepare_config(config)),
     script:
         "../../scripts/prepare_faces.py"
@@ -78,10 +76,10 @@ rule check_design:
     """Check the design against the prepared face tables before any GAN trains."""
     input:
         tables=[f"{face_store(d)}/faces.csv" for d in DESIGN_DATASETS],
-        torchscript=[TORCHSCRIPT[0]] if TORCHSCRIPT else [],
+        torchscript_model=[TORCHSCRIPT[0]] if TORCHSCRIPT else [],
         code=CODE["preflight"],
     output:
-        DESIGN_CHECK,
+        checked=DESIGN_CHECK,
     log:
         "results/logs/check_design.log",
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
@@ -118,7 +116,6 @@ rule split_subjects:
         test=config["split"]["test"],
         seed=config["split"].get("seed", 0),
         stratify=config["split"].get("stratify", True),
-        stores=[face_store(d) for d in REAL_TRAIN],
     script:
         "../../scripts/split_subjects.py"
 
@@ -126,8 +123,7 @@ rule split_subjects:
 rule filter_ambiguous_faces:
     """Drop the faces whose label out-of-fold classifiers find least likely (filter_ambiguous)."""
     input:
-        images="results/faces/{dataset}/faces.npz",
-        table="results/faces/{dataset}/faces.csv",
+        faces=store_files("results/faces/{dataset}"),
         code=CODE["filter"],
     output:
         images="results/faces/{dataset}/unambiguous/faces.npz",
@@ -148,7 +144,7 @@ rule filter_ambiguous_faces:
         mem_mb=8000,
         runtime=runtime("classifier", 4 * 60),
     params:
-        filter=lambda wc: asdict(sfconfig.ambiguity_filter_config(config, wc.dataset)),
+        ambiguity=lambda wc: asdict(sfconfig.ambiguity_filter_config(config, wc.dataset)),
         device=DEVICE,
     script:
         "../../scripts/filter_ambiguous_faces.py"

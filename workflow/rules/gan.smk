@@ -6,7 +6,7 @@
 rule train_stargan:
     """Train the StarGAN expression translator on the GAN-training faces."""
     input:
-        GAN_STORE_FILES,
+        faces=GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
         code=CODE["stargan"],
     output:
@@ -24,10 +24,8 @@ rule train_stargan:
         mem_mb=8000,
         runtime=runtime("gan", 24 * 60),
     params:
-        stores=GAN_STORES,
         stargan=lambda wc: asdict(sfconfig.stargan_config(config)),
         device=DEVICE,
-        work_dir="results/gan/stargan/progress",
     script:
         "../../scripts/train_stargan.py"
 
@@ -35,7 +33,7 @@ rule train_stargan:
 rule train_identity_gan:
     """Train the identity source (DCGAN or StyleGAN-style) on neutral GAN-training faces."""
     input:
-        GAN_STORE_FILES,
+        faces=GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
         code=CODE["identity"],
     output:
@@ -53,10 +51,8 @@ rule train_identity_gan:
         mem_mb=4000,
         runtime=runtime("gan", 8 * 60),
     params:
-        stores=GAN_STORES,
         identity_gan=lambda wc: asdict(sfconfig.identity_gan_config(config)),
         device=DEVICE,
-        work_dir="results/gan/identity/progress",
     script:
         "../../scripts/train_identity_gan.py"
 
@@ -64,8 +60,7 @@ rule train_identity_gan:
 rule restrict_gan_faces:
     """A dataset that is also a real training set reaches the GANs with its training-split subjects only."""
     input:
-        images=lambda wc: f"{face_store(wc.dataset)}/faces.npz",
-        table=lambda wc: f"{face_store(wc.dataset)}/faces.csv",
+        faces=lambda wc: store_files(face_store(wc.dataset)),
         split="results/real/faces.csv",
         code=CODE["split"],
     output:
@@ -87,7 +82,7 @@ rule restrict_gan_faces:
 rule train_cyclegan:
     """Train one Neutral -> emotion CycleGAN or ECycleGAN generator."""
     input:
-        GAN_STORE_FILES,
+        faces=GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
         code=CODE["cyclegan"],
     output:
@@ -105,9 +100,7 @@ rule train_cyclegan:
         mem_mb=8000,
         runtime=runtime("gan", 24 * 60),
     params:
-        stores=GAN_STORES,
         cyclegan=lambda wc: asdict(sfconfig.cyclegan_config(config, wc.variant, wc.emotion)),
         device=DEVICE,
-        work_dir=lambda wc: f"results/gan/{wc.variant}/{wc.emotion}/progress",
     script:
         "../../scripts/train_cyclegan.py"

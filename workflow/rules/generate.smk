@@ -7,8 +7,8 @@ rule generate_faces:
     """One unit of new identities, each translated into the six emotions by one translator."""
     input:
         real="results/real/faces.csv",
-        identity=identity_inputs(),
-        translator=lambda wc: translator_models(wc.translator),
+        identity_inputs=identity_inputs(),
+        translator_models=lambda wc: translator_models(wc.translator),
         code=CODE["generate"],
     output:
         images="results/generated/{translator}/unit{unit}/faces.npz",
@@ -26,7 +26,6 @@ rule generate_faces:
         runtime=runtime("generate", 60),
     params:
         identities=asdict(sfconfig.identity_config(config)),
-        identity_paths=identity_paths(),
         image_size=config["preprocess"]["image_size"],
         eyes=[config["preprocess"].get("eye_distance", 0.38), config["preprocess"].get("eye_height", 0.38)],
         device=DEVICE,
@@ -40,8 +39,7 @@ rule select_generated:
     """Keep the generated faces of one unit that the real-only classifiers confirm (selection)."""
     input:
         models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
-        images="results/generated/{translator}/unit{unit}/faces.npz",
-        table="results/generated/{translator}/unit{unit}/faces.csv",
+        generated=store_files("results/generated/{translator}/unit{unit}"),
         code=CODE["selection"],
     output:
         images="results/selected/{translator}/unit{unit}/faces.npz",
@@ -68,9 +66,8 @@ rule select_generated:
 rule balance_selected:
     """Resample one unit's selected faces to the unselected class counts (controls.balanced_selection)."""
     input:
-        images="results/selected/{translator}/unit{unit}/faces.npz",
-        table="results/selected/{translator}/unit{unit}/faces.csv",
-        unselected_table="results/generated/{translator}/unit{unit}/faces.csv",
+        selected=store_files("results/selected/{translator}/unit{unit}"),
+        unselected="results/generated/{translator}/unit{unit}/faces.csv",
         code=CODE["selection"],
     output:
         images="results/balanced/{translator}/unit{unit}/faces.npz",

@@ -8,7 +8,7 @@ if MINORITY:
         input:
             faces=face_store_files([config["minority"]["dataset"]]),
             design=ancient(DESIGN_CHECK),
-            translator=lambda wc: minority_translator_models(wc.mtranslator),
+            translator_models=lambda wc: minority_translator_models(wc.mtranslator),
             code=CODE["minority"],
         output:
             folds="results/minority/{mtranslator}/n{n}/folds.csv",

@@ -40,7 +40,9 @@ rule plot_accuracy_vs_ratio:
         summary="results/report/metrics_summary.csv",
         code=CODE["report"],
     output:
-        report("results/report/accuracy_vs_ratio.png", category="Figures", caption="../report/accuracy_vs_ratio.rst"),
+        figure=report(
+            "results/report/accuracy_vs_ratio.png", category="Figures", caption="../report/accuracy_vs_ratio.rst"
+        ),
     log:
         "results/logs/plot_accuracy_vs_ratio.log",
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
@@ -59,7 +61,9 @@ rule plot_per_class_metrics:
         table3="results/report/table3.csv",
         code=CODE["report"],
     output:
-        report("results/report/per_class_metrics.png", category="Figures", caption="../report/per_class_metrics.rst"),
+        figure=report(
+            "results/report/per_class_metrics.png", category="Figures", caption="../report/per_class_metrics.rst"
+        ),
     log:
         "results/logs/plot_per_class_metrics.log",
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
@@ -77,7 +81,7 @@ rule plot_confusion_matrices:
         predictions=PREDICTIONS,
         code=CODE["report"],
     output:
-        report(
+        figures=report(
             directory("results/report/confusion"),
             patterns=["{test_set}_{translator,[^_]+}_k{k}.png"],  # arms have no underscore; test sets may
             category="Confusion matrices",
@@ -97,11 +101,10 @@ rule plot_confusion_matrices:
 rule plot_samples:
     """A grid of generated identities by emotion, per translator."""
     input:
-        images="results/generated/{translator}/unit0/faces.npz",
-        table="results/generated/{translator}/unit0/faces.csv",
+        unit=store_files("results/generated/{translator}/unit0"),
         code=CODE["report"],
     output:
-        report(
+        figure=report(
             "results/report/samples_{translator}.png",
             category="Generated faces",
             labels={"translator": "{translator}"},
@@ -122,9 +125,8 @@ rule evaluate_generated:
     """Fidelity, identity preservation, diversity and Frechet distance of one translator's faces."""
     input:
         models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
-        units=lambda wc: [f"results/generated/{wc.translator}/unit{u}/faces.npz" for u in range(N_UNITS)],
-        real_images="results/real/faces.npz",
-        real_table="results/real/faces.csv",
+        units=lambda wc: [f for u in range(N_UNITS) for f in store_files(f"results/generated/{wc.translator}/unit{u}")],
+        real=store_files("results/real"),
         code=CODE["classifier"] + CODE["quality"],
     output:
         fidelity="results/quality/{translator}/generated_fidelity.csv",
@@ -138,7 +140,6 @@ rule evaluate_generated:
         mem_mb=4000,
         runtime=runtime("evaluate", 30),
     params:
-        units=lambda wc: [f"results/generated/{wc.translator}/unit{u}" for u in range(N_UNITS)],
         device=DEVICE,
     script:
         "../../scripts/evaluate_generated.py"
@@ -147,16 +148,16 @@ rule evaluate_generated:
 rule write_summary:
     """summary.md, the report's HTML pages and answer, provenance.json."""
     input:
-        summary="results/report/metrics_summary.csv",
+        metrics_summary="results/report/metrics_summary.csv",
         gains="results/report/paired_gains.csv",
         selection_gains="results/report/selection_gains.csv",
         control_gains="results/report/control_gains.csv",
         table2="results/report/table2.csv",
         table3="results/report/table3.csv",
-        fidelity=expand("results/quality/{translator}/generated_fidelity.csv", translator=GENERATING),
-        quality=expand("results/quality/{translator}/quality.csv", translator=GENERATING),
+        fidelity_parts=expand("results/quality/{translator}/generated_fidelity.csv", translator=GENERATING),
+        quality_parts=expand("results/quality/{translator}/quality.csv", translator=GENERATING),
         figure="results/report/accuracy_vs_ratio.png",
-        selection=(
+        selection_parts=(
             [f"results/selected/{t}/unit{u}/counts.csv" for t in GENERATING for u in range(N_UNITS)]
             if SELECTION
             else []
@@ -183,6 +184,8 @@ rule write_summary:
     conda:
         CONDA_ENV
     params:
+        # the whole config: summary.md and provenance.json record it, so any change to it rewrites them (only them)
+        study=config,
         target_effect=TARGET_EFFECT,
     script:
         "../../scripts/write_summary.py"

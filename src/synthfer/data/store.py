@@ -51,3 +51,28 @@ def read_store(folder: str | os.PathLike) -> FaceSet:
     """A face store folder as written by the prepare and generate rules."""
     folder = Path(folder)
     return read_face_set(folder / "faces.npz", folder / "faces.csv")
+
+
+STORE_FILES = ("faces.npz", "faces.csv")
+"""The files of one face store, as rules name them (so that Snakemake tracks both)."""
+
+
+def store_folders(files: str | os.PathLike | list[str | os.PathLike]) -> list[Path]:
+    """The face store folders that a rule's input files belong to, in order, each once: a rule names a store by
+    its files, a step reads it by folder. A folder given as such is kept."""
+    paths = [Path(p) for p in (files if isinstance(files, list | tuple) else [files])]
+    folders = [p.parent if p.name in STORE_FILES else p for p in paths]
+    return list(dict.fromkeys(folders))
+
+
+def read_stores(files: str | os.PathLike | list[str | os.PathLike]) -> list[FaceSet]:
+    """Every face store that `files` belong to (store_folders), in order."""
+    return [read_store(folder) for folder in store_folders(files)]
+
+
+def read_one_store(files: str | os.PathLike | list[str | os.PathLike]) -> FaceSet:
+    """The one face store that `files` belong to; several stores or none is a mistake in the rule."""
+    folders = store_folders(files)
+    if len(folders) != 1:
+        raise ValueError(f"expected the files of one face store, got {len(folders)} stores: {folders}")
+    return read_store(folders[0])

@@ -1,22 +1,22 @@
 """Workflow steps of the classification stage: train on real + k units, predict every test set.
 
-Called by the Snakemake scripts (a few lines each) and by the tests; nothing here knows about Snakemake.
-Each module imports only what its stage needs, so a job starts fast.
+Each step takes its rule's names (synthfer.seam binds them): face stores come as their files, settings as
+typed configs. Nothing here knows about Snakemake; each module imports only what its stage needs.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from synthfer.arms import CONTROLS
-from synthfer.data.store import FaceSet, read_store
+from synthfer.data.store import FaceSet, read_one_store, read_stores
 from synthfer.experiment import emotions_only, labels_of, parse_k, predictions_table, run_sets, split_part
 from synthfer.io import atomic_write_csv
 from synthfer.runtime import pick_device
+from synthfer.selection import SelectionConfig
 from synthfer.train.classifier import (
     ClassifierConfig,
     load_classifier,
@@ -25,15 +25,13 @@ from synthfer.train.classifier import (
     train_classifier,
 )
 
-if TYPE_CHECKING:
-    from synthfer.selection import SelectionConfig
-
 log = logging.getLogger("synthfer")
 PathLike = str | os.PathLike
 
 
-def _read_generated(unit_dirs: list[PathLike]) -> FaceSet | None:
-    return FaceSet.concat([read_store(d) for d in unit_dirs]) if unit_dirs else None
+def _read_generated(units: list[PathLike]) -> FaceSet | None:
+    """The generated units a run uses (the files of their stores), or None for real only."""
+    return FaceSet.concat(read_stores(units)) if units else None
 
 
 def _control(arm: str) -> str | None:
@@ -42,24 +40,22 @@ def _control(arm: str) -> str | None:
 
 
 def train_classifier_step(
-    real_dir: PathLike,
-    unit_dirs: list[PathLike],
+    real: list[PathLike],
+    units: list[PathLike],
+    arm: str,
     k: str,
     seed: int,
-    cfg: ClassifierConfig,
+    classifier: ClassifierConfig,
     device: str,
-    out_model: PathLike,
-    out_history: PathLike,
+    model: PathLike,
+    history: PathLike,
     preprocess: dict | None = None,
-    arm: str = "real",
 ) -> None:
-    """One seed's classifier. `preprocess`: the faces' preprocessing (config `preprocess:`), kept in the model
-    file so that `synthfer predict` prepares new photos exactly as these faces were; `arm`: a control arm uses
-    the units only as its budget (ten parameters: the eight a rule binds plus these)."""
-    ratio = parse_k(k)
-    real = read_store(real_dir)
-    generated = _read_generated(unit_dirs)
-    sets = run_sets(real, generated, ratio, _control(arm))
+    """One seed's classifier on the real split and k generated units (the files of their stores). A control
+    arm uses the units only as its budget. `preprocess`: the faces' preprocessing (config `preprocess:`), kept
+    in the model file so that `synthfer predict` prepares new photos exactly as these faces were. (Ten names:
+    one per name of its rule.)"""
+    sets = run_sets(read_one_store(real), _read_generated(units), parse_k(k), _control(arm))
     train, val = sets["train"], sets["val"]
     log.info(
         "k=%s seed=%d: %d train faces (%d subjects), %d val faces",
@@ -69,30 +65,31 @@ def train_classifier_step(
         train.table["subject"].nunique(),
         len(val.images),
     )
-    model, history = train_classifier(
-        train.images, labels_of(train), val.images, labels_of(val), cfg, seed, pick_device(device)
+    trained, epochs = train_classifier(
+        train.images, labels_of(train), val.images, labels_of(val), classifier, seed, pick_device(device)
     )
-    atomic_write_csv(history, out_history)
-    save_classifier(model.cpu(), cfg, out_model, preprocess)
+    atomic_write_csv(epochs, history)
+    save_classifier(trained.cpu(), classifier, model, preprocess)
 
 
 def train_classifiers_stacked_step(
-    real_dir: PathLike,
-    unit_dirs: list[PathLike],
+    real: list[PathLike],
+    units: list[PathLike],
+    arm: str,
     k: str,
     seeds: list[int],
-    cfg: ClassifierConfig,
+    classifier: ClassifierConfig,
     device: str,
-    out_models: list[PathLike],
-    out_histories: list[PathLike],
+    model: list[PathLike],
+    history: list[PathLike],
     preprocess: dict | None = None,
-    arm: str = "real",
 ) -> None:
     """Every seed of one ratio in one job, as stacked models (`experiment.stack_seeds`); the same files as
-    one `train_classifier` job per seed."""
+    one `train_classifier` job per seed, `model` and `history` in the order of `seeds`. (Ten names: one per
+    name of its rule.)"""
     from synthfer.train.stacked import train_classifiers_stacked
 
-    sets = run_sets(read_store(real_dir), _read_generated(unit_dirs), parse_k(k), _control(arm))
+    sets = run_sets(read_one_store(real), _read_generated(units), parse_k(k), _control(arm))
     train, val = sets["train"], sets["val"]
     log.info(
         "k=%s seeds=%s stacked: %d train faces (%d subjects), %d val faces",
@@ -103,45 +100,48 @@ def train_classifiers_stacked_step(
         len(val.images),
     )
     results = train_classifiers_stacked(
-        train.images, labels_of(train), val.images, labels_of(val), cfg, seeds, pick_device(device)
+        train.images, labels_of(train), val.images, labels_of(val), classifier, seeds, pick_device(device)
     )
-    for (model, history), out_model, out_history in zip(results, out_models, out_histories, strict=True):
-        atomic_write_csv(history, out_history)
-        save_classifier(model.cpu(), cfg, out_model, preprocess)
+    for (trained, epochs), model_path, history_path in zip(results, model, history, strict=True):
+        atomic_write_csv(epochs, history_path)
+        save_classifier(trained.cpu(), classifier, model_path, preprocess)
 
 
 def evaluate_classifier_step(
-    model_path: PathLike,
-    real_dir: PathLike,
-    unit_dirs: list[PathLike],
-    cross_dirs: dict[str, PathLike],
+    model: PathLike,
+    real: list[PathLike],
+    units: list[PathLike],
+    cross: list[PathLike],
+    cross_test: list[str],
+    arm: str,
     k: str,
     device: str,
-    out_predictions: PathLike,
-    arm: str = "real",
+    predictions: PathLike,
 ) -> None:
-    """Predictions of one model on the in-distribution sets and on every cross-database set."""
-    model = load_classifier(model_path, pick_device(device))
-    real = read_store(real_dir)
+    """Predictions of one model on the in-distribution sets and on every cross-database set (`cross`: the files
+    of the stores of the datasets `cross_test`, in that order). (Nine names: one per name of its rule.)"""
+    trained = load_classifier(model, pick_device(device))
+    real_faces = read_one_store(real)
     if _control(arm):  # its test sets are the real ones: no copies to make
         sets = {
-            "in_distribution": split_part(emotions_only(real), None, "test"),
-            "real_test": split_part(emotions_only(real), None, "test"),
+            "in_distribution": split_part(emotions_only(real_faces), None, "test"),
+            "real_test": split_part(emotions_only(real_faces), None, "test"),
         }
     else:
-        sets = run_sets(real, _read_generated(unit_dirs), parse_k(k))
+        sets = run_sets(real_faces, _read_generated(units), parse_k(k))
     tests = {"in_distribution": sets["in_distribution"], "real_test": sets["real_test"]}
-    tests.update({name: emotions_only(read_store(d)) for name, d in cross_dirs.items()})
-    tables = [predictions_table(faces, predict_proba(model, faces.images), name) for name, faces in tests.items()]
-    predictions = pd.concat(tables, ignore_index=True)
-    atomic_write_csv(predictions, out_predictions)
-    accuracy = predictions.assign(ok=predictions["true"] == predictions["pred"]).groupby("test_set")["ok"].mean()
+    tests.update({name: emotions_only(faces) for name, faces in zip(cross_test, read_stores(cross), strict=True)})
+    tables = [predictions_table(faces, predict_proba(trained, faces.images), name) for name, faces in tests.items()]
+    table = pd.concat(tables, ignore_index=True)
+    atomic_write_csv(table, predictions)
+    accuracy = table.assign(ok=table["true"] == table["pred"]).groupby("test_set")["ok"].mean()
     log.info("accuracy per test set: %s", accuracy.round(3).to_dict())
 
 
-def expression_fidelity(model_paths: list[PathLike], unit_dirs: list[PathLike], device: str) -> pd.DataFrame:
-    """Share of generated faces that real-only classifiers assign to the intended emotion, per model and emotion."""
-    generated = emotions_only(FaceSet.concat([read_store(d) for d in unit_dirs]))
+def expression_fidelity(model_paths: list[PathLike], units: list[PathLike], device: str) -> pd.DataFrame:
+    """Share of generated faces that real-only classifiers assign to the intended emotion, per model and emotion
+    (`units`: the files of the units' stores)."""
+    generated = emotions_only(FaceSet.concat(read_stores(units)))
     rows = []
     for path in model_paths:
         model = load_classifier(path, pick_device(device))
@@ -160,76 +160,78 @@ def expression_fidelity(model_paths: list[PathLike], unit_dirs: list[PathLike], 
 
 def evaluate_generated_faces(
     translator: str,
-    model_paths: list[PathLike],
-    unit_dirs: list[PathLike],
-    real_dir: PathLike,
+    models: list[PathLike],
+    units: list[PathLike],
+    real: list[PathLike],
     device: str,
-    out_fidelity: PathLike,
-    out_quality: PathLike,
+    fidelity: PathLike,
+    quality: PathLike,
 ) -> None:
     """Fidelity, identity preservation, diversity and Frechet distance of one translator's generated faces,
     each measured by every real-only (k = 0) classifier."""
     from synthfer.quality import penultimate_features, quality_rows
 
-    atomic_write_csv(expression_fidelity(model_paths, unit_dirs, device).assign(translator=translator), out_fidelity)
-    generated = FaceSet.concat([read_store(d) for d in unit_dirs])
-    real = read_store(real_dir)
+    atomic_write_csv(expression_fidelity(models, units, device).assign(translator=translator), fidelity)
+    generated = FaceSet.concat(read_stores(units))
+    real_faces = read_one_store(real)
     rows = []
-    for path in model_paths:
+    for path in models:
         model = load_classifier(path, pick_device(device))
         rows += quality_rows(
             penultimate_features(model, generated.images),
             generated.table,
-            penultimate_features(model, real.images),
-            real.table["emotion"].to_numpy(),
+            penultimate_features(model, real_faces.images),
+            real_faces.table["emotion"].to_numpy(),
             str(path),
         )
-    quality = pd.DataFrame(rows).assign(translator=translator)
-    atomic_write_csv(quality, out_quality)
+    measured = pd.DataFrame(rows).assign(translator=translator)
+    atomic_write_csv(measured, quality)
     log.info(
-        "quality (mean over models):\n%s", quality.groupby(["metric", "emotion"])["value"].mean().round(3).to_string()
+        "quality (mean over models):\n%s", measured.groupby(["metric", "emotion"])["value"].mean().round(3).to_string()
     )
 
 
 def select_generated_step(
-    model_paths: list[PathLike],
-    unit_dir: PathLike,
-    cfg: SelectionConfig,
+    models: list[PathLike],
+    generated: list[PathLike],
+    selection: SelectionConfig,
     device: str,
-    out_images: PathLike,
-    out_table: PathLike,
-    out_counts: PathLike,
+    images: PathLike,
+    table: PathLike,
+    counts: PathLike,
 ) -> None:
-    """Keep the generated faces of one unit whose emotion the real-only classifiers confirm."""
+    """Keep the generated faces of one unit (the files of its store) whose emotion the real-only classifiers
+    confirm."""
     from synthfer.data.store import write_face_set
     from synthfer.selection import intended_confidence, select_confident
 
-    faces = read_store(unit_dir)
-    probabilities = [predict_proba(load_classifier(p, pick_device(device)), faces.images) for p in model_paths]
-    kept, counts = select_confident(faces, intended_confidence(faces, probabilities), cfg)
-    write_face_set(kept, out_images, out_table)
-    atomic_write_csv(counts, out_counts)
-    log.info("kept per emotion (of %s):\n%s", cfg, counts.to_string(index=False))
+    faces = read_one_store(generated)
+    probabilities = [predict_proba(load_classifier(p, pick_device(device)), faces.images) for p in models]
+    kept, kept_counts = select_confident(faces, intended_confidence(faces, probabilities), selection)
+    write_face_set(kept, images, table)
+    atomic_write_csv(kept_counts, counts)
+    log.info("kept per emotion (of %s):\n%s", selection, kept_counts.to_string(index=False))
 
 
 def balance_selected_step(
-    selected_dir: PathLike,
-    unselected_table: PathLike,
+    selected: list[PathLike],
+    unselected: PathLike,
     unit: int,
-    out_images: PathLike,
-    out_table: PathLike,
-    out_counts: PathLike,
+    images: PathLike,
+    table: PathLike,
+    counts: PathLike,
 ) -> None:
-    """The selected faces of one unit resampled to the unselected unit's counts per split and emotion."""
+    """The selected faces of one unit (the files of its store) resampled to the unselected unit's counts (its
+    table) per split and emotion."""
     from synthfer.data.store import write_face_set
     from synthfer.selection import balance_selected
 
-    balanced, counts = balance_selected(read_store(selected_dir), pd.read_csv(unselected_table), seed=unit)
-    empty = counts[(counts["unselected"] > 0) & (counts["selected"] == 0)]
+    balanced, per_cell = balance_selected(read_one_store(selected), pd.read_csv(unselected), seed=unit)
+    empty = per_cell[(per_cell["unselected"] > 0) & (per_cell["selected"] == 0)]
     if len(empty):
         log.warning(
             "no selected face to balance with for %s", ", ".join(f"{r.emotion} ({r.split})" for r in empty.itertuples())
         )
-    write_face_set(balanced, out_images, out_table)
-    atomic_write_csv(counts, out_counts)
-    log.info("balanced per split and emotion:\n%s", counts.to_string(index=False))
+    write_face_set(balanced, images, table)
+    atomic_write_csv(per_cell, counts)
+    log.info("balanced per split and emotion:\n%s", per_cell.to_string(index=False))

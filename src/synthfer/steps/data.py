@@ -1,7 +1,7 @@
-"""Workflow steps of the data stage: render the demo, prepare faces, split by subject.
+"""Workflow steps of the data stage: render the demo, fetch and prepare faces, check the design, split by subject.
 
-Called by the Snakemake scripts (a few lines each) and by the tests; nothing here knows about Snakemake.
-Each module imports only what its stage needs, so a job starts fast.
+Each step takes its rule's names (synthfer.seam binds them); nothing here knows about Snakemake. Each module
+imports only what its stage needs, so a job starts fast.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import os
 
 import pandas as pd
 
+from synthfer.data.acquire import UnpackLimits, acquire
 from synthfer.data.demo import DemoDatabase, write_demo_database
 from synthfer.data.loaders import load_records
 from synthfer.data.prepare import PrepareConfig, TooManyRejectedError, prepare_faces
 from synthfer.data.splits import assert_subject_disjoint, split_subjects
-from synthfer.data.store import FaceSet, read_store, write_face_set
+from synthfer.data.store import FaceSet, read_one_store, read_stores, write_face_set
 from synthfer.io import atomic_write_csv, atomic_write_text
 from synthfer.preflight import MinorityPlan, check_design
 
@@ -23,102 +24,124 @@ log = logging.getLogger("synthfer")
 PathLike = str | os.PathLike
 
 
-def render_demo_dataset(db: DemoDatabase, out_dir: PathLike, threads: int) -> None:
-    table = write_demo_database(db, out_dir, threads)
-    log.info("rendered %d images of %d subjects to %s", len(table), table["subject"].nunique(), out_dir)
+def render_demo_dataset(demo: DemoDatabase, raw: PathLike, threads: int) -> None:
+    """Draw one demo database into the folder `raw`."""
+    table = write_demo_database(demo, raw, threads)
+    log.info("rendered %d images of %d subjects to %s", len(table), table["subject"].nunique(), raw)
+
+
+def fetch_dataset(
+    dataset: str,
+    raw: PathLike,
+    limits: UnpackLimits,
+    url: str | None = None,
+    sha256: str | None = None,
+    archive: list[PathLike] | None = None,
+) -> None:
+    """Download `url` or unpack the local `archive` (the rule's input: a list of none or one file) into `raw`."""
+    acquire(dataset, raw, url=url, sha256=sha256, archive=str(archive[0]) if archive else None, limits=limits)
 
 
 def prepare_dataset(
-    name: str,
+    dataset: str,
     loader: str,
-    root: PathLike,
+    raw: PathLike,
     options: dict,
-    cfg: PrepareConfig,
-    out_images: PathLike,
-    out_table: PathLike,
-    out_rejected: PathLike,
+    preprocess: PrepareConfig,
+    images: PathLike,
+    table: PathLike,
+    rejected: PathLike,
     threads: int,
-    log_rejected: PathLike | None = None,
-    labels: PathLike | None = None,
+    rejected_copy: PathLike | None = None,
+    labels: list[PathLike] | None = None,
 ) -> None:
-    """`log_rejected`: a copy of the rejected list beside the log, which a failed job keeps (Snakemake deletes
-    its outputs): when too many faces are rejected, the user can still read why."""
-    records = load_records(loader, root, name, options, labels)
-    log.info("%s: %d images of %d subjects", name, len(records), records["subject"].nunique())
+    """One dataset's face store from its raw files (`raw`, and the `labels` table when the loader needs one).
+    `rejected_copy`: a copy of the rejected list beside the log, which a failed job keeps (Snakemake deletes its
+    outputs): when too many faces are rejected, the user can still read why. (Eleven names: one per name of
+    its rule.)"""
+    labels_file = labels[0] if labels else None
+    records = load_records(loader, raw, dataset, options, labels_file)
+    log.info("%s: %d images of %d subjects", dataset, len(records), records["subject"].nunique())
     try:
-        images, faces, rejected = prepare_faces(records, cfg, threads)
+        crops, faces, rejected_faces = prepare_faces(records, preprocess, threads)
     except TooManyRejectedError as error:
-        if log_rejected is None:
+        if rejected_copy is None:
             raise
-        atomic_write_csv(error.rejected, log_rejected)
+        atomic_write_csv(error.rejected, rejected_copy)
         raise TooManyRejectedError(
-            f"dataset {name!r}: {error}. Every rejected file and its reason: {log_rejected}", error.rejected
+            f"dataset {dataset!r}: {error}. Every rejected file and its reason: {rejected_copy}", error.rejected
         ) from None
-    if log_rejected is not None:
-        atomic_write_csv(rejected, log_rejected)
-    atomic_write_csv(rejected, out_rejected)
-    write_face_set(FaceSet(images, faces), out_images, out_table)
+    if rejected_copy is not None:
+        atomic_write_csv(rejected_faces, rejected_copy)
+    atomic_write_csv(rejected_faces, rejected)
+    write_face_set(FaceSet(crops, faces), images, table)
     log.info(
         "%s: %d faces kept, %d rejected; per emotion: %s",
-        name,
+        dataset,
         len(faces),
-        len(rejected),
+        len(rejected_faces),
         faces["emotion"].value_counts().to_dict(),
     )
 
 
 def split_real_faces(
-    stores: list[PathLike],
+    faces: list[PathLike],
     val: float | int,
     test: float | int,
     seed: int,
-    out_images: PathLike,
-    out_table: PathLike,
+    images: PathLike,
+    table: PathLike,
     stratify: bool = True,
 ) -> None:
-    """Pool the real training datasets and split them by subject (stratified by emotion where possible)."""
-    faces = FaceSet.concat([read_store(s) for s in stores])
-    emotions = faces.table["emotion"] if stratify else None
-    faces.table["split"] = split_subjects(faces.table["subject"], val, test, seed, emotions)
-    assert_subject_disjoint(faces.table)
-    write_face_set(faces, out_images, out_table)
-    log.info("subjects per split: %s", faces.table.groupby("split")["subject"].nunique().to_dict())
-    log.info("faces per split and emotion:\n%s", pd.crosstab(faces.table["emotion"], faces.table["split"]).to_string())
+    """Pool the real training datasets (the files of their face stores) and split them by subject (stratified by
+    emotion where possible)."""
+    pooled = FaceSet.concat(read_stores(faces))
+    emotions = pooled.table["emotion"] if stratify else None
+    pooled.table["split"] = split_subjects(pooled.table["subject"], val, test, seed, emotions)
+    assert_subject_disjoint(pooled.table)
+    write_face_set(pooled, images, table)
+    log.info("subjects per split: %s", pooled.table.groupby("split")["subject"].nunique().to_dict())
+    log.info(
+        "faces per split and emotion:\n%s", pd.crosstab(pooled.table["emotion"], pooled.table["split"]).to_string()
+    )
 
 
-def restrict_to_training_subjects(
-    store: PathLike, split_table: PathLike, out_images: PathLike, out_table: PathLike
-) -> None:
-    """The faces of a store whose subjects the real split put in train: what the GANs may learn from when
-    the dataset is also a real training set (its val and test subjects stay unseen)."""
-    faces = read_store(store)
-    split = pd.read_csv(split_table, keep_default_na=False, na_values=[""])
-    train = set(split.loc[split["split"] == "train", "subject"])
-    kept = faces.select(faces.table["subject"].isin(train).to_numpy())
-    write_face_set(kept, out_images, out_table)
+def restrict_to_training_subjects(faces: list[PathLike], split: PathLike, images: PathLike, table: PathLike) -> None:
+    """The faces of a store (its files) whose subjects the real split (its table) put in train: what the GANs
+    may learn from when the dataset is also a real training set (its val and test subjects stay unseen)."""
+    store = read_one_store(faces)
+    split_table = pd.read_csv(split, keep_default_na=False, na_values=[""])
+    train = set(split_table.loc[split_table["split"] == "train", "subject"])
+    kept = store.select(store.table["subject"].isin(train).to_numpy())
+    write_face_set(kept, images, table)
     log.info(
         "%s: %d of %d faces (%d of %d subjects) are of training subjects and go to the GANs",
-        store,
+        faces[0],
         len(kept.table),
-        len(faces.table),
+        len(store.table),
         kept.table["subject"].nunique(),
-        faces.table["subject"].nunique(),
+        store.table["subject"].nunique(),
     )
 
 
 def check_design_step(
-    tables: dict[str, PathLike],
+    tables: list[PathLike],
+    datasets: list[str],
     roles: dict[str, list[str]],
     split: dict,
     generating: bool,
     allow_missing_emotions: bool,
     minority: dict | None,
     torchscript: tuple[str, int] | None,
-    out: PathLike,
+    checked: PathLike,
 ) -> None:
-    """The data-dependent checks of the design (preflight.py), before any GAN job; `out` lists what passed."""
-    faces = {name: pd.read_csv(path, keep_default_na=False, na_values=[""]) for name, path in tables.items()}
-    checked = check_design(
+    """The data-dependent checks of the design (preflight.py), before any GAN job: `tables` are the face tables
+    of `datasets`, in that order; `checked` lists what passed. (Nine names: one per name of its rule.)"""
+    faces = {
+        name: pd.read_csv(path, keep_default_na=False, na_values=[""])
+        for name, path in zip(datasets, tables, strict=True)
+    }
+    passed = check_design(
         faces,
         roles,
         split,
@@ -127,6 +150,6 @@ def check_design_step(
         MinorityPlan(**minority) if minority else None,
         tuple(torchscript) if torchscript else None,
     )
-    for line in checked:
+    for line in passed:
         log.info("ok: %s", line)
-    atomic_write_text("".join(f"ok: {line}\n" for line in checked), out)
+    atomic_write_text("".join(f"ok: {line}\n" for line in passed), checked)

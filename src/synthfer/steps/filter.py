@@ -1,6 +1,6 @@
 """Workflow step of the optional FER2013-style filter: drop ambiguous faces, report counts per class.
 
-Called by the Snakemake script and by the tests; nothing here knows about Snakemake.
+The step takes its rule's names (synthfer.seam binds them); nothing here knows about Snakemake.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import logging
 import os
 
 from synthfer.ambiguity import AmbiguityFilterConfig, counts_before_after, out_of_fold_confidence, select_unambiguous
-from synthfer.data.store import FaceSet, read_face_set, write_face_set
+from synthfer.data.store import FaceSet, read_one_store, write_face_set
 from synthfer.io import atomic_write_csv
 from synthfer.runtime import pick_device
 
@@ -18,23 +18,24 @@ PathLike = str | os.PathLike
 
 
 def filter_ambiguous_faces(
+    faces: list[PathLike],
+    ambiguity: AmbiguityFilterConfig,
+    device: str,
     images: PathLike,
     table: PathLike,
-    cfg: AmbiguityFilterConfig,
-    device: str,
-    out_images: PathLike,
-    out_table: PathLike,
-    out_confidence: PathLike,
-    out_counts: PathLike,
+    confidence: PathLike,
+    counts: PathLike,
 ) -> None:
-    faces = read_face_set(images, table)
-    log.info("scoring %d faces with %d-fold out-of-fold classifiers", len(faces.images), cfg.folds)
-    confidence = out_of_fold_confidence(
-        faces.images, faces.table["emotion"], faces.table["subject"], cfg, pick_device(device)
+    """The faces of one store (its files) whose label out-of-fold classifiers find likely enough, with every
+    face's confidence and the counts per class before and after."""
+    store = read_one_store(faces)
+    log.info("scoring %d faces with %d-fold out-of-fold classifiers", len(store.images), ambiguity.folds)
+    score = out_of_fold_confidence(
+        store.images, store.table["emotion"], store.table["subject"], ambiguity, pick_device(device)
     )
-    keep = select_unambiguous(faces.table["emotion"], confidence, cfg.keep)
-    counts = counts_before_after(faces.table["emotion"], keep)
-    atomic_write_csv(faces.table.assign(confidence=confidence.round(6), kept=keep), out_confidence)
-    atomic_write_csv(counts, out_counts)
-    write_face_set(FaceSet(faces.images[keep], faces.table[keep].reset_index(drop=True)), out_images, out_table)
-    log.info("kept %d of %d faces; per class:\n%s", int(keep.sum()), len(keep), counts.to_string(index=False))
+    keep = select_unambiguous(store.table["emotion"], score, ambiguity.keep)
+    per_class = counts_before_after(store.table["emotion"], keep)
+    atomic_write_csv(store.table.assign(confidence=score.round(6), kept=keep), confidence)
+    atomic_write_csv(per_class, counts)
+    write_face_set(FaceSet(store.images[keep], store.table[keep].reset_index(drop=True)), images, table)
+    log.info("kept %d of %d faces; per class:\n%s", int(keep.sum()), len(keep), per_class.to_string(index=False))

@@ -1,15 +1,17 @@
 """Workflow steps of the generative stage: train the expression translator and the identity source.
 
-Called by the Snakemake scripts (a few lines each) and by the tests; nothing here knows about Snakemake.
-Each module imports only what its stage needs, so a job starts fast.
+Each step takes its rule's names (synthfer.seam binds them); nothing here knows about Snakemake. Each module
+imports only what its stage needs, so a job starts fast. A GAN's progress (loss plot, sample grids, resume
+checkpoints) goes to `progress/` beside its model: not a declared output, so it survives a failed job.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
-from synthfer.data.store import FaceSet, read_store
+from synthfer.data.store import FaceSet, read_stores
 from synthfer.io import atomic_write_csv
 from synthfer.labels import DOMAINS, NEUTRAL
 from synthfer.runtime import pick_device
@@ -21,8 +23,12 @@ log = logging.getLogger("synthfer")
 PathLike = str | os.PathLike
 
 
+def _progress_dir(model: PathLike) -> Path:
+    return Path(model).parent / "progress"
+
+
 def _gan_training_faces(stores: list[PathLike], neutral_only: bool) -> FaceSet:
-    faces = FaceSet.concat([read_store(s) for s in stores])
+    faces = FaceSet.concat(read_stores(stores))
     if neutral_only:
         faces = faces.select((faces.table["emotion"] == NEUTRAL).to_numpy())
     if len(faces.images) == 0:
@@ -31,54 +37,42 @@ def _gan_training_faces(stores: list[PathLike], neutral_only: bool) -> FaceSet:
 
 
 def train_stargan_step(
-    stores: list[PathLike],
-    cfg: StarGANConfig,
-    device: str,
-    out_model: PathLike,
-    out_losses: PathLike,
-    work_dir: PathLike,
+    faces: list[PathLike], stargan: StarGANConfig, device: str, model: PathLike, losses: PathLike
 ) -> None:
-    faces = _gan_training_faces(stores, neutral_only=False)
-    domains = faces.table["emotion"].map(DOMAINS.index).to_numpy()
-    log.info("StarGAN on %d faces; per domain: %s", len(domains), faces.table["emotion"].value_counts().to_dict())
-    G, losses = train_stargan(faces.images, domains, cfg, pick_device(device), work_dir)
-    atomic_write_csv(losses, out_losses)
-    save_stargan(G.cpu(), cfg, out_model)
+    """StarGAN on every GAN-training face (`faces`: the files of their stores), one domain per emotion."""
+    training = _gan_training_faces(faces, neutral_only=False)
+    domains = training.table["emotion"].map(DOMAINS.index).to_numpy()
+    log.info("StarGAN on %d faces; per domain: %s", len(domains), training.table["emotion"].value_counts().to_dict())
+    G, history = train_stargan(training.images, domains, stargan, pick_device(device), _progress_dir(model))
+    atomic_write_csv(history, losses)
+    save_stargan(G.cpu(), stargan, model)
 
 
 def train_identity_step(
-    stores: list[PathLike],
-    cfg: IdentityGANConfig,
-    device: str,
-    out_model: PathLike,
-    out_losses: PathLike,
-    work_dir: PathLike,
+    faces: list[PathLike], identity_gan: IdentityGANConfig, device: str, model: PathLike, losses: PathLike
 ) -> None:
-    faces = _gan_training_faces(stores, neutral_only=True)
-    log.info("identity GAN on %d neutral faces", len(faces.images))
-    G, losses = train_identity_gan(faces.images, cfg, pick_device(device), work_dir)
-    atomic_write_csv(losses, out_losses)
-    save_identity_gan(G.cpu(), cfg, out_model)
+    """The identity GAN on the neutral GAN-training faces."""
+    training = _gan_training_faces(faces, neutral_only=True)
+    log.info("identity GAN on %d neutral faces", len(training.images))
+    G, history = train_identity_gan(training.images, identity_gan, pick_device(device), _progress_dir(model))
+    atomic_write_csv(history, losses)
+    save_identity_gan(G.cpu(), identity_gan, model)
 
 
 def train_cyclegan_step(
-    stores: list[PathLike],
-    cfg: CycleGANConfig,
-    device: str,
-    out_model: PathLike,
-    out_losses: PathLike,
-    work_dir: PathLike,
+    faces: list[PathLike], cyclegan: CycleGANConfig, device: str, model: PathLike, losses: PathLike
 ) -> None:
-    """One unpaired translator cfg.source -> cfg.target on the GAN-training faces of those two emotions."""
-    faces = _gan_training_faces(stores, neutral_only=False)
-    emotion = faces.table["emotion"].to_numpy()
-    source, target = faces.images[emotion == cfg.source], faces.images[emotion == cfg.target]
+    """One unpaired translator cyclegan.source -> cyclegan.target on the GAN-training faces of those two emotions."""
+    cfg = cyclegan
+    training = _gan_training_faces(faces, neutral_only=False)
+    emotion = training.table["emotion"].to_numpy()
+    source, target = training.images[emotion == cfg.source], training.images[emotion == cfg.target]
     for name, part in ((cfg.source, source), (cfg.target, target)):
         if len(part) == 0:
             raise ValueError(
                 f"{cfg.variant}: no {name} faces in roles.gan_train, so {cfg.source} -> {cfg.target} cannot be learned"
             )
     log.info("%s %s -> %s on %d + %d faces", cfg.variant, cfg.source, cfg.target, len(source), len(target))
-    G, losses = train_cyclegan(source, target, cfg, pick_device(device), work_dir)
-    atomic_write_csv(losses, out_losses)
-    save_cyclegan(G.cpu(), cfg, out_model)
+    G, history = train_cyclegan(source, target, cfg, pick_device(device), _progress_dir(model))
+    atomic_write_csv(history, losses)
+    save_cyclegan(G.cpu(), cfg, model)

@@ -1,6 +1,6 @@
 """Workflow step of the generation stage: one unit of the balanced synthetic set.
 
-Called by the Snakemake scripts (a few lines each) and by the tests; nothing here knows about Snakemake.
+The step takes its rule's names (synthfer.seam binds them); nothing here knows about Snakemake.
 Each module imports only what its stage needs, so a job starts fast.
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from synthfer.data.splits import assert_subject_disjoint
-from synthfer.data.store import FaceSet, read_store, write_face_set
+from synthfer.data.store import FaceSet, read_stores, write_face_set
 from synthfer.generate import UnitSizes, generate_balanced_set
 from synthfer.identities import (
     GANIdentities,
@@ -41,7 +41,7 @@ def identity_source(
     eye_height: float,
 ) -> IdentitySource:
     """The configured identity source from its input files: the identity GAN's model file, the user's
-    TorchScript file, or the GAN-training face stores."""
+    TorchScript file, or the files of the GAN-training face stores."""
     if cfg.identities == "gan":
         generator, _ = load_identity_gan(inputs[0], device)
         return GANIdentities(generator, cfg.seed, cfg.truncation)
@@ -49,32 +49,35 @@ def identity_source(
         return TorchScriptIdentities(
             inputs[0], cfg.z_dim, image_size, cfg.seed, cfg.align, eye_distance, eye_height, device=device
         )
-    faces = FaceSet.concat([read_store(s) for s in inputs])
+    faces = FaceSet.concat(read_stores(inputs))
     return RealNeutralIdentities(faces.images, faces.table, cfg.seed)
 
 
 def generate_unit(
-    real_table: PathLike,
-    identity_cfg: IdentityConfig,
+    real: PathLike,
+    identities: IdentityConfig,
     identity_inputs: list[PathLike],
-    translator_name: str,
+    translator: str,
     translator_models: list[PathLike],
     unit: int,
     image_size: int,
     eyes: tuple[float, float],
     device: str,
-    out_images: PathLike,
-    out_table: PathLike,
+    images: PathLike,
+    table: PathLike,
 ) -> None:
-    """One unit of generated faces: as many new identities per split as the real set has subjects, each
-    shown with every emotion by the named translator."""
+    """One unit of generated faces: as many new identities per split as the real set (its split table `real`)
+    has subjects, each shown with every emotion by the named translator. (Eleven names: one per name of its
+    rule.)"""
+    real_table, identity_cfg, translator_name = real, identities, translator
     dev = pick_device(device)
     sizes = UnitSizes.from_split_table(pd.read_csv(real_table))
-    identities = identity_source(identity_cfg, identity_inputs, image_size, dev, *eyes)
-    translator = load_translator(translator_name, translator_models, dev)
-    faces = generate_balanced_set(identities, translator, sizes, range(unit, unit + 1))
+    source = identity_source(identity_cfg, identity_inputs, image_size, dev, *eyes)
+    faces = generate_balanced_set(
+        source, load_translator(translator_name, translator_models, dev), sizes, range(unit, unit + 1)
+    )
     assert_subject_disjoint(faces.table)
-    write_face_set(faces, out_images, out_table)
+    write_face_set(faces, images, table)
     log.info(
         "%s unit %d: %d %s identities (%s) x %d domains",
         translator_name,

@@ -1,6 +1,6 @@
 """Workflow steps of study 2's protocol: cross-validation with n translated minority faces, and its summary.
 
-Called by the Snakemake scripts (a few lines each) and by the tests; nothing here knows about Snakemake.
+Each step takes its rule's names (synthfer.seam binds them); nothing here knows about Snakemake.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from synthfer.arms import OVERSAMPLED
-from synthfer.data.store import read_store
+from synthfer.data.store import read_one_store
 from synthfer.io import atomic_write_csv
 from synthfer.minority import MinorityConfig, compare_with_baseline, compare_with_control, cross_validate
 from synthfer.runtime import pick_device
@@ -40,17 +40,21 @@ def minority_translator(name: str, model_paths: list[PathLike], target: str, dev
 
 
 def cross_validate_minority_step(
-    store: PathLike,
-    translator_name: str,
-    model_paths: list[PathLike],
+    faces: list[PathLike],
+    mtranslator: str,
+    translator_models: list[PathLike],
     n: int,
-    cfg: MinorityConfig,
+    minority: MinorityConfig,
     classifier: ClassifierConfig,
     device: str,
-    out_folds: PathLike,
+    folds: PathLike,
 ) -> None:
+    """One setting of study 2 (`mtranslator`: a translator, none or the oversampling control) with n added
+    faces, cross-validated on the study's dataset (the files of its store)."""
+    translator_name, model_paths, cfg = mtranslator, translator_models, minority
     dev = pick_device(device)
-    faces = read_store(store)
+    store = faces
+    faces = read_one_store(store)
     oversample = translator_name == OVERSAMPLED
     translator = None if oversample else minority_translator(translator_name, model_paths, cfg.target, dev)
     what = "repeated real" if oversample else "translated"
@@ -64,14 +68,15 @@ def cross_validate_minority_step(
         cfg.repeats,
         cfg.folds,
     )
-    folds = cross_validate(faces, translator, n, cfg, classifier, dev, oversample).assign(
+    per_fold = cross_validate(faces, translator, n, cfg, classifier, dev, oversample).assign(
         translator=translator_name, n=n
     )
-    atomic_write_csv(folds, out_folds)
+    atomic_write_csv(per_fold, folds)
 
 
-def summarize_minority(fold_paths: list[PathLike], target: str, out_summary: PathLike, out_gains: PathLike) -> None:
+def summarize_minority(folds: list[PathLike], target: str, summary: PathLike, gains: PathLike) -> None:
     """Mean and spread over folds per (translator, n), and each against n = 0 on the same folds."""
+    fold_paths, out_summary, out_gains = folds, summary, gains
     from synthfer.inference import holm
     from synthfer.metrics import summarize_over_seeds
 

@@ -22,13 +22,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from synthfer.checkpoint import load_model, save_model
-from synthfer.logs import Progress
 from synthfer.models.cyclegan import GrayToRGB, TranslationGenerator, VGGFeatures
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.runtime import autocast, seed_everything
 from synthfer.settings import CYCLEGAN_LOSSES, CYCLEGAN_VARIANTS, CycleGANConfig  # noqa: F401 - re-exported
 from synthfer.tensors import from_signed, to_signed
-from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
+from synthfer.train.gan_state import GANState, train_loop
+from synthfer.train.resume import Checkpointer, data_fingerprint, run_key
 from synthfer.train.stargan import gradient_penalty
 
 log = logging.getLogger("synthfer")
@@ -75,8 +75,9 @@ class ImagePool:
     once on the generator's device (distinct slots, a batch larger than the pool in pool-sized chunks): no
     per-image decision is read back to the host."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, device: torch.device | None = None) -> None:
         self.size = size
+        self.device = device or torch.device("cpu")  # where a loaded history goes
         self.images: torch.Tensor | None = None
 
     def query(self, fakes: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -98,11 +99,12 @@ class ImagePool:
             self.images[slots] = torch.where(swap, chunk, old)  # distinct slots: the write is deterministic
         return torch.cat(out)
 
-    def state(self) -> torch.Tensor:
-        return self.images.cpu() if self.images is not None else torch.zeros(0)
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"images": self.images.cpu() if self.images is not None else torch.zeros(0)}
 
-    def load(self, images: torch.Tensor, device: torch.device) -> None:
-        self.images = images.to(device) if len(images) else None
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        images = state["images"]
+        self.images = images.to(self.device) if len(images) else None
 
 
 def critic_loss(
@@ -174,6 +176,31 @@ def translate_faces(generator: nn.Module, images: torch.Tensor, batch: int = 256
     return torch.cat(out) if out else images.clone()
 
 
+def cyclegan_state(cfg: CycleGANConfig, device: torch.device) -> GANState:
+    """Fresh generators both ways, critics, the cycle loss (with its VGG for ECycleGAN), optimisers and image
+    pools, seeded by `cfg.seed`."""
+    gen = seed_everything(cfg.seed, device)
+    G_ab, G_ba = cfg.build_generator().to(device), cfg.build_generator().to(device)
+    D_a, D_b = cfg.build_discriminator().to(device), cfg.build_discriminator().to(device)
+    cycle = CycleLoss(
+        cfg.cycle_loss, vgg19_features(cfg.vgg_weights) if cfg.cycle_loss == "perceptual" else None, cfg.vgg_layers
+    ).to(device)
+    g_params = [*G_ab.parameters(), *G_ba.parameters(), *(p for p in cycle.parameters() if p.requires_grad)]
+    return GANState(
+        gen,
+        device,
+        G_ab=G_ab,
+        G_ba=G_ba,
+        D_a=D_a,
+        D_b=D_b,
+        cycle=cycle,
+        g_opt=torch.optim.Adam(g_params, cfg.lr, betas=(cfg.beta1, cfg.beta2)),
+        d_opt=torch.optim.Adam([*D_a.parameters(), *D_b.parameters()], cfg.lr, betas=(cfg.beta1, cfg.beta2)),
+        pool_a=ImagePool(cfg.pool_size, device),
+        pool_b=ImagePool(cfg.pool_size, device),
+    )
+
+
 def train_cyclegan(
     source: np.ndarray, target: np.ndarray, cfg: CycleGANConfig, device: torch.device, work_dir: str | os.PathLike
 ) -> tuple[TranslationGenerator, pd.DataFrame]:
@@ -181,86 +208,29 @@ def train_cyclegan(
     generator and the loss log. Sample grids, loss plot and checkpoints go to work_dir."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    gen = seed_everything(cfg.seed, device)
+    state = cyclegan_state(cfg, device)
     xa_all = torch.from_numpy(source).unsqueeze(1).to(device)
     xb_all = torch.from_numpy(target).unsqueeze(1).to(device)
-    G_ab, G_ba = cfg.build_generator().to(device), cfg.build_generator().to(device)
-    D_a, D_b = cfg.build_discriminator().to(device), cfg.build_discriminator().to(device)
-    cycle = CycleLoss(
-        cfg.cycle_loss, vgg19_features(cfg.vgg_weights) if cfg.cycle_loss == "perceptual" else None, cfg.vgg_layers
-    ).to(device)
-    g_params = [*G_ab.parameters(), *G_ba.parameters(), *(p for p in cycle.parameters() if p.requires_grad)]
-    g_opt = torch.optim.Adam(g_params, cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    d_opt = torch.optim.Adam([*D_a.parameters(), *D_b.parameters()], cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    pool_a, pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
     fixed_a, fixed_b = xa_all[:6], xb_all[:6]
-    rows: list[dict[str, float]] = []
-    d_last: dict[str, float] = {}
-    checkpointer = Checkpointer(work, cfg.checkpoint_every, run_key(cfg, data_fingerprint(source, target)))
-    start = 1
-    state = checkpointer.load()
-    if state is not None:
-        for module, name in (
-            (G_ab, "G_ab"),
-            (G_ba, "G_ba"),
-            (D_a, "D_a"),
-            (D_b, "D_b"),
-            (cycle, "cycle"),
-            (g_opt, "g_opt"),
-            (d_opt, "d_opt"),
-        ):
-            module.load_state_dict(state[name])
-        pool_a.load(state["pool_a"], device)
-        pool_b.load(state["pool_b"], device)
-        rows, d_last = [dict(r) for r in state["rows"]], dict(state["d_last"])
-        restore_random_state(gen, state["random"])
-        start = state["iteration"] + 1
-    progress = Progress(f"{cfg.variant} {cfg.source}->{cfg.target} iteration", cfg.iterations, start=start - 1)
-    with checkpointer:
-        for it in range(start, cfg.iterations + 1):
-            _iteration(
-                it,
-                cfg,
-                G_ab,
-                G_ba,
-                D_a,
-                D_b,
-                cycle,
-                g_opt,
-                d_opt,
-                pool_a,
-                pool_b,
-                xa_all,
-                xb_all,
-                gen,
-                device,
-                rows,
-                d_last,
-                progress,
-            )
-            if it % cfg.sample_every == 0 or it == cfg.iterations:
-                _save_samples(G_ab, G_ba, fixed_a, fixed_b, work / f"samples_{it:07d}.png")
-                save_loss_plot(
-                    pd.DataFrame(rows), work / "losses.png", f"{cfg.variant} {cfg.source}->{cfg.target} losses"
-                )
-            if checkpointer.due(it, cfg.iterations):
-                state = {
-                    "G_ab": G_ab.state_dict(),
-                    "G_ba": G_ba.state_dict(),
-                    "D_a": D_a.state_dict(),
-                    "D_b": D_b.state_dict(),
-                    "cycle": cycle.state_dict(),
-                    "g_opt": g_opt.state_dict(),
-                    "d_opt": d_opt.state_dict(),
-                    "pool_a": pool_a.state(),
-                    "pool_b": pool_b.state(),
-                    "rows": rows,
-                    "d_last": d_last,
-                    "random": random_state(gen),
-                }
-                checkpointer.save(it, state)
-    checkpointer.clear()
-    return G_ab.eval(), pd.DataFrame(rows)
+    name = f"{cfg.variant} {cfg.source}->{cfg.target}"
+
+    def sample(state: GANState) -> None:
+        _save_samples(state.G_ab, state.G_ba, fixed_a, fixed_b, work / f"samples_{state.iteration:07d}.png")
+        save_loss_plot(pd.DataFrame(state.rows), work / "losses.png", f"{name} losses")
+
+    def step(state: GANState) -> dict[str, torch.Tensor | float]:
+        batch = (_batch(xa_all, cfg.batch_size, state.random), _batch(xb_all, cfg.batch_size, state.random))
+        return cyclegan_step(state, batch, cfg)
+
+    train_loop(
+        state,
+        step,
+        cfg,
+        Checkpointer(work, cfg.checkpoint_every, run_key(cfg, data_fingerprint(source, target))),
+        f"{name} iteration",
+        sample,
+    )
+    return state.G_ab.eval(), pd.DataFrame(state.rows)
 
 
 def _batch(x_all: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
@@ -274,27 +244,16 @@ def _noisy(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
     return x + sigma * torch.randn(x.shape, generator=gen, device=gen.device) if sigma > 0 else x
 
 
-def _iteration(
-    it: int,
-    cfg: CycleGANConfig,
-    G_ab: nn.Module,
-    G_ba: nn.Module,
-    D_a: nn.Module,
-    D_b: nn.Module,
-    cycle: CycleLoss,
-    g_opt: torch.optim.Optimizer,
-    d_opt: torch.optim.Optimizer,
-    pool_a: ImagePool,
-    pool_b: ImagePool,
-    xa_all: torch.Tensor,
-    xb_all: torch.Tensor,
-    gen: torch.Generator,
-    device: torch.device,
-    rows: list[dict[str, float]],
-    d_last: dict[str, float],
-    progress: Progress,
-) -> None:
-    real_a, real_b = _batch(xa_all, cfg.batch_size, gen), _batch(xb_all, cfg.batch_size, gen)
+def cyclegan_step(
+    state: GANState, batch: tuple[torch.Tensor, torch.Tensor], cfg: CycleGANConfig
+) -> dict[str, torch.Tensor | float]:
+    """One generator step (both ways), every g_per_d-th iteration a critic step, then the lr decay. `batch`:
+    real faces of the source and the target emotion in [-1, 1]. Returns the losses to log, as tensors (read
+    back only when logged); the critics' loss is the latest one."""
+    it, device, gen = state.iteration, state.device, state.random
+    G_ab, G_ba, D_a, D_b, cycle = state.G_ab, state.G_ba, state.D_a, state.D_b, state.cycle
+    g_opt, d_opt = state.g_opt, state.d_opt
+    real_a, real_b = batch
     sigma = cfg.instance_noise * max(0.0, 1.0 - (it - 1) / cfg.iterations)
 
     # generators: fool both critics, come back through the cycle, leave faces of the other domain alone
@@ -315,7 +274,7 @@ def _iteration(
     # critics, every g_per_d-th iteration: real faces vs fakes from the history pool
     if it % cfg.g_per_d == 0:
         d_loss = torch.zeros((), device=device)
-        for D, real, pool, fake in ((D_a, real_a, pool_a, fake_a), (D_b, real_b, pool_b, fake_b)):
+        for D, real, pool, fake in ((D_a, real_a, state.pool_a, fake_a), (D_b, real_b, state.pool_b, fake_b)):
             fake = pool.query(fake.float(), gen)
             flips = (
                 [torch.rand(len(real), generator=gen, device=gen.device) < cfg.label_flip for _ in range(2)]
@@ -333,26 +292,19 @@ def _iteration(
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         d_opt.step()
-        d_last["d_loss"] = (
-            d_loss.item() if it % cfg.log_every == 0 or it == cfg.iterations else d_last.get("d_loss", float("nan"))
-        )
+        state.last["d_loss"] = d_loss.detach()
 
     factor = _lr_factor(cfg, it)
     for opt in (g_opt, d_opt):
         for group in opt.param_groups:
             group["lr"] = cfg.lr * factor
-
-    if it % cfg.log_every == 0 or it == cfg.iterations:
-        row = {
-            "iteration": it,
-            "g_adv": g_adv.item(),
-            "g_cyc": g_cyc.item(),
-            "g_idt": g_idt.item(),
-            "d_loss": d_last.get("d_loss", float("nan")),
-            "noise_sigma": sigma,
-        }
-        rows.append(row)
-        progress.update(it, " ".join(f"{k}={v:.3f}" for k, v in row.items() if k != "iteration"))
+    return {
+        "g_adv": g_adv,
+        "g_cyc": g_cyc,
+        "g_idt": g_idt,
+        "d_loss": state.last.get("d_loss", float("nan")),
+        "noise_sigma": sigma,
+    }
 
 
 def _save_samples(G_ab: nn.Module, G_ba: nn.Module, fixed_a: torch.Tensor, fixed_b: torch.Tensor, path: Path) -> None:

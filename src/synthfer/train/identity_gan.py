@@ -16,14 +16,14 @@ import torch
 import torch.nn.functional as F
 
 from synthfer.checkpoint import load_model, save_model
-from synthfer.logs import Progress
 from synthfer.models.stylegan import StyleIdentityGenerator
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.runtime import autocast, seed_everything
 from synthfer.settings import IDENTITY_GAN_ARCHITECTURES, IdentityGANConfig  # noqa: F401 - re-exported
 from synthfer.tensors import from_signed, to_signed
 from synthfer.train.ema import EMA
-from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
+from synthfer.train.gan_state import GANState, train_loop
+from synthfer.train.resume import Checkpointer, data_fingerprint, run_key
 
 ARCHITECTURES = IDENTITY_GAN_ARCHITECTURES
 
@@ -50,51 +50,54 @@ def sample_identities(G: torch.nn.Module, n: int, seed: int, batch: int = 256, t
     return torch.cat(out)
 
 
+def identity_gan_state(cfg: IdentityGANConfig, device: torch.device) -> GANState:
+    """Fresh networks, optimisers and EMA (over buffers too: the mean w), seeded by `cfg.seed`."""
+    gen = seed_everything(cfg.seed, device)
+    G = cfg.build_generator().to(device)
+    D = cfg.build_discriminator().to(device)
+    return GANState(
+        gen,
+        device,
+        G=G,
+        D=D,
+        ema=EMA(G, cfg.ema_decay, use_buffers=True) if cfg.ema_decay > 0 else None,
+        g_opt=torch.optim.Adam(G.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2)),
+        d_opt=torch.optim.Adam(D.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2)),
+    )
+
+
 def train_identity_gan(
     images: np.ndarray, cfg: IdentityGANConfig, device: torch.device, work_dir: str | os.PathLike
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train on uint8 neutral faces (N, S, S); sample grids and a loss plot go to work_dir."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    gen = seed_everything(cfg.seed, device)
+    state = identity_gan_state(cfg, device)
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
-    G = cfg.build_generator().to(device)
-    D = cfg.build_discriminator().to(device)
-    ema = EMA(G, cfg.ema_decay, use_buffers=True) if cfg.ema_decay > 0 else None
-    g_opt = torch.optim.Adam(G.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    d_opt = torch.optim.Adam(D.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    fixed_z = torch.randn(32, cfg.z_dim, generator=gen, device=gen.device)
-    rows: list[dict[str, float]] = []
-    checkpointer = Checkpointer(work, cfg.checkpoint_every, run_key(cfg, data_fingerprint(images)))
-    start = 1
-    state = checkpointer.load()
-    if state is not None:
-        for obj, name in ((G, "G"), (D, "D"), (g_opt, "g_opt"), (d_opt, "d_opt")):
-            obj.load_state_dict(state[name])
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        rows = [dict(r) for r in state["rows"]]
-        restore_random_state(gen, state["random"])
-        start = state["iteration"] + 1
-    progress = Progress("identity-gan iteration", cfg.iterations, start=start - 1)
-    with checkpointer:
-        for it in range(start, cfg.iterations + 1):
-            _identity_iteration(it, G, D, g_opt, d_opt, ema, x_all, gen, cfg, device, rows, progress, fixed_z, work)
-            if checkpointer.due(it, cfg.iterations):
-                state = {
-                    "G": G.state_dict(),
-                    "D": D.state_dict(),
-                    "g_opt": g_opt.state_dict(),
-                    "d_opt": d_opt.state_dict(),
-                    "rows": rows,
-                    "random": random_state(gen),
-                }
-                if ema is not None:
-                    state["ema"] = ema.state_dict()
-                checkpointer.save(it, state)
-    checkpointer.clear()
-    final = ema.module if ema is not None else G
-    return final.eval(), pd.DataFrame(rows)
+    fixed_z = torch.randn(32, cfg.z_dim, generator=state.random, device=state.random.device)
+
+    def sample(state: GANState) -> None:
+        sampler = state.ema.module if state.ema is not None else state.G
+        sampler.eval()
+        with torch.no_grad():
+            save_image_grid(
+                from_signed(_generate(sampler, fixed_z, cfg.truncation).float()).cpu(),
+                work / f"samples_{state.iteration:07d}.png",
+                ncol=8,
+            )
+        sampler.train()
+        save_loss_plot(pd.DataFrame(state.rows), work / "losses.png", "identity GAN losses")
+
+    train_loop(
+        state,
+        lambda state: identity_step(state, draw_batch(x_all, cfg.batch_size, state.random), cfg),
+        cfg,
+        Checkpointer(work, cfg.checkpoint_every, run_key(cfg, data_fingerprint(images))),
+        "identity-gan iteration",
+        sample,
+    )
+    final = state.ema.module if state.ema is not None else state.G
+    return final.eval(), pd.DataFrame(state.rows)
 
 
 def r1_penalty(real_logit: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
@@ -103,28 +106,18 @@ def r1_penalty(real_logit: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
     return grad.pow(2).flatten(1).sum(1).mean()
 
 
-def _identity_iteration(
-    it: int,
-    G: torch.nn.Module,
-    D: torch.nn.Module,
-    g_opt: torch.optim.Optimizer,
-    d_opt: torch.optim.Optimizer,
-    ema: EMA | None,
-    x_all: torch.Tensor,
-    gen: torch.Generator,
-    cfg: IdentityGANConfig,
-    device: torch.device,
-    rows: list[dict[str, float]],
-    progress: Progress,
-    fixed_z: torch.Tensor,
-    work: Path,
-) -> None:
-    """One discriminator step (non-saturating loss, R1 when asked) and one generator step, then the EMA and
-    the mean w, logging and samples."""
-    idx = torch.randint(0, len(x_all), (cfg.batch_size,), generator=gen, device=gen.device)
+def draw_batch(x_all: torch.Tensor, batch_size: int, gen: torch.Generator) -> torch.Tensor:
+    """Real faces in [-1, 1], drawn by index and flipped at random on the training device."""
+    idx = torch.randint(0, len(x_all), (batch_size,), generator=gen, device=gen.device)
     x_real = to_signed(x_all[idx])
     flip = torch.rand(len(idx), generator=gen, device=gen.device) < 0.5
-    x_real = torch.where(flip[:, None, None, None], x_real.flip(3), x_real)
+    return torch.where(flip[:, None, None, None], x_real.flip(3), x_real)
+
+
+def identity_step(state: GANState, x_real: torch.Tensor, cfg: IdentityGANConfig) -> dict[str, torch.Tensor]:
+    """One discriminator step (non-saturating loss, R1 when asked) and one generator step, then the EMA and
+    the mean w. Returns the losses to log, as tensors (read back only when logged)."""
+    G, D, g_opt, d_opt, device, gen = state.G, state.D, state.g_opt, state.d_opt, state.device, state.random
     z = torch.randn(cfg.batch_size, cfg.z_dim, generator=gen, device=gen.device)
     r1 = cfg.r1_gamma > 0
     if r1:
@@ -147,22 +140,9 @@ def _identity_iteration(
     if isinstance(G, StyleIdentityGenerator):
         with torch.no_grad():
             G.w_avg.lerp_(G.map(z).float().mean(0), 1 - cfg.w_avg_beta)
-    if ema is not None:
-        ema.update_parameters(G)
-    if it % cfg.log_every == 0 or it == cfg.iterations:
-        rows.append({"iteration": it, "d_loss": d_loss.item(), "g_loss": g_loss.item(), "r1": d_r1.item()})
-        progress.update(it, f"d_loss={d_loss.item():.3f} g_loss={g_loss.item():.3f} r1={d_r1.item():.3f}")
-    if it % cfg.sample_every == 0 or it == cfg.iterations:
-        sampler = ema.module if ema is not None else G
-        sampler.eval()
-        with torch.no_grad():
-            save_image_grid(
-                from_signed(_generate(sampler, fixed_z, cfg.truncation).float()).cpu(),
-                work / f"samples_{it:07d}.png",
-                ncol=8,
-            )
-        sampler.train()
-        save_loss_plot(pd.DataFrame(rows), work / "losses.png", "identity GAN losses")
+    if state.ema is not None:
+        state.ema.update_parameters(G)
+    return {"d_loss": d_loss, "g_loss": g_loss, "r1": d_r1}
 
 
 def save_identity_gan(G: torch.nn.Module, cfg: IdentityGANConfig, path: str | os.PathLike) -> None:

@@ -28,6 +28,8 @@ log = logging.getLogger("synthfer")
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
+CHECKPOINT_FORMAT = 2
+"""Bumped when the layout of a checkpoint changes: one of another layout is not resumed (it is part of run_key)."""
 IGNORED_FIELDS = frozenset({"checkpoint_every", "log_every", "sample_every"})
 """Config fields that do not change the trained weights: a checkpoint made under other values still resumes."""
 
@@ -77,7 +79,11 @@ def data_fingerprint(*arrays: np.ndarray) -> str:
 
 def run_key(cfg: Any, fingerprint: str) -> dict[str, Any]:
     """What must match for a checkpoint to be resumed: the config (minus logging cadence) and the data."""
-    return {"config": {k: v for k, v in asdict(cfg).items() if k not in IGNORED_FIELDS}, "data": fingerprint}
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "config": {k: v for k, v in asdict(cfg).items() if k not in IGNORED_FIELDS},
+        "data": fingerprint,
+    }
 
 
 class Checkpointer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,14 +19,14 @@ import torch.nn.functional as F
 
 from synthfer.checkpoint import load_torch, save_model
 from synthfer.labels import DOMAINS
-from synthfer.logs import Progress
-from synthfer.models.stargan import Discriminator, Generator
+from synthfer.models.stargan import Generator
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.runtime import autocast, seed_everything
 from synthfer.settings import StarGANConfig  # noqa: F401 - re-exported
 from synthfer.tensors import from_signed, to_signed
 from synthfer.train.ema import EMA
-from synthfer.train.resume import Checkpointer, data_fingerprint, random_state, restore_random_state, run_key
+from synthfer.train.gan_state import GANState, train_loop
+from synthfer.train.resume import Checkpointer, data_fingerprint, run_key
 
 log = logging.getLogger("synthfer")
 
@@ -62,6 +63,39 @@ def translate(generator: torch.nn.Module, images: torch.Tensor, domain: int, bat
     return torch.cat(out)
 
 
+class StarGANBatch(NamedTuple):
+    """One batch: real faces in [-1, 1] (flipped at random), their domains and the domains to translate into."""
+
+    x_real: torch.Tensor
+    label_org: torch.Tensor
+    label_trg: torch.Tensor
+
+
+def stargan_state(cfg: StarGANConfig, device: torch.device) -> GANState:
+    """Fresh networks, optimisers (Adam, the original code's betas) and EMA, seeded by `cfg.seed`."""
+    gen = seed_everything(cfg.seed, device)
+    G, D = cfg.build_generator().to(device), cfg.build_discriminator().to(device)
+    return GANState(
+        gen,
+        device,
+        G=G,
+        D=D,
+        g_opt=torch.optim.Adam(G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2)),
+        d_opt=torch.optim.Adam(D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2)),
+        ema=EMA(G, cfg.ema_decay) if cfg.ema_decay > 0 else None,
+    )
+
+
+def draw_batch(x_all: torch.Tensor, y_all: torch.Tensor, batch_size: int, gen: torch.Generator) -> StarGANBatch:
+    """A batch drawn by index from the set in memory, on the training device: nothing waits for the host."""
+    idx = torch.randint(0, len(x_all), (batch_size,), generator=gen, device=gen.device)
+    x_real = to_signed(x_all[idx])
+    flip = torch.rand(len(idx), generator=gen, device=gen.device) < 0.5
+    x_real = torch.where(flip[:, None, None, None], x_real.flip(3), x_real)
+    label_org = y_all[idx]
+    return StarGANBatch(x_real, label_org, label_org[torch.randperm(len(idx), generator=gen, device=gen.device)])
+
+
 def train_stargan(
     images: np.ndarray,
     domains: np.ndarray,
@@ -73,85 +107,38 @@ def train_stargan(
     work_dir, and a run started again on the same settings and data resumes from its last checkpoint."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    gen = seed_everything(cfg.seed, device)
+    state = stargan_state(cfg, device)
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
     y_all = torch.from_numpy(domains.astype(np.int64)).to(device)
-    G, D = cfg.build_generator().to(device), cfg.build_discriminator().to(device)
-    g_opt = torch.optim.Adam(G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
-    d_opt = torch.optim.Adam(D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
-    ema = EMA(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
-
     # fixed inputs for sample grids: one face of each domain when possible
     fixed_idx = [int(np.flatnonzero(domains == d)[0]) for d in range(len(DOMAINS)) if (domains == d).any()][:8]
     fixed = x_all[fixed_idx]
-    rows: list[dict[str, float]] = []
-    g_last: dict[str, torch.Tensor | float] = {}  # the last generator losses, read only when logged
-    checkpointer = Checkpointer(work, cfg.checkpoint_every, run_key(cfg, data_fingerprint(images, domains)))
-    start = 1
-    state = checkpointer.load()
-    if state is not None:
-        G.load_state_dict(state["G"])
-        D.load_state_dict(state["D"])
-        g_opt.load_state_dict(state["g_opt"])
-        d_opt.load_state_dict(state["d_opt"])
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        rows, g_last = [dict(r) for r in state["rows"]], dict(state["g_last"])
-        restore_random_state(gen, state["random"])
-        start = state["iteration"] + 1
-    progress = Progress("stargan iteration", cfg.iterations, start=start - 1)
-    with checkpointer:
-        for it in range(start, cfg.iterations + 1):
-            _stargan_iteration(
-                it, G, D, g_opt, d_opt, ema, x_all, y_all, gen, cfg, device, rows, g_last, progress, fixed, work
-            )
-            if checkpointer.due(it, cfg.iterations):
-                state = {
-                    "G": G.state_dict(),
-                    "D": D.state_dict(),
-                    "g_opt": g_opt.state_dict(),
-                    "d_opt": d_opt.state_dict(),
-                    "rows": rows,
-                    "g_last": {k: float(v) for k, v in g_last.items()},
-                    "random": random_state(gen),
-                }
-                if ema is not None:
-                    state["ema"] = ema.state_dict()
-                checkpointer.save(it, state)
-    checkpointer.clear()
-    final = ema.module if ema is not None else G
+
+    def sample(state: GANState) -> None:
+        sampler = state.ema.module if state.ema is not None else state.G
+        _save_samples(sampler, fixed, work / f"samples_{state.iteration:07d}.png")
+        save_loss_plot(pd.DataFrame(state.rows), work / "losses.png", "StarGAN losses")
+        sampler.train()
+
+    train_loop(
+        state,
+        lambda state: stargan_step(state, draw_batch(x_all, y_all, cfg.batch_size, state.random), cfg),
+        cfg,
+        Checkpointer(work, cfg.checkpoint_every, run_key(cfg, data_fingerprint(images, domains))),
+        "stargan iteration",
+        sample,
+    )
+    final = state.ema.module if state.ema is not None else state.G
     final.eval()
-    return final, pd.DataFrame(rows)
+    return final, pd.DataFrame(state.rows)
 
 
-def _stargan_iteration(
-    it: int,
-    G: Generator,
-    D: Discriminator,
-    g_opt: torch.optim.Optimizer,
-    d_opt: torch.optim.Optimizer,
-    ema: EMA | None,
-    x_all: torch.Tensor,
-    y_all: torch.Tensor,
-    gen: torch.Generator,
-    cfg: StarGANConfig,
-    device: torch.device,
-    rows: list[dict[str, float]],
-    g_last: dict[str, torch.Tensor | float],
-    progress: Progress,
-    fixed: torch.Tensor,
-    work: Path,
-) -> None:
-    """One discriminator step (and every n_critic-th a generator step), then lr decay, logging, samples. Random
-    draws come from `gen` on the training device and losses are read back only when logged: on a GPU nothing
-    in between waits for the device."""
-    n = len(x_all)
-    idx = torch.randint(0, n, (cfg.batch_size,), generator=gen, device=gen.device)
-    x_real = to_signed(x_all[idx])
-    flip = torch.rand(len(idx), generator=gen, device=gen.device) < 0.5
-    x_real = torch.where(flip[:, None, None, None], x_real.flip(3), x_real)
-    label_org = y_all[idx]
-    label_trg = label_org[torch.randperm(len(idx), generator=gen, device=gen.device)]
+def stargan_step(state: GANState, batch: StarGANBatch, cfg: StarGANConfig) -> dict[str, torch.Tensor]:
+    """One discriminator step (and every n_critic-th a generator step), then the lr decay. Returns the losses to
+    log, as tensors: random draws come from the state's generator on the training device and nothing is read
+    back here, so on a GPU nothing in between waits for the device."""
+    G, D, g_opt, d_opt, device, gen = state.G, state.D, state.g_opt, state.d_opt, state.device, state.random
+    x_real, label_org, label_trg = batch
     c_org, c_trg = _one_hot(label_org, cfg.c_dim), _one_hot(label_trg, cfg.c_dim)
 
     # discriminator: real scores up, fake scores down, domain of real faces, gradient penalty
@@ -162,7 +149,7 @@ def _stargan_iteration(
         with torch.no_grad():
             x_fake = G(x_real, c_trg).float()
         d_fake = D(x_fake)[0].float().mean()
-    alpha = torch.rand(len(idx), 1, 1, 1, generator=gen, device=gen.device)
+    alpha = torch.rand(len(x_real), 1, 1, 1, generator=gen, device=gen.device)
     x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
     d_gp = gradient_penalty(D(x_hat)[0], x_hat)
     d_loss = d_real + d_fake + cfg.lambda_cls * d_cls + cfg.lambda_gp * d_gp
@@ -171,7 +158,7 @@ def _stargan_iteration(
     d_opt.step()
 
     # generator: fool D, land in the target domain, come back to the source face
-    if it % cfg.n_critic == 0:
+    if state.iteration % cfg.n_critic == 0:
         with autocast(device):
             x_fake = G(x_real, c_trg)
             out_src, out_cls = D(x_fake)
@@ -183,31 +170,15 @@ def _stargan_iteration(
         g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         g_opt.step()
-        if ema is not None:
-            ema.update_parameters(G)
-        g_last.update(g_fake=g_fake.detach(), g_cls=g_cls.detach(), g_rec=g_rec.detach())
+        if state.ema is not None:
+            state.ema.update_parameters(G)
+        state.last.update(g_fake=g_fake.detach(), g_cls=g_cls.detach(), g_rec=g_rec.detach())
 
-    factor = _lr_factor(cfg, it)
+    factor = _lr_factor(cfg, state.iteration)
     for opt, lr in ((g_opt, cfg.g_lr), (d_opt, cfg.d_lr)):
         for group in opt.param_groups:
             group["lr"] = lr * factor
-
-    if it % cfg.log_every == 0 or it == cfg.iterations:
-        row = {
-            "iteration": it,
-            "d_real": d_real.item(),
-            "d_fake": d_fake.item(),
-            "d_cls": d_cls.item(),
-            "d_gp": d_gp.item(),
-            **{k: float(v) for k, v in g_last.items()},
-        }
-        rows.append(row)
-        progress.update(it, " ".join(f"{k}={v:.3f}" for k, v in row.items() if k != "iteration"))
-    if it % cfg.sample_every == 0 or it == cfg.iterations:
-        sampler = ema.module if ema is not None else G
-        _save_samples(sampler, fixed, work / f"samples_{it:07d}.png")
-        save_loss_plot(pd.DataFrame(rows), work / "losses.png", "StarGAN losses")
-        sampler.train()
+    return {"d_real": d_real, "d_fake": d_fake, "d_cls": d_cls, "d_gp": d_gp, **state.last}
 
 
 def _save_samples(G: torch.nn.Module, fixed: torch.Tensor, path: Path) -> None:

@@ -1,0 +1,164 @@
+"""The one seam between a Snakemake job and the library: a rule's names bound, by keyword, to a typed step.
+
+A rule declares each file and setting once, under the name its step function takes: `input:`, `output:`,
+`params:` and `wildcards` by name, `threads` and the `gpu` resource by their own names, named logs (other than
+the job's own) by name. The step's annotations say how a value arrives: a wildcard annotated `int` becomes an
+int, a dict param annotated with a config dataclass becomes that dataclass, files annotated `list[...]` come as a
+list. Every rule script is then two lines, and a new setting is one name in the rule and one in the step.
+
+Kept free of heavy imports: every job imports it before anything else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import os
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+NAMESPACES = ("input", "output", "params", "wildcards", "log")
+"""Where a rule's names come from, in the order the error messages list them."""
+
+MUST_BE_TAKEN = ("output", "params")
+"""Names a step must take: an output it does not write or a setting it ignores is a mistake in the rule. Inputs and
+wildcards may be there for Snakemake alone (code files that rerun a job, a wildcard that only names a folder)."""
+
+FOR_SNAKEMAKE_ONLY = "_stamp"
+"""A param whose name ends so is there only to make Snakemake rerun the job when it changes (a file's size and
+mtime): no step takes it."""
+
+
+class SeamError(TypeError):
+    """A rule and its step do not agree on names: raised before the step runs, naming both sides."""
+
+
+def named(entries: Any) -> dict[str, Any]:
+    """The named entries of a Snakemake Namedlist (input, output, params, wildcards, log) or of a plain mapping."""
+    if entries is None:
+        return {}
+    if isinstance(entries, Mapping):
+        return dict(entries)
+    if not hasattr(entries, "items"):  # a plain list: nothing named
+        return {}
+    return {name: value for name, value in entries.items()}
+
+
+def _plain(value: Any) -> Any:
+    """Snakemake's file and list types as plain str and list, so that the library sees what a test would pass."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, list):  # Snakemake's Namedlist is a list
+        return [_plain(v) for v in value]
+    return value
+
+
+def _hints(step: Callable[..., Any]) -> dict[str, Any]:
+    """The step's resolved annotations; an annotation that cannot be resolved is a bug in the step, said here."""
+    try:
+        return typing.get_type_hints(step)
+    except NameError as error:
+        raise SeamError(
+            f"{step.__module__}.{step.__qualname__}: an annotation names something not imported at run time "
+            f"({error}); import it outside TYPE_CHECKING so that the seam can convert the rule's values"
+        ) from None
+
+
+def _is_optional_none(annotation: Any, value: Any) -> bool:
+    return value is None and type(None) in typing.get_args(annotation)
+
+
+def convert(value: Any, annotation: Any) -> Any:
+    """`value` from a rule as the step's annotation wants it (see the module docstring); anything else unchanged."""
+    if annotation is inspect.Parameter.empty or annotation is Any or _is_optional_none(annotation, value):
+        return value
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        candidates = [a for a in args if a is not type(None)]
+        # a union of paths (str | os.PathLike) or of numbers leaves the value as it is
+        if all(a in (str, os.PathLike, int, float, bool) or typing.get_origin(a) is os.PathLike for a in candidates):
+            return value
+        return convert(value, candidates[0]) if len(candidates) == 1 else value
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type) and isinstance(value, Mapping):
+        fields = typing.get_type_hints(annotation)
+        return annotation(**{key: convert(v, fields.get(key, Any)) for key, v in value.items()})
+    if origin is list:
+        items = list(value) if isinstance(value, list | tuple) else [value]
+        return [convert(v, args[0]) for v in items] if args else items
+    if origin is tuple and isinstance(value, list | tuple):
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(convert(v, args[0]) for v in value)
+        return tuple(convert(v, a) for v, a in zip(value, args, strict=False)) if args else tuple(value)
+    if origin is dict or annotation is dict:
+        return dict(value) if isinstance(value, Mapping) else value
+    if annotation in (int, float) and isinstance(value, str):
+        return annotation(value)
+    if annotation is Path and isinstance(value, str):
+        return Path(value)
+    return value
+
+
+def bind(step: Callable[..., Any], job: Any) -> dict[str, Any]:
+    """The keyword arguments of `step` from a Snakemake job (the `snakemake` object of a script, or any object
+    with the same attributes). Raises SeamError naming what the rule lacks, what it has twice and what the step
+    does not take, before any work is done."""
+    signature = inspect.signature(step)
+    hints = _hints(step)
+    spaces = {space: named(getattr(job, space, None)) for space in NAMESPACES}
+    spaces["log"].pop("log", None)  # the job's own log: run_step writes to it
+    spaces["job"] = {"threads": getattr(job, "threads", 1), "gpu": _gpus(job)}
+    name_of = f"{step.__module__}.{step.__qualname__}"
+    found: dict[str, Any] = {}
+    for name, parameter in signature.parameters.items():
+        where = [space for space, values in spaces.items() if name in values]
+        if len(where) > 1:
+            raise SeamError(f"{name_of}: {name!r} is in the rule's {' and '.join(where)}; rename one of them")
+        if where:
+            found[name] = convert(_plain(spaces[where[0]][name]), hints.get(name, parameter.annotation))
+        elif parameter.default is inspect.Parameter.empty:
+            raise SeamError(
+                f"{name_of} takes {name!r}, which the rule does not declare in its {', '.join(NAMESPACES)} "
+                f"(names there: {sorted(set().union(*spaces.values()))})"
+            )
+    for space in MUST_BE_TAKEN:
+        unused = sorted(
+            name
+            for name in set(spaces[space]) - set(signature.parameters)
+            if not (space == "params" and name.endswith(FOR_SNAKEMAKE_ONLY))
+        )
+        if unused:
+            raise SeamError(
+                f"{name_of} does not take the rule's {space} {unused}; it takes {list(signature.parameters)}"
+            )
+    return found
+
+
+def _gpus(job: Any) -> int:
+    """The job's `gpu` resource (0 when the rule has none)."""
+    return int(named(getattr(job, "resources", None)).get("gpu", 0) or 0)
+
+
+def job_log(job: Any) -> str | None:
+    """The job's own log file: the log named `log`, else the first one."""
+    logs = getattr(job, "log", None)
+    if not logs:
+        return None
+    return str(named(logs).get("log", logs[0]))
+
+
+def run_step(job: Any, step: Callable[..., Any]) -> None:
+    """Run `step` for one Snakemake job, its arguments bound by name (bind), with the job's log and threads."""
+    from synthfer.logs import run_logged
+
+    try:
+        kwargs = bind(step, job)
+    except SeamError as error:  # a workflow bug: say it where the job was started, not only in its log
+        print(f"synthfer: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    # bound first: a step's own names (threads, step, ...) never meet run_logged's
+    run_logged(job_log(job), getattr(job, "threads", 1), functools.partial(step, **kwargs), gpus=_gpus(job))
