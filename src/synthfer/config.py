@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 import yaml
 
+from synthfer import translators as translators_table
 from synthfer.data.acquire import UnpackLimits
 from synthfer.data.demo import DemoDatabase
 from synthfer.data.labels_table import read_labels_table
@@ -84,9 +85,18 @@ def _options_problems(name: str, dataset: dict[str, Any]) -> list[str]:
     return problems
 
 
+def with_translators(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with the translator table filled in: the names `translators:` may list, and a `<name>:`
+    section for every CycleGAN-family member (synthfer.translators), so that a new entry needs no schema edit."""
+    schema["$defs"]["translator"] = {**schema["$defs"].get("translator", {}), "enum": list(translators_table.NAMES)}
+    for name in translators_table.PER_EMOTION:
+        schema["properties"].setdefault(name, {"$ref": "#/$defs/cycle_translator"})
+    return schema
+
+
 def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCHEMA_PATH) -> None:
     """Check config against the schema and the cross-references between sections."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = with_translators(yaml.safe_load(Path(schema_path).read_text()))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -242,18 +252,15 @@ def stargan_config(config: dict[str, Any]) -> StarGANConfig:
     return _pick(StarGANConfig, config["stargan"], image_size=config["preprocess"]["image_size"])
 
 
-ECYCLEGAN_DEFAULTS = {"blocks": 2, "sub_blocks": 3, "cycle_loss": "perceptual"}
-"""Study 2's ECycleGAN as its authors cut it: 2 residual dense blocks of 3 sub-blocks, perceptual cycle loss."""
-
-
 def translators(config: dict[str, Any]) -> list[str]:
     """The expression translators to compare (a dimension of the results); StarGAN when not given."""
-    return list(config.get("translators", ["stargan"]))
+    return list(config.get("translators", [translators_table.DEFAULT]))
 
 
 def cyclegan_config(config: dict[str, Any], variant: str, emotion: str) -> CycleGANConfig:
-    """The Neutral -> `emotion` generator of a CycleGAN variant: its config section over the variant's defaults."""
-    section = {**(ECYCLEGAN_DEFAULTS if variant == "ecyclegan" else {}), **config.get(variant, {})}
+    """The Neutral -> `emotion` generator of a CycleGAN-family translator: its config section over the family
+    member's defaults (synthfer.translators; ECycleGAN: study 2's dense blocks and perceptual cycle loss)."""
+    section = {**translators_table.translator(variant).defaults, **config.get(variant, {})}
     return _pick(
         CycleGANConfig,
         section,
@@ -281,7 +288,7 @@ def check_translator_weights(config: dict[str, Any]) -> None:
             f"stargan_model: {config['stargan_model']} not found; write it with `synthfer import-stargan <checkpoint> --out {config['stargan_model']}`"
         )
     for variant in dict.fromkeys([*translators(config), *config.get("minority", {}).get("translators", [])]):
-        if variant == "stargan":
+        if not translators_table.is_per_emotion(variant):
             continue
         cfg = cyclegan_config(config, variant, EMOTIONS[0])
         if cfg.cycle_loss != "perceptual" or cfg.vgg_weights != "imagenet":

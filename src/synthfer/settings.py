@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from synthfer.labels import DOMAINS, EMOTIONS
+from synthfer.translators import PER_EMOTION, translator
 
 if TYPE_CHECKING:
     import torch
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 PRECISIONS = ("auto", "fp32", "bf16")
 """Training precision: `auto` is bf16 autocast where the device has bf16 units, else fp32."""
 CLASSIFIER_ARCHITECTURES = ("paper_cnn", "vgg16")
-CYCLEGAN_VARIANTS = ("cyclegan", "ecyclegan")
+CYCLEGAN_VARIANTS = PER_EMOTION  # the CycleGAN family of synthfer.translators
 CYCLEGAN_LOSSES = ("lsgan", "wgan-gp")
 IDENTITY_GAN_ARCHITECTURES = ("dcgan", "stylegan")
 IDENTITY_SOURCES = ("gan", "torchscript", "real_neutral")
@@ -152,7 +153,7 @@ class CycleGANConfig:
     def build_generator(self) -> TranslationGenerator:
         from synthfer.models.cyclegan import TranslationGenerator
 
-        sub = self.sub_blocks if self.variant == "ecyclegan" else 0
+        sub = self.sub_blocks if translator(self.variant).dense_blocks else 0
         return TranslationGenerator(self.ngf, self.blocks, sub, self.alpha)
 
     def build_discriminator(self) -> PatchDiscriminator:

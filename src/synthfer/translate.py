@@ -13,10 +13,7 @@ from typing import Protocol
 import torch
 
 from synthfer.labels import DOMAINS, EMOTIONS
-
-STARGAN = "stargan"
-CYCLE_VARIANTS = ("cyclegan", "ecyclegan")
-TRANSLATORS = (STARGAN, *CYCLE_VARIANTS)
+from synthfer.translators import translator
 
 
 class Translator(Protocol):
@@ -29,7 +26,7 @@ class Translator(Protocol):
 
 class StarGANTranslator:
     def __init__(self, generator: torch.nn.Module, batch: int = 256) -> None:
-        self.name, self.generator, self.batch = STARGAN, generator, batch
+        self.name, self.generator, self.batch = "stargan", generator, batch
 
     def to_emotion(self, faces: torch.Tensor, emotion: str) -> torch.Tensor:
         from synthfer.train.stargan import translate
@@ -54,25 +51,23 @@ class PerEmotionTranslator:
 
 
 def load_translator(name: str, model_paths: list[str | os.PathLike], device: torch.device) -> Translator:
-    """The translator `name` from its model files: one StarGAN file, or one file per emotion for the
-    CycleGAN variants (each file knows its target emotion)."""
-    if name == STARGAN:
+    """The translator `name` (synthfer.translators) from its model files: one StarGAN file for the multi-domain
+    family, or one file per emotion for the CycleGAN family (each file knows its variant and target emotion)."""
+    if not translator(name).per_emotion:
         from synthfer.train.stargan import load_stargan
 
         if len(model_paths) != 1:
             raise ValueError(f"stargan is one model file, got {len(model_paths)}")
         return StarGANTranslator(load_stargan(model_paths[0], device)[0])
-    if name in CYCLE_VARIANTS:
-        from synthfer.train.cyclegan import load_cyclegan
+    from synthfer.train.cyclegan import load_cyclegan
 
-        generators = {}
-        for path in model_paths:
-            generator, cfg = load_cyclegan(path, device)
-            if cfg.variant != name:
-                raise ValueError(f"{path} is a {cfg.variant} model, not {name}")
-            generators[cfg.target] = generator
-        missing = [e for e in EMOTIONS if e not in generators]
-        if missing:
-            raise ValueError(f"translator {name!r} lacks generators for {missing}")
-        return PerEmotionTranslator(name, generators)
-    raise ValueError(f"unknown translator {name!r}; known: {', '.join(TRANSLATORS)}")
+    generators = {}
+    for path in model_paths:
+        generator, cfg = load_cyclegan(path, device)
+        if cfg.variant != name:
+            raise ValueError(f"{path} is a {cfg.variant} model, not {name}")
+        generators[cfg.target] = generator
+    missing = [e for e in EMOTIONS if e not in generators]
+    if missing:
+        raise ValueError(f"translator {name!r} lacks generators for {missing}")
+    return PerEmotionTranslator(name, generators)

@@ -1,13 +1,18 @@
 # Validation of config.yaml and the input functions every stage uses.
 import os
 import signal
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+# this checkout's library, for the parse as for the jobs (below): never another copy installed in the environment
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
 from synthfer import arms, cluster
 from synthfer import config as sfconfig
+from synthfer import translators as translators_table
 from synthfer.data.store import STORE_FILES
 
 try:
@@ -51,7 +56,7 @@ TRANSLATORS = sfconfig.translators(config)
 # translators whose generated faces study 1 uses: none when it trains on real faces only (ratios [0], no
 # synthetic-only run), so that such a config trains no GAN for it (study 2 may still train its own)
 GENERATING = TRANSLATORS if N_UNITS else []
-CYCLE_TRANSLATORS = [t for t in TRANSLATORS if t != "stargan"]
+CYCLE_TRANSLATORS = [t for t in TRANSLATORS if translators_table.is_per_emotion(t)]
 EMOTIONS = list(sfconfig.EMOTIONS)
 REAL_ONLY = arms.REAL_ONLY  # the arm of k = 0: no translator, shared by every comparison
 ARMS = sfconfig.arms(config)  # translators, their -selected (-balanced) faces, the control arms (synthfer.arms)
@@ -92,7 +97,7 @@ wildcard_constraints:
     unit="[0-9]+",
     translator=one_of(TRANSLATORS),
     arm=one_of([REAL_ONLY, *BASELINES, *ARMS]),
-    variant=one_of(["cyclegan", "ecyclegan"]),
+    variant=one_of(translators_table.PER_EMOTION),
     emotion=one_of(EMOTIONS),
     mtranslator=one_of(["none", *MINORITY_SETTINGS]),
     n="[0-9]+",
@@ -207,8 +212,8 @@ STARGAN_MODEL = config.get("stargan_model") or "results/gan/stargan/generator.pt
 
 
 def translator_models(translator):
-    """The model files of one translator: StarGAN's generator, or one generator per emotion."""
-    if translator == "stargan":
+    """The model files of one translator: StarGAN's generator, or one generator per emotion (synthfer.translators)."""
+    if not translators_table.is_per_emotion(translator):
         return [STARGAN_MODEL]
     return [f"results/gan/{translator}/{e}/generator.pt" for e in EMOTIONS]
 
@@ -227,7 +232,7 @@ def minority_translator_models(translator):
     """Study 2 needs only the Neutral -> target generator of a translator (nothing for the baseline)."""
     if translator in ("none", arms.OVERSAMPLED):
         return []
-    if translator == "stargan":
+    if not translators_table.is_per_emotion(translator):
         return [STARGAN_MODEL]
     return [f"results/gan/{translator}/{MINORITY.target}/generator.pt"]
 

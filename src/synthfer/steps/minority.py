@@ -18,6 +18,7 @@ from synthfer.minority import MinorityConfig, compare_with_baseline, compare_wit
 from synthfer.runtime import pick_device
 from synthfer.train.classifier import ClassifierConfig
 from synthfer.translate import PerEmotionTranslator, Translator, load_translator
+from synthfer.translators import is_per_emotion
 
 log = logging.getLogger("synthfer")
 PathLike = str | os.PathLike
@@ -29,7 +30,7 @@ def minority_translator(name: str, model_paths: list[PathLike], target: str, dev
     """The translator's Neutral -> target generator only (CycleGAN variants need just that one)."""
     if name == NO_TRANSLATOR:
         return None
-    if name == "stargan":
+    if not is_per_emotion(name):
         return load_translator(name, model_paths, device)
     from synthfer.train.cyclegan import load_cyclegan
 
