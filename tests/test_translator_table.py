@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,28 @@ def test_a_config_naming_an_unknown_translator_fails_with_the_known_ones(tmp_pat
     config["translators"] = ["stargan", "toygan"]
     with pytest.raises(ConfigError, match="'toygan' is not one of \\['stargan', 'cyclegan', 'ecyclegan'\\]"):
         validate_config(config)
+
+
+def test_a_new_baseline_architecture_is_an_arm_of_its_own_in_the_dag(tmp_path):
+    """A baseline is its name in settings.CLASSIFIER_ARCHITECTURES (and its builder): the config check, the arm
+    vocabulary and the DAG follow from that list."""
+    (tmp_path / "code").mkdir()
+    snakefile = copy_of_the_workflow(tmp_path / "code")
+    settings = snakefile.parent / "src" / "synthfer" / "settings.py"
+    source = settings.read_text()
+    assert source.count('CLASSIFIER_ARCHITECTURES = (PAPER_CNN, "vgg16")') == 1
+    settings.write_text(source.replace('(PAPER_CNN, "vgg16")', '(PAPER_CNN, "vgg16", "toynet")'))
+    config = yaml.safe_load(TINY.read_text())
+    config["experiment"]["baselines"] = ["toynet"]
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(snakefile, tmp_path / "work", path)
+    plain = planned_jobs(snakefile, tmp_path / "work", TINY)
+    n_seeds = len(config["experiment"]["seeds"])
+    assert jobs["train_classifier"] == plain["train_classifier"] + n_seeds  # toynet at k = 0, every seed
+    dry = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(tmp_path / "work"),
+         "--configfile", str(path), "--dag"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert re.search(r"train_classifier.*arm: toynet.*k: 0", dry.stdout), dry.stderr[-2000:]  # its own arm

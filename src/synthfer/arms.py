@@ -20,8 +20,10 @@ column `translator`, for the files users already read). Imports nothing heavy: t
 
 from __future__ import annotations
 
+from synthfer.settings import CLASSIFIER_ARCHITECTURES, PAPER_CNN
+
 REAL_ONLY = "real"
-BASELINE_ARCHITECTURES = ("vgg16",)
+BASELINE_ARCHITECTURES = tuple(a for a in CLASSIFIER_ARCHITECTURES if a != PAPER_CNN)  # from settings: one list
 SELECTED_SUFFIX = "-selected"
 BALANCED_SUFFIX = "-balanced"
 STEP_MATCHED = "real-steps"

@@ -13,6 +13,7 @@ import jsonschema
 import yaml
 
 from synthfer import translators as translators_table
+from synthfer.arms import BASELINE_ARCHITECTURES
 from synthfer.data.acquire import UnpackLimits
 from synthfer.data.demo import DemoDatabase
 from synthfer.data.labels_table import read_labels_table
@@ -86,9 +87,11 @@ def _options_problems(name: str, dataset: dict[str, Any]) -> list[str]:
 
 
 def with_translators(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema with the translator table filled in: the names `translators:` may list, and a `<name>:`
-    section for every CycleGAN-family member (synthfer.translators), so that a new entry needs no schema edit."""
+    """The schema with the tables filled in: the names `translators:` may list, a `<name>:` section for every
+    CycleGAN-family member (synthfer.translators), the baseline architectures (synthfer.arms), so that a new
+    entry in either needs no schema edit."""
     schema["$defs"]["translator"] = {**schema["$defs"].get("translator", {}), "enum": list(translators_table.NAMES)}
+    schema["$defs"]["baseline"] = {**schema["$defs"].get("baseline", {}), "enum": list(BASELINE_ARCHITECTURES)}
     for name in translators_table.PER_EMOTION:
         schema["properties"].setdefault(name, {"$ref": "#/$defs/cycle_translator"})
     return schema

@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 
 PRECISIONS = ("auto", "fp32", "bf16")
 """Training precision: `auto` is bf16 autocast where the device has bf16 units, else fp32."""
-CLASSIFIER_ARCHITECTURES = ("paper_cnn", "vgg16")
+PAPER_CNN = "paper_cnn"
+CLASSIFIER_ARCHITECTURES = (PAPER_CNN, "vgg16")
+"""The classifiers ClassifierConfig.build_model can build: the paper's CNN, and the baselines it is compared with
+(each trained on real faces only as an arm of its own, `experiment.baselines`; synthfer.arms)."""
 CYCLEGAN_VARIANTS = PER_EMOTION  # the CycleGAN family of synthfer.translators
 CYCLEGAN_LOSSES = ("lsgan", "wgan-gp")
 IDENTITY_GAN_ARCHITECTURES = ("dcgan", "stylegan")
