@@ -38,8 +38,8 @@ pytest: install
 
 # the workflow's own lint, then the style: ruff (lint and format) on the Python, snakefmt on the rules
 # (settings in pyproject.toml); `make format` applies the formatters
-STYLED := src scripts tests bench
-RULE_FILES := Snakefile workflow/rules
+STYLED := src scripts workflow/scripts tests bench
+RULE_FILES := workflow/Snakefile workflow/rules
 lint: install
 	$(BIN)/snakemake --lint
 	$(BIN)/ruff check $(STYLED)

@@ -233,7 +233,7 @@ def test_an_imported_stargan_replaces_training_in_the_workflow(tmp_path):
         "-m",
         "snakemake",
         "-s",
-        str(ROOT / "Snakefile"),
+        str(ROOT / "workflow" / "Snakefile"),
         "--directory",
         str(tmp_path / "run"),
         "--configfile",

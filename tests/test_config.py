@@ -13,15 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def demo_config() -> dict:
-    return yaml.safe_load((ROOT / "config.yaml").read_text())
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 
 @pytest.mark.parametrize(
     "path",
     [
-        "config.yaml",
         "tests/data/tiny_config.yaml",
-        *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").glob("*.yaml")),
+        *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "config").glob("*.yaml")),
     ],
 )
 def test_shipped_configs_are_valid(path):

@@ -32,14 +32,18 @@ def _pins(lines: list[str]) -> dict[str, str]:
 def _imported_modules() -> set[str]:
     """Top-level modules imported anywhere in the library, the rule scripts and the workflow."""
     found = set()
-    sources = [*(ROOT / "src").rglob("*.py"), *(ROOT / "scripts").glob("*.py")]
+    sources = [
+        *(ROOT / "src").rglob("*.py"),
+        *(ROOT / "scripts").glob("*.py"),
+        *(ROOT / "workflow" / "scripts").glob("*.py"),
+    ]
     for path in sources:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
-    for smk in [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]:
+    for smk in [ROOT / "workflow" / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]:
         found |= set(re.findall(r"^\s*(?:from|import) (\w+)", smk.read_text(), flags=re.M))
     return found - set(sys.stdlib_module_names) - {"synthfer", "__future__"}
 
@@ -68,7 +72,7 @@ def test_the_lock_pins_every_dependency_and_the_conda_env_pins_the_same_versions
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     for requirement in [*project["dependencies"], *project["optional-dependencies"]["test"]]:
         assert _name(requirement) in lock, f"{requirement} has no pin in constraints.txt"
-    env = yaml.safe_load((ROOT / "envs" / "synthfer.yaml").read_text())
+    env = yaml.safe_load((ROOT / "workflow" / "envs" / "synthfer.yaml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert _pins(pip_section) == {k: v for k, v in lock.items() if k != "mediapipe"}
 
@@ -81,7 +85,7 @@ def test_the_face_detector_is_installed_without_what_it_never_imports():
     for heavy in ("jax", "jaxlib", "opencv-contrib-python", "sentencepiece", "sounddevice"):
         assert heavy not in lock, heavy
     assert "--no-deps -r detector-requirements.txt" in (ROOT / "Makefile").read_text()
-    post_deploy = (ROOT / "envs" / "synthfer.post-deploy.sh").read_text()
+    post_deploy = (ROOT / "workflow" / "envs" / "synthfer.post-deploy.sh").read_text()
     assert f"--no-deps mediapipe=={detector['mediapipe']}" in post_deploy
 
 

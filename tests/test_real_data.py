@@ -36,7 +36,7 @@ def snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedPr
         "-m",
         "snakemake",
         "-s",
-        str(ROOT / "Snakefile"),
+        str(ROOT / "workflow" / "Snakefile"),
         "--directory",
         str(workdir),
         *args,

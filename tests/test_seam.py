@@ -156,7 +156,7 @@ def _every_job_binds(config: dict, tmp_path: Path) -> dict[str, int]:
         [
             sys.executable,
             str(ROOT / "tests" / "helpers" / "bind_every_job.py"),
-            str(ROOT / "Snakefile"),
+            str(ROOT / "workflow" / "Snakefile"),
             str(path),
             str(tmp_path / "work"),
         ],

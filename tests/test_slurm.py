@@ -122,7 +122,7 @@ def test_the_tiny_study_runs_through_the_slurm_profile_and_a_gan_cut_by_its_time
         "-m",
         "snakemake",
         "-s",
-        str(ROOT / "Snakefile"),
+        str(ROOT / "workflow" / "Snakefile"),
         "--directory",
         str(workdir),
         "--configfile",

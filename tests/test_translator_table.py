@@ -49,7 +49,7 @@ def test_a_family_members_entry_decides_its_generator(monkeypatch):
 def test_a_new_cyclegan_family_entry_flows_through_the_dag(tmp_path):
     (tmp_path / "code").mkdir()
     snakefile = copy_of_the_workflow(tmp_path / "code")
-    table = snakefile.parent / "src" / "synthfer" / "translators.py"
+    table = snakefile.parents[1] / "src" / "synthfer" / "translators.py"
     table.write_text(table.read_text() + TOY)  # the only edit
     config = yaml.safe_load(TINY.read_text())
     config["translators"] = ["stargan", "toygan"]
@@ -62,7 +62,7 @@ def test_a_new_cyclegan_family_entry_flows_through_the_dag(tmp_path):
     assert jobs["generate_faces"] == 2 and jobs["plot_samples"] == 2  # stargan's unit and toygan's
     bound = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "helpers" / "bind_every_job.py"), str(snakefile), str(path), str(tmp_path / "w")],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(snakefile.parent / "src")},
+        capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(snakefile.parents[1] / "src")},
     )  # fmt: skip
     assert bound.returncode == 0, bound.stderr[-3000:]
     report = json.loads(bound.stdout.splitlines()[-1])
@@ -72,7 +72,7 @@ def test_a_new_cyclegan_family_entry_flows_through_the_dag(tmp_path):
         f"c = cyclegan_config(yaml.safe_load(open({str(path)!r})), 'toygan', 'anger'); "
         "print(c.variant, c.blocks, c.sub_blocks, sum(p.numel() for p in c.build_generator().parameters()) > 0)"
     )
-    env = {**os.environ, "PYTHONPATH": str(snakefile.parent / "src")}
+    env = {**os.environ, "PYTHONPATH": str(snakefile.parents[1] / "src")}
     check = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert check.stdout.split() == ["toygan", "1", "2", "True"], check.stderr[-2000:]  # the entry's defaults
 
@@ -91,7 +91,7 @@ def test_a_new_baseline_architecture_is_an_arm_of_its_own_in_the_dag(tmp_path):
     vocabulary and the DAG follow from that list."""
     (tmp_path / "code").mkdir()
     snakefile = copy_of_the_workflow(tmp_path / "code")
-    settings = snakefile.parent / "src" / "synthfer" / "settings.py"
+    settings = snakefile.parents[1] / "src" / "synthfer" / "settings.py"
     source = settings.read_text()
     assert source.count('CLASSIFIER_ARCHITECTURES = (PAPER_CNN, "vgg16")') == 1
     settings.write_text(source.replace('(PAPER_CNN, "vgg16")', '(PAPER_CNN, "vgg16", "toynet")'))

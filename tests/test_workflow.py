@@ -18,7 +18,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow" / "Snakefile")]
 RULES = [
     "render_demo_dataset",
     "prepare_faces",
@@ -47,7 +47,7 @@ RULES = [
 
 
 def snakemake(
-    workdir: Path, *args: str, config: Path = TINY, snakefile: Path = ROOT / "Snakefile"
+    workdir: Path, *args: str, config: Path = TINY, snakefile: Path = ROOT / "workflow" / "Snakefile"
 ) -> subprocess.CompletedProcess:
     cmd = [
         sys.executable,
@@ -68,13 +68,13 @@ def snakemake(
 
 def copy_of_the_workflow(dest: Path) -> Path:
     """The workflow and its library in a folder of their own, so that a test may edit the code."""
-    for part in ("Snakefile", "workflow", "scripts", "src", "envs", "profiles"):
+    for part in ("workflow", "src", "config", "profiles"):
         source = ROOT / part
         if source.is_dir():
             shutil.copytree(source, dest / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy2(source, dest / part)
-    return dest / "Snakefile"
+    return dest / "workflow" / "Snakefile"
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
             "--directory",
             str(tmp_path),
             "--configfile",
-            str(ROOT / "config.yaml"),
+            str(ROOT / "config" / "config.yaml"),
             "--dry-run",
             "--quiet",
             "rules",
@@ -133,11 +133,12 @@ def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
 
 
 def test_a_config_file_given_on_the_command_line_is_not_merged_into_the_demo(tmp_path):
-    """`--configfile configs/paper.yaml` from the project folder must not inherit the demo's datasets, selection
+    """`--configfile config/paper.yaml` from the project folder must not inherit the demo's datasets, selection
     or study 2 (Snakemake would otherwise deep-merge it into the Snakefile's config.yaml)."""
-    demo = yaml.safe_load((ROOT / "config.yaml").read_text())
+    demo = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     assert "selection" in demo and "selection" not in yaml.safe_load(TINY.read_text())
-    shutil.copy2(ROOT / "config.yaml", tmp_path / "config.yaml")
+    (tmp_path / "config").mkdir()
+    shutil.copy2(ROOT / "config" / "config.yaml", tmp_path / "config" / "config.yaml")
     alone = subprocess.run(
         [*SNAKEMAKE, "--directory", str(tmp_path), "--dry-run", "--quiet", "rules"],
         capture_output=True,
@@ -544,7 +545,7 @@ def test_the_controls_add_only_their_own_runs_and_train_on_what_they_claim(tiny_
 )
 def test_editing_library_code_reruns_only_the_rules_that_run_it(tiny_copy, module, expected):
     snakefile, workdir = tiny_copy
-    source = snakefile.parent / "src" / "synthfer" / module
+    source = snakefile.parents[1] / "src" / "synthfer" / module
     original, stat = source.read_bytes(), source.stat()
     os.utime(source, (stat.st_atime, time.time() + 60))
     assert planned_jobs(snakefile, workdir) == {}  # a touch alone changes nothing: Snakemake compares contents
@@ -577,7 +578,7 @@ def test_a_real_only_study_trains_no_gan_and_writes_its_report(tmp_path):
 
     config = _variant(tmp_path, real_only)
     workdir = tmp_path / "run"
-    planned = planned_jobs(ROOT / "Snakefile", workdir, config)
+    planned = planned_jobs(ROOT / "workflow" / "Snakefile", workdir, config)
     assert not GAN_RULES & set(planned) and not {"generate_faces", "evaluate_generated", "plot_samples"} & set(
         planned
     ), planned
@@ -721,7 +722,7 @@ def test_a_real_training_set_that_also_trains_the_gans_reaches_them_through_its_
         c["roles"]["gan_train"] = ["wild", "real_b"]  # real_a is study 2's set, which the GANs may not learn from
 
     config = _variant(tmp_path, shared)
-    planned = planned_jobs(ROOT / "Snakefile", tmp_path / "run", config)
+    planned = planned_jobs(ROOT / "workflow" / "Snakefile", tmp_path / "run", config)
     assert planned["restrict_gan_faces"] == 1 and planned["train_stargan"] == 1
     result = snakemake(
         tmp_path / "run", "--dry-run", "results/gan/stargan/generator.pt", "--quiet", "host", config=config

@@ -154,7 +154,7 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
         problems.append(
             f"minority.dataset: {name} is also in roles.gan_train, so study 2's translators would learn from the faces its folds test on; "
             f"give study 2 a dataset the GANs do not train on (for FER2013: the same csv with options.usage [PublicTest, PrivateTest], "
-            "and the GANs on usage [Training]; configs/fer2013.yaml does this)"
+            "and the GANs on usage [Training]; config/fer2013.yaml does this)"
         )
     on = controls(config)
     if on["balanced_selection"] and "selection" not in config:

@@ -33,7 +33,7 @@ if config["experiment"].get("stack_seeds", False):
             device=DEVICE,
             preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
         script:
-            "../../scripts/train_classifiers_stacked.py"
+            "../scripts/train_classifiers_stacked.py"
 
 else:
 
@@ -62,7 +62,7 @@ else:
             device=DEVICE,
             preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
         script:
-            "../../scripts/train_classifier.py"
+            "../scripts/train_classifier.py"
 
 
 rule evaluate_classifier:
@@ -88,4 +88,4 @@ rule evaluate_classifier:
         cross_test=CROSS_TEST,
         device=DEVICE,
     script:
-        "../../scripts/evaluate_classifier.py"
+        "../scripts/evaluate_classifier.py"

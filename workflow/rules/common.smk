@@ -1,4 +1,4 @@
-# Validation of config.yaml and the input functions every stage uses.
+# Validation of config/config.yaml and the input functions every stage uses.
 import os
 import signal
 import sys
@@ -8,7 +8,8 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 # this checkout's library, for the parse as for the jobs (below): never another copy installed in the environment
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+ROOT = Path(workflow.basedir).parent  # the checkout: workflow/ (this Snakefile's folder), src/, config/
+sys.path.insert(0, str(ROOT / "src"))
 
 from synthfer import arms, cluster
 from synthfer import config as sfconfig
@@ -16,15 +17,15 @@ from synthfer import translators as translators_table
 from synthfer.data.store import STORE_FILES
 
 try:
-    sfconfig.validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+    sfconfig.validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
     sfconfig.check_translator_weights(config)
 except sfconfig.ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 # jobs import the synthfer library from this checkout, whichever environment runs them (venv, conda, SLURM)
-_pythonpath = [str(Path(workflow.basedir) / "src"), *dict(os.environ).get("PYTHONPATH", "").split(os.pathsep)]
+_pythonpath = [str(ROOT / "src"), *dict(os.environ).get("PYTHONPATH", "").split(os.pathsep)]
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, _pythonpath)))
-CONDA_ENV = "../../envs/synthfer.yaml"
+CONDA_ENV = "../envs/synthfer.yaml"
 
 # The SLURM profile asks for SIGUSR1 some minutes before a job's time limit (`--signal=USR1@...`), and SLURM
 # sends it to every process of the job step: this Snakemake process, the shell it starts and the job's Python.
@@ -103,7 +104,7 @@ wildcard_constraints:
     n="[0-9]+",
 
 
-SRC = Path(workflow.basedir) / "src" / "synthfer"
+SRC = ROOT / "src" / "synthfer"
 
 
 def _code(*modules):

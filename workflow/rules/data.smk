@@ -17,7 +17,7 @@ rule render_demo_dataset:
     params:
         demo=lambda wc: asdict(sfconfig.demo_database(config, wc.dataset)),
     script:
-        "../../scripts/render_demo_dataset.py"
+        "../scripts/render_demo_dataset.py"
 
 
 rule fetch_dataset:
@@ -40,7 +40,7 @@ rule fetch_dataset:
         sha256=lambda wc: config["datasets"][wc.dataset].get("sha256"),
         limits=asdict(sfconfig.unpack_limits(config)),
     script:
-        "../../scripts/fetch_dataset.py"
+        "../scripts/fetch_dataset.py"
 
 
 rule prepare_faces:
@@ -66,7 +66,7 @@ rule prepare_faces:
         options=lambda wc: config["datasets"][wc.dataset].get("options", {}),
         preprocess=lambda wc: asdict(sfconfig.prepare_config(config)),
     script:
-        "../../scripts/prepare_faces.py"
+        "../scripts/prepare_faces.py"
 
 
 # Checked as soon as the face tables exist, before any GAN job: split sizes against the subjects, the
@@ -94,7 +94,7 @@ rule check_design:
         minority=MINORITY_PLAN,
         torchscript=TORCHSCRIPT,
     script:
-        "../../scripts/check_design.py"
+        "../scripts/check_design.py"
 
 
 rule split_subjects:
@@ -117,7 +117,7 @@ rule split_subjects:
         seed=config["split"].get("seed", 0),
         stratify=config["split"].get("stratify", True),
     script:
-        "../../scripts/split_subjects.py"
+        "../scripts/split_subjects.py"
 
 
 rule filter_ambiguous_faces:
@@ -147,4 +147,4 @@ rule filter_ambiguous_faces:
         ambiguity=lambda wc: asdict(sfconfig.ambiguity_filter_config(config, wc.dataset)),
         device=DEVICE,
     script:
-        "../../scripts/filter_ambiguous_faces.py"
+        "../scripts/filter_ambiguous_faces.py"

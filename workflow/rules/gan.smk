@@ -27,7 +27,7 @@ rule train_stargan:
         stargan=lambda wc: asdict(sfconfig.stargan_config(config)),
         device=DEVICE,
     script:
-        "../../scripts/train_stargan.py"
+        "../scripts/train_stargan.py"
 
 
 rule train_identity_gan:
@@ -54,7 +54,7 @@ rule train_identity_gan:
         identity_gan=lambda wc: asdict(sfconfig.identity_gan_config(config)),
         device=DEVICE,
     script:
-        "../../scripts/train_identity_gan.py"
+        "../scripts/train_identity_gan.py"
 
 
 rule restrict_gan_faces:
@@ -74,7 +74,7 @@ rule restrict_gan_faces:
     conda:
         CONDA_ENV
     script:
-        "../../scripts/restrict_gan_faces.py"
+        "../scripts/restrict_gan_faces.py"
 
 
 # CycleGAN / ECycleGAN (translators: [cyclegan, ecyclegan]): one unpaired generator per target emotion,
@@ -103,4 +103,4 @@ rule train_cyclegan:
         cyclegan=lambda wc: asdict(sfconfig.cyclegan_config(config, wc.variant, wc.emotion)),
         device=DEVICE,
     script:
-        "../../scripts/train_cyclegan.py"
+        "../scripts/train_cyclegan.py"

@@ -30,7 +30,7 @@ rule generate_faces:
         eyes=[config["preprocess"].get("eye_distance", 0.38), config["preprocess"].get("eye_height", 0.38)],
         device=DEVICE,
     script:
-        "../../scripts/generate_faces.py"
+        "../scripts/generate_faces.py"
 
 
 # Selection (config `selection:`): only the generated faces whose emotion the real-only classifiers confirm,
@@ -58,7 +58,7 @@ rule select_generated:
         selection=lambda wc: asdict(SELECTION),
         device=DEVICE,
     script:
-        "../../scripts/select_generated.py"
+        "../scripts/select_generated.py"
 
 
 # Balanced selection (`controls.balanced_selection`): the selected faces resampled to the unselected unit's
@@ -82,4 +82,4 @@ rule balance_selected:
         mem_mb=2000,
         runtime=runtime("generate", 15),
     script:
-        "../../scripts/balance_selected.py"
+        "../scripts/balance_selected.py"

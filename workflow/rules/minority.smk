@@ -28,7 +28,7 @@ if MINORITY:
             classifier=lambda wc: asdict(sfconfig.classifier_config(config, "0")),
             device=DEVICE,
         script:
-            "../../scripts/cross_validate_minority.py"
+            "../scripts/cross_validate_minority.py"
 
     rule summarize_minority:
         """Study 2's table over folds and its paired comparisons."""
@@ -48,4 +48,4 @@ if MINORITY:
         params:
             target=MINORITY.target,
         script:
-            "../../scripts/summarize_minority.py"
+            "../scripts/summarize_minority.py"

@@ -31,7 +31,7 @@ rule aggregate_metrics:
         cross_test=config["roles"]["cross_test"],
         target_effect=TARGET_EFFECT,
     script:
-        "../../scripts/aggregate_metrics.py"
+        "../scripts/aggregate_metrics.py"
 
 
 rule plot_accuracy_vs_ratio:
@@ -51,7 +51,7 @@ rule plot_accuracy_vs_ratio:
     params:
         cross_test=config["roles"]["cross_test"],
     script:
-        "../../scripts/plot_accuracy_vs_ratio.py"
+        "../scripts/plot_accuracy_vs_ratio.py"
 
 
 rule plot_per_class_metrics:
@@ -72,7 +72,7 @@ rule plot_per_class_metrics:
     params:
         cross_test=config["roles"]["cross_test"],
     script:
-        "../../scripts/plot_per_class_metrics.py"
+        "../scripts/plot_per_class_metrics.py"
 
 
 rule plot_confusion_matrices:
@@ -95,7 +95,7 @@ rule plot_confusion_matrices:
     conda:
         CONDA_ENV
     script:
-        "../../scripts/plot_confusion_matrices.py"
+        "../scripts/plot_confusion_matrices.py"
 
 
 rule plot_samples:
@@ -118,7 +118,7 @@ rule plot_samples:
     params:
         identities=8,
     script:
-        "../../scripts/plot_samples.py"
+        "../scripts/plot_samples.py"
 
 
 rule evaluate_generated:
@@ -142,7 +142,7 @@ rule evaluate_generated:
     params:
         device=DEVICE,
     script:
-        "../../scripts/evaluate_generated.py"
+        "../scripts/evaluate_generated.py"
 
 
 rule write_summary:
@@ -188,4 +188,4 @@ rule write_summary:
         study=config,
         target_effect=TARGET_EFFECT,
     script:
-        "../../scripts/write_summary.py"
+        "../scripts/write_summary.py"
