@@ -254,3 +254,13 @@ class IdentityConfig:
     def __post_init__(self) -> None:
         if self.identities not in IDENTITY_SOURCES:
             raise ValueError(f"generate.identities must be one of {IDENTITY_SOURCES}, got {self.identities!r}")
+
+
+@dataclass(frozen=True)
+class UnpackLimits:
+    """Caps on what one archive may unpack to (config `unpack_limits:`); the defaults fit the largest
+    dataset of the studies (AffectNet, ~120 GB) with room to spare."""
+
+    max_total_gb: float = 500.0
+    max_member_gb: float = 50.0
+    max_members: int = 5_000_000

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from snakemake.api import SnakemakeApi
 from snakemake.settings.types import ConfigSettings, DAGSettings, ResourceSettings
 
+from synthfer.codemap import code_map
 from synthfer.seam import bind
 
 
@@ -41,6 +42,8 @@ def main(snakefile: str, configfile: str, workdir: str) -> None:
         workflow = dag_api.workflow_api._workflow
         workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True, nolock=True)
         workflow._build_dag()
+        scripts = Path(workflow.basedir) / "scripts"
+        code = code_map(Path(workflow.basedir).parent / "src", scripts)
         for job in workflow.dag.jobs:
             if job.rule.script is None:
                 continue
@@ -54,6 +57,11 @@ def main(snakefile: str, configfile: str, workdir: str) -> None:
                 log=job.log,
                 threads=job.threads,
             )
+            declared = sorted(str(Path(f).resolve()) for f in job.input.get("code", []))
+            if job.rule.name != "fetch_dataset" and declared != sorted(
+                str(Path(f).resolve()) for f in code[script.stem]
+            ):
+                errors.append(f"{job.rule.name}: its code input is not code_map's {script.stem!r} entry")
             try:
                 bind(step_of(script), view)
             except Exception as error:  # every mismatch, not only the first

@@ -12,7 +12,7 @@ if config["experiment"].get("stack_seeds", False):
         input:
             real=store_files("results/real"),
             units=unit_files,
-            code=CODE["classifier"] + _code("train/stacked.py"),
+            code=CODE["train_classifiers_stacked"],
         output:
             model=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/model.pt", seed=SEEDS),
             history=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/history.csv", seed=SEEDS),
@@ -42,7 +42,7 @@ else:
         input:
             real=store_files("results/real"),
             units=unit_files,
-            code=CODE["classifier"],
+            code=CODE["train_classifier"],
         output:
             model="results/classify/{arm}/k{k}/seed{seed}/model.pt",
             history="results/classify/{arm}/k{k}/seed{seed}/history.csv",
@@ -72,7 +72,7 @@ rule evaluate_classifier:
         real=store_files("results/real"),
         units=unit_files,
         cross=face_store_files(CROSS_TEST),
-        code=CODE["classifier"],
+        code=CODE["evaluate_classifier"],
     output:
         predictions="results/classify/{arm}/k{k}/seed{seed}/predictions.csv",
     log:

@@ -12,6 +12,7 @@ ROOT = Path(workflow.basedir).parent  # the checkout: workflow/ (this Snakefile'
 sys.path.insert(0, str(ROOT / "src"))
 
 from synthfer import arms, cluster
+from synthfer import codemap
 from synthfer import config as sfconfig
 from synthfer import translators as translators_table
 from synthfer.data.store import STORE_FILES
@@ -104,57 +105,13 @@ wildcard_constraints:
     n="[0-9]+",
 
 
-SRC = ROOT / "src" / "synthfer"
+# The library files each rule's step runs (synthfer.codemap, read from the imports), as its `code` input:
+# editing the classifier code reruns the classifier jobs and what follows them, never GAN training. Shared
+# helpers (io, logs, runtime, seam, gpus) are left out: a fix there does not invalidate results (force with
+# --forcerun <rule> when it does).
+CODE = codemap.code_map(ROOT / "src", Path(workflow.basedir) / "scripts")
 
-
-def _code(*modules):
-    return [str(SRC / m) for m in modules]
-
-
-# The library modules each step runs, as inputs: editing the classifier code reruns the classifier jobs
-# and what follows them, never GAN training. Shared helpers (io, logs, runtime) are left out on purpose:
-# a fix there does not invalidate results (force with --forcerun <rule> when it does).
 TARGET_EFFECT = config.get("report", {}).get("target_effect", 0.05)  # the gain worth detecting (accuracy)
-
-CODE = {
-    "render": _code("data/render.py", "data/demo.py"),
-    "prepare": _code(
-        "data/loaders.py",
-        "data/real_loaders.py",
-        "data/loader_options.py",
-        "data/labels_table.py",
-        "data/records.py",
-        "data/prepare.py",
-        "data/align.py",
-        "data/detect.py",
-        "steps/data.py",
-    ),
-    "split": _code("data/splits.py", "steps/data.py"),
-    "filter": _code("ambiguity.py", "steps/filter.py", "models/classifier.py", "train/classifier.py", "augment.py"),
-    "stargan": _code("models/stargan.py", "train/stargan.py", "train/ema.py", "train/resume.py", "steps/gan.py"),
-    "identity": _code(
-        "models/identity_gan.py",
-        "models/stylegan.py",
-        "train/identity_gan.py",
-        "train/ema.py",
-        "train/resume.py",
-        "steps/gan.py",
-    ),
-    "cyclegan": _code("models/cyclegan.py", "train/cyclegan.py", "train/resume.py", "steps/gan.py"),
-    "generate": _code("generate.py", "translate.py", "identities.py", "steps/generate.py"),
-    "classifier": _code(
-        "models/classifier.py", "train/classifier.py", "augment.py", "experiment.py", "steps/classify.py"
-    ),
-    "preflight": _code("preflight.py", "data/splits.py", "minority.py", "steps/data.py"),
-    "report": _code("report.py", "report_html.py", "plots.py", "metrics.py", "inference.py", "steps/report.py"),
-    "quality": _code("quality.py"),
-    "minority": _code(
-        "minority.py", "steps/minority.py", "translate.py", "train/classifier.py", "augment.py", "models/classifier.py"
-    ),
-    "selection": _code(
-        "selection.py", "steps/classify.py", "train/classifier.py", "augment.py", "models/classifier.py"
-    ),
-}
 
 
 def raw_dataset(wildcards):

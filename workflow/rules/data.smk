@@ -4,7 +4,7 @@
 rule render_demo_dataset:
     """Draw one demo database with the procedural face renderer (loader: demo)."""
     input:
-        code=CODE["render"],
+        code=CODE["render_demo_dataset"],
     output:
         raw=directory("results/raw/{dataset}"),
     log:
@@ -48,7 +48,7 @@ rule prepare_faces:
     input:
         raw=raw_dataset,
         labels=lambda wc: config["datasets"][wc.dataset].get("labels", []),
-        code=CODE["prepare"],
+        code=CODE["prepare_faces"],
     output:
         images="results/faces/{dataset}/faces.npz",
         table="results/faces/{dataset}/faces.csv",
@@ -77,7 +77,7 @@ rule check_design:
     input:
         tables=[f"{face_store(d)}/faces.csv" for d in DESIGN_DATASETS],
         torchscript_model=[TORCHSCRIPT[0]] if TORCHSCRIPT else [],
-        code=CODE["preflight"],
+        code=CODE["check_design"],
     output:
         checked=DESIGN_CHECK,
     log:
@@ -102,7 +102,7 @@ rule split_subjects:
     input:
         faces=face_store_files(REAL_TRAIN),
         design=ancient(DESIGN_CHECK),
-        code=CODE["split"],
+        code=CODE["split_subjects"],
     output:
         images="results/real/faces.npz",
         table="results/real/faces.csv",
@@ -124,7 +124,7 @@ rule filter_ambiguous_faces:
     """Drop the faces whose label out-of-fold classifiers find least likely (filter_ambiguous)."""
     input:
         faces=store_files("results/faces/{dataset}"),
-        code=CODE["filter"],
+        code=CODE["filter_ambiguous_faces"],
     output:
         images="results/faces/{dataset}/unambiguous/faces.npz",
         table="results/faces/{dataset}/unambiguous/faces.csv",

@@ -8,7 +8,7 @@ rule train_stargan:
     input:
         faces=GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
-        code=CODE["stargan"],
+        code=CODE["train_stargan"],
     output:
         model="results/gan/stargan/generator.pt",
         losses="results/gan/stargan/losses.csv",
@@ -35,7 +35,7 @@ rule train_identity_gan:
     input:
         faces=GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
-        code=CODE["identity"],
+        code=CODE["train_identity_gan"],
     output:
         model="results/gan/identity/generator.pt",
         losses="results/gan/identity/losses.csv",
@@ -62,7 +62,7 @@ rule restrict_gan_faces:
     input:
         faces=lambda wc: store_files(face_store(wc.dataset)),
         split="results/real/faces.csv",
-        code=CODE["split"],
+        code=CODE["restrict_gan_faces"],
     output:
         images="results/gan_faces/{dataset}/faces.npz",
         table="results/gan_faces/{dataset}/faces.csv",
@@ -84,7 +84,7 @@ rule train_cyclegan:
     input:
         faces=GAN_STORE_FILES,
         design=ancient(DESIGN_CHECK),
-        code=CODE["cyclegan"],
+        code=CODE["train_cyclegan"],
     output:
         model="results/gan/{variant}/{emotion}/generator.pt",
         losses="results/gan/{variant}/{emotion}/losses.csv",

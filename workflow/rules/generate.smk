@@ -9,7 +9,7 @@ rule generate_faces:
         real="results/real/faces.csv",
         identity_inputs=identity_inputs(),
         translator_models=lambda wc: translator_models(wc.translator),
-        code=CODE["generate"],
+        code=CODE["generate_faces"],
     output:
         images="results/generated/{translator}/unit{unit}/faces.npz",
         table="results/generated/{translator}/unit{unit}/faces.csv",
@@ -40,7 +40,7 @@ rule select_generated:
     input:
         models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
         generated=store_files("results/generated/{translator}/unit{unit}"),
-        code=CODE["selection"],
+        code=CODE["select_generated"],
     output:
         images="results/selected/{translator}/unit{unit}/faces.npz",
         table="results/selected/{translator}/unit{unit}/faces.csv",
@@ -68,7 +68,7 @@ rule balance_selected:
     input:
         selected=store_files("results/selected/{translator}/unit{unit}"),
         unselected="results/generated/{translator}/unit{unit}/faces.csv",
-        code=CODE["selection"],
+        code=CODE["balance_selected"],
     output:
         images="results/balanced/{translator}/unit{unit}/faces.npz",
         table="results/balanced/{translator}/unit{unit}/faces.csv",

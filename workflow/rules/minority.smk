@@ -9,7 +9,7 @@ if MINORITY:
             faces=face_store_files([config["minority"]["dataset"]]),
             design=ancient(DESIGN_CHECK),
             translator_models=lambda wc: minority_translator_models(wc.mtranslator),
-            code=CODE["minority"],
+            code=CODE["cross_validate_minority"],
         output:
             folds="results/minority/{mtranslator}/n{n}/folds.csv",
         log:
@@ -34,7 +34,7 @@ if MINORITY:
         """Study 2's table over folds and its paired comparisons."""
         input:
             folds=minority_runs(),
-            code=CODE["minority"],
+            code=CODE["summarize_minority"],
         output:
             summary=report("results/report/minority.csv", category="Study 2", caption="../report/minority.rst"),
             gains=report(

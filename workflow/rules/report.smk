@@ -9,7 +9,7 @@ rule aggregate_metrics:
     input:
         predictions=PREDICTIONS,
         histories=run_files("history.csv"),
-        code=CODE["report"],
+        code=CODE["aggregate_metrics"],
     output:
         metrics=report("results/report/metrics.csv", category="Tables (CSV)", caption="../report/metrics.rst"),
         summary="results/report/metrics_summary.csv",
@@ -38,7 +38,7 @@ rule plot_accuracy_vs_ratio:
     """Accuracy against k per arm, with the tables' intervals."""
     input:
         summary="results/report/metrics_summary.csv",
-        code=CODE["report"],
+        code=CODE["plot_accuracy_vs_ratio"],
     output:
         figure=report(
             "results/report/accuracy_vs_ratio.png", category="Figures", caption="../report/accuracy_vs_ratio.rst"
@@ -59,7 +59,7 @@ rule plot_per_class_metrics:
     input:
         summary="results/report/metrics_summary.csv",
         table3="results/report/table3.csv",
-        code=CODE["report"],
+        code=CODE["plot_per_class_metrics"],
     output:
         figure=report(
             "results/report/per_class_metrics.png", category="Figures", caption="../report/per_class_metrics.rst"
@@ -79,7 +79,7 @@ rule plot_confusion_matrices:
     """Confusion matrices per test set, arm and k."""
     input:
         predictions=PREDICTIONS,
-        code=CODE["report"],
+        code=CODE["plot_confusion_matrices"],
     output:
         figures=report(
             directory("results/report/confusion"),
@@ -102,7 +102,7 @@ rule plot_samples:
     """A grid of generated identities by emotion, per translator."""
     input:
         unit=store_files("results/generated/{translator}/unit0"),
-        code=CODE["report"],
+        code=CODE["plot_samples"],
     output:
         figure=report(
             "results/report/samples_{translator}.png",
@@ -127,7 +127,7 @@ rule evaluate_generated:
         models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
         units=lambda wc: [f for u in range(N_UNITS) for f in store_files(f"results/generated/{wc.translator}/unit{u}")],
         real=store_files("results/real"),
-        code=CODE["classifier"] + CODE["quality"],
+        code=CODE["evaluate_generated"],
     output:
         fidelity="results/quality/{translator}/generated_fidelity.csv",
         quality="results/quality/{translator}/quality.csv",
@@ -163,7 +163,7 @@ rule write_summary:
             else []
         ),
         minority=["results/report/minority.csv", "results/report/minority_gains.csv"] if MINORITY else [],
-        code=CODE["report"],
+        code=CODE["write_summary"],
     output:
         summary="results/report/summary.md",
         summary_html=report("results/report/summary.html", category="Summary", caption="../report/summary.rst"),

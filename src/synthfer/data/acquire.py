@@ -22,8 +22,9 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from synthfer.settings import UnpackLimits  # noqa: F401 - re-exported: the dataclass lives with the other settings
 
 GB = 1024**3
 
@@ -48,14 +49,7 @@ class ArchiveTooLargeError(UnsafeArchiveError):
     """An archive would unpack to more members or bytes than `unpack_limits` allow."""
 
 
-@dataclass(frozen=True)
-class UnpackLimits:
-    """Caps on what one archive may unpack to (config `unpack_limits:`); the defaults fit the largest
-    dataset of the studies (AffectNet, ~120 GB) with room to spare."""
-
-    max_total_gb: float = 500.0
-    max_member_gb: float = 50.0
-    max_members: int = 5_000_000
+DEFAULT_LIMITS = UnpackLimits()
 
 
 def sha256_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -184,7 +178,7 @@ def safe_extract(
     archive_path: str | os.PathLike,
     target: str | os.PathLike,
     strip_single_folder: bool = True,
-    limits: UnpackLimits = UnpackLimits(),
+    limits: UnpackLimits = DEFAULT_LIMITS,
 ) -> Path:
     """Unpack a zip or tar.* into `target`, all or nothing; a single top-level folder is stripped."""
     archive_path, target = Path(archive_path), Path(target)
@@ -220,7 +214,7 @@ def acquire(
     url: str | None = None,
     sha256: str | None = None,
     archive: str | None = None,
-    limits: UnpackLimits = UnpackLimits(),
+    limits: UnpackLimits = DEFAULT_LIMITS,
 ) -> Path:
     """Bring a dataset to `target`: download `url` (verified by `sha256`) or take a local `archive`, then unpack."""
     target = Path(target)

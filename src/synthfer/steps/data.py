@@ -1,7 +1,8 @@
 """Workflow steps of the data stage: render the demo, fetch and prepare faces, check the design, split by subject.
 
-Each step takes its rule's names (synthfer.seam binds them); nothing here knows about Snakemake. Each module
-imports only what its stage needs, so a job starts fast.
+Each step takes its rule's names (synthfer.seam binds them); nothing here knows about Snakemake. Each step
+imports what only it needs inside itself: a job starts fast, and editing one step's code reruns that step's
+jobs only (synthfer.codemap reads these imports).
 """
 
 from __future__ import annotations
@@ -11,14 +12,11 @@ import os
 
 import pandas as pd
 
-from synthfer.data.acquire import UnpackLimits, acquire
-from synthfer.data.demo import DemoDatabase, write_demo_database
-from synthfer.data.loaders import load_records
-from synthfer.data.prepare import PrepareConfig, TooManyRejectedError, prepare_faces
-from synthfer.data.splits import assert_subject_disjoint, split_subjects
+from synthfer.data.demo import DemoDatabase
+from synthfer.data.prepare import PrepareConfig
 from synthfer.data.store import FaceSet, read_one_store, read_stores, write_face_set
 from synthfer.io import atomic_write_csv, atomic_write_text
-from synthfer.preflight import MinorityPlan, check_design
+from synthfer.settings import UnpackLimits
 
 log = logging.getLogger("synthfer")
 PathLike = str | os.PathLike
@@ -26,6 +24,8 @@ PathLike = str | os.PathLike
 
 def render_demo_dataset(demo: DemoDatabase, raw: PathLike, threads: int) -> None:
     """Draw one demo database into the folder `raw`."""
+    from synthfer.data.demo import write_demo_database
+
     table = write_demo_database(demo, raw, threads)
     log.info("rendered %d images of %d subjects to %s", len(table), table["subject"].nunique(), raw)
 
@@ -39,6 +39,8 @@ def fetch_dataset(
     archive: list[PathLike] | None = None,
 ) -> None:
     """Download `url` or unpack the local `archive` (the rule's input: a list of none or one file) into `raw`."""
+    from synthfer.data.acquire import acquire
+
     acquire(dataset, raw, url=url, sha256=sha256, archive=str(archive[0]) if archive else None, limits=limits)
 
 
@@ -60,6 +62,9 @@ def prepare_dataset(
     outputs): when too many faces are rejected, the user can still read why. (Eleven names: one per name of
     its rule.)"""
     labels_file = labels[0] if labels else None
+    from synthfer.data.loaders import load_records
+    from synthfer.data.prepare import TooManyRejectedError, prepare_faces
+
     records = load_records(loader, raw, dataset, options, labels_file)
     log.info("%s: %d images of %d subjects", dataset, len(records), records["subject"].nunique())
     try:
@@ -95,6 +100,8 @@ def split_real_faces(
 ) -> None:
     """Pool the real training datasets (the files of their face stores) and split them by subject (stratified by
     emotion where possible)."""
+    from synthfer.data.splits import assert_subject_disjoint, split_subjects
+
     pooled = FaceSet.concat(read_stores(faces))
     emotions = pooled.table["emotion"] if stratify else None
     pooled.table["split"] = split_subjects(pooled.table["subject"], val, test, seed, emotions)
@@ -137,6 +144,8 @@ def check_design_step(
 ) -> None:
     """The data-dependent checks of the design (preflight.py), before any GAN job: `tables` are the face tables
     of `datasets`, in that order; `checked` lists what passed. (Nine names: one per name of its rule.)"""
+    from synthfer.preflight import MinorityPlan, check_design
+
     faces = {
         name: pd.read_csv(path, keep_default_na=False, na_values=[""])
         for name, path in zip(datasets, tables, strict=True)

@@ -15,9 +15,7 @@ from synthfer.data.store import FaceSet, read_stores
 from synthfer.io import atomic_write_csv
 from synthfer.labels import DOMAINS, NEUTRAL
 from synthfer.runtime import pick_device
-from synthfer.train.cyclegan import CycleGANConfig, save_cyclegan, train_cyclegan
-from synthfer.train.identity_gan import IdentityGANConfig, save_identity_gan, train_identity_gan
-from synthfer.train.stargan import StarGANConfig, save_stargan, train_stargan
+from synthfer.settings import CycleGANConfig, IdentityGANConfig, StarGANConfig
 
 log = logging.getLogger("synthfer")
 PathLike = str | os.PathLike
@@ -40,6 +38,8 @@ def train_stargan_step(
     faces: list[PathLike], stargan: StarGANConfig, device: str, model: PathLike, losses: PathLike
 ) -> None:
     """StarGAN on every GAN-training face (`faces`: the files of their stores), one domain per emotion."""
+    from synthfer.train.stargan import save_stargan, train_stargan  # each GAN step imports only its trainer
+
     training = _gan_training_faces(faces, neutral_only=False)
     domains = training.table["emotion"].map(DOMAINS.index).to_numpy()
     log.info("StarGAN on %d faces; per domain: %s", len(domains), training.table["emotion"].value_counts().to_dict())
@@ -52,6 +52,8 @@ def train_identity_step(
     faces: list[PathLike], identity_gan: IdentityGANConfig, device: str, model: PathLike, losses: PathLike
 ) -> None:
     """The identity GAN on the neutral GAN-training faces."""
+    from synthfer.train.identity_gan import save_identity_gan, train_identity_gan
+
     training = _gan_training_faces(faces, neutral_only=True)
     log.info("identity GAN on %d neutral faces", len(training.images))
     G, history = train_identity_gan(training.images, identity_gan, pick_device(device), _progress_dir(model))
@@ -63,6 +65,8 @@ def train_cyclegan_step(
     faces: list[PathLike], cyclegan: CycleGANConfig, device: str, model: PathLike, losses: PathLike
 ) -> None:
     """One unpaired translator cyclegan.source -> cyclegan.target on the GAN-training faces of those two emotions."""
+    from synthfer.train.cyclegan import save_cyclegan, train_cyclegan
+
     cfg = cyclegan
     training = _gan_training_faces(faces, neutral_only=False)
     emotion = training.table["emotion"].to_numpy()

@@ -28,8 +28,8 @@ from synthfer.runtime import autocast, seed_everything
 from synthfer.settings import CYCLEGAN_LOSSES, CYCLEGAN_VARIANTS, CycleGANConfig  # noqa: F401 - re-exported
 from synthfer.tensors import from_signed, to_signed
 from synthfer.train.gan_state import GANState, train_loop
+from synthfer.train.penalties import gradient_penalty
 from synthfer.train.resume import Checkpointer, data_fingerprint, run_key
-from synthfer.train.stargan import gradient_penalty
 
 log = logging.getLogger("synthfer")
 

@@ -26,15 +26,10 @@ from synthfer.settings import StarGANConfig  # noqa: F401 - re-exported
 from synthfer.tensors import from_signed, to_signed
 from synthfer.train.ema import EMA
 from synthfer.train.gan_state import GANState, train_loop
+from synthfer.train.penalties import gradient_penalty
 from synthfer.train.resume import Checkpointer, data_fingerprint, run_key
 
 log = logging.getLogger("synthfer")
-
-
-def gradient_penalty(d_out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """WGAN-GP term: (||dD/dx||_2 - 1)^2, averaged over the batch."""
-    grad = torch.autograd.grad(d_out, x, grad_outputs=torch.ones_like(d_out), create_graph=True)[0]
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
 def _one_hot(labels: torch.Tensor, n: int) -> torch.Tensor:
