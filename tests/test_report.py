@@ -11,7 +11,7 @@ from PIL import Image
 from synthfer.augment import augment_batch
 from synthfer.labels import EMOTIONS
 from synthfer.plots import plot_accuracy_vs_ratio, plot_per_class_metrics
-from synthfer.report import aggregate, best_ratios, read_histories, table2, table3, write_summary
+from synthfer.report import aggregate, best_ratios, read_histories, read_predictions, table2, table3, write_summary
 from synthfer.train.classifier import ClassifierConfig
 
 CONFIG = {
@@ -324,8 +324,9 @@ def test_runs_ended_by_max_epochs_while_still_improving_are_counted_and_named(tm
         folder = tmp_path / "classify" / translator / f"k{k}" / f"seed{seed}"
         folder.mkdir(parents=True)
         history = pd.DataFrame(
-            {"epoch": range(1, 5), "train_loss": 1.0, "train_accuracy": 0.5, "val_loss": losses, "precision": "fp32"}
-        )
+            {"arm": translator, "k": k, "seed": seed, "epoch": range(1, 5), "train_loss": 1.0, "train_accuracy": 0.5,
+             "val_loss": losses, "precision": "fp32"}
+        )  # fmt: skip
         history["best"] = history["val_loss"] == history["val_loss"].min()
         history.to_csv(folder / "history.csv", index=False)
         paths.append(folder / "history.csv")
@@ -428,3 +429,18 @@ def test_generated_arms_are_compared_with_each_control_at_the_same_k_and_the_con
     plot_accuracy_vs_ratio(summary, tmp_path / "acc.png", ["cross_a"])  # controls drawn as their own lines
     with Image.open(tmp_path / "acc.png") as img:
         assert img.size[0] > 300
+
+
+def test_a_runs_arm_k_and_seed_come_from_its_file_not_its_folder(tmp_path):
+    """A predictions file moved or copied elsewhere still says which run made it; one without the columns is named."""
+    table = _predictions({("stargan-selected", "syn"): 0.5}, seeds=(3,))
+    moved = tmp_path / "anywhere" / "predictions.csv"
+    moved.parent.mkdir()
+    table.rename(columns={"translator": "arm"}).to_csv(moved, index=False)
+    read = read_predictions([moved])
+    assert set(read["translator"]) == {"stargan-selected"} and set(read["k"]) == {"syn"} and set(read["seed"]) == {3}
+    old = tmp_path / "classify" / "stargan" / "k1" / "seed0" / "predictions.csv"
+    old.parent.mkdir(parents=True)
+    table.drop(columns=["translator", "k", "seed"]).to_csv(old, index=False)
+    with pytest.raises(ValueError, match="lacks the run columns \\['arm', 'k', 'seed'\\]"):
+        read_predictions([old])

@@ -311,7 +311,11 @@ def test_the_terminal_shows_progress_and_the_logs_keep_the_detail(tiny_run):
 
 
 def test_predictions_are_kept_per_face(tiny_run):
-    preds = pd.read_csv(tiny_run / "results/classify/stargan/k1/seed0/predictions.csv")
+    preds = pd.read_csv(tiny_run / "results/classify/stargan/k1/seed0/predictions.csv", dtype={"k": str})
+    assert list(preds.columns[:3]) == ["arm", "k", "seed"]  # the run, in the file itself
+    assert set(zip(preds["arm"], preds["k"], preds["seed"], strict=True)) == {("stargan", "1", 0)}
+    history = pd.read_csv(tiny_run / "results/classify/real/k0/seed1/history.csv", dtype={"k": str})
+    assert set(zip(history["arm"], history["k"], history["seed"], strict=True)) == {("real", "0", 1)}
     probs = preds.filter(like="p_").to_numpy()
     assert np.allclose(probs.sum(1), 1, atol=1e-4)
     assert (preds["pred"] == preds.filter(like="p_").idxmax(axis=1).str.removeprefix("p_")).all()

@@ -45,15 +45,19 @@ CONTROL_MEANING = {
 }
 
 
+def _run_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A run's file (predictions or history), with the run it belongs to from its own columns (arm, k, seed), the
+    arm under the report's name for it, `translator`."""
+    table = pd.read_csv(path, dtype={"k": str}, keep_default_na=False, na_values=[""])
+    missing = [c for c in ("arm", "k", "seed") if c not in table]
+    if missing:
+        raise ValueError(f"{path} lacks the run columns {missing}: it was written by an older version; rerun its job")
+    return table.rename(columns={"arm": "translator"})
+
+
 def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
-    """All kept predictions, tagged with translator, k and seed (from the path .../{translator}/k{k}/seed{seed}/)."""
-    tables = []
-    for path in paths:
-        path = Path(path)
-        k = path.parent.parent.name.removeprefix("k")
-        seed = int(path.parent.name.removeprefix("seed"))
-        tables.append(pd.read_csv(path).assign(translator=path.parent.parent.parent.name, k=k, seed=seed))
-    return pd.concat(tables, ignore_index=True)
+    """All kept predictions, each row tagged with its run (translator, k, seed) from the file itself."""
+    return pd.concat([_run_table(p) for p in paths], ignore_index=True)
 
 
 def _k_order(k: pd.Series) -> pd.Series:
@@ -214,18 +218,17 @@ def collect_selection_counts(paths: list[str | os.PathLike], out: str | os.PathL
 
 
 def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
-    """The best epoch of every run (.../{translator}/k{k}/seed{seed}/history.csv): its training accuracy and loss, and
+    """The best epoch of every run (its history.csv, tagged with the run): its training accuracy and loss, and
     whether `classifier.max_epochs` ended it while it still improved (metrics.still_improving)."""
     rows = []
     for path in paths:
-        path = Path(path)
-        history = pd.read_csv(path)
+        history = _run_table(path)
         best = history[history["best"]].iloc[-1]
         rows.append(
             {
-                "translator": path.parent.parent.parent.name,
-                "k": path.parent.parent.name.removeprefix("k"),
-                "seed": int(path.parent.name.removeprefix("seed")),
+                "translator": str(best["translator"]),
+                "k": str(best["k"]),
+                "seed": int(best["seed"]),
                 "best_epoch": int(best["epoch"]),
                 "train_accuracy": float(best["train_accuracy"]),
                 "val_loss": float(best["val_loss"]),

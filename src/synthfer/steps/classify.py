@@ -34,6 +34,12 @@ def _read_generated(units: list[PathLike]) -> FaceSet | None:
     return FaceSet.concat(read_stores(units)) if units else None
 
 
+def _tagged(table: pd.DataFrame, arm: str, k: str, seed: int) -> pd.DataFrame:
+    """`table` with the run it belongs to as its first columns (experiment.RUN_COLUMNS): the report reads them
+    from the file, not from the folder it sits in."""
+    return pd.concat([pd.DataFrame({"arm": arm, "k": k, "seed": seed}, index=table.index), table], axis=1)
+
+
 def _control(arm: str) -> str | None:
     """The control an arm is (synthfer.arms.CONTROLS), or None: its units are then faces to train on, not a budget."""
     return arm if arm in CONTROLS else None
@@ -68,7 +74,7 @@ def train_classifier_step(
     trained, epochs = train_classifier(
         train.images, labels_of(train), val.images, labels_of(val), classifier, seed, pick_device(device)
     )
-    atomic_write_csv(epochs, history)
+    atomic_write_csv(_tagged(epochs, arm, k, seed), history)
     save_classifier(trained.cpu(), classifier, model, preprocess)
 
 
@@ -102,8 +108,8 @@ def train_classifiers_stacked_step(
     results = train_classifiers_stacked(
         train.images, labels_of(train), val.images, labels_of(val), classifier, seeds, pick_device(device)
     )
-    for (trained, epochs), model_path, history_path in zip(results, model, history, strict=True):
-        atomic_write_csv(epochs, history_path)
+    for (trained, epochs), seed, model_path, history_path in zip(results, seeds, model, history, strict=True):
+        atomic_write_csv(_tagged(epochs, arm, k, seed), history_path)
         save_classifier(trained.cpu(), classifier, model_path, preprocess)
 
 
@@ -115,11 +121,13 @@ def evaluate_classifier_step(
     cross_test: list[str],
     arm: str,
     k: str,
+    seed: int,
     device: str,
     predictions: PathLike,
 ) -> None:
     """Predictions of one model on the in-distribution sets and on every cross-database set (`cross`: the files
-    of the stores of the datasets `cross_test`, in that order). (Nine names: one per name of its rule.)"""
+    of the stores of the datasets `cross_test`, in that order), each row tagged with the run (arm, k, seed).
+    (Ten names: one per name of its rule.)"""
     trained = load_classifier(model, pick_device(device))
     real_faces = read_one_store(real)
     if _control(arm):  # its test sets are the real ones: no copies to make
@@ -132,7 +140,7 @@ def evaluate_classifier_step(
     tests = {"in_distribution": sets["in_distribution"], "real_test": sets["real_test"]}
     tests.update({name: emotions_only(faces) for name, faces in zip(cross_test, read_stores(cross), strict=True)})
     tables = [predictions_table(faces, predict_proba(trained, faces.images), name) for name, faces in tests.items()]
-    table = pd.concat(tables, ignore_index=True)
+    table = _tagged(pd.concat(tables, ignore_index=True), arm, k, seed)
     atomic_write_csv(table, predictions)
     accuracy = table.assign(ok=table["true"] == table["pred"]).groupby("test_set")["ok"].mean()
     log.info("accuracy per test set: %s", accuracy.round(3).to_dict())
