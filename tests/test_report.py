@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ from PIL import Image
 from synthfer.augment import augment_batch
 from synthfer.labels import EMOTIONS
 from synthfer.plots import plot_accuracy_vs_ratio, plot_per_class_metrics
-from synthfer.report import aggregate, best_ratios, read_histories, read_predictions, table2, table3, write_summary
+from synthfer.report import aggregate, best_ratios, read_histories, read_predictions, summary_markdown, table2, table3
 from synthfer.train.classifier import ClassifierConfig
 
 CONFIG = {
@@ -20,6 +22,21 @@ CONFIG = {
     "preprocess": {"image_size": 32},
 }
 PROVENANCE = {"commit": "abc", "versions": {"torch": "x", "snakemake": "y"}, "cuda": "none"}
+
+
+def _aggregate_to(folder: Path, predictions: pd.DataFrame, target: float | None = None) -> pd.DataFrame:
+    """aggregate's tables written where these tests read them (the k column read back as text, as the report
+    rules do); returns the metrics."""
+    tables = aggregate(predictions) if target is None else aggregate(predictions, target)
+    for name, table in (("metrics", tables.metrics), ("summary", tables.summary), ("gains", tables.gains),
+                        ("selection", tables.selection_gains), ("controls", tables.control_gains)):  # fmt: skip
+        table.to_csv(folder / f"{name}.csv", index=False)
+    return tables.metrics
+
+
+def _written(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    table.to_csv(path, index=False)
+    return table
 
 
 def _predictions(
@@ -62,7 +79,7 @@ def _accuracy_on_cross_a(preds: pd.DataFrame):
 
 def test_report_compares_translators_and_a_baseline_architecture_with_the_same_real_only_runs(tmp_path):
     preds = _predictions({("real", "0"): 0.5, ("stargan", "1"): 0.7, ("stargan", "syn"): 0.3, ("vgg16", "0"): 0.4})
-    metrics = aggregate(preds, tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv")
+    metrics = _aggregate_to(tmp_path, preds)
     assert set(metrics["translator"]) == {"real", "stargan", "vgg16"}
     gains = pd.read_csv(tmp_path / "gains.csv", dtype={"k": str})
     stargan = gains[gains["translator"] == "stargan"].set_index("k")
@@ -90,7 +107,7 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
             for seed in (0, 1)
         ]
     )
-    t2 = table2(metrics, histories, tmp_path / "table2.csv")
+    t2 = _written(table2(metrics, histories), tmp_path / "table2.csv")
     assert t2.set_index(["translator", "k"]).loc[("vgg16", "0"), "precision"] == "bf16, fp32"
     row = t2[(t2["translator"] == "stargan") & (t2["k"] == "1")].iloc[0]
     assert row["precision"] == "bf16"
@@ -102,12 +119,11 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
     assert row["acc_cross_a_mean"] == pytest.approx(
         metrics.query("translator == 'stargan' and k == '1' and test_set == 'cross_a'")["accuracy"].mean()
     )
-    text = write_summary(
+    text = summary_markdown(
         CONFIG,
         summary,
         pd.DataFrame(),
         PROVENANCE,
-        tmp_path / "summary.md",
         gains,
         table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}),
     )
@@ -130,12 +146,7 @@ def test_the_figure_bands_are_the_tables_intervals(tmp_path, monkeypatch):
     import matplotlib.axes
 
     accuracy = {("real", "0"): 0.5, ("stargan", "1"): 0.6, ("stargan", "2"): 0.7, ("stargan", "syn"): 0.3}
-    aggregate(
-        _predictions(accuracy, seeds=(0, 1, 2)),
-        tmp_path / "metrics.csv",
-        tmp_path / "summary.csv",
-        tmp_path / "gains.csv",
-    )
+    _aggregate_to(tmp_path, _predictions(accuracy, seeds=(0, 1, 2)))
     summary = pd.read_csv(tmp_path / "summary.csv", dtype={"k": str})
     drawn, titles = [], []
     original_fill, original_title = matplotlib.axes.Axes.fill_between, matplotlib.axes.Axes.set_title
@@ -176,12 +187,10 @@ def test_table3_sets_real_only_baseline_synthetic_only_and_the_best_k_side_by_si
         ("cyclegan", "2"): 0.55,
         ("vgg16", "0"): 0.4,
     }
-    metrics = aggregate(
-        _predictions(accuracy), tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv"
-    )
+    metrics = _aggregate_to(tmp_path, _predictions(accuracy))
     summary = pd.read_csv(tmp_path / "summary.csv", dtype={"k": str})
     assert best_ratios(summary, ["cross_a"]) == {"stargan": "2", "cyclegan": "1"}
-    t3 = table3(summary, ["cross_a"], tmp_path / "table3.csv").set_index("model")
+    t3 = _written(table3(summary, ["cross_a"]), tmp_path / "table3.csv").set_index("model")
     assert list(t3.index) == [
         "real only",
         "vgg16, real only",
@@ -195,12 +204,11 @@ def test_table3_sets_real_only_baseline_synthetic_only_and_the_best_k_side_by_si
         and t3["cross_a_n_seeds"].eq(2).all()
     )
     assert "in_distribution_mean" not in t3.columns  # only the cross-database sets and real_test
-    text = write_summary(
+    text = summary_markdown(
         CONFIG,
         summary,
         pd.DataFrame(),
         PROVENANCE,
-        tmp_path / "summary.md",
         table_3=pd.read_csv(tmp_path / "table3.csv", dtype={"k": str}),
     )
     assert "## Table 3" in text and f"| stargan, real + k=2 (best k) | {100 * expected:.1f} ±" in text
@@ -243,9 +251,7 @@ def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_sam
     preds = _predictions(
         accuracy, seeds=(0, 1, 2, 3, 4)
     )  # 2 seeds leave a 1-df test: even 30 points would not survive Holm
-    aggregate(
-        preds, tmp_path / "metrics.csv", tmp_path / "summary.csv", tmp_path / "gains.csv", tmp_path / "selection.csv"
-    )
+    _aggregate_to(tmp_path, preds)
     chosen = pd.read_csv(tmp_path / "selection.csv", dtype={"k": str}).set_index("k")
     assert list(chosen.index) == ["1", "syn"]  # k = 2 has no unselected run to pair with; in_distribution is left out
     assert (
@@ -257,12 +263,11 @@ def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_sam
     assert chosen.loc["1", "gain"] == pytest.approx(right("stargan-selected", "1") - right("stargan", "1"))
     assert chosen.loc["1", "gain"] > 0.2 and chosen.loc["1", "p_holm"] < 0.05 and chosen.loc["1", "verdict"] == "gain"
     assert (chosen["n_tests"] == 2).all() and chosen.loc["1", "p_holm"] == pytest.approx(2 * chosen.loc["1", "p_value"])
-    text = write_summary(
+    text = summary_markdown(
         CONFIG,
         pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}),
         pd.DataFrame(),
         PROVENANCE,
-        tmp_path / "summary.md",
         selection_gain=pd.read_csv(tmp_path / "selection.csv", dtype={"k": str}),
     )
     section = text.split("## Translator: stargan-selected")[1]
@@ -274,12 +279,7 @@ def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_sam
 
 
 def test_runs_stuck_on_the_chance_plateau_are_counted_and_named(tmp_path):
-    metrics = aggregate(
-        _predictions({("real", "0"): 0.5, ("stargan", "1"): 0.4}),
-        tmp_path / "metrics.csv",
-        tmp_path / "summary.csv",
-        tmp_path / "gains.csv",
-    )
+    metrics = _aggregate_to(tmp_path, _predictions({("real", "0"): 0.5, ("stargan", "1"): 0.4}))
     histories = pd.DataFrame(
         [
             {"translator": "real", "k": "0", "seed": 0, "best_epoch": 9, "train_accuracy": 0.8, "val_loss": 0.9},
@@ -295,14 +295,13 @@ def test_runs_stuck_on_the_chance_plateau_are_counted_and_named(tmp_path):
             {"translator": "stargan", "k": "1", "seed": 1, "best_epoch": 8, "train_accuracy": 0.7, "val_loss": 1.0},
         ]
     )
-    t2 = table2(metrics, histories, tmp_path / "table2.csv").set_index(["translator", "k"])
+    t2 = _written(table2(metrics, histories), tmp_path / "table2.csv").set_index(["translator", "k"])
     assert t2.loc[("real", "0"), "seeds_at_chance"] == 0 and t2.loc[("stargan", "1"), "seeds_at_chance"] == 1
-    text = write_summary(
+    text = summary_markdown(
         CONFIG,
         pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}),
         pd.DataFrame(),
         PROVENANCE,
-        tmp_path / "summary.md",
         table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}),
     )
     assert (
@@ -337,22 +336,16 @@ def test_runs_ended_by_max_epochs_while_still_improving_are_counted_and_named(tm
         ("stargan", 0): False,
         ("stargan", 1): False,
     }
-    metrics = aggregate(
-        _predictions({("real", "0"): 0.5, ("stargan", "1"): 0.6}),
-        tmp_path / "metrics.csv",
-        tmp_path / "summary.csv",
-        tmp_path / "gains.csv",
-    )
-    t2 = table2(metrics, histories, tmp_path / "table2.csv").set_index(["translator", "k"])
+    metrics = _aggregate_to(tmp_path, _predictions({("real", "0"): 0.5, ("stargan", "1"): 0.6}))
+    t2 = _written(table2(metrics, histories), tmp_path / "table2.csv").set_index(["translator", "k"])
     assert (
         t2.loc[("real", "0"), "seeds_still_improving"] == 1 and t2.loc[("stargan", "1"), "seeds_still_improving"] == 0
     )
-    text = write_summary(
+    text = summary_markdown(
         CONFIG,
         pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}),
         pd.DataFrame(),
         PROVENANCE,
-        tmp_path / "summary.md",
         table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}),
     )
     named = text.split("still improving when")[1].split("\n")[0]
@@ -372,14 +365,7 @@ def test_generated_arms_are_compared_with_each_control_at_the_same_k_and_the_con
         ("stargan", "syn"): 0.3,
     }
     preds = _predictions(accuracy, seeds=(0, 1, 2, 3, 4))
-    aggregate(
-        preds,
-        tmp_path / "metrics.csv",
-        tmp_path / "summary.csv",
-        tmp_path / "gains.csv",
-        tmp_path / "selection.csv",
-        out_control_gains=tmp_path / "controls.csv",
-    )
+    _aggregate_to(tmp_path, preds)
     controls = pd.read_csv(tmp_path / "controls.csv", dtype={"k": str})
     pairs = set(zip(controls["translator"], controls["baseline"], controls["k"]))
     assert (
@@ -408,12 +394,11 @@ def test_generated_arms_are_compared_with_each_control_at_the_same_k_and_the_con
     balanced = selection[selection["translator"] == "stargan-selected-balanced"]
     assert len(balanced) == 1 and balanced["baseline"].item() == "stargan" and balanced["gain"].item() < -0.2
     summary = pd.read_csv(tmp_path / "summary.csv", dtype={"k": str})
-    text = write_summary(
+    text = summary_markdown(
         CONFIG,
         summary,
         pd.DataFrame(),
         PROVENANCE,
-        tmp_path / "summary.md",
         gains,
         selection_gain=selection,
         control_gain=controls,

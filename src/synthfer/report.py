@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,6 @@ from synthfer.arms import (
     kind,
 )
 from synthfer.inference import VERDICTS, adjust_families
-from synthfer.io import atomic_write_csv, atomic_write_text
 from synthfer.labels import EMOTIONS
 from synthfer.metrics import (
     CHANCE_SHARE,
@@ -147,15 +147,19 @@ def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
     return table[table["translator"].isin([translator, REAL_ONLY])]
 
 
-def aggregate(
-    predictions: pd.DataFrame,
-    out_metrics: str | os.PathLike,
-    out_summary: str | os.PathLike,
-    out_gains: str | os.PathLike,
-    out_selection_gains: str | os.PathLike | None = None,
-    target: float = TARGET_EFFECT,
-    out_control_gains: str | os.PathLike | None = None,
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ResultTables:
+    """What the report computes from the kept predictions, as frames: metrics.csv, metrics_summary.csv,
+    paired_gains.csv, selection_gains.csv and control_gains.csv once written (synthfer.steps.report)."""
+
+    metrics: pd.DataFrame
+    summary: pd.DataFrame
+    gains: pd.DataFrame
+    selection_gains: pd.DataFrame
+    control_gains: pd.DataFrame
+
+
+def aggregate(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> ResultTables:
     """Metrics per run, their summary over seeds, and the paired comparisons with their families' corrections.
 
     Families (Holm within each): the ratio grid of one arm (a control's too) on one test set (is any k better
@@ -164,14 +168,12 @@ def aggregate(
     metrics = _sort(
         metrics_table(predictions, ["translator", "k", "seed", "test_set"]), ["test_set", "translator", "k", "seed"]
     )
-    atomic_write_csv(metrics, out_metrics)
     columns = [c for c in HEADLINE if c in metrics.columns] + [
         c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_", "auc_"))
     ]
     summary = _sort(
         summarize_over_seeds(metrics, ["test_set", "translator", "k"], columns), ["test_set", "translator", "k"]
     )
-    atomic_write_csv(summary, out_summary)
     gains = [
         paired_gains(with_baseline(predictions, t), target=target).assign(translator=t)
         for t in [*translator_names(predictions), *control_names(predictions)]
@@ -186,24 +188,24 @@ def aggregate(
         if len(gains_table)
         else gains_table.assign(n_tests=[], p_holm=[], q_bh=[], verdict=[])
     )
-    atomic_write_csv(gains_table[["translator", *[c for c in gains_table.columns if c != "translator"]]], out_gains)
-    if out_selection_gains is not None:
-        atomic_write_csv(selection_gains(predictions, target), out_selection_gains)
-    if out_control_gains is not None:
-        atomic_write_csv(control_gains(predictions, target), out_control_gains)
-    return metrics
+    return ResultTables(
+        metrics=metrics,
+        summary=summary,
+        gains=gains_table[["translator", *[c for c in gains_table.columns if c != "translator"]]],
+        selection_gains=selection_gains(predictions, target),
+        control_gains=control_gains(predictions, target),
+    )
 
 
-def collect_tables(paths: list[str | os.PathLike], out: str | os.PathLike) -> pd.DataFrame:
+def collect_tables(paths: list[str | os.PathLike]) -> pd.DataFrame:
     """Per-translator tables (fidelity, quality) as one report table (no rows when the study generated nothing)."""
     table = (
         pd.concat([pd.read_csv(p) for p in paths], ignore_index=True) if paths else pd.DataFrame(columns=["translator"])
     )
-    atomic_write_csv(table, out)
     return table
 
 
-def collect_selection_counts(paths: list[str | os.PathLike], out: str | os.PathLike) -> pd.DataFrame:
+def collect_selection_counts(paths: list[str | os.PathLike]) -> pd.DataFrame:
     """Kept/before counts of every selected unit (.../selected/{translator}/unit{u}/counts.csv), summed per
     translator and emotion."""
     columns = ["translator", "emotion", "before", "after", "kept_share"]
@@ -213,7 +215,6 @@ def collect_selection_counts(paths: list[str | os.PathLike], out: str | os.PathL
         parts = [pd.read_csv(p).assign(translator=Path(p).parent.parent.name) for p in paths]
         table = pd.concat(parts).groupby(["translator", "emotion"], as_index=False)[["before", "after"]].sum()
         table["kept_share"] = table["after"] / table["before"]
-    atomic_write_csv(table[columns], out)
     return table[columns]
 
 
@@ -239,7 +240,7 @@ def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table2(metrics: pd.DataFrame, histories: pd.DataFrame, out: str | os.PathLike) -> pd.DataFrame:
+def table2(metrics: pd.DataFrame, histories: pd.DataFrame) -> pd.DataFrame:
     """The paper's Table 2, with spread: per (translator, k), training accuracy at the kept epoch and test
     accuracy on every test set, mean and 95% CI over seeds, one row per (translator, k)."""
     test = (
@@ -264,7 +265,6 @@ def table2(metrics: pd.DataFrame, histories: pd.DataFrame, out: str | os.PathLik
             lambda p: ", ".join(sorted(set(p)))
         )
         table = table.merge(precision, on=["translator", "k"])
-    atomic_write_csv(table, out)
     return table
 
 
@@ -302,7 +302,7 @@ def compared_models(summary: pd.DataFrame, cross_test: list[str]) -> pd.DataFram
     return pd.DataFrame(rows, columns=["model", "translator", "k"])
 
 
-def table3(summary: pd.DataFrame, cross_test: list[str], out: str | os.PathLike) -> pd.DataFrame:
+def table3(summary: pd.DataFrame, cross_test: list[str]) -> pd.DataFrame:
     """A Table 3-style comparison: one row per compared model, accuracy mean and 95% CI over seeds on every
     cross-database set, then the in-distribution test split."""
     models = compared_models(summary, cross_test)
@@ -317,7 +317,6 @@ def table3(summary: pd.DataFrame, cross_test: list[str], out: str | os.PathLike)
             table[f"{test_set}_{stat}"] = [
                 column.get((t, k, test_set), np.nan) for t, k in zip(models["translator"], models["k"])
             ]
-    atomic_write_csv(table, out)
     return table
 
 
@@ -632,12 +631,11 @@ def _gan_sets(config: dict) -> list[str]:
     ]
 
 
-def write_summary(
+def summary_markdown(
     config: dict,
     summary: pd.DataFrame,
     fidelity: pd.DataFrame,
     provenance: dict,
-    out: str | os.PathLike,
     gains: pd.DataFrame | None = None,
     quality: pd.DataFrame | None = None,
     selection: pd.DataFrame | None = None,
@@ -648,8 +646,8 @@ def write_summary(
     control_gain: pd.DataFrame | None = None,
 ) -> str:
     """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds), one
-    section per translator, each compared with the same real-only runs. (Thirteen parameters: the config, the
-    provenance, the output and one per table the summary reports.)"""
+    section per translator, each compared with the same real-only runs. (Twelve parameters: the config, the
+    provenance and one per table the summary reports.)"""
     ks = sorted(summary["k"].astype(str).unique(), key=k_order)
     translators = translator_names(summary)
     real_only = ks == ["0"]
@@ -838,5 +836,4 @@ def write_summary(
         "",
     ]
     text = "\n".join(lines)
-    atomic_write_text(text, out)
     return text

@@ -12,7 +12,7 @@ import os
 
 import pandas as pd
 
-from synthfer.io import atomic_write_json, atomic_write_text
+from synthfer.io import atomic_write_csv, atomic_write_json, atomic_write_text
 from synthfer.labels import EMOTIONS
 
 log = logging.getLogger("synthfer")
@@ -42,11 +42,18 @@ def aggregate_metrics_step(
     rule, seven of them the tables it writes.)"""
     from synthfer import report
 
-    per_run = report.aggregate(
-        report.read_predictions(predictions), metrics, summary, gains, selection_gains, target_effect, control_gains
-    )
-    report.table2(per_run, report.read_histories(histories), table2)
-    report.table3(_table(summary), cross_test, table3)
+    tables = report.aggregate(report.read_predictions(predictions), target_effect)
+    written = {
+        metrics: tables.metrics,
+        summary: tables.summary,
+        gains: tables.gains,
+        selection_gains: tables.selection_gains,
+        control_gains: tables.control_gains,
+        table2: report.table2(tables.metrics, report.read_histories(histories)),
+        table3: report.table3(tables.summary, cross_test),
+    }
+    for path, table in written.items():
+        atomic_write_csv(table, path)
 
 
 def plot_accuracy_vs_ratio_step(summary: PathLike, cross_test: list[str], figure: PathLike) -> None:
@@ -109,22 +116,23 @@ def write_summary_step(
     config, which summary.md and provenance.json record, so that any change to it rewrites them (and only
     them). (Twenty-three names: one per name of its rule, which writes eleven files.)"""
     from synthfer.provenance import provenance as machine_and_versions
-    from synthfer.report import collect_selection_counts, collect_tables, write_summary
+    from synthfer.report import collect_selection_counts, collect_tables, summary_markdown
     from synthfer.report_html import answer_rst, markdown_page, ratio_order, write_table_page
 
     prov = machine_and_versions()
     atomic_write_json({**prov, "config": study}, provenance)
-    fidelity_table = collect_tables(fidelity_parts, fidelity)
-    quality_table = collect_tables(quality_parts, quality)
-    selection_table = collect_selection_counts(selection_parts, selection)
+    fidelity_table = collect_tables(fidelity_parts)
+    quality_table = collect_tables(quality_parts)
+    selection_table = collect_selection_counts(selection_parts)
+    for path, table in ((fidelity, fidelity_table), (quality, quality_table), (selection, selection_table)):
+        atomic_write_csv(table, path)
     gains_table, control_table = _table(gains), _table(control_gains)
     table_2, table_3 = _table(table2), _table(table3)
-    text = write_summary(
+    text = summary_markdown(
         study,
         _table(metrics_summary),
         fidelity_table,
         prov,
-        summary,
         gains_table,
         quality_table,
         selection_table,
@@ -134,6 +142,7 @@ def write_summary_step(
         _table(selection_gains),
         control_table,
     )
+    atomic_write_text(text, summary)
     atomic_write_text(markdown_page(text, "synthfer summary"), summary_html)
     atomic_write_text(answer_rst(study, gains_table, target_effect, control_table), answer)
     write_table_page(
