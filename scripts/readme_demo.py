@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthfer.arms import control_arms, generated_arms
+from synthfer.arms import SYNTHETIC_ONLY, control_arms, generated_arms, k_order
 
 START, END = "<!-- demo-results:start -->", "<!-- demo-results:end -->"
 TEST_SET_ROLES = {"in_distribution": "the paper's test set", "real_test": "held-out real subjects"}
@@ -52,12 +52,14 @@ def demo_block(report: Path) -> str:
     order = [*cross, "real_test", "in_distribution"]
     for translator in [*generated_arms(set(summary["translator"])), *control_arms(set(summary["translator"]))]:
         rows = summary[summary["translator"].isin([translator, "real"])]
-        ks = sorted(rows["k"].unique(), key=lambda k: 10**6 if k == "syn" else int(k))
+        ks = sorted(rows["k"].unique(), key=k_order)
         lines += [
             f"Accuracy (%, mean ± 95% CI over seeds), arm `{translator}`:",
             "",
             "| test set | "
-            + " | ".join("real only (k=0)" if k == "0" else ("synthetic only" if k == "syn" else f"k={k}") for k in ks)
+            + " | ".join(
+                "real only (k=0)" if k == "0" else ("synthetic only" if k == SYNTHETIC_ONLY else f"k={k}") for k in ks
+            )
             + " |",
             "|---|" + "---|" * len(ks),
         ]

@@ -36,6 +36,26 @@ OVERSAMPLED = "real-oversampled"
 CONTROL_SWITCHES = {"step_matched": STEP_MATCHED, "augmented": AUGMENTED}
 """config `controls.<switch>` -> the study-1 control arm it adds."""
 
+# The ratio k, as the wildcard, the results' `k` column and the report write it: "0" (real only), "1", "2", ...
+# (real + that many generated units) and "syn" (one unit of generated faces alone, no real ones).
+REAL_K = "0"
+SYNTHETIC_ONLY = "syn"
+
+
+def units_of(k: str | int) -> int:
+    """Generated units a run of ratio k trains with (or, for a control, takes as its budget)."""
+    return 1 if str(k) == SYNTHETIC_ONLY else int(k)
+
+
+def is_mixed(k: str | int) -> bool:
+    """Real plus generated faces: k >= 1, not real only, not synthetic only."""
+    return str(k) not in (REAL_K, SYNTHETIC_ONLY)
+
+
+def k_order(k: str | int) -> int:
+    """Sort key of k: the ratios by value, then synthetic only."""
+    return 10**6 if str(k) == SYNTHETIC_ONLY else int(k)
+
 
 def selected(translator: str) -> str:
     return translator + SELECTED_SUFFIX

@@ -13,7 +13,7 @@ import jsonschema
 import yaml
 
 from synthfer import translators as translators_table
-from synthfer.arms import BASELINE_ARCHITECTURES
+from synthfer.arms import BASELINE_ARCHITECTURES, SYNTHETIC_ONLY
 from synthfer.data.acquire import UnpackLimits
 from synthfer.data.demo import DemoDatabase
 from synthfer.data.labels_table import read_labels_table
@@ -382,7 +382,7 @@ def ratio_keys(config: dict[str, Any]) -> list[str]:
     """Every value of the k wildcard: 0 (real only, the baseline every comparison needs), the ratios, and 'syn'."""
     keys = [str(k) for k in sorted({0, *config["experiment"]["ratios"]})]
     if config["experiment"].get("synthetic_only", True):
-        keys.append("syn")
+        keys.append(SYNTHETIC_ONLY)
     return keys
 
 

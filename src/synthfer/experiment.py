@@ -10,11 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthfer.arms import CONTROLS, STEP_MATCHED
+from synthfer.arms import CONTROLS, STEP_MATCHED, SYNTHETIC_ONLY
 from synthfer.data.store import FaceSet
 from synthfer.labels import EMOTIONS
-
-SYNTHETIC_ONLY = "syn"
 
 
 def parse_k(k: str | int) -> int | str:

@@ -13,6 +13,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from synthfer.arms import k_order  # noqa: F401 - re-exported
 from synthfer.labels import EMOTIONS
 
 
@@ -120,11 +121,6 @@ GAIN_COLUMNS = [
 
 TARGET_EFFECT = 0.05
 """The gain worth detecting, in accuracy (config `report.target_effect`): 5 points."""
-
-
-def k_order(k: str) -> int:
-    """Sort key of the k wildcard: the ratios by value, then syn (one generated unit alone)."""
-    return 10**6 if k == "syn" else int(k)
 
 
 def paired_gain(

@@ -12,6 +12,8 @@ import pandas as pd
 import torch
 from PIL import Image
 
+from synthfer.arms import SYNTHETIC_ONLY
+
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
 
@@ -115,7 +117,7 @@ def plot_accuracy_vs_ratio(
             ks: set[int] = {0}
             for n, translator in enumerate(translators):
                 rows = here[here["translator"].isin([translator, "real"])]
-                mixed = rows[rows["k"] != "syn"].assign(x=lambda d: d["k"].astype(int)).sort_values("x")
+                mixed = rows[rows["k"] != SYNTHETIC_ONLY].assign(x=lambda d: d["k"].astype(int)).sort_values("x")
                 color = palette[translator]
                 control = translator in controls
                 (line,) = ax.plot(
@@ -141,7 +143,7 @@ def plot_accuracy_vs_ratio(
                     + ", 95% CI"
                 ] = line
                 ks |= set(mixed["x"])
-                syn = rows[rows["k"] == "syn"]
+                syn = rows[rows["k"] == SYNTHETIC_ONLY]
                 if len(syn):  # side by side around the "syn" tick, so that the intervals do not hide each other
                     offset = 0.12 * (n - (len(translators) - 1) / 2)
                     marker = ax.errorbar(

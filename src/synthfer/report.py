@@ -15,8 +15,10 @@ from synthfer.arms import (
     OVERSAMPLED,
     REAL_ONLY,
     SELECTED_SUFFIX,
+    SYNTHETIC_ONLY,
     control_arms,
     generated_arms,
+    is_mixed,
     kind,
 )
 from synthfer.inference import VERDICTS, adjust_families
@@ -273,7 +275,7 @@ def best_ratios(summary: pd.DataFrame, cross_test: list[str]) -> dict[str, str]:
     cross-database sets (over real_test when there are none). Chosen on the test sets as the paper did, so
     the best k's accuracy is an optimistic estimate; its interval is over seeds at that k."""
     sets = [t for t in cross_test if t in set(summary["test_set"])] or ["real_test"]
-    mixed = summary[summary["test_set"].isin(sets) & ~summary["k"].astype(str).isin(["0", "syn"])]
+    mixed = summary[summary["test_set"].isin(sets) & summary["k"].map(is_mixed)]
     best = {}
     for translator, group in mixed.groupby("translator"):
         mean = group.groupby(group["k"].astype(str))["accuracy_mean"].mean()
@@ -289,8 +291,8 @@ def compared_models(summary: pd.DataFrame, cross_test: list[str]) -> pd.DataFram
     rows += [{"model": f"{b}, real only", "translator": b, "k": "0"} for b in baseline_names(summary)]
     best = best_ratios(summary, cross_test)
     for translator in translator_names(summary):
-        if (translator, "syn") in ks:
-            rows.append({"model": f"{translator}, synthetic only", "translator": translator, "k": "syn"})
+        if (translator, SYNTHETIC_ONLY) in ks:
+            rows.append({"model": f"{translator}, synthetic only", "translator": translator, "k": SYNTHETIC_ONLY})
         if translator in best:
             rows.append(
                 {
@@ -385,7 +387,7 @@ def _accuracy_sections(config: dict, summary: pd.DataFrame, gains: pd.DataFrame 
         if test_set not in table.index:
             continue
         row = table.loc[test_set]
-        mixed = [k for k in ks if k != "syn"]
+        mixed = [k for k in ks if k != SYNTHETIC_ONLY]
         best = max(mixed, key=lambda k: row[k])
         base = row.get("0", np.nan)
         gain = 100 * (row[best] - base)

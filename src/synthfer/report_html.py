@@ -8,10 +8,9 @@ import os
 
 import pandas as pd
 
-from synthfer.arms import control_arms, generated_arms
+from synthfer.arms import SYNTHETIC_ONLY, control_arms, generated_arms, k_order
 from synthfer.inference import VERDICTS
 from synthfer.io import atomic_write_text
-from synthfer.metrics import k_order
 
 STYLE = """<style>
 body { font-family: system-ui, sans-serif; font-size: 14px; line-height: 1.45; max-width: 60em; margin: 1em auto; padding: 0 1em; }
@@ -73,7 +72,7 @@ def answer_rst(config: dict, gains: pd.DataFrame, target: float, controls: pd.Da
     ratios = gains[gains["family"].astype(str).str.startswith("ratios")]  # not the baseline architectures
     present = set(ratios["translator"])
     for translator in [*generated_arms(present), *control_arms(present)]:
-        rows = ratios[(ratios["translator"] == translator) & (ratios["k"].astype(str) != "syn")]
+        rows = ratios[(ratios["translator"] == translator) & (ratios["k"].astype(str) != SYNTHETIC_ONLY)]
         for test_set in test_sets:
             here = rows[rows["test_set"] == test_set]
             if not len(here):

@@ -207,7 +207,7 @@ def units_for(arm, k):
     """Generated units a run uses: units 0..k-1 of its translator (selected or balanced for those arms); one
     unit for synthetic only; none for real only. A control arm reads the first translator's units only to
     take their size as its budget (synthfer.arms)."""
-    n = 1 if k == "syn" else int(k)
+    n = arms.units_of(k)
     kind = arm_kind(arm)
     if n and kind in ("real", "baseline"):
         raise WorkflowError(
@@ -230,7 +230,7 @@ def runs():
     return (
         [(REAL_ONLY, "0")]
         + [(b, "0") for b in BASELINES]
-        + [(a, k) for a in ARMS for k in mixed if arm_kind(a) != "control" or k != "syn"]
+        + [(a, k) for a in ARMS for k in mixed if arm_kind(a) != "control" or arms.is_mixed(k)]
     )
 
 
