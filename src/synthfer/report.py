@@ -208,13 +208,13 @@ def collect_tables(paths: list[str | os.PathLike]) -> pd.DataFrame:
 
 
 def collect_selection_counts(paths: list[str | os.PathLike]) -> pd.DataFrame:
-    """Kept/before counts of every selected unit (.../selected/{translator}/unit{u}/counts.csv), summed per
+    """Kept/before counts of every selected unit (its counts.csv, which names its translator), summed per
     translator and emotion."""
     columns = ["translator", "emotion", "before", "after", "kept_share"]
     if not paths:
         table = pd.DataFrame(columns=columns)
     else:
-        parts = [pd.read_csv(p).assign(translator=Path(p).parent.parent.name) for p in paths]
+        parts = [pd.read_csv(p) for p in paths]
         table = pd.concat(parts).groupby(["translator", "emotion"], as_index=False)[["before", "after"]].sum()
         table["kept_share"] = table["after"] / table["before"]
     return table[columns]

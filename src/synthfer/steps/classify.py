@@ -202,6 +202,8 @@ def evaluate_generated_faces(
 def select_generated_step(
     models: list[PathLike],
     generated: list[PathLike],
+    translator: str,
+    unit: int,
     selection: SelectionConfig,
     device: str,
     images: PathLike,
@@ -209,7 +211,8 @@ def select_generated_step(
     counts: PathLike,
 ) -> None:
     """Keep the generated faces of one unit (the files of its store) whose emotion the real-only classifiers
-    confirm."""
+    confirm; `counts` says, per emotion, how many of this translator's unit were kept. (Nine names: one per
+    name of its rule.)"""
     from synthfer.data.store import write_face_set
     from synthfer.selection import intended_confidence, select_confident
 
@@ -217,7 +220,7 @@ def select_generated_step(
     probabilities = [predict_proba(load_classifier(p, pick_device(device)), faces.images) for p in models]
     kept, kept_counts = select_confident(faces, intended_confidence(faces, probabilities), selection)
     write_face_set(kept, images, table)
-    atomic_write_csv(kept_counts, counts)
+    atomic_write_csv(kept_counts.assign(translator=translator, unit=unit), counts)
     log.info("kept per emotion (of %s):\n%s", selection, kept_counts.to_string(index=False))
 
 
