@@ -23,6 +23,7 @@ SHARED = frozenset({"synthfer.io", "synthfer.logs", "synthfer.runtime", "synthfe
 """Logging, atomic writes, device choice, the seam and GPU assignment: a fix there never changes a result."""
 
 
+@cache
 def module_file(src: Path, module: str) -> Path | None:
     """The file of a synthfer module under `src`, or None when `module` is not one (a name in a module)."""
     base = src.joinpath(*module.split("."))
@@ -82,11 +83,12 @@ def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(), filename=str(path))
 
 
-def top_level_imports(src: Path, module: str) -> set[str]:
+@cache
+def top_level_imports(src: Path, module: str) -> frozenset[str]:
     path = module_file(src, module)
     if path is None:
-        return set()
-    return set().union(*(_imported(n, src) for n in _statements(_tree(path).body, into_functions=False)))
+        return frozenset()
+    return frozenset().union(*(_imported(n, src) for n in _statements(_tree(path).body, into_functions=False)))
 
 
 def closure(src: Path, modules: set[str]) -> set[str]:
