@@ -50,8 +50,8 @@ def demo_block(report: Path) -> str:
     ]
     cross = list(config["roles"]["cross_test"])
     order = [*cross, "real_test", "in_distribution"]
-    for translator in [*generated_arms(set(summary["translator"])), *control_arms(set(summary["translator"]))]:
-        rows = summary[summary["translator"].isin([translator, "real"])]
+    for translator in [*generated_arms(set(summary["arm"])), *control_arms(set(summary["arm"]))]:
+        rows = summary[summary["arm"].isin([translator, "real"])]
         ks = sorted(rows["k"].unique(), key=k_order)
         lines += [
             f"Accuracy (%, mean ± 95% CI over seeds), arm `{translator}`:",
@@ -74,7 +74,7 @@ def demo_block(report: Path) -> str:
                 )
                 + " |"
             )
-        g = gains[gains["translator"] == translator]
+        g = gains[gains["arm"] == translator]
         if len(g):
             lines += [
                 "",
@@ -109,7 +109,7 @@ def demo_block(report: Path) -> str:
     if selection.exists() and len(sel := pd.read_csv(selection, dtype={"k": str})):
         counts = sel["verdict"].value_counts()
         lines += [
-            f"Selection (`{sel['translator'].iloc[0]}` against all of its translator's faces at the same k): "
+            f"Selection (`{sel['arm'].iloc[0]}` against all of its translator's faces at the same k): "
             + ", ".join(f"{n} {v}" for v, n in counts.items())
             + f" of {len(sel)} comparisons (Holm over all of them); "
             f"gains {100 * sel['gain'].min():+.1f} to {100 * sel['gain'].max():+.1f} points.",
@@ -125,8 +125,8 @@ def demo_block(report: Path) -> str:
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| `{r['translator']}` | `{r['baseline']}` | `{r['test_set']}` | {r['k']} | {_gain(pd.Series(r))} |"
-            for r in con.sort_values(["translator", "baseline", "test_set", "k"]).to_dict("records")
+            f"| `{r['arm']}` | `{r['baseline']}` | `{r['test_set']}` | {r['k']} | {_gain(pd.Series(r))} |"
+            for r in con.sort_values(["arm", "baseline", "test_set", "k"]).to_dict("records")
         ]
         lines.append("")
     fidelity = report / "generated_fidelity.csv"

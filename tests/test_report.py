@@ -42,7 +42,7 @@ def _written(table: pd.DataFrame, path: Path) -> pd.DataFrame:
 def _predictions(
     accuracy: dict[tuple[str, str], float], n_faces: int = 60, seeds: tuple[int, ...] = (0, 1)
 ) -> pd.DataFrame:
-    """Predictions per (translator, k), 2 seeds, 2 test sets, right on a given share of the same faces."""
+    """Predictions per (arm, k), 2 seeds, 2 test sets, right on a given share of the same faces."""
     rng = np.random.default_rng(0)
     true = np.array(EMOTIONS * (n_faces // 6))
     rows = []
@@ -62,7 +62,7 @@ def _predictions(
                         **{f"p_{e}": proba[:, i] for i, e in enumerate(EMOTIONS)},
                     }
                 )
-                rows.append(table.assign(translator=translator, k=k, seed=seed))
+                rows.append(table.assign(arm=translator, k=k, seed=seed))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -71,7 +71,7 @@ def _accuracy_on_cross_a(preds: pd.DataFrame):
     cross = preds[preds["test_set"] == "cross_a"]
 
     def right(t: str, k: str) -> float:
-        run = cross[(cross["translator"] == t) & (cross["k"] == k)]
+        run = cross[(cross["arm"] == t) & (cross["k"] == k)]
         return (run["pred"] == run["true"]).mean()
 
     return right
@@ -80,11 +80,11 @@ def _accuracy_on_cross_a(preds: pd.DataFrame):
 def test_report_compares_translators_and_a_baseline_architecture_with_the_same_real_only_runs(tmp_path):
     preds = _predictions({("real", "0"): 0.5, ("stargan", "1"): 0.7, ("stargan", "syn"): 0.3, ("vgg16", "0"): 0.4})
     metrics = _aggregate_to(tmp_path, preds)
-    assert set(metrics["translator"]) == {"real", "stargan", "vgg16"}
+    assert set(metrics["arm"]) == {"real", "stargan", "vgg16"}
     gains = pd.read_csv(tmp_path / "gains.csv", dtype={"k": str})
-    stargan = gains[gains["translator"] == "stargan"].set_index("k")
+    stargan = gains[gains["arm"] == "stargan"].set_index("k")
     assert set(stargan.index) == {"1", "syn"} and stargan.loc["1", "gain"] > 0.1 and stargan.loc["syn", "gain"] < -0.1
-    vgg = gains[gains["translator"] == "vgg16"]
+    vgg = gains[gains["arm"] == "vgg16"]
     assert (
         len(vgg) == 1
         and vgg["test_set"].item() == "cross_a"
@@ -95,7 +95,7 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
     histories = pd.DataFrame(
         [
             {
-                "translator": t,
+                "arm": t,
                 "k": k,
                 "seed": seed,
                 "best_epoch": 3 + seed,
@@ -108,8 +108,8 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
         ]
     )
     t2 = _written(table2(metrics, histories), tmp_path / "table2.csv")
-    assert t2.set_index(["translator", "k"]).loc[("vgg16", "0"), "precision"] == "bf16, fp32"
-    row = t2[(t2["translator"] == "stargan") & (t2["k"] == "1")].iloc[0]
+    assert t2.set_index(["arm", "k"]).loc[("vgg16", "0"), "precision"] == "bf16, fp32"
+    row = t2[(t2["arm"] == "stargan") & (t2["k"] == "1")].iloc[0]
     assert row["precision"] == "bf16"
     assert (
         row["train_accuracy_mean"] == pytest.approx(0.85)
@@ -117,7 +117,7 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
         and len(t2) == 4
     )
     assert row["acc_cross_a_mean"] == pytest.approx(
-        metrics.query("translator == 'stargan' and k == '1' and test_set == 'cross_a'")["accuracy"].mean()
+        metrics.query("arm == 'stargan' and k == '1' and test_set == 'cross_a'")["accuracy"].mean()
     )
     text = summary_markdown(
         CONFIG,
@@ -198,7 +198,7 @@ def test_table3_sets_real_only_baseline_synthetic_only_and_the_best_k_side_by_si
         "stargan, synthetic only",
         "stargan, real + k=2 (best k)",
     ]
-    expected = metrics.query("translator == 'stargan' and k == '2' and test_set == 'cross_a'")["accuracy"].mean()
+    expected = metrics.query("arm == 'stargan' and k == '2' and test_set == 'cross_a'")["accuracy"].mean()
     assert (
         t3.loc["stargan, real + k=2 (best k)", "cross_a_mean"] == pytest.approx(expected)
         and t3["cross_a_n_seeds"].eq(2).all()
@@ -213,7 +213,7 @@ def test_table3_sets_real_only_baseline_synthetic_only_and_the_best_k_side_by_si
     )
     assert "## Table 3" in text and f"| stargan, real + k=2 (best k) | {100 * expected:.1f} ±" in text
     plot_per_class_metrics(
-        summary, t3.reset_index()[["model", "translator", "k"]], tmp_path / "bars.png", list(EMOTIONS), ["cross_a"]
+        summary, t3.reset_index()[["model", "arm", "k"]], tmp_path / "bars.png", list(EMOTIONS), ["cross_a"]
     )
     with Image.open(tmp_path / "bars.png") as img:
         assert img.size[0] > 1000 and img.size[1] > 400  # 3 measures x 2 test sets
@@ -257,7 +257,7 @@ def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_sam
     assert (
         set(chosen["test_set"]) == {"cross_a"}
         and set(chosen["baseline"]) == {"stargan"}
-        and set(chosen["translator"]) == {"stargan-selected"}
+        and set(chosen["arm"]) == {"stargan-selected"}
     )
     right = _accuracy_on_cross_a(preds)
     assert chosen.loc["1", "gain"] == pytest.approx(right("stargan-selected", "1") - right("stargan", "1"))
@@ -282,20 +282,20 @@ def test_runs_stuck_on_the_chance_plateau_are_counted_and_named(tmp_path):
     metrics = _aggregate_to(tmp_path, _predictions({("real", "0"): 0.5, ("stargan", "1"): 0.4}))
     histories = pd.DataFrame(
         [
-            {"translator": "real", "k": "0", "seed": 0, "best_epoch": 9, "train_accuracy": 0.8, "val_loss": 0.9},
-            {"translator": "real", "k": "0", "seed": 1, "best_epoch": 9, "train_accuracy": 0.8, "val_loss": 1.2},
+            {"arm": "real", "k": "0", "seed": 0, "best_epoch": 9, "train_accuracy": 0.8, "val_loss": 0.9},
+            {"arm": "real", "k": "0", "seed": 1, "best_epoch": 9, "train_accuracy": 0.8, "val_loss": 1.2},
             {
-                "translator": "stargan",
+                "arm": "stargan",
                 "k": "1",
                 "seed": 0,
                 "best_epoch": 1,
                 "train_accuracy": 0.2,
                 "val_loss": 1.7925,
             },  # ln 6 = 1.7918
-            {"translator": "stargan", "k": "1", "seed": 1, "best_epoch": 8, "train_accuracy": 0.7, "val_loss": 1.0},
+            {"arm": "stargan", "k": "1", "seed": 1, "best_epoch": 8, "train_accuracy": 0.7, "val_loss": 1.0},
         ]
     )
-    t2 = _written(table2(metrics, histories), tmp_path / "table2.csv").set_index(["translator", "k"])
+    t2 = _written(table2(metrics, histories), tmp_path / "table2.csv").set_index(["arm", "k"])
     assert t2.loc[("real", "0"), "seeds_at_chance"] == 0 and t2.loc[("stargan", "1"), "seeds_at_chance"] == 1
     text = summary_markdown(
         CONFIG,
@@ -330,14 +330,14 @@ def test_runs_ended_by_max_epochs_while_still_improving_are_counted_and_named(tm
         history.to_csv(folder / "history.csv", index=False)
         paths.append(folder / "history.csv")
     histories = read_histories(paths)
-    assert histories.set_index(["translator", "seed"])["still_improving"].to_dict() == {
+    assert histories.set_index(["arm", "seed"])["still_improving"].to_dict() == {
         ("real", 0): True,
         ("real", 1): False,
         ("stargan", 0): False,
         ("stargan", 1): False,
     }
     metrics = _aggregate_to(tmp_path, _predictions({("real", "0"): 0.5, ("stargan", "1"): 0.6}))
-    t2 = _written(table2(metrics, histories), tmp_path / "table2.csv").set_index(["translator", "k"])
+    t2 = _written(table2(metrics, histories), tmp_path / "table2.csv").set_index(["arm", "k"])
     assert (
         t2.loc[("real", "0"), "seeds_still_improving"] == 1 and t2.loc[("stargan", "1"), "seeds_still_improving"] == 0
     )
@@ -367,7 +367,7 @@ def test_generated_arms_are_compared_with_each_control_at_the_same_k_and_the_con
     preds = _predictions(accuracy, seeds=(0, 1, 2, 3, 4))
     _aggregate_to(tmp_path, preds)
     controls = pd.read_csv(tmp_path / "controls.csv", dtype={"k": str})
-    pairs = set(zip(controls["translator"], controls["baseline"], controls["k"]))
+    pairs = set(zip(controls["arm"], controls["baseline"], controls["k"]))
     assert (
         ("stargan", "real-steps", "1") in pairs
         and ("stargan", "real-steps", "2") in pairs
@@ -376,12 +376,12 @@ def test_generated_arms_are_compared_with_each_control_at_the_same_k_and_the_con
     assert not any(k == "syn" for _, _, k in pairs) and set(controls["test_set"]) == {
         "cross_a"
     }  # controls have no synthetic-only run
-    assert not set(controls["translator"]) & {"real-steps", "real-augmented", "real"}
+    assert not set(controls["arm"]) & {"real-steps", "real-augmented", "real"}
     # one family per (arm, control): stargan vs real-steps holds k = 1 and 2
     family = controls[controls["family"] == "control: stargan vs real-steps"]
     assert len(family) == 2 and (family["n_tests"] == 2).all()
     right = _accuracy_on_cross_a(preds)
-    row = controls[(controls["translator"] == "stargan") & (controls["baseline"] == "real-augmented")].iloc[0]
+    row = controls[(controls["arm"] == "stargan") & (controls["baseline"] == "real-augmented")].iloc[0]
     assert (
         row["gain"] == pytest.approx(right("stargan", "1") - right("real-augmented", "1"))
         and row["gain"] > 0.2
@@ -389,9 +389,9 @@ def test_generated_arms_are_compared_with_each_control_at_the_same_k_and_the_con
     )
     # the controls are judged against real only in their own ratio families, and are no translator
     gains = pd.read_csv(tmp_path / "gains.csv", dtype={"k": str})
-    assert set(gains.loc[gains["translator"] == "real-steps", "family"]) == {"ratios: real-steps on cross_a"}
+    assert set(gains.loc[gains["arm"] == "real-steps", "family"]) == {"ratios: real-steps on cross_a"}
     selection = pd.read_csv(tmp_path / "selection.csv", dtype={"k": str})
-    balanced = selection[selection["translator"] == "stargan-selected-balanced"]
+    balanced = selection[selection["arm"] == "stargan-selected-balanced"]
     assert len(balanced) == 1 and balanced["baseline"].item() == "stargan" and balanced["gain"].item() < -0.2
     summary = pd.read_csv(tmp_path / "summary.csv", dtype={"k": str})
     text = summary_markdown(
@@ -421,11 +421,11 @@ def test_a_runs_arm_k_and_seed_come_from_its_file_not_its_folder(tmp_path):
     table = _predictions({("stargan-selected", "syn"): 0.5}, seeds=(3,))
     moved = tmp_path / "anywhere" / "predictions.csv"
     moved.parent.mkdir()
-    table.rename(columns={"translator": "arm"}).to_csv(moved, index=False)
+    table.to_csv(moved, index=False)
     read = read_predictions([moved])
-    assert set(read["translator"]) == {"stargan-selected"} and set(read["k"]) == {"syn"} and set(read["seed"]) == {3}
+    assert set(read["arm"]) == {"stargan-selected"} and set(read["k"]) == {"syn"} and set(read["seed"]) == {3}
     old = tmp_path / "classify" / "stargan" / "k1" / "seed0" / "predictions.csv"
     old.parent.mkdir(parents=True)
-    table.drop(columns=["translator", "k", "seed"]).to_csv(old, index=False)
+    table.drop(columns=["arm", "k", "seed"]).to_csv(old, index=False)
     with pytest.raises(ValueError, match="lacks the run columns \\['arm', 'k', 'seed'\\]"):
         read_predictions([old])

@@ -16,7 +16,7 @@ def _gains() -> pd.DataFrame:
         for k, gain in zip(("1", "2"), gains):
             rows.append(
                 {
-                    "translator": "stargan",
+                    "arm": "stargan",
                     "test_set": test_set,
                     "k": k,
                     "gain": gain,
@@ -32,7 +32,7 @@ def _gains() -> pd.DataFrame:
             )
     rows.append(
         {
-            "translator": "vgg16",
+            "arm": "vgg16",
             "test_set": "cross_a",
             "k": "0",
             "gain": 0.2,

@@ -166,15 +166,13 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     test_sets = {"in_distribution", "real_test", *config["roles"]["cross_test"]}
     n_seeds = len(config["experiment"]["seeds"])
     assert set(metrics["k"]) == ks and set(metrics["test_set"]) == test_sets
-    assert set(metrics["translator"]) == {"real", *TRANSLATORS} and set(
-        metrics.loc[metrics["translator"] == "real", "k"]
-    ) == {"0"}
+    assert set(metrics["arm"]) == {"real", *TRANSLATORS} and set(metrics.loc[metrics["arm"] == "real", "k"]) == {"0"}
     runs = 1 + len(TRANSLATORS) * (len(ks) - 1)  # real only once, each translator's k = 1, syn
     assert len(metrics) == runs * n_seeds * len(test_sets)
     for column in ("accuracy", "macro_f1", "precision_anger", "recall_surprise", "f1_fear", "macro_auc_ovr"):
         assert metrics[column].between(0, 1).all(), column
     summary = pd.read_csv(report / "metrics_summary.csv", dtype={"k": str})
-    assert {"accuracy_mean", "accuracy_ci95", "accuracy_sd", "translator"} <= set(summary.columns)
+    assert {"accuracy_mean", "accuracy_ci95", "accuracy_sd", "arm"} <= set(summary.columns)
     samples = [report / f"samples_{t}.png" for t in TRANSLATORS]
     for png in [
         report / "accuracy_vs_ratio.png",
@@ -206,7 +204,7 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     assert (
         set(gains["test_set"]) == test_sets - {"in_distribution"}
         and set(gains["k"]) == ks - {"0"}
-        and set(gains["translator"]) == set(TRANSLATORS)
+        and set(gains["arm"]) == set(TRANSLATORS)
     )
     assert len(gains) == len(TRANSLATORS) * (len(ks) - 1) * (len(test_sets) - 1)
     tested = gains.dropna(

@@ -1,8 +1,8 @@
 """The arms of study 1, by name: what a classifier run trains on, and the controls that isolate what
 generated faces add.
 
-One vocabulary for the rules, the config check, the steps and the report (results keep the arm in the
-column `translator`, for the files users already read). Imports nothing heavy: the workflow parses it.
+One vocabulary for the rules, the config check, the steps and the report (the results' column `arm`).
+Imports nothing heavy: the workflow parses it.
 
 - `real`: real faces only, k = 0; every comparison's baseline.
 - a baseline architecture (`vgg16`): real faces only, another network.

@@ -99,8 +99,8 @@ def plot_accuracy_vs_ratio(
     test_sets = panel_order(list(summary["test_set"].unique()), cross_test)
     from synthfer.arms import control_arms, generated_arms
 
-    controls = control_arms(set(summary["translator"]))
-    translators = generated_arms(set(summary["translator"])) + controls  # controls last, dash-dotted
+    controls = control_arms(set(summary["arm"]))
+    translators = generated_arms(set(summary["arm"])) + controls  # controls last, dash-dotted
     palette = dict(zip(translators, sns.color_palette("colorblind", n_colors=max(3, len(translators)))))
     ncol = min(2, len(test_sets))
     nrow = -(-len(test_sets) // ncol)
@@ -109,14 +109,14 @@ def plot_accuracy_vs_ratio(
         handles: dict[str, object] = {}
         for ax, test_set in zip(axes.flat, test_sets):
             here = summary[summary["test_set"] == test_set]
-            real = here[here["translator"] == "real"]
+            real = here[here["arm"] == "real"]
             if len(real):
                 m, h = float(real[mean].iloc[0]), float(np.nan_to_num(real[half].iloc[0]))
                 handles["real only (k = 0), 95% CI"] = ax.axhline(m, color="k", ls="--", lw=1)
                 ax.axhspan(m - h, m + h, color="k", alpha=0.08, lw=0)
             ks: set[int] = {0}
             for n, translator in enumerate(translators):
-                rows = here[here["translator"].isin([translator, "real"])]
+                rows = here[here["arm"].isin([translator, "real"])]
                 mixed = rows[rows["k"] != SYNTHETIC_ONLY].assign(x=lambda d: d["k"].astype(int)).sort_values("x")
                 color = palette[translator]
                 control = translator in controls
@@ -171,10 +171,10 @@ def plot_per_class_metrics(
     summary: pd.DataFrame, models: pd.DataFrame, path: str | os.PathLike, emotions: list[str], cross_test: list[str]
 ) -> None:
     """The paper's per-class bars: rows = test sets (cross-database first), columns = precision / recall / F1, a bar
-    per emotion and compared model (`models`: model, translator, k) at its mean over seeds, with the tables' 95%
+    per emotion and compared model (`models`: model, arm, k) at its mean over seeds, with the tables' 95%
     t-interval (from metrics_summary.csv); one legend."""
     matplotlib, plt, sns = _figures()
-    rows = summary.assign(k=summary["k"].astype(str)).merge(models, on=["translator", "k"])
+    rows = summary.assign(k=summary["k"].astype(str)).merge(models, on=["arm", "k"])
     test_sets = panel_order(list(rows["test_set"].unique()), cross_test)
     order = list(models["model"])
     colors = dict(zip(order, sns.color_palette("colorblind", n_colors=max(3, len(order)))))

@@ -48,17 +48,16 @@ CONTROL_MEANING = {
 
 
 def _run_table(path: str | os.PathLike) -> pd.DataFrame:
-    """A run's file (predictions or history), with the run it belongs to from its own columns (arm, k, seed), the
-    arm under the report's name for it, `translator`."""
+    """A run's file (predictions or history), with the run it belongs to from its own columns (arm, k, seed)."""
     table = pd.read_csv(path, dtype={"k": str}, keep_default_na=False, na_values=[""])
     missing = [c for c in ("arm", "k", "seed") if c not in table]
     if missing:
         raise ValueError(f"{path} lacks the run columns {missing}: it was written by an older version; rerun its job")
-    return table.rename(columns={"arm": "translator"})
+    return table
 
 
 def read_predictions(paths: list[str | os.PathLike]) -> pd.DataFrame:
-    """All kept predictions, each row tagged with its run (translator, k, seed) from the file itself."""
+    """All kept predictions, each row tagged with its run (arm, k, seed) from the file itself."""
     return pd.concat([_run_table(p) for p in paths], ignore_index=True)
 
 
@@ -72,43 +71,43 @@ def _sort(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def translator_names(table: pd.DataFrame) -> list[str]:
     """The arms of a results table that train on generated faces (translators, their selected and balanced arms)."""
-    return generated_arms(set(table["translator"]))
+    return generated_arms(set(table["arm"]))
 
 
 def control_names(table: pd.DataFrame) -> list[str]:
     """The control arms of a results table (real faces only, with the budget of arm k)."""
-    return control_arms(set(table["translator"]))
+    return control_arms(set(table["arm"]))
 
 
 def baseline_names(table: pd.DataFrame) -> list[str]:
-    return sorted(set(table["translator"]) & set(BASELINE_ARCHITECTURES))
+    return sorted(set(table["arm"]) & set(BASELINE_ARCHITECTURES))
 
 
 def baseline_gains(predictions: pd.DataFrame, baseline: str, target: float = TARGET_EFFECT) -> pd.DataFrame:
     """A baseline architecture against the paper CNN, both on real faces only, paired on the same faces and seeds."""
-    both = predictions[predictions["translator"].isin([REAL_ONLY, baseline])].assign(k=lambda d: d["translator"])
+    both = predictions[predictions["arm"].isin([REAL_ONLY, baseline])].assign(k=lambda d: d["arm"])
     rows = [
         paired_gain(both, test_set, baseline, REAL_ONLY, target)
         for test_set in sorted(set(both["test_set"]) - {"in_distribution"})
     ]
     return pd.DataFrame(rows).assign(
-        translator=baseline, k="0", baseline="real (paper CNN)", family=f"architecture: {baseline} vs the paper CNN"
+        arm=baseline, k="0", baseline="real (paper CNN)", family=f"architecture: {baseline} vs the paper CNN"
     )
 
 
 def _arm_against(predictions: pd.DataFrame, arm: str, reference: str, family: str, target: float) -> list[dict]:
     """`arm` against `reference` at every k both ran, on every test set but in_distribution (its generated test
     faces differ between arms), paired on the same test faces and seeds."""
-    both = predictions[predictions["translator"].isin([arm, reference])]
-    ks = set(both.loc[both["translator"] == arm, "k"]) & set(both.loc[both["translator"] == reference, "k"])
+    both = predictions[predictions["arm"].isin([arm, reference])]
+    ks = set(both.loc[both["arm"] == arm, "k"]) & set(both.loc[both["arm"] == reference, "k"])
     rows = []
     for k in sorted(ks, key=k_order):
-        at_k = both[both["k"] == k].assign(k=lambda d: d["translator"])
+        at_k = both[both["k"] == k].assign(k=lambda d: d["arm"])
         for test_set in sorted(set(at_k["test_set"]) - {"in_distribution"}):
             rows.append(
                 {
                     **paired_gain(at_k, test_set, arm, reference, target),
-                    "translator": arm,
+                    "arm": arm,
                     "k": k,
                     "baseline": reference,
                     "family": family,
@@ -118,7 +117,7 @@ def _arm_against(predictions: pd.DataFrame, arm: str, reference: str, family: st
 
 
 def _adjusted(rows: list[dict], target: float) -> pd.DataFrame:
-    table = pd.DataFrame(rows, columns=["translator", *GAIN_COLUMNS, "family"])
+    table = pd.DataFrame(rows, columns=["arm", *GAIN_COLUMNS, "family"])
     return adjust_families(table, target) if len(table) else table.assign(n_tests=[], p_holm=[], q_bh=[], verdict=[])
 
 
@@ -146,7 +145,7 @@ def control_gains(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> p
 
 def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
     """One translator's rows plus the shared real-only rows (k = 0)."""
-    return table[table["translator"].isin([translator, REAL_ONLY])]
+    return table[table["arm"].isin([translator, REAL_ONLY])]
 
 
 @dataclass(frozen=True)
@@ -167,23 +166,19 @@ def aggregate(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> Resul
     Families (Holm within each): the ratio grid of one arm (a control's too) on one test set (is any k better
     than real only there?); one baseline architecture over the test sets; all selection comparisons together;
     one generated arm against one control over its ratios and test sets."""
-    metrics = _sort(
-        metrics_table(predictions, ["translator", "k", "seed", "test_set"]), ["test_set", "translator", "k", "seed"]
-    )
+    metrics = _sort(metrics_table(predictions, ["arm", "k", "seed", "test_set"]), ["test_set", "arm", "k", "seed"])
     columns = [c for c in HEADLINE if c in metrics.columns] + [
         c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_", "auc_"))
     ]
-    summary = _sort(
-        summarize_over_seeds(metrics, ["test_set", "translator", "k"], columns), ["test_set", "translator", "k"]
-    )
+    summary = _sort(summarize_over_seeds(metrics, ["test_set", "arm", "k"], columns), ["test_set", "arm", "k"])
     gains = [
-        paired_gains(with_baseline(predictions, t), target=target).assign(translator=t)
+        paired_gains(with_baseline(predictions, t), target=target).assign(arm=t)
         for t in [*translator_names(predictions), *control_names(predictions)]
     ]
-    gains = [g.assign(family=lambda d: "ratios: " + d["translator"] + " on " + d["test_set"]) for g in gains]
+    gains = [g.assign(family=lambda d: "ratios: " + d["arm"] + " on " + d["test_set"]) for g in gains]
     gains += [baseline_gains(predictions, b, target) for b in baseline_names(predictions)]
     gains_table = (
-        pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(columns=["translator", *GAIN_COLUMNS, "family"])
+        pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(columns=["arm", *GAIN_COLUMNS, "family"])
     )
     gains_table = (
         adjust_families(gains_table, target)
@@ -193,7 +188,7 @@ def aggregate(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> Resul
     return ResultTables(
         metrics=metrics,
         summary=summary,
-        gains=gains_table[["translator", *[c for c in gains_table.columns if c != "translator"]]],
+        gains=gains_table[["arm", *[c for c in gains_table.columns if c != "arm"]]],
         selection_gains=selection_gains(predictions, target),
         control_gains=control_gains(predictions, target),
     )
@@ -229,7 +224,7 @@ def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
         best = history[history["best"]].iloc[-1]
         rows.append(
             {
-                "translator": str(best["translator"]),
+                "arm": str(best["arm"]),
                 "k": str(best["k"]),
                 "seed": int(best["seed"]),
                 "best_epoch": int(best["epoch"]),
@@ -243,30 +238,28 @@ def read_histories(paths: list[str | os.PathLike]) -> pd.DataFrame:
 
 
 def table2(metrics: pd.DataFrame, histories: pd.DataFrame) -> pd.DataFrame:
-    """The paper's Table 2, with spread: per (translator, k), training accuracy at the kept epoch and test
-    accuracy on every test set, mean and 95% CI over seeds, one row per (translator, k)."""
+    """The paper's Table 2, with spread: per (arm, k), training accuracy at the kept epoch and test
+    accuracy on every test set, mean and 95% CI over seeds, one row per (arm, k)."""
     test = (
-        metrics.pivot_table(index=["translator", "k", "seed"], columns="test_set", values="accuracy")
+        metrics.pivot_table(index=["arm", "k", "seed"], columns="test_set", values="accuracy")
         .add_prefix("acc_")
         .reset_index()
     )
-    both = histories.merge(test, on=["translator", "k", "seed"], how="inner")
+    both = histories.merge(test, on=["arm", "k", "seed"], how="inner")
     columns = ["train_accuracy", "best_epoch", *[c for c in both.columns if c.startswith("acc_")]]
-    table = summarize_over_seeds(both, ["translator", "k"], columns)
+    table = summarize_over_seeds(both, ["arm", "k"], columns)
     improving = both["still_improving"].astype(bool) if "still_improving" in both else False
     stuck = (
         both.assign(seeds_at_chance=at_chance(both["val_loss"]), seeds_still_improving=improving)
-        .groupby(["translator", "k"], as_index=False)[["seeds_at_chance", "seeds_still_improving"]]
+        .groupby(["arm", "k"], as_index=False)[["seeds_at_chance", "seeds_still_improving"]]
         .sum()
     )
-    table = _sort(table.merge(stuck, on=["translator", "k"]), ["translator", "k"])
+    table = _sort(table.merge(stuck, on=["arm", "k"]), ["arm", "k"])
     if (
         "precision" in both
     ):  # the precision the runs trained in (classifier.precision, `auto` resolved on the machine that ran them)
-        precision = both.groupby(["translator", "k"], as_index=False)["precision"].agg(
-            lambda p: ", ".join(sorted(set(p)))
-        )
-        table = table.merge(precision, on=["translator", "k"])
+        precision = both.groupby(["arm", "k"], as_index=False)["precision"].agg(lambda p: ", ".join(sorted(set(p))))
+        table = table.merge(precision, on=["arm", "k"])
     return table
 
 
@@ -277,7 +270,7 @@ def best_ratios(summary: pd.DataFrame, cross_test: list[str]) -> dict[str, str]:
     sets = [t for t in cross_test if t in set(summary["test_set"])] or ["real_test"]
     mixed = summary[summary["test_set"].isin(sets) & summary["k"].map(is_mixed)]
     best = {}
-    for translator, group in mixed.groupby("translator"):
+    for translator, group in mixed.groupby("arm"):
         mean = group.groupby(group["k"].astype(str))["accuracy_mean"].mean()
         best[translator] = str(mean.idxmax())
     return best
@@ -285,23 +278,23 @@ def best_ratios(summary: pd.DataFrame, cross_test: list[str]) -> dict[str, str]:
 
 def compared_models(summary: pd.DataFrame, cross_test: list[str]) -> pd.DataFrame:
     """The models the paper sets side by side: real only, each baseline architecture, and per translator
-    synthetic only and its best k. Columns model, translator, k."""
-    ks = set(zip(summary["translator"], summary["k"].astype(str)))
-    rows = [{"model": "real only", "translator": REAL_ONLY, "k": "0"}] if (REAL_ONLY, "0") in ks else []
-    rows += [{"model": f"{b}, real only", "translator": b, "k": "0"} for b in baseline_names(summary)]
+    synthetic only and its best k. Columns model, arm, k."""
+    ks = set(zip(summary["arm"], summary["k"].astype(str)))
+    rows = [{"model": "real only", "arm": REAL_ONLY, "k": "0"}] if (REAL_ONLY, "0") in ks else []
+    rows += [{"model": f"{b}, real only", "arm": b, "k": "0"} for b in baseline_names(summary)]
     best = best_ratios(summary, cross_test)
     for translator in translator_names(summary):
         if (translator, SYNTHETIC_ONLY) in ks:
-            rows.append({"model": f"{translator}, synthetic only", "translator": translator, "k": SYNTHETIC_ONLY})
+            rows.append({"model": f"{translator}, synthetic only", "arm": translator, "k": SYNTHETIC_ONLY})
         if translator in best:
             rows.append(
                 {
                     "model": f"{translator}, real + k={best[translator]} (best k)",
-                    "translator": translator,
+                    "arm": translator,
                     "k": best[translator],
                 }
             )
-    return pd.DataFrame(rows, columns=["model", "translator", "k"])
+    return pd.DataFrame(rows, columns=["model", "arm", "k"])
 
 
 def table3(summary: pd.DataFrame, cross_test: list[str]) -> pd.DataFrame:
@@ -311,13 +304,13 @@ def table3(summary: pd.DataFrame, cross_test: list[str]) -> pd.DataFrame:
     sets = [t for t in cross_test if t in set(summary["test_set"])] + (
         ["real_test"] if "real_test" in set(summary["test_set"]) else []
     )
-    indexed = summary.assign(k=summary["k"].astype(str)).set_index(["translator", "k", "test_set"])
+    indexed = summary.assign(k=summary["k"].astype(str)).set_index(["arm", "k", "test_set"])
     table = models.copy()
     for test_set in sets:
         for stat in ("mean", "ci95", "n_seeds"):
             column = indexed[f"accuracy_{stat}"]
             table[f"{test_set}_{stat}"] = [
-                column.get((t, k, test_set), np.nan) for t, k in zip(models["translator"], models["k"])
+                column.get((t, k, test_set), np.nan) for t, k in zip(models["arm"], models["k"])
             ]
     return table
 
@@ -327,7 +320,7 @@ def confusion_figures(predictions: pd.DataFrame, out_dir: str | os.PathLike) -> 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for (test_set, translator, k), group in predictions.groupby(["test_set", "translator", "k"]):
+    for (test_set, translator, k), group in predictions.groupby(["test_set", "arm", "k"]):
         n_seeds = group["seed"].nunique()
         path = out / f"{test_set}_{translator}_k{k}.png"
         plot_confusion(
@@ -565,7 +558,7 @@ def _selection_lines(gains: pd.DataFrame | None, source: str) -> list[str]:
     if gains is None or not len(gains):
         return []
     n_family = int(gains["n_tests"].max())
-    arm = gains["translator"].iloc[0]
+    arm = gains["arm"].iloc[0]
     lines = [
         f"{arm} against all of {source}'s generated faces at the same k (accuracy points, paired over the same faces and seeds: "
         f"gain [95% interval], p Holm-adjusted over all {n_family} selection comparisons, minimal detectable effect, verdict):",
@@ -590,7 +583,7 @@ def _control_lines(gains: pd.DataFrame | None) -> list[str]:
         return []
     lines = []
     for control, group in gains.groupby("baseline", sort=False):
-        arm = group["translator"].iloc[0]
+        arm = group["arm"].iloc[0]
         lines += [
             "",
             f"### Against the control {control} ({CONTROL_MEANING.get(control, control)})",
@@ -618,10 +611,13 @@ def _cpu_line(cpu: dict) -> str:
     )
 
 
-def _of(table: pd.DataFrame | None, translator: str) -> pd.DataFrame | None:
-    if table is None or "translator" not in table.columns:
+def _of(table: pd.DataFrame | None, name: str) -> pd.DataFrame | None:
+    """The rows of one arm (results tables, column `arm`) or one translator (per-translator tables: fidelity,
+    quality, selection counts, column `translator`)."""
+    column = next((c for c in ("arm", "translator") if table is not None and c in table.columns), None)
+    if column is None:
         return table
-    return table[table["translator"] == translator]
+    return table[table[column] == name]
 
 
 def _gan_sets(config: dict) -> list[str]:
@@ -732,13 +728,13 @@ def summary_markdown(
             "",
             "Training accuracy is Keras-style (running over the kept epoch, dropout on), as the paper reports it.",
             "",
-            "| translator | k | train | " + " | ".join(test_sets) + " | kept epoch |",
+            "| arm | k | train | " + " | ".join(test_sets) + " | kept epoch |",
             "|---|---|---|" + "---|" * len(test_sets) + "---|",
         ]
         for r in table_2.to_dict("records"):
             cells = [_fmt(r[f"acc_{t}_mean"], r[f"acc_{t}_ci95"]) for t in test_sets]
             lines.append(
-                f"| {r['translator']} | {r['k']} | {_fmt(r['train_accuracy_mean'], r['train_accuracy_ci95'])} | "
+                f"| {r['arm']} | {r['k']} | {_fmt(r['train_accuracy_mean'], r['train_accuracy_ci95'])} | "
                 + " | ".join(cells)
                 + f" | {r['best_epoch_mean']:.1f} |"
             )
@@ -749,7 +745,7 @@ def summary_markdown(
                 "Runs that never left the chance plateau (best validation loss at least "
                 f"{100 * CHANCE_SHARE:.0f}% of ln 6): "
                 + ", ".join(
-                    f"{r['translator']} k={r['k']} ({r['seeds_at_chance']} of {r['best_epoch_n_seeds']} seeds)"
+                    f"{r['arm']} k={r['k']} ({r['seeds_at_chance']} of {r['best_epoch_n_seeds']} seeds)"
                     for r in failed.to_dict("records")
                 )
                 + ". Their accuracy is a failed training, not an effect of the faces they were given: raise `classifier.start_from_epoch` "
@@ -761,7 +757,7 @@ def summary_markdown(
             lines += [
                 "Runs still improving when `classifier.max_epochs` ended them (their best epoch was their last): "
                 + ", ".join(
-                    f"{r['translator']} k={r['k']} ({r['seeds_still_improving']} of {r['best_epoch_n_seeds']} seeds)"
+                    f"{r['arm']} k={r['k']} ({r['seeds_still_improving']} of {r['best_epoch_n_seeds']} seeds)"
                     for r in capped.to_dict("records")
                 )
                 + ". They are undertrained, and a gain over an undertrained real-only run overstates what the generated faces do: "
@@ -787,13 +783,13 @@ def summary_markdown(
             f"## Baseline: {baseline} on real faces only (the paper compares it with the small CNN + generated faces)",
             "",
         ]
-        here = summary[summary["translator"].isin([REAL_ONLY, baseline])]
+        here = summary[summary["arm"].isin([REAL_ONLY, baseline])]
         lines += [
             "| test set | paper CNN, real only | " + baseline + " | " + baseline + " - paper CNN, paired |",
             "|---|---|---|---|",
         ]
         for test_set, group in here.groupby("test_set"):
-            cell = {r.translator: _fmt(r.accuracy_mean, r.accuracy_ci95) for r in group.itertuples()}
+            cell = {r.arm: _fmt(r.accuracy_mean, r.accuracy_ci95) for r in group.itertuples()}
             paired = _of(gains, baseline) if gains is not None else None
             paired = paired[paired["test_set"] == test_set] if paired is not None else pd.DataFrame()
             lines.append(
@@ -811,10 +807,10 @@ def summary_markdown(
     lines += [
         "## Files",
         "",
-        "- `metrics.csv`: one row per (translator, k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class "
-        "precision/recall/F1, one-vs-rest ROC AUC per class and macro; k = 0 runs have translator `real`",
+        "- `metrics.csv`: one row per (arm, k, seed, test set): accuracy, balanced accuracy, macro-F1, per-class "
+        "precision/recall/F1, one-vs-rest ROC AUC per class and macro; k = 0 runs have arm `real`",
         "- `metrics_summary.csv`: the same over seeds: mean, sd, 95% CI half-width",
-        "- `paired_gains.csv`: each translator's k against real only on the same test faces: gain, 95% interval and p-value (seeds and test "
+        "- `paired_gains.csv`: each arm's k against real only on the same test faces: gain, 95% interval and p-value (seeds and test "
         "subjects as random units), its family, Holm p and BH q within it, the minimal detectable effect at 80% power, the seeds the target "
         "effect needs, the variance components, the verdict",
         "- `selection_gains.csv`: each selected (and balanced) arm against its translator's unselected faces at the same k, paired the same way",

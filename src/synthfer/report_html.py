@@ -70,9 +70,9 @@ def answer_rst(config: dict, gains: pd.DataFrame, target: float, controls: pd.Da
     lines = []
     test_sets = [t for t in [*config["roles"]["cross_test"], "real_test"] if t in set(gains["test_set"])]
     ratios = gains[gains["family"].astype(str).str.startswith("ratios")]  # not the baseline architectures
-    present = set(ratios["translator"])
+    present = set(ratios["arm"])
     for translator in [*generated_arms(present), *control_arms(present)]:
-        rows = ratios[(ratios["translator"] == translator) & (ratios["k"].astype(str) != SYNTHETIC_ONLY)]
+        rows = ratios[(ratios["arm"] == translator) & (ratios["k"].astype(str) != SYNTHETIC_ONLY)]
         for test_set in test_sets:
             here = rows[rows["test_set"] == test_set]
             if not len(here):
@@ -93,7 +93,7 @@ def answer_rst(config: dict, gains: pd.DataFrame, target: float, controls: pd.Da
             f'{int(tested["n_seeds"].max())} seeds: "inconclusive" means this design cannot tell a target-sized gain from none.'
         )
     if controls is not None and len(controls) and "verdict" in controls.columns:
-        for (arm, control), group in controls.groupby(["translator", "baseline"]):
+        for (arm, control), group in controls.groupby(["arm", "baseline"]):
             lines += [
                 "",
                 f"``{arm}`` against the control ``{control}`` at the same k ({len(group)} comparisons, Holm within them): {_said(group)}.",
@@ -103,6 +103,6 @@ def answer_rst(config: dict, gains: pd.DataFrame, target: float, controls: pd.Da
 
 def ratio_order(table: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(
-        [c for c in ("translator", "test_set") if c in table.columns] + ["k"],
+        [c for c in ("arm", "test_set") if c in table.columns] + ["k"],
         key=lambda s: s.map(k_order) if s.name == "k" else s,
     )

@@ -83,10 +83,10 @@ rule plot_confusion_matrices:
     output:
         figures=report(
             directory("results/report/confusion"),
-            patterns=["{test_set}_{translator,[^_]+}_k{k}.png"],  # arms have no underscore; test sets may
+            patterns=["{test_set}_{arm,[^_]+}_k{k}.png"],  # arms have no underscore; test sets may
             category="Confusion matrices",
             subcategory="{test_set}",
-            labels={"test set": "{test_set}", "arm": "{translator}", "k": "{k}"},
+            labels={"test set": "{test_set}", "arm": "{arm}", "k": "{k}"},
             caption="../report/confusion.rst",
         ),
     log:

@@ -67,7 +67,7 @@ def plot_per_class_metrics_step(summary: PathLike, table3: PathLike, cross_test:
     """Per-class precision, recall and F1 of the models Table 3 compares."""
     from synthfer.plots import plot_per_class_metrics
 
-    models = _table(table3)[["model", "translator", "k"]]
+    models = _table(table3)[["model", "arm", "k"]]
     plot_per_class_metrics(_table(summary), models, figure, list(EMOTIONS), cross_test)
 
 
