@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from synthfer.codemap import SHARED, code_map, step_modules
+from synthfer.codemap import SHARED, code_map, own_files, step_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC, SCRIPTS = ROOT / "src", ROOT / "workflow" / "scripts"
@@ -38,6 +38,10 @@ def test_a_step_brings_in_what_its_own_function_imports_not_its_neighbours():
     assert "synthfer.data.loaders" in _modules("prepare_faces") and "synthfer.data.loaders" not in _modules(
         "render_demo_dataset"
     )
+    # the renderer belongs to the demo only: editing it never re-prepares a real dataset
+    assert "synthfer.data.render" in _modules("render_demo_dataset")
+    for rule in ("prepare_faces", "split_subjects", "check_design", "fetch_dataset", "restrict_gan_faces"):
+        assert "synthfer.data.render" not in _modules(rule), rule
 
 
 def test_the_identity_source_is_part_of_generation_and_shared_helpers_are_left_out():
@@ -61,3 +65,22 @@ def test_every_rule_script_has_an_entry_of_existing_files(tmp_path):
         assert "imports no step" in str(error)
     else:
         raise AssertionError("a script without a step must be an error")
+
+
+def test_what_a_step_calls_inside_its_functions_is_followed_and_marked_skips_are_not():
+    assert "synthfer.models.classifier" in _modules("train_classifier")  # the network the loop trains
+    assert "synthfer.models.identity_gan" in _modules("train_identity_gan")  # the DCGAN, built by its config
+    assert "synthfer.data.detect" in _modules("prepare_faces")  # imported inside prepare's detector helper
+    assert "synthfer.augment" in _modules("train_classifier")
+    # a config's builders are marked: reading a setting does not make a rule depend on every network
+    for rule in ("prepare_faces", "split_subjects", "plot_samples"):
+        assert not {m for m in _modules(rule) if m.startswith(("synthfer.models.", "synthfer.train."))}, rule
+    # a translator's generator file is study 2's input; the CycleGAN trainer is not its code
+    assert "synthfer.train.cyclegan" not in _modules("cross_validate_minority")
+
+
+def test_the_design_check_lists_only_its_own_code():
+    """Other rules take the check as ancient() input; a shared file in its code input would make it rerun with
+    them, and Snakemake 9.27 then leaves their jobs out of that run."""
+    mapping = code_map(SRC, SCRIPTS)
+    assert own_files(mapping, "check_design") == [str(SRC / "synthfer" / "preflight.py")]

@@ -28,7 +28,7 @@ def save_model(model: torch.nn.Module, cfg: Any, path: str | os.PathLike, extra:
     """A model file: the stage config that rebuilds the network, its weights, and what made it (commit,
     package versions), so a model found on disk can be traced back. `extra`: what a user of the file needs
     besides (a classifier's class names and preprocessing)."""
-    from synthfer.provenance import git_commit, versions
+    from synthfer.provenance import git_commit, versions  # codemap: skip (records, computes nothing)
 
     made_by = {"commit": git_commit(), "versions": versions()}
     atomic_save_torch(

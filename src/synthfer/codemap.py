@@ -3,11 +3,11 @@
 Snakemake reruns a job when one of its inputs changes; with the library files its step runs among them,
 editing the classifier reruns the classifier jobs and what follows them, never GAN training. The files are
 found as Python finds them: the step a rule script hands to `run_step`, the modules its module imports at
-the top and those its function imports inside, and from there every module imported at the top of each, to
-the end. Imports inside other functions are not followed: they are what a module calls for another purpose
-(the translators load the CycleGAN's generator file; the file itself is the job's input, and the code that
-trained it belongs to the job that made it). Helpers whose fixes do not change results (SHARED) are left
-out: force a rerun with `--forcerun <rule>` when one does.
+the top and those its function imports inside, and from there every module each of those imports, at its top
+or inside its functions, to the end. An import marked `# codemap: skip (<why>)` is not followed: a config
+dataclass's builder (its trainer imports the network itself), a generator loaded from a file that is the
+job's input (the code that trained it belongs to the job that made it). Helpers whose fixes do not change
+results (SHARED) are left out: force a rerun with `--forcerun <rule>` when one does.
 
 Standard library only: the workflow reads this while it parses.
 """
@@ -54,6 +54,9 @@ def _imported(node: ast.Import | ast.ImportFrom, src: Path) -> set[str]:
     return found
 
 
+SKIP = "# codemap: skip"
+
+
 def _statements(body: list[ast.stmt], into_functions: bool) -> list[ast.Import | ast.ImportFrom]:
     """Import statements of a block: at its top level and in its if/try/with blocks (not under TYPE_CHECKING);
     in nested functions and classes too when `into_functions`."""
@@ -84,15 +87,36 @@ def _tree(path: Path) -> ast.Module:
 
 
 @cache
+def _lines(path: Path) -> tuple[str, ...]:
+    return tuple(path.read_text().splitlines())
+
+
+def _followed(path: Path, nodes: list[ast.Import | ast.ImportFrom], src: Path) -> frozenset[str]:
+    """The modules these import statements bring in, those marked SKIP left out."""
+    lines = _lines(path)
+    kept = [n for n in nodes if not any(SKIP in line for line in lines[n.lineno - 1 : n.end_lineno or n.lineno])]
+    return frozenset().union(*(_imported(n, src) for n in kept))
+
+
+@cache
 def top_level_imports(src: Path, module: str) -> frozenset[str]:
     path = module_file(src, module)
     if path is None:
         return frozenset()
-    return frozenset().union(*(_imported(n, src) for n in _statements(_tree(path).body, into_functions=False)))
+    return _followed(path, _statements(_tree(path).body, into_functions=False), src)
+
+
+@cache
+def all_imports(src: Path, module: str) -> frozenset[str]:
+    """What a module imports at its top and inside its functions (not under TYPE_CHECKING, not marked SKIP)."""
+    path = module_file(src, module)
+    if path is None:
+        return frozenset()
+    return _followed(path, _statements(_tree(path).body, into_functions=True), src)
 
 
 def closure(src: Path, modules: set[str]) -> set[str]:
-    """`modules` and every synthfer module they import at their top level, to the end."""
+    """`modules` and every synthfer module they import, at their top or in their functions, to the end."""
     seen: set[str] = set()
     todo = list(modules)
     while todo:
@@ -100,7 +124,7 @@ def closure(src: Path, modules: set[str]) -> set[str]:
         if module in seen or module_file(src, module) is None:
             continue
         seen.add(module)
-        todo += top_level_imports(src, module) - seen
+        todo += all_imports(src, module) - seen
         parent = module.rpartition(".")[0]
         if parent and parent != PACKAGE:  # importing a.b runs a/__init__.py
             todo.append(parent)
@@ -124,8 +148,10 @@ def step_modules(src: Path, script: Path) -> set[str]:
     own = [n for n in _tree(path).body if isinstance(n, ast.FunctionDef) and n.name == function]
     if not own:
         raise LookupError(f"{script}: {module} has no function {function}")
-    inside = set().union(*(_imported(n, src) for n in _statements(own[0].body, into_functions=True)))
-    return closure(src, {module, *top_level_imports(src, module), *inside}) - SHARED
+    inside = _followed(path, _statements(own[0].body, into_functions=True), src)
+    # the step's module itself is not expanded: its other functions' imports belong to their own steps
+    reached = closure(src, {*top_level_imports(src, module), *inside} - {module})
+    return ({module, module.rpartition(".")[0]} | reached) - SHARED
 
 
 def code_map(src: Path, scripts: Path) -> dict[str, list[str]]:
@@ -134,3 +160,9 @@ def code_map(src: Path, scripts: Path) -> dict[str, list[str]]:
         script.stem: sorted(str(module_file(src, m)) for m in step_modules(src, script))
         for script in sorted(scripts.glob("*.py"))
     }
+
+
+def own_files(mapping: dict[str, list[str]], script: str) -> list[str]:
+    """The files of `script`'s entry that no other rule script runs."""
+    others = {f for name, files in mapping.items() if name != script for f in files}
+    return [f for f in mapping[script] if f not in others]

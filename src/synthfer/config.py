@@ -296,7 +296,7 @@ def check_translator_weights(config: dict[str, Any]) -> None:
         cfg = cyclegan_config(config, variant, EMOTIONS[0])
         if cfg.cycle_loss != "perceptual" or cfg.vgg_weights != "imagenet":
             continue
-        from synthfer.train.cyclegan import (
+        from synthfer.train.cyclegan import (  # codemap: skip (a config check)
             vgg19_cache_path,
         )  # torch: only where the check needs it (a parse costs ~4 s more)
 

@@ -12,17 +12,16 @@ translation source here, not a class (the paper's classifier had 7 classes; ours
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy import stats
-from sklearn.model_selection import StratifiedGroupKFold
 
 from synthfer.data.store import FaceSet
 from synthfer.experiment import emotions_only, labels_of
-from synthfer.labels import EMOTIONS, NEUTRAL
+from synthfer.folds import FoldPlan, plan_folds  # noqa: F401 - re-exported
+from synthfer.labels import EMOTIONS
 from synthfer.logs import Progress
 from synthfer.metrics import at_chance, classification_metrics, one_vs_rest_auc, still_improving
 from synthfer.settings import MinorityConfig  # noqa: F401 - re-exported
@@ -30,52 +29,6 @@ from synthfer.train.classifier import ClassifierConfig, predict_proba, train_cla
 from synthfer.translate import Translator
 
 log = logging.getLogger("synthfer")
-
-
-@dataclass(frozen=True)
-class FoldPlan:
-    """One fold: positions in the set's emotional faces (fit, val, test) and the neutral faces (positions in
-    the whole set) whose translations are added to its training part."""
-
-    repeat: int
-    fold: int
-    fit: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-    added: np.ndarray
-
-
-def plan_folds(faces: FaceSet | pd.DataFrame, n: int, cfg: MinorityConfig) -> list[FoldPlan]:
-    """Repeated stratified k-fold by subject: no person is in two parts of a fold, and the n neutral faces
-    translated for a fold come from its fit subjects only (the first n of one seeded order, so a larger n
-    holds a smaller one's faces). A set without identities (FER2013: one subject per image) gets plain
-    stratified folds. Takes the face table alone too: the preflight check plans the folds before any GAN trains."""
-    table = (faces.table if isinstance(faces, FaceSet) else faces).reset_index(drop=True)
-    emotional = np.flatnonzero(table["emotion"].isin(EMOTIONS).to_numpy())
-    y = (
-        table["emotion"].iloc[emotional].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy(np.int64)
-    )  # labels_of, in the order of `emotional`
-    groups = table["subject"].to_numpy()[emotional]
-    neutral = np.flatnonzero((table["emotion"] == NEUTRAL).to_numpy())
-    order = neutral[np.random.default_rng(cfg.seed).permutation(len(neutral))]
-    order_subjects = table["subject"].to_numpy()[order]
-    plans = []
-    for repeat in range(cfg.repeats):
-        outer = StratifiedGroupKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed + repeat)
-        for fold, (train, test) in enumerate(outer.split(emotional, y, groups)):
-            inner = StratifiedGroupKFold(
-                n_splits=max(2, round(1 / cfg.val_share)), shuffle=True, random_state=cfg.seed + repeat
-            )
-            fit_part, val_part = next(inner.split(train, y[train], groups[train]))
-            fit, val = train[fit_part], train[val_part]
-            added = order[np.isin(order_subjects, groups[fit])][:n]
-            if len(added) < n:
-                raise ValueError(
-                    f"adding {n} translated {cfg.target} faces needs {n} neutral faces of a fold's training subjects; "
-                    f"fold {fold} of repeat {repeat} has {len(added)} (the set has {len(neutral)} neutral faces): lower minority.n_added"
-                )
-            plans.append(FoldPlan(repeat, fold, fit, val, test, added))
-    return plans
 
 
 def translate_neutral(

@@ -63,7 +63,8 @@ class MinorityPlan:
 
 def check_minority(table: pd.DataFrame, plan: MinorityPlan) -> list[str]:
     """Plan study 2's folds exactly as it will (same seeds): each must have n neutral faces to translate."""
-    from synthfer.minority import MinorityConfig, plan_folds
+    from synthfer.folds import plan_folds
+    from synthfer.settings import MinorityConfig
 
     cfg = MinorityConfig(
         target=plan.target, folds=plan.folds, repeats=plan.repeats, val_share=plan.val_share, seed=plan.seed

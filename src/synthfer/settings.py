@@ -16,8 +16,11 @@ from synthfer.translators import PER_EMOTION, translator
 if TYPE_CHECKING:
     import torch
 
-    from synthfer.models.cyclegan import PatchDiscriminator, TranslationGenerator
-    from synthfer.models.stargan import Discriminator, Generator
+    from synthfer.models.cyclegan import (  # codemap: skip (its trainer imports the network)
+        PatchDiscriminator,
+        TranslationGenerator,
+    )
+    from synthfer.models.stargan import Discriminator, Generator  # codemap: skip (its trainer imports the network)
 
 PRECISIONS = ("auto", "fp32", "bf16")
 """Training precision: `auto` is bf16 autocast where the device has bf16 units, else fp32."""
@@ -57,8 +60,8 @@ class ClassifierConfig:
             raise ValueError(f"classifier precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     def build(self) -> torch.nn.Module:
-        from synthfer.models.classifier import PaperCNN
-        from synthfer.train.classifier import vgg16_gray
+        from synthfer.models.classifier import PaperCNN  # codemap: skip (its trainer imports the network)
+        from synthfer.train.classifier import vgg16_gray  # codemap: skip (its trainer imports the network)
 
         if self.architecture == "vgg16":
             return vgg16_gray(self.n_classes)
@@ -96,12 +99,15 @@ class StarGANConfig:
         return len(DOMAINS)
 
     def build_generator(self) -> Generator:
-        from synthfer.models.stargan import Generator
+        from synthfer.models.stargan import Generator  # codemap: skip (its trainer imports the network)
 
         return Generator(self.conv_dim, self.c_dim, self.g_repeat)
 
     def build_discriminator(self) -> Discriminator:
-        from synthfer.models.stargan import Discriminator, default_d_repeat
+        from synthfer.models.stargan import (  # codemap: skip (its trainer imports the network)
+            Discriminator,
+            default_d_repeat,
+        )
 
         return Discriminator(
             self.image_size, self.d_conv_dim, self.c_dim, self.d_repeat or default_d_repeat(self.image_size)
@@ -154,13 +160,13 @@ class CycleGANConfig:
             raise ValueError(f"cycle_loss must be 'l1' or 'perceptual', got {self.cycle_loss!r}")
 
     def build_generator(self) -> TranslationGenerator:
-        from synthfer.models.cyclegan import TranslationGenerator
+        from synthfer.models.cyclegan import TranslationGenerator  # codemap: skip (its trainer imports the network)
 
         sub = self.sub_blocks if translator(self.variant).dense_blocks else 0
         return TranslationGenerator(self.ngf, self.blocks, sub, self.alpha)
 
     def build_discriminator(self) -> PatchDiscriminator:
-        from synthfer.models.cyclegan import PatchDiscriminator
+        from synthfer.models.cyclegan import PatchDiscriminator  # codemap: skip (its trainer imports the network)
 
         return PatchDiscriminator(self.ndf, self.d_layers, norm=self.gan_loss == "lsgan")
 
@@ -194,16 +200,20 @@ class IdentityGANConfig:
             raise ValueError(f"architecture must be one of {IDENTITY_GAN_ARCHITECTURES}, got {self.architecture!r}")
 
     def build_generator(self) -> torch.nn.Module:
-        from synthfer.models.identity_gan import IdentityGenerator
-        from synthfer.models.stylegan import StyleIdentityGenerator
+        from synthfer.models.identity_gan import IdentityGenerator  # codemap: skip (its trainer imports the network)
+        from synthfer.models.stylegan import StyleIdentityGenerator  # codemap: skip (its trainer imports the network)
 
         if self.architecture == "stylegan":
             return StyleIdentityGenerator(self.image_size, self.z_dim, self.w_dim, self.mapping_layers, self.width)
         return IdentityGenerator(self.image_size, self.z_dim, self.width)
 
     def build_discriminator(self) -> torch.nn.Module:
-        from synthfer.models.identity_gan import IdentityDiscriminator
-        from synthfer.models.stylegan import StyleIdentityDiscriminator
+        from synthfer.models.identity_gan import (
+            IdentityDiscriminator,  # codemap: skip (its trainer imports the network)
+        )
+        from synthfer.models.stylegan import (
+            StyleIdentityDiscriminator,  # codemap: skip (its trainer imports the network)
+        )
 
         if self.architecture == "stylegan":
             return StyleIdentityDiscriminator(self.image_size, self.width)
@@ -264,3 +274,14 @@ class UnpackLimits:
     max_total_gb: float = 500.0
     max_member_gb: float = 50.0
     max_members: int = 5_000_000
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Preprocessing shared by every dataset of a run (built once from config.yaml `preprocess:`)."""
+
+    image_size: int
+    eye_distance: float = 0.38
+    eye_height: float = 0.38
+    max_rejected_fraction: float = 0.2
+    min_detection_confidence: float = 0.5

@@ -7,7 +7,6 @@ files every epoch. Images that cannot be used are listed with their reason, neve
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,23 +16,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from synthfer.data.align import align_face, resize_face
 from synthfer.data.records import EYE_COLUMNS, REJECT_COLUMN, VIDEO_SUFFIXES
+from synthfer.settings import PrepareConfig  # noqa: F401 - re-exported: the dataclass lives with the other settings
 
 if TYPE_CHECKING:
     from synthfer.data.detect import FaceDetector
 
 FACE_COLUMNS = ("subject", "emotion", "source", "frame", "intensity", "path")
 REJECTED_COLUMNS = ("path", "frame", "reason")
-
-
-@dataclass(frozen=True)
-class PrepareConfig:
-    """Preprocessing shared by every dataset of a run (built once from config.yaml `preprocess:`)."""
-
-    image_size: int
-    eye_distance: float = 0.38
-    eye_height: float = 0.38
-    max_rejected_fraction: float = 0.2
-    min_detection_confidence: float = 0.5
 
 
 _DETECTOR: FaceDetector | None = None

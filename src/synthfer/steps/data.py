@@ -1,4 +1,4 @@
-"""Workflow steps of the data stage: render the demo, fetch and prepare faces, check the design, split by subject.
+"""Workflow steps of the data stage: fetch and prepare faces, check the design, split by subject.
 
 Each step takes its rule's names (synthfer.seam binds them); nothing here knows about Snakemake. Each step
 imports what only it needs inside itself: a job starts fast, and editing one step's code reruns that step's
@@ -12,22 +12,12 @@ import os
 
 import pandas as pd
 
-from synthfer.data.demo import DemoDatabase
-from synthfer.data.prepare import PrepareConfig
 from synthfer.data.store import FaceSet, read_one_store, read_stores, write_face_set
 from synthfer.io import atomic_write_csv, atomic_write_text
-from synthfer.settings import UnpackLimits
+from synthfer.settings import PrepareConfig, UnpackLimits
 
 log = logging.getLogger("synthfer")
 PathLike = str | os.PathLike
-
-
-def render_demo_dataset(demo: DemoDatabase, raw: PathLike, threads: int) -> None:
-    """Draw one demo database into the folder `raw`."""
-    from synthfer.data.demo import write_demo_database
-
-    table = write_demo_database(demo, raw, threads)
-    log.info("rendered %d images of %d subjects to %s", len(table), table["subject"].nunique(), raw)
 
 
 def fetch_dataset(

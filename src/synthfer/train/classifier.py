@@ -21,6 +21,7 @@ from synthfer.augment import augment_batch
 from synthfer.checkpoint import load_model, save_model
 from synthfer.labels import EMOTIONS
 from synthfer.logs import Progress
+from synthfer.models import classifier as networks  # noqa: F401 - the networks this loop trains (built by ClassifierConfig): part of its code for synthfer.codemap
 from synthfer.runtime import autocast, resolve_precision, seed_everything
 from synthfer.settings import CLASSIFIER_ARCHITECTURES, PRECISIONS, ClassifierConfig  # noqa: F401 - re-exported
 from synthfer.tensors import to_unit

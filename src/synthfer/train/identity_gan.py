@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from synthfer.checkpoint import load_model, save_model
+from synthfer.models import identity_gan as dcgan  # noqa: F401 - the DCGAN this loop may train (built by IdentityGANConfig): part of its code for synthfer.codemap
 from synthfer.models.stylegan import StyleIdentityGenerator
 from synthfer.plots import save_image_grid, save_loss_plot
 from synthfer.runtime import autocast, seed_everything
