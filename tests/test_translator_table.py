@@ -39,7 +39,7 @@ def test_every_translator_name_is_known_and_an_unknown_one_is_named_with_the_kno
         CycleGANConfig(variant="pix2pix")
 
 
-def test_a_family_members_entry_decides_its_generator(monkeypatch):
+def test_a_family_members_entry_decides_its_generator():
     plain = CycleGANConfig(variant="cyclegan", ngf=4, blocks=1, sub_blocks=2).build_generator()
     dense = CycleGANConfig(variant="ecyclegan", ngf=4, blocks=1, sub_blocks=2).build_generator()
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731

@@ -99,20 +99,13 @@ def _followed(path: Path, nodes: list[ast.Import | ast.ImportFrom], src: Path) -
 
 
 @cache
-def top_level_imports(src: Path, module: str) -> frozenset[str]:
+def imports(src: Path, module: str, into_functions: bool) -> frozenset[str]:
+    """What a module imports at its top (and inside its functions when `into_functions`), not under
+    TYPE_CHECKING, not marked SKIP."""
     path = module_file(src, module)
     if path is None:
         return frozenset()
-    return _followed(path, _statements(_tree(path).body, into_functions=False), src)
-
-
-@cache
-def all_imports(src: Path, module: str) -> frozenset[str]:
-    """What a module imports at its top and inside its functions (not under TYPE_CHECKING, not marked SKIP)."""
-    path = module_file(src, module)
-    if path is None:
-        return frozenset()
-    return _followed(path, _statements(_tree(path).body, into_functions=True), src)
+    return _followed(path, _statements(_tree(path).body, into_functions), src)
 
 
 def closure(src: Path, modules: set[str]) -> set[str]:
@@ -124,7 +117,7 @@ def closure(src: Path, modules: set[str]) -> set[str]:
         if module in seen or module_file(src, module) is None:
             continue
         seen.add(module)
-        todo += all_imports(src, module) - seen
+        todo += imports(src, module, into_functions=True) - seen
         parent = module.rpartition(".")[0]
         if parent and parent != PACKAGE:  # importing a.b runs a/__init__.py
             todo.append(parent)
@@ -150,7 +143,7 @@ def step_modules(src: Path, script: Path) -> set[str]:
         raise LookupError(f"{script}: {module} has no function {function}")
     inside = _followed(path, _statements(own[0].body, into_functions=True), src)
     # the step's module itself is not expanded: its other functions' imports belong to their own steps
-    reached = closure(src, {*top_level_imports(src, module), *inside} - {module})
+    reached = closure(src, {*imports(src, module, into_functions=False), *inside} - {module})
     return ({module, module.rpartition(".")[0]} | reached) - SHARED
 
 

@@ -6,7 +6,6 @@ Usage: python bind_every_job.py SNAKEFILE CONFIGFILE WORKDIR. Prints one JSON ob
 
 from __future__ import annotations
 
-import ast
 import importlib
 import json
 import sys
@@ -17,15 +16,14 @@ from snakemake.api import SnakemakeApi
 from snakemake.settings.types import ConfigSettings, DAGSettings, ResourceSettings
 
 from synthfer.codemap import code_map, own_files
+from synthfer.codemap import step_of as codemap_step_of
 from synthfer.seam import bind
 
 
 def step_of(script: Path):
-    """The step a rule script hands to run_step: the function it imports from synthfer.steps."""
-    for node in ast.parse(script.read_text()).body:
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("synthfer.steps."):
-            return getattr(importlib.import_module(node.module), node.names[0].name)
-    raise LookupError(f"{script} imports no step from synthfer.steps")
+    """The step a rule script hands to run_step (synthfer.codemap finds its name)."""
+    module, function = codemap_step_of(script)
+    return getattr(importlib.import_module(module), function)
 
 
 def main(snakefile: str, configfile: str, workdir: str) -> None:

@@ -23,6 +23,7 @@ rule render_demo_dataset:
 rule fetch_dataset:
     """Download (url + sha256) or unpack (archive) one dataset into results/raw."""
     input:
+        # no code input: a fix in the download code never fetches a dataset again (--forcerun fetch_dataset does)
         # a local archive is an input, and its size and mtime a param: replacing it unpacks it again
         archive=lambda wc: config["datasets"][wc.dataset].get("archive", []),
     output:
