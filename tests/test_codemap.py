@@ -84,3 +84,10 @@ def test_the_design_check_lists_only_its_own_code():
     them, and Snakemake 9.27 then leaves their jobs out of that run."""
     mapping = code_map(SRC, SCRIPTS)
     assert own_files(mapping, "check_design") == [str(SRC / "synthfer" / "preflight.py")]
+
+
+def test_a_modules_templates_come_with_it():
+    mapping = code_map(SRC, SCRIPTS)
+    templates = {str(SRC / "synthfer" / name) for name in ("summary.md.j2", "summary.sections.md.j2")}
+    assert templates <= set(mapping["write_summary"])
+    assert not any(templates & set(files) for rule, files in mapping.items() if rule != "write_summary")

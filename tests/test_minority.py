@@ -16,8 +16,8 @@ from synthfer.minority import (
     plan_folds,
     translate_neutral,
 )
-from synthfer.report import _minority_lines
 from synthfer.steps.minority import summarize_minority
+from synthfer.summary import minority_view, section
 from synthfer.train.classifier import ClassifierConfig
 
 
@@ -141,7 +141,7 @@ def test_translators_are_compared_with_the_oversampling_control_at_the_same_n(tm
     assert len(control) == 1 and control["translator"].item() == "cyclegan" and control["n_tests"].item() == 1
     assert control["diff"].item() == pytest.approx(0.85 + 0.015 - (0.84 - 0.015))
     config = {"minority": {"dataset": "oulu", "target": "disgust", "folds": 4, "repeats": 1}}
-    text = "\n".join(_minority_lines(config, pd.read_csv(tmp_path / "minority.csv"), gains))
+    text = section("minority_section", minority_view(config, pd.read_csv(tmp_path / "minority.csv"), gains))
     assert (
         "Against the control real-oversampled" in text
         and "- cyclegan vs real-oversampled, +20 disgust: macro_auc_ovr 0.8250 -> 0.8650" in text
@@ -174,7 +174,9 @@ def test_folds_ended_by_max_epochs_while_improving_are_counted_and_named(tmp_pat
     summary = pd.read_csv(tmp_path / "minority.csv").set_index("translator")
     assert summary.loc["none", "folds_still_improving"] == 0 and summary.loc["stargan", "folds_still_improving"] == 1
     config = {"minority": {"dataset": "oulu", "target": "disgust", "folds": 2, "repeats": 1}}
-    text = "\n".join(_minority_lines(config, summary.reset_index(), pd.read_csv(tmp_path / "gains.csv")))
+    text = section(
+        "minority_section", minority_view(config, summary.reset_index(), pd.read_csv(tmp_path / "gains.csv"))
+    )
     named = text.split("still improving when")[1].split("\n")[0]
     assert "stargan n=20 (1 folds)" in named and "none" not in named
 

@@ -13,7 +13,8 @@ from PIL import Image
 from synthfer.augment import augment_batch
 from synthfer.labels import EMOTIONS
 from synthfer.plots import plot_accuracy_vs_ratio, plot_per_class_metrics
-from synthfer.report import aggregate, best_ratios, read_histories, read_predictions, summary_markdown, table2, table3
+from synthfer.report import aggregate, best_ratios, read_histories, read_predictions, table2, table3
+from synthfer.summary import summary_markdown
 from synthfer.train.classifier import ClassifierConfig
 
 CONFIG = {
@@ -411,6 +412,8 @@ def test_generated_arms_are_compared_with_each_control_at_the_same_k_and_the_con
     assert "- controls (real faces only, with the budget of arm k): real-steps, real-augmented" in text
     stargan = text.split("## Translator: stargan\n")[1].split("## Translator:")[0]
     assert "### Against the control real-steps" in stargan and "### Against the control real-augmented" in stargan
+    # the balanced arm is compared with its translator's faces, and says so; a paragraph never runs into a list
+    assert "\n\nstargan-selected-balanced against all of stargan's generated faces at the same k" in text
     plot_accuracy_vs_ratio(summary, tmp_path / "acc.png", ["cross_a"])  # controls drawn as their own lines
     with Image.open(tmp_path / "acc.png") as img:
         assert img.size[0] > 300

@@ -506,6 +506,7 @@ def test_the_controls_add_only_their_own_runs_and_train_on_what_they_claim(tiny_
     "module, expected",
     [
         ("report.py", REPORT_RULES),  # not plot_samples: its step never imports report.py
+        ("summary.md.j2", {"write_summary": 1}),  # a template: the words of summary.md, nothing else
         (
             "train/classifier.py",
             {

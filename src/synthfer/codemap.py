@@ -6,7 +6,8 @@ found as Python finds them: the step a rule script hands to `run_step`, the modu
 the top and those its function imports inside, and from there every module each of those imports, at its top
 or inside its functions, to the end. An import marked `# codemap: skip (<why>)` is not followed: a config
 dataclass's builder (its trainer imports the network itself), a generator loaded from a file that is the
-job's input (the code that trained it belongs to the job that made it). Helpers whose fixes do not change
+job's input (the code that trained it belongs to the job that made it). A module's templates, files beside it
+named after it (`summary.md.j2` beside `summary.py`), come with it. Helpers whose fixes do not change
 results (SHARED) are left out: force a rerun with `--forcerun <rule>` when one does.
 
 Standard library only: the workflow reads this while it parses.
@@ -147,10 +148,21 @@ def step_modules(src: Path, script: Path) -> set[str]:
     return ({module, module.rpartition(".")[0]} | reached) - SHARED
 
 
+def files_of(src: Path, module: str) -> list[Path]:
+    """A module's file and the templates beside it named after it (`summary.py`: `summary.md.j2`,
+    `summary.sections.md.j2`): editing a template reruns what the module renders."""
+    path = module_file(src, module)
+    if path is None:
+        return []
+    if path.name == "__init__.py":
+        return [path]
+    return [path, *sorted(path.parent.glob(f"{path.stem}.*.j2"))]
+
+
 def code_map(src: Path, scripts: Path) -> dict[str, list[str]]:
     """{rule script name: the library files its step runs, sorted}: what each rule lists as its `code` input."""
     return {
-        script.stem: sorted(str(module_file(src, m)) for m in step_modules(src, script))
+        script.stem: sorted(str(f) for m in step_modules(src, script) for f in files_of(src, m))
         for script in sorted(scripts.glob("*.py"))
     }
 

@@ -116,8 +116,9 @@ def write_summary_step(
     config, which summary.md and provenance.json record, so that any change to it rewrites them (and only
     them). (Twenty-three names: one per name of its rule, which writes eleven files.)"""
     from synthfer.provenance import provenance as machine_and_versions
-    from synthfer.report import collect_selection_counts, collect_tables, summary_markdown
+    from synthfer.report import collect_selection_counts, collect_tables
     from synthfer.report_html import answer_rst, markdown_page, ratio_order, write_table_page
+    from synthfer.summary import summary_markdown
 
     prov = machine_and_versions()
     atomic_write_json({**prov, "config": study}, provenance)
