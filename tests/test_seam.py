@@ -205,6 +205,7 @@ def test_every_job_of_every_other_rule_binds_to_its_step(tmp_path):
         "fetch_dataset",
         "filter_ambiguous_faces",
         "train_classifiers_stacked",
+        "evaluate_classifiers_stacked",
         "select_generated",
         "balance_selected",
         "generate_faces",

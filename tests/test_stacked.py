@@ -1,5 +1,6 @@
 """Several seeds trained as one stacked model equal separate runs (dropout off: its masks come from another
-RNG stream), and with dropout each seed still trains its own model."""
+RNG stream), and with dropout each seed still trains its own model. On a CPU the seeds of one job train one
+after another, each exactly as its own job would."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from torch import nn
 from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import resolve_precision
 from synthfer.train.classifier import ClassifierConfig, train_classifier
-from synthfer.train.stacked import StackedModels, _per_model_loss, train_classifiers_stacked
+from synthfer.train.stacked import StackedModels, _per_model_loss, train_classifiers_stacked, train_seeds
 
 SEEDS = [0, 1, 2]
 
@@ -93,3 +94,16 @@ def test_stacked_seeds_learn_with_dropout_and_stop_on_their_own():
         with torch.no_grad():
             pred = model(torch.from_numpy(vx).float().unsqueeze(1) / 255).argmax(1).numpy()
         assert (pred == vy).mean() > 0.5
+
+
+def test_on_a_cpu_the_seeds_of_one_job_train_exactly_as_separate_jobs():
+    torch.set_num_threads(1)
+    (x, y), (vx, vy) = _learnable(8, 0), _learnable(4, 1)
+    cfg = ClassifierConfig(image_size=24, max_epochs=3, patience=3, batch_size=16, lr=1e-3, precision="fp32")
+    together = train_seeds(x, y, vx, vy, cfg, [0, 1], torch.device("cpu"))
+    alone = train_seeds(x, y, vx, vy, cfg, [1], torch.device("cpu"))  # seed 1 with nothing trained before it
+    (model_after, history_after), (model_alone, history_alone) = together[1], alone[0]
+    assert history_after.equals(history_alone)  # bit for bit: nothing leaks from seed 0's run into seed 1's
+    for name, tensor in model_alone.state_dict().items():
+        assert torch.equal(tensor, model_after.state_dict()[name]), name
+    assert not history_after.equals(together[0][1])  # and the seeds are different runs

@@ -36,6 +36,7 @@ RULES = [
     "train_classifier",
     "train_classifiers_stacked",
     "evaluate_classifier",
+    "evaluate_classifiers_stacked",
     "aggregate_metrics",
     "plot_accuracy_vs_ratio",
     "plot_per_class_metrics",
@@ -128,7 +129,12 @@ def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     # the demo trains each seed on its own, no dataset is in two roles, balanced selection is on in paper.yaml only
-    for rule in set(RULES) - {"train_classifiers_stacked", "restrict_gan_faces", "balance_selected"}:
+    for rule in set(RULES) - {
+        "train_classifiers_stacked",
+        "evaluate_classifiers_stacked",
+        "restrict_gan_faces",
+        "balance_selected",
+    }:
         assert rule in result.stdout, rule
 
 
@@ -405,11 +411,11 @@ def test_changing_one_cyclegan_setting_reruns_its_six_generators_and_their_branc
 
 def test_stacked_seeds_train_each_ratio_in_one_job(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["experiment"].update(stack_seeds=True))
-    n_seeds, runs = 2, 1 + 2 * 2
-    # one job per run (real k = 0; k = 1, syn per translator) writes every seed's model; evaluation stays per seed
+    runs = 1 + 2 * 2
+    # one job per run (real k = 0; k = 1, syn per translator) trains every seed's model, one evaluates them all
     assert planned_jobs(*tiny_copy, config) == {
         "train_classifiers_stacked": runs,
-        "evaluate_classifier": runs * n_seeds,
+        "evaluate_classifiers_stacked": runs,
         "evaluate_generated": 2,
         **REPORT_RULES,
     }

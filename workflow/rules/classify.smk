@@ -1,14 +1,15 @@
 # The paper's experiments: the CNN of Table 1 trained on real + k units of generated faces, one job per
-# (arm, k, seed). The arm is the translator that made the faces; k = 0 (real only) has arm "real" and is
-# shared by every translator; k = syn is synthetic only. Settings of one ratio come from
-# classifier.per_ratio[k], so changing them reruns only that ratio.
+# (arm, k, seed), or per (arm, k) with experiment.stack_seeds. The arm is the translator that made the faces;
+# k = 0 (real only) has arm "real" and is shared by every translator; k = syn is synthetic only. Settings of
+# one ratio come from classifier.per_ratio[k], so changing them reruns only that ratio.
 
 
 if config["experiment"].get("stack_seeds", False):
 
-    # every seed of a ratio in one job: one GPU trains the seeds' CNNs at once (torch.func vmap)
+    # every seed of a ratio in one job: a GPU trains the seeds' CNNs at once (torch.func vmap), a CPU one after
+    # another with one Python start for them all
     rule train_classifiers_stacked:
-        """Every seed of one (arm, k) as stacked CNNs in one job (experiment.stack_seeds)."""
+        """Every seed of one (arm, k) in one job (experiment.stack_seeds)."""
         input:
             real=store_files("results/real"),
             units=unit_files,
@@ -34,6 +35,32 @@ if config["experiment"].get("stack_seeds", False):
             preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
         script:
             "../scripts/train_classifiers_stacked.py"
+
+    rule evaluate_classifiers_stacked:
+        """Predictions of every seed's classifier of one (arm, k) on every test set, in one job."""
+        input:
+            model=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/model.pt", seed=SEEDS),
+            real=store_files("results/real"),
+            units=unit_files,
+            cross=face_store_files(CROSS_TEST),
+            code=CODE["evaluate_classifiers_stacked"],
+        output:
+            predictions=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/predictions.csv", seed=SEEDS),
+        log:
+            "results/logs/evaluate_classifier/{arm}_k{k}_stacked.log",
+        conda:
+            CONDA_ENV
+        threads: 1
+        resources:
+            gpu=1,
+            mem_mb=4000,
+            runtime=runtime("evaluate", 30 * len(SEEDS)),
+        params:
+            cross_test=CROSS_TEST,
+            seeds=[int(s) for s in SEEDS],
+            device=DEVICE,
+        script:
+            "../scripts/evaluate_classifiers_stacked.py"
 
 else:
 
@@ -64,28 +91,27 @@ else:
         script:
             "../scripts/train_classifier.py"
 
-
-rule evaluate_classifier:
-    """Predictions of one classifier on every test set, kept per face."""
-    input:
-        model="results/classify/{arm}/k{k}/seed{seed}/model.pt",
-        real=store_files("results/real"),
-        units=unit_files,
-        cross=face_store_files(CROSS_TEST),
-        code=CODE["evaluate_classifier"],
-    output:
-        predictions="results/classify/{arm}/k{k}/seed{seed}/predictions.csv",
-    log:
-        "results/logs/evaluate_classifier/{arm}_k{k}_seed{seed}.log",
-    conda:
-        CONDA_ENV
-    threads: 1
-    resources:
-        gpu=1,
-        mem_mb=4000,
-        runtime=runtime("evaluate", 30),
-    params:
-        cross_test=CROSS_TEST,
-        device=DEVICE,
-    script:
-        "../scripts/evaluate_classifier.py"
+    rule evaluate_classifier:
+        """Predictions of one classifier on every test set, kept per face."""
+        input:
+            model="results/classify/{arm}/k{k}/seed{seed}/model.pt",
+            real=store_files("results/real"),
+            units=unit_files,
+            cross=face_store_files(CROSS_TEST),
+            code=CODE["evaluate_classifier"],
+        output:
+            predictions="results/classify/{arm}/k{k}/seed{seed}/predictions.csv",
+        log:
+            "results/logs/evaluate_classifier/{arm}_k{k}_seed{seed}.log",
+        conda:
+            CONDA_ENV
+        threads: 1
+        resources:
+            gpu=1,
+            mem_mb=4000,
+            runtime=runtime("evaluate", 30),
+        params:
+            cross_test=CROSS_TEST,
+            device=DEVICE,
+        script:
+            "../scripts/evaluate_classifier.py"

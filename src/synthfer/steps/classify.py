@@ -90,27 +90,57 @@ def train_classifiers_stacked_step(
     history: list[PathLike],
     preprocess: dict | None = None,
 ) -> None:
-    """Every seed of one ratio in one job, as stacked models (`experiment.stack_seeds`); the same files as
-    one `train_classifier` job per seed, `model` and `history` in the order of `seeds`. (Ten names: one per
-    name of its rule.)"""
-    from synthfer.train.stacked import train_classifiers_stacked
+    """Every seed of one ratio in one job (`experiment.stack_seeds`): stacked models on a GPU, one after another
+    on a CPU (synthfer.train.stacked.train_seeds); the same files as one `train_classifier` job per seed,
+    `model` and `history` in the order of `seeds`. (Ten names: one per name of its rule.)"""
+    from synthfer.train.stacked import train_seeds
 
     sets = run_sets(read_one_store(real), _read_generated(units), parse_k(k), _control(arm))
     train, val = sets["train"], sets["val"]
     log.info(
-        "k=%s seeds=%s stacked: %d train faces (%d subjects), %d val faces",
+        "k=%s seeds=%s in one job: %d train faces (%d subjects), %d val faces",
         k,
         seeds,
         len(train.images),
         train.table["subject"].nunique(),
         len(val.images),
     )
-    results = train_classifiers_stacked(
+    results = train_seeds(
         train.images, labels_of(train), val.images, labels_of(val), classifier, seeds, pick_device(device)
     )
     for (trained, epochs), seed, model_path, history_path in zip(results, seeds, model, history, strict=True):
         atomic_write_csv(_tagged(epochs, arm, k, seed), history_path)
         save_classifier(trained.cpu(), classifier, model_path, preprocess)
+
+
+def _test_sets(
+    real: list[PathLike], units: list[PathLike], cross: list[PathLike], cross_test: list[str], arm: str, k: str
+) -> dict[str, FaceSet]:
+    """The faces a run is tested on: its in-distribution test split, the held-out real subjects and every
+    cross-database set (`cross`: the files of the stores of the datasets `cross_test`, in that order)."""
+    real_faces = read_one_store(real)
+    if _control(arm):  # its test sets are the real ones: no copies to make
+        sets = {
+            "in_distribution": split_part(emotions_only(real_faces), None, "test"),
+            "real_test": split_part(emotions_only(real_faces), None, "test"),
+        }
+    else:
+        sets = run_sets(real_faces, _read_generated(units), parse_k(k))
+    tests = {"in_distribution": sets["in_distribution"], "real_test": sets["real_test"]}
+    tests.update({name: emotions_only(faces) for name, faces in zip(cross_test, read_stores(cross), strict=True)})
+    return tests
+
+
+def _predict(
+    model: PathLike, tests: dict[str, FaceSet], arm: str, k: str, seed: int, device: str, out: PathLike
+) -> None:
+    """One model's predictions on every test set, each row tagged with the run (arm, k, seed)."""
+    trained = load_classifier(model, pick_device(device))
+    tables = [predictions_table(faces, predict_proba(trained, faces.images), name) for name, faces in tests.items()]
+    table = _tagged(pd.concat(tables, ignore_index=True), arm, k, seed)
+    atomic_write_csv(table, out)
+    accuracy = table.assign(ok=table["true"] == table["pred"]).groupby("test_set")["ok"].mean()
+    log.info("seed %d: accuracy per test set: %s", seed, accuracy.round(3).to_dict())
 
 
 def evaluate_classifier_step(
@@ -128,22 +158,26 @@ def evaluate_classifier_step(
     """Predictions of one model on the in-distribution sets and on every cross-database set (`cross`: the files
     of the stores of the datasets `cross_test`, in that order), each row tagged with the run (arm, k, seed).
     (Ten names: one per name of its rule.)"""
-    trained = load_classifier(model, pick_device(device))
-    real_faces = read_one_store(real)
-    if _control(arm):  # its test sets are the real ones: no copies to make
-        sets = {
-            "in_distribution": split_part(emotions_only(real_faces), None, "test"),
-            "real_test": split_part(emotions_only(real_faces), None, "test"),
-        }
-    else:
-        sets = run_sets(real_faces, _read_generated(units), parse_k(k))
-    tests = {"in_distribution": sets["in_distribution"], "real_test": sets["real_test"]}
-    tests.update({name: emotions_only(faces) for name, faces in zip(cross_test, read_stores(cross), strict=True)})
-    tables = [predictions_table(faces, predict_proba(trained, faces.images), name) for name, faces in tests.items()]
-    table = _tagged(pd.concat(tables, ignore_index=True), arm, k, seed)
-    atomic_write_csv(table, predictions)
-    accuracy = table.assign(ok=table["true"] == table["pred"]).groupby("test_set")["ok"].mean()
-    log.info("accuracy per test set: %s", accuracy.round(3).to_dict())
+    _predict(model, _test_sets(real, units, cross, cross_test, arm, k), arm, k, seed, device, predictions)
+
+
+def evaluate_classifiers_stacked_step(
+    model: list[PathLike],
+    real: list[PathLike],
+    units: list[PathLike],
+    cross: list[PathLike],
+    cross_test: list[str],
+    arm: str,
+    k: str,
+    seeds: list[int],
+    device: str,
+    predictions: list[PathLike],
+) -> None:
+    """`evaluate_classifier` for every seed of one ratio in one job (`experiment.stack_seeds`): the test faces
+    are read once; `model` and `predictions` in the order of `seeds`. (Ten names: one per name of its rule.)"""
+    tests = _test_sets(real, units, cross, cross_test, arm, k)
+    for path, seed, out in zip(model, seeds, predictions, strict=True):
+        _predict(path, tests, arm, k, seed, device, out)
 
 
 def expression_fidelity(model_paths: list[PathLike], units: list[PathLike], device: str) -> pd.DataFrame:
