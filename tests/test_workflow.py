@@ -736,3 +736,28 @@ def test_a_real_training_set_that_also_trains_the_gans_reaches_them_through_its_
     stargan = result.stdout[result.stdout.index("rule train_stargan:") :]
     stargan = stargan[: stargan.index("\n\n")]
     assert "results/gan_faces/real_b/faces.npz" in stargan and "results/faces/real_b/faces.npz" not in stargan, stargan
+
+
+def test_all_seeds_of_a_run_evaluated_in_one_job_write_what_one_job_per_seed_wrote(tiny_run, tmp_path):
+    """experiment.stack_seeds' evaluation (the test faces read once, every seed's model in turn) gives each seed
+    the very predictions.csv its own evaluate_classifier job wrote."""
+    from synthfer.steps.classify import evaluate_classifiers_stacked_step
+
+    results = tiny_run / "results"
+    run = results / "classify" / "stargan" / "k1"
+    stores = lambda folder: [str(folder / name) for name in ("faces.npz", "faces.csv")]  # noqa: E731
+    out = [tmp_path / f"seed{s}.csv" for s in (0, 1)]
+    evaluate_classifiers_stacked_step(
+        model=[str(run / f"seed{s}" / "model.pt") for s in (0, 1)],
+        real=stores(results / "real"),
+        units=stores(results / "generated" / "stargan" / "unit0"),
+        cross=[*stores(results / "faces" / "cross_a"), *stores(results / "faces" / "cross_b")],
+        cross_test=["cross_a", "cross_b"],
+        arm="stargan",
+        k="1",
+        seeds=[0, 1],
+        device="cpu",
+        predictions=[str(p) for p in out],
+    )
+    for seed, path in zip((0, 1), out, strict=True):
+        assert path.read_bytes() == (run / f"seed{seed}" / "predictions.csv").read_bytes(), seed

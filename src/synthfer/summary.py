@@ -71,7 +71,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,  # a name the template expects and the context lacks is an error, not ""
         autoescape=False,  # markdown, not HTML
     )
-    environment.filters.update(gain=gain_text, seeds=seeds_text, p=p_text)
+    environment.filters.update(gain=gain_text, seeds=seeds_text)
     return environment
 
 
