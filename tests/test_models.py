@@ -12,7 +12,7 @@ from synthfer.labels import DOMAINS, EMOTIONS
 from synthfer.models.classifier import PaperCNN
 from synthfer.models.identity_gan import IdentityDiscriminator, IdentityGenerator
 from synthfer.models.stargan import Discriminator, Generator
-from synthfer.train.classifier import ClassifierConfig, EarlyStopping, predict_proba, train_classifier
+from synthfer.train.classifier import ClassifierConfig, EarlyStopping, adam, predict_proba, train_classifier
 from synthfer.train.identity_gan import IdentityGANConfig, sample_identities, train_identity_gan
 from synthfer.train.stargan import StarGANConfig, gradient_penalty, train_stargan, translate
 
@@ -84,6 +84,40 @@ def test_classifier_training_learns_and_keeps_the_best_epoch(precision):
     proba = predict_proba(model, x[200:])
     assert proba.shape == (40, len(EMOTIONS)) and np.allclose(proba.sum(1), 1, atol=1e-5)
     assert (proba.argmax(1) == y[200:]).mean() > 0.8
+
+
+def test_the_fused_adam_makes_the_default_adams_updates():
+    """`adam` changes how the update is computed (one kernel), not what it is: same lr, betas and epsilon as the
+    paper's Adam, so after several steps the weights agree to rounding."""
+    x, y = _separable(n=64)
+    models = [PaperCNN(32), PaperCNN(32)]
+    models[1].load_state_dict(models[0].state_dict())
+    initial = [p.detach().clone() for p in models[0].parameters()]
+    opts = [torch.optim.Adam(models[0].parameters(), lr=1e-3), adam(models[1].parameters(), 1e-3)]
+    assert opts[1].defaults["fused"] is True
+    images = torch.from_numpy(x).unsqueeze(1).float() / 255
+    for _ in range(5):
+        for model, opt in zip(models, opts, strict=True):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model.eval()(images), torch.from_numpy(y)).backward()
+            opt.step()
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert all(not torch.equal(a, b) for a, b in zip(initial, models[1].parameters(), strict=True))  # it moved
+
+
+def test_predictions_do_not_depend_on_the_layout_or_the_batch_the_model_comes_in():
+    """predict_proba puts the model in channels_last (the fast layout on a CPU): a model loaded in the default
+    layout predicts what the same weights predict in channels_last, whatever the batch size."""
+    x, _ = _separable(n=70)
+    model = PaperCNN(32).eval()
+    reference = torch.softmax(model(torch.from_numpy(x).unsqueeze(1).float() / 255), 1).detach().numpy()
+    for batch in (256, 16):
+        contiguous = PaperCNN(32)
+        contiguous.load_state_dict(model.state_dict())
+        proba = predict_proba(contiguous, x, batch_size=batch)
+        assert contiguous.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+        np.testing.assert_allclose(proba, reference, atol=2e-2)  # bf16 on CPUs with bf16 units, else fp32
 
 
 def test_early_stopping_counts_patience_only_after_start_from_epoch():

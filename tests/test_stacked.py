@@ -66,11 +66,13 @@ def test_stacked_seeds_train_like_separate_runs_without_dropout(no_dropout):
     stacked = train_classifiers_stacked(x, y, vx, vy, cfg, SEEDS, torch.device("cpu"))
     separate = [train_classifier(x, y, vx, vy, cfg, s, torch.device("cpu")) for s in SEEDS]
     # Adam turns float differences (grouped vs single convs) in near-zero gradients into weight differences
-    # that grow with every step, so the curves agree to a looser tolerance than one step does
+    # that grow with every step: the first epochs agree to 1% (a gradient or an optimiser state mixed between
+    # seeds would be off by far more from the first epoch), the later ones drift apart (up to 13% by epoch 6)
     for (_, h_stacked), (_, h_separate) in zip(stacked, separate):
         assert list(h_stacked["epoch"]) == list(h_separate["epoch"])
         for column in ("train_loss", "val_loss"):
-            np.testing.assert_allclose(h_stacked[column], h_separate[column], rtol=0.05, err_msg=column)
+            np.testing.assert_allclose(h_stacked[column][:4], h_separate[column][:4], rtol=0.01, err_msg=column)
+            np.testing.assert_allclose(h_stacked[column], h_separate[column], rtol=0.2, err_msg=column)
     probe = torch.from_numpy(vx).float().unsqueeze(1) / 255
     with torch.no_grad():
         assert not torch.allclose(stacked[0][0](probe), stacked[1][0](probe), atol=1e-3)  # seeds are different models

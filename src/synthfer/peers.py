@@ -84,14 +84,14 @@ def ours_classifier(images_dir: Path, batch: int, epochs: int) -> dict[str, floa
 
     from synthfer.models.classifier import PaperCNN
     from synthfer.runtime import resolve_precision, seed_everything
-    from synthfer.train.classifier import train_one_epoch
+    from synthfer.train.classifier import adam, train_one_epoch
 
     images, labels = read_face_folders(images_dir, list(EMOTIONS))
     device = torch.device("cpu")
     gen = seed_everything(0, device)
     x_all, y_all = torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels)
     model = PaperCNN(images.shape[-1]).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), 1e-4)
+    opt = adam(model.parameters(), 1e-4)
     precision = resolve_precision("auto", device)
     train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=precision)  # warm-up, as Keras gets one
     start = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,14 @@ class EarlyStopping:
         return self.waited >= self.patience
 
 
+def adam(params: Iterable[torch.Tensor], lr: float) -> torch.optim.Adam:
+    """Adam with the paper's settings, its update run as one fused kernel over all parameters: the default
+    per-parameter loop was 19% of a training step of the paper CNN on one CPU core; fused, the whole step is ~1.2x
+    faster (`make bench` times both side by side). Fused is also the faster path on CUDA. Its rounding differs from the
+    loop's, so weights are not bit-identical to a run with the default Adam."""
+    return torch.optim.Adam(params, lr=lr, fused=True)
+
+
 def _as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1).to(device)
 
@@ -98,15 +107,17 @@ def compiled_or_eager(
 
 
 @torch.no_grad()
-def predict_proba(model: torch.nn.Module, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Class probabilities for uint8 faces (N, S, S), in large batches."""
+def predict_proba(model: torch.nn.Module, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities for uint8 faces (N, S, S), in batches of 256 (faster on a CPU than 1024: they stay in
+    cache); the model is put in channels_last, the layout it trains in."""
     device = next(model.parameters()).device
-    model.eval()
+    model.eval().to(memory_format=torch.channels_last)  # NHWC: 2.2x faster on a CPU than NCHW weights (measured, bf16)
     x_all = _as_tensor(images, device)
     out = []
     with autocast(device):
         for i in range(0, len(x_all), batch_size):
-            out.append(torch.softmax(model(to_unit(x_all[i : i + batch_size])).float(), dim=1).cpu())
+            x = to_unit(x_all[i : i + batch_size]).contiguous(memory_format=torch.channels_last)
+            out.append(torch.softmax(model(x).float(), dim=1).cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, model.classifier[-1].out_features), np.float32)
 
 
@@ -175,7 +186,7 @@ def train_classifier(
     model = cfg.build().to(
         device, memory_format=torch.channels_last
     )  # NHWC: ~1.2x faster convs on CPU, tensor cores on CUDA
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = adam(model.parameters(), cfg.lr)
     x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
     x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
     best_state, stopping = copy.deepcopy(model.state_dict()), EarlyStopping(cfg.patience, cfg.start_from_epoch)

@@ -28,7 +28,7 @@ from synthfer.augment import augment_batch
 from synthfer.logs import Progress
 from synthfer.runtime import autocast, resolve_precision, seed_everything
 from synthfer.tensors import to_unit
-from synthfer.train.classifier import ClassifierConfig, EarlyStopping, _as_tensor, train_classifier
+from synthfer.train.classifier import ClassifierConfig, EarlyStopping, _as_tensor, adam, train_classifier
 
 log = logging.getLogger("synthfer")
 
@@ -136,7 +136,7 @@ def train_classifiers_stacked(
         models.append(cfg.build().to(device))
     n = len(seeds)
     stack = StackedModels(models)
-    opt = torch.optim.Adam(list(stack.params.values()), lr=cfg.lr)
+    opt = adam(stack.params.values(), cfg.lr)
     x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
     x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
     best_state = [stack.state_dict(s) for s in range(n)]
