@@ -4,6 +4,7 @@ step's annotations, and every mismatch named before any work; every job of the w
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -211,3 +212,52 @@ def test_every_job_of_every_other_rule_binds_to_its_step(tmp_path):
         "generate_faces",
     } <= set(jobs)
     assert "train_identity_gan" not in jobs  # real-neutral identities train no identity GAN
+
+
+CLASSIFIER_SCRIPTS = (
+    "train_classifier",
+    "train_classifiers_stacked",
+    "evaluate_classifier",
+    "evaluate_classifiers_stacked",
+    "cross_validate_minority",
+)
+
+
+@pytest.mark.parametrize("script", CLASSIFIER_SCRIPTS)
+def test_a_classifier_job_of_several_threads_has_openmp_threads_sleep_while_they_wait(script):
+    """Torch's OpenMP runtime reads the wait policy once, when it loads: OMP_DISPLAY_ENV makes it print what it
+    read (GOMP_SPINCOUNT: how long a waiting thread spins; 0 = it sleeps at once), so this fails if a script
+    sets the policy after importing torch, or not at all."""
+    code = f"""
+import runpy, types
+import synthfer.seam as seam
+seam.run_step = lambda job, step: __import__("torch").ones(2).sum()  # the job's step: not run here
+runpy.run_path({str(ROOT / "workflow" / "scripts" / f"{script}.py")!r},
+               init_globals={{"snakemake": types.SimpleNamespace(threads=THREADS)}})
+"""
+
+    def spins_read_by_openmp(threads: int, env: dict[str, str]) -> str:
+        run = subprocess.run(
+            [sys.executable, "-c", code.replace("THREADS", str(threads))],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={
+                **{k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"},
+                "OMP_DISPLAY_ENV": "VERBOSE",
+                **env,
+            },
+        )
+        assert run.returncode == 0, run.stderr
+        return next(line.split("=")[1].strip(" '") for line in run.stderr.splitlines() if "GOMP_SPINCOUNT" in line)
+
+    assert spins_read_by_openmp(2, {}) == "0"
+    assert spins_read_by_openmp(1, {}) == "300000"  # one thread never waits on another: libgomp's default kept
+    assert spins_read_by_openmp(2, {"OMP_WAIT_POLICY": "ACTIVE"}) == "30000000000"  # the user's setting is kept
+
+
+def test_the_wait_policy_set_after_torch_loaded_is_an_error_not_a_silent_no_op():
+    code = "import torch, types; from synthfer.seam import wait_passively_when_threaded as w; w(types.SimpleNamespace(threads=2))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 1 and "must be set before torch is imported" in run.stderr

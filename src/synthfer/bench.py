@@ -252,7 +252,7 @@ def stargan_iterations_per_s(
         state = stargan_state(cfg, device)
         x_all = torch.from_numpy(images).unsqueeze(1).to(device)
         y_all = torch.from_numpy(domains).to(device)
-        progress = Progress("bench", cfg.iterations, every_s=3600)
+        progress = Progress("bench", cfg.iterations + 1, every_s=3600)  # + 1: the warm-up iteration
         loader = DataLoader(
             NaiveFaceFiles(paths, domains), batch_size=cfg.batch_size, shuffle=True, num_workers=0, drop_last=True
         )

@@ -4,7 +4,8 @@ A rule declares each file and setting once, under the name its step function tak
 `params:` and `wildcards` by name, `threads` and the `gpu` resource by their own names, named logs (other than
 the job's own) by name. The step's annotations say how a value arrives: a wildcard annotated `int` becomes an
 int, a dict param annotated with a config dataclass becomes that dataclass, files annotated `list[...]` come as a
-list. Every rule script is then two lines, and a new setting is one name in the rule and one in the step.
+list. Every rule script is then two lines (the classifier ones three: wait_passively_when_threaded first), and a
+new setting is one name in the rule and one in the step.
 
 Kept free of heavy imports: every job imports it before anything else.
 """
@@ -149,6 +150,25 @@ def job_log(job: Any) -> str | None:
     if not logs:
         return None
     return str(named(logs).get("log", logs[0]))
+
+
+OPENMP_WAIT = "OMP_WAIT_POLICY"
+
+
+def wait_passively_when_threaded(job: Any) -> None:
+    """In a job of several threads, OpenMP threads that sleep while they wait for work, instead of spinning.
+
+    Called by the classifier scripts before they import torch: its OpenMP runtime reads the setting once, when it
+    loads. Why (`make bench-peers`, the classifier at batch 16 on 2 threads): spinning threads fight other work on
+    a busy machine for its cores, and the job ran slower than on one thread (85 against 125 images/s); sleeping
+    ones ran at 141, and cost 16% on a quiet machine (323 against 383). With it, a classifier job never runs slower
+    with more threads than with fewer. A policy already in the environment is kept. Not for the GANs, whose second
+    thread it made a loss on a quiet machine (scripts/gan_threads.py)."""
+    if int(getattr(job, "threads", 1)) <= 1 or OPENMP_WAIT in os.environ:
+        return
+    if "torch" in sys.modules:
+        raise RuntimeError(f"{OPENMP_WAIT} must be set before torch is imported: call this first")
+    os.environ[OPENMP_WAIT] = "PASSIVE"
 
 
 def run_step(job: Any, step: Callable[..., Any]) -> None:
