@@ -1,9 +1,10 @@
 """How the demo's GANs scale with CPU threads, and what OpenMP's waiting policy does to them.
 
-usage: python scripts/gan_threads.py [--iterations 60] [--rounds 3]
+usage: python scripts/gan_threads.py [--iterations 60] [--rounds 3] [--loads quiet busy]
 
 Each setting runs in a fresh process (OMP_WAIT_POLICY is read when torch loads its OpenMP runtime), the settings
-interleaved round by round; prints a markdown table of iterations/s (median over rounds). The networks, batch
+interleaved round by round; prints a markdown table of iterations/s (median over rounds). `busy` runs them beside
+one spinning process per logical CPU (synthfer.peers.Load), as other jobs on a shared machine would. The networks, batch
 sizes and image size are config/config.yaml's; the faces are random (speed does not depend on them).
 """
 
@@ -63,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--loads", nargs="+", choices=("quiet", "busy"), default=["quiet"])
     parser.add_argument("--child", nargs=3, metavar=("MODEL", "THREADS", "ITERATIONS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -72,22 +74,27 @@ def main() -> None:
         torch.set_num_threads(int(threads))
         print(measure(model, int(iterations)))
         return
-    results: dict[tuple[str, int, str | None], list[float]] = {}
+    from synthfer.peers import Load
+
+    results: dict[tuple[str, str, int, str | None], list[float]] = {}
     for _ in range(args.rounds):
-        for model in ("stargan", "cyclegan"):
-            for threads, policy in SETTINGS:
-                env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-                env |= {"OMP_WAIT_POLICY": policy} if policy else {}
-                cmd = [sys.executable, __file__, "--child", model, str(threads), str(args.iterations)]
-                out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-                results.setdefault((model, threads, policy), []).append(float(out.strip().splitlines()[-1]))
+        for load in args.loads:
+            with Load(list(range(os.cpu_count() or 1)), load == "busy"):
+                for model in ("stargan", "cyclegan"):
+                    for threads, policy in SETTINGS:
+                        env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+                        env |= {"OMP_WAIT_POLICY": policy} if policy else {}
+                        cmd = [sys.executable, __file__, "--child", model, str(threads), str(args.iterations)]
+                        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+                        rate = float(out.strip().splitlines()[-1])
+                        results.setdefault((load, model, threads, policy), []).append(rate)
     print(f"{os.cpu_count()} logical CPUs; median of {args.rounds} rounds, {args.iterations} iterations each\n")
-    print("| GAN (config/config.yaml) | threads | OMP_WAIT_POLICY | iterations/s | vs 1 thread |")
-    print("|---|---|---|---|---|")
-    for (model, threads, policy), values in results.items():
-        base = statistics.median(results[(model, 1, None)])
+    print("| machine | GAN (config/config.yaml) | threads | OMP_WAIT_POLICY | iterations/s | vs 1 thread |")
+    print("|---|---|---|---|---|---|")
+    for (load, model, threads, policy), values in results.items():
+        base = statistics.median(results[(load, model, 1, None)])
         rate = statistics.median(values)
-        print(f"| {model} | {threads} | {policy or 'unset'} | {rate:.2f} | {rate / base:.2f}x |")
+        print(f"| {load} | {model} | {threads} | {policy or 'unset'} | {rate:.2f} | {rate / base:.2f}x |")
 
 
 if __name__ == "__main__":
