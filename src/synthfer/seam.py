@@ -4,8 +4,8 @@ A rule declares each file and setting once, under the name its step function tak
 `params:` and `wildcards` by name, `threads` and the `gpu` resource by their own names, named logs (other than
 the job's own) by name. The step's annotations say how a value arrives: a wildcard annotated `int` becomes an
 int, a dict param annotated with a config dataclass becomes that dataclass, files annotated `list[...]` come as a
-list. Every rule script is then two lines (the classifier ones three: wait_passively_when_threaded first), and a
-new setting is one name in the rule and one in the step.
+list. Every rule script is then two lines (the classifier and GAN ones three: their OpenMP waiting set first),
+and a new setting is one name in the rule and one in the step.
 
 Kept free of heavy imports: every job imports it before anything else.
 """
@@ -153,6 +153,9 @@ def job_log(job: Any) -> str | None:
 
 
 OPENMP_WAIT = "OMP_WAIT_POLICY"
+OPENMP_SPINS = "GOMP_SPINCOUNT"
+GAN_SPINS = "30000"
+"""How long (spins) a GAN job's waiting OpenMP thread spins before it sleeps: a tenth of libgomp's default."""
 
 
 def wait_passively_when_threaded(job: Any) -> None:
@@ -162,13 +165,28 @@ def wait_passively_when_threaded(job: Any) -> None:
     loads. Why (`make bench-peers`, the classifier at batch 16 on 2 threads): spinning threads fight other work on
     a busy machine for its cores, and the job ran slower than on one thread (85 against 125 images/s); sleeping
     ones ran at 141, and cost 16% on a quiet machine (323 against 383). With it, a classifier job never runs slower
-    with more threads than with fewer. A policy already in the environment is kept. Not for the GANs, whose second
-    thread it made a loss on a quiet machine (scripts/gan_threads.py)."""
-    if int(getattr(job, "threads", 1)) <= 1 or OPENMP_WAIT in os.environ:
+    with more threads than with fewer. A wait policy or spin count already in the environment is kept. Not for the
+    GANs, whose second thread it made a loss on a quiet machine (spin_briefly_when_threaded)."""
+    if int(getattr(job, "threads", 1)) <= 1 or OPENMP_WAIT in os.environ or OPENMP_SPINS in os.environ:
         return
     if "torch" in sys.modules:
         raise RuntimeError(f"{OPENMP_WAIT} must be set before torch is imported: call this first")
     os.environ[OPENMP_WAIT] = "PASSIVE"
+
+
+def spin_briefly_when_threaded(job: Any) -> None:
+    """In a GAN job of several threads, OpenMP threads that spin GAN_SPINS times before they sleep (libgomp, the
+    OpenMP of PyTorch's Linux wheels; read once, when torch loads, so called before it is imported).
+
+    Why (scripts/gan_threads.py, the demo's GANs, 2 threads against 1): with libgomp's default (300,000 spins) a
+    second thread gained StarGAN 1.42x and CycleGAN 1.32x on a quiet machine but made them slower on a busy one
+    (0.72x, 0.76x); sleeping at once (PASSIVE) lost on both. With 30,000 spins: 1.51x and 1.34x quiet, 1.31x and
+    1.27x busy. A wait policy or spin count already in the environment is kept."""
+    if int(getattr(job, "threads", 1)) <= 1 or OPENMP_WAIT in os.environ or OPENMP_SPINS in os.environ:
+        return
+    if "torch" in sys.modules:
+        raise RuntimeError(f"{OPENMP_SPINS} must be set before torch is imported: call this first")
+    os.environ[OPENMP_SPINS] = GAN_SPINS
 
 
 def run_step(job: Any, step: Callable[..., Any]) -> None:
