@@ -21,7 +21,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = [(1, None), (2, None), (2, "PASSIVE")]
+SETTINGS: list[tuple[int, dict[str, str]]] = [
+    (1, {}),
+    (2, {}),
+    (2, {"OMP_WAIT_POLICY": "PASSIVE"}),
+    (2, {"GOMP_SPINCOUNT": "30000"}),  # what a GAN job of several threads sets (synthfer.seam)
+]
 
 
 def measure(model: str, iterations: int) -> float:
@@ -76,25 +81,26 @@ def main() -> None:
         return
     from synthfer.peers import Load
 
-    results: dict[tuple[str, str, int, str | None], list[float]] = {}
+    results: dict[tuple[str, str, int, str], list[float]] = {}
     for _ in range(args.rounds):
         for load in args.loads:
             with Load(list(range(os.cpu_count() or 1)), load == "busy"):
                 for model in ("stargan", "cyclegan"):
-                    for threads, policy in SETTINGS:
-                        env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-                        env |= {"OMP_WAIT_POLICY": policy} if policy else {}
+                    for threads, setting in SETTINGS:
+                        env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+                        env |= setting
+                        waiting = ", ".join(f"{k}={v}" for k, v in setting.items()) or "libgomp's default"
                         cmd = [sys.executable, __file__, "--child", model, str(threads), str(args.iterations)]
                         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
                         rate = float(out.strip().splitlines()[-1])
-                        results.setdefault((load, model, threads, policy), []).append(rate)
+                        results.setdefault((load, model, threads, waiting), []).append(rate)
     print(f"{os.cpu_count()} logical CPUs; median of {args.rounds} rounds, {args.iterations} iterations each\n")
-    print("| machine | GAN (config/config.yaml) | threads | OMP_WAIT_POLICY | iterations/s | vs 1 thread |")
+    print("| machine | GAN (config/config.yaml) | threads | waiting threads | iterations/s | vs 1 thread |")
     print("|---|---|---|---|---|---|")
-    for (load, model, threads, policy), values in results.items():
-        base = statistics.median(results[(load, model, 1, None)])
+    for (load, model, threads, waiting), values in results.items():
+        base = statistics.median(results[(load, model, 1, "libgomp's default")])
         rate = statistics.median(values)
-        print(f"| {load} | {model} | {threads} | {policy or 'unset'} | {rate:.2f} | {rate / base:.2f}x |")
+        print(f"| {load} | {model} | {threads} | {waiting} | {rate:.2f} | {rate / base:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -154,39 +154,31 @@ def job_log(job: Any) -> str | None:
 
 OPENMP_WAIT = "OMP_WAIT_POLICY"
 OPENMP_SPINS = "GOMP_SPINCOUNT"
-GAN_SPINS = "30000"
-"""How long (spins) a GAN job's waiting OpenMP thread spins before it sleeps: a tenth of libgomp's default."""
+
+
+def _openmp_wait_when_threaded(job: Any, name: str, value: str) -> None:
+    """Set how OpenMP threads wait, in a job of several threads, unless the environment already says so. Torch's
+    OpenMP runtime reads it once, when it loads: hence an error, not a silent no-op, once torch is imported."""
+    if int(getattr(job, "threads", 1)) <= 1 or OPENMP_WAIT in os.environ or OPENMP_SPINS in os.environ:
+        return
+    if "torch" in sys.modules:
+        raise RuntimeError(f"{name} must be set before torch is imported: call this first")
+    os.environ[name] = value
 
 
 def wait_passively_when_threaded(job: Any) -> None:
-    """In a job of several threads, OpenMP threads that sleep while they wait for work, instead of spinning.
-
-    Called by the classifier scripts before they import torch: its OpenMP runtime reads the setting once, when it
-    loads. Why (`make bench-peers`, the classifier at batch 16 on 2 threads): spinning threads fight other work on
-    a busy machine for its cores, and the job ran slower than on one thread (85 against 125 images/s); sleeping
-    ones ran at 141, and cost 16% on a quiet machine (323 against 383). With it, a classifier job never runs slower
-    with more threads than with fewer. A wait policy or spin count already in the environment is kept. Not for the
-    GANs, whose second thread it made a loss on a quiet machine (spin_briefly_when_threaded)."""
-    if int(getattr(job, "threads", 1)) <= 1 or OPENMP_WAIT in os.environ or OPENMP_SPINS in os.environ:
-        return
-    if "torch" in sys.modules:
-        raise RuntimeError(f"{OPENMP_WAIT} must be set before torch is imported: call this first")
-    os.environ[OPENMP_WAIT] = "PASSIVE"
+    """Classifier jobs: waiting OpenMP threads sleep at once (OMP_WAIT_POLICY=PASSIVE). Why (`make bench-peers`,
+    batch 16, 2 threads): spinning threads fight other work on a busy machine for its cores, and the job ran slower
+    than on one thread (85 against 125 images/s); sleeping ones ran at 141, and cost 16% on a quiet machine."""
+    _openmp_wait_when_threaded(job, OPENMP_WAIT, "PASSIVE")
 
 
 def spin_briefly_when_threaded(job: Any) -> None:
-    """In a GAN job of several threads, OpenMP threads that spin GAN_SPINS times before they sleep (libgomp, the
-    OpenMP of PyTorch's Linux wheels; read once, when torch loads, so called before it is imported).
-
-    Why (scripts/gan_threads.py, the demo's GANs, 2 threads against 1): with libgomp's default (300,000 spins) a
-    second thread gained StarGAN 1.42x and CycleGAN 1.32x on a quiet machine but made them slower on a busy one
-    (0.72x, 0.76x); sleeping at once (PASSIVE) lost on both. With 30,000 spins: 1.51x and 1.34x quiet, 1.31x and
-    1.27x busy. A wait policy or spin count already in the environment is kept."""
-    if int(getattr(job, "threads", 1)) <= 1 or OPENMP_WAIT in os.environ or OPENMP_SPINS in os.environ:
-        return
-    if "torch" in sys.modules:
-        raise RuntimeError(f"{OPENMP_SPINS} must be set before torch is imported: call this first")
-    os.environ[OPENMP_SPINS] = GAN_SPINS
+    """GAN jobs: waiting OpenMP threads spin 30,000 times before they sleep (GOMP_SPINCOUNT, read by libgomp, the
+    OpenMP of PyTorch's Linux wheels; its default is 300,000). Why (scripts/gan_threads.py): with the default a
+    second thread made StarGAN and CycleGAN slower than one on a busy machine, PASSIVE made it a loss on a quiet
+    one, and 30,000 spins gained on both (README, Performance)."""
+    _openmp_wait_when_threaded(job, OPENMP_SPINS, "30000")
 
 
 def run_step(job: Any, step: Callable[..., Any]) -> None:
