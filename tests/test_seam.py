@@ -214,22 +214,20 @@ def test_every_job_of_every_other_rule_binds_to_its_step(tmp_path):
     assert "train_identity_gan" not in jobs  # real-neutral identities train no identity GAN
 
 
-CLASSIFIER_SCRIPTS = (
+TORCH_SCRIPTS = (  # every job that trains or evaluates a network, and may be given several threads
     "train_classifier",
     "train_classifiers_stacked",
     "evaluate_classifier",
     "evaluate_classifiers_stacked",
     "cross_validate_minority",
+    "train_stargan",
+    "train_cyclegan",
+    "train_identity_gan",
 )
 
 
-GAN_SCRIPTS = ("train_stargan", "train_cyclegan")
-
-
-@pytest.mark.parametrize(
-    ("script", "spins_when_threaded"), [(s, "0") for s in CLASSIFIER_SCRIPTS] + [(s, "30000") for s in GAN_SCRIPTS]
-)
-def test_a_job_of_several_threads_sets_how_long_its_openmp_threads_spin_while_they_wait(script, spins_when_threaded):
+@pytest.mark.parametrize("script", TORCH_SCRIPTS)
+def test_a_job_of_several_threads_sets_how_long_its_openmp_threads_spin_while_they_wait(script):
     """Torch's OpenMP runtime reads the wait policy once, when it loads: OMP_DISPLAY_ENV makes it print what it
     read (GOMP_SPINCOUNT: how long a waiting thread spins; 0 = it sleeps at once), so this fails if a script
     sets the policy after importing torch, or not at all."""
@@ -256,15 +254,14 @@ runpy.run_path({str(ROOT / "workflow" / "scripts" / f"{script}.py")!r},
         assert run.returncode == 0, run.stderr
         return next(line.split("=")[1].strip(" '") for line in run.stderr.splitlines() if "GOMP_SPINCOUNT" in line)
 
-    assert spins_read_by_openmp(2, {}) == spins_when_threaded  # classifiers sleep at once, GANs spin briefly
+    assert spins_read_by_openmp(2, {}) == "30000"  # spin briefly, then sleep
     assert spins_read_by_openmp(1, {}) == "300000"  # one thread never waits on another: libgomp's default kept
     assert spins_read_by_openmp(2, {"OMP_WAIT_POLICY": "ACTIVE"}) == "30000000000"  # the user's setting is kept
     assert spins_read_by_openmp(2, {"GOMP_SPINCOUNT": "1000"}) == "1000"
 
 
-@pytest.mark.parametrize("setter", ["wait_passively_when_threaded", "spin_briefly_when_threaded"])
-def test_the_wait_policy_set_after_torch_loaded_is_an_error_not_a_silent_no_op(setter):
-    code = f"import torch, types; from synthfer.seam import {setter} as w; w(types.SimpleNamespace(threads=2))"
+def test_the_spin_count_set_after_torch_loaded_is_an_error_not_a_silent_no_op():
+    code = "import torch, types; from synthfer.seam import spin_briefly_when_threaded as w; w(types.SimpleNamespace(threads=2))"
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert run.returncode == 1 and "must be set before torch is imported" in run.stderr

@@ -154,31 +154,23 @@ def job_log(job: Any) -> str | None:
 
 OPENMP_WAIT = "OMP_WAIT_POLICY"
 OPENMP_SPINS = "GOMP_SPINCOUNT"
-
-
-def _openmp_wait_when_threaded(job: Any, name: str, value: str) -> None:
-    """Set how OpenMP threads wait, in a job of several threads, unless the environment already says so. Torch's
-    OpenMP runtime reads it once, when it loads: hence an error, not a silent no-op, once torch is imported."""
-    if int(getattr(job, "threads", 1)) <= 1 or OPENMP_WAIT in os.environ or OPENMP_SPINS in os.environ:
-        return
-    if "torch" in sys.modules:
-        raise RuntimeError(f"{name} must be set before torch is imported: call this first")
-    os.environ[name] = value
-
-
-def wait_passively_when_threaded(job: Any) -> None:
-    """Classifier jobs: waiting OpenMP threads sleep at once (OMP_WAIT_POLICY=PASSIVE). Why (`make bench-peers`,
-    batch 16, 2 threads): spinning threads fight other work on a busy machine for its cores, and the job ran slower
-    than on one thread (85 against 125 images/s); sleeping ones ran at 141, and cost 16% on a quiet machine."""
-    _openmp_wait_when_threaded(job, OPENMP_WAIT, "PASSIVE")
+SPINS_WHEN_THREADED = {OPENMP_SPINS: "30000"}
+"""How a training or evaluation job of several threads has its OpenMP threads wait: spinning 30,000 times before
+they sleep (libgomp, the OpenMP of PyTorch's Linux wheels, spins 300,000 by default)."""
 
 
 def spin_briefly_when_threaded(job: Any) -> None:
-    """GAN jobs: waiting OpenMP threads spin 30,000 times before they sleep (GOMP_SPINCOUNT, read by libgomp, the
-    OpenMP of PyTorch's Linux wheels; its default is 300,000). Why (scripts/gan_threads.py): with the default a
-    second thread made StarGAN and CycleGAN slower than one on a busy machine, PASSIVE made it a loss on a quiet
-    one, and 30,000 spins gained on both (README, Performance)."""
-    _openmp_wait_when_threaded(job, OPENMP_SPINS, "30000")
+    """In a job of more than one thread, set SPINS_WHEN_THREADED unless the environment already says how OpenMP
+    threads wait (OMP_WAIT_POLICY or GOMP_SPINCOUNT). Why (scripts/job_threads.py, README "Performance"): with
+    libgomp's default a second thread made every job of the demo slower than one thread on a machine busy with
+    other work (0.66-0.85x), OMP_WAIT_POLICY=PASSIVE lost on a quiet one and on a busy one, and 30,000 spins gained
+    on both (1.02-1.58x). Torch's OpenMP reads the setting once, when it loads: hence an error, not a silent
+    no-op, once torch is imported."""
+    if int(getattr(job, "threads", 1)) <= 1 or OPENMP_WAIT in os.environ or OPENMP_SPINS in os.environ:
+        return
+    if "torch" in sys.modules:
+        raise RuntimeError("GOMP_SPINCOUNT must be set before torch is imported: call spin_briefly_when_threaded first")
+    os.environ.update(SPINS_WHEN_THREADED)
 
 
 def run_step(job: Any, step: Callable[..., Any]) -> None:
