@@ -102,6 +102,28 @@ def measure(model: str, seconds: float) -> float:
     return steps / elapsed
 
 
+def tables(rows: list[tuple[str, str, int, str, float, float]]) -> str:
+    """Markdown: every setting (machine, job, threads, waiting, steps/s, against 1 thread), then the same ratios
+    as one row per machine and job, a column per way of waiting."""
+    lines = [
+        "| machine | job (config/config.yaml) | threads | waiting threads | steps/s | vs 1 thread |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {load} | {model} | {threads} | {waiting} | {rate:.2f} | {ratio:.2f}x |"
+        for load, model, threads, waiting, rate, ratio in rows
+    ]
+    waits = list(dict.fromkeys(w for _, _, threads, w, _, _ in rows if threads > 1))
+    lines += ["", "2 threads against 1 thread of the same job:", ""]
+    lines += ["| machine | job | 1 thread, steps/s | " + " | ".join(f"2 threads, {w}" for w in waits) + " |"]
+    lines += ["|---|---|---|" + "---|" * len(waits)]
+    for load, model in dict.fromkeys((r[0], r[1]) for r in rows):
+        by_wait = {w: ratio for ld, m, threads, w, _, ratio in rows if (ld, m) == (load, model) and threads > 1}
+        one = next(rate for ld, m, threads, _, rate, _ in rows if (ld, m) == (load, model) and threads == 1)
+        lines += [f"| {load} | {model} | {one:.2f} | " + " | ".join(f"{by_wait[w]:.2f}x" for w in waits) + " |"]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measured time per setting and round")
@@ -132,13 +154,14 @@ def main() -> None:
                         rate = float(out.strip().splitlines()[-1])
                         results.setdefault((load, model, threads, waiting), []).append(rate)
         print(f"round {done + 1} of {args.rounds} done", file=sys.stderr, flush=True)
-    print(f"{os.cpu_count()} logical CPUs; median of {args.rounds} interleaved rounds, {args.seconds:g} s each\n")
-    print("| machine | job (config/config.yaml) | threads | waiting threads | steps/s | vs 1 thread |")
-    print("|---|---|---|---|---|---|")
+    rows = []
     for (load, model, threads, waiting), values in results.items():
-        base = statistics.median(results[(load, model, 1, DEFAULT_WAIT)])
         rate = statistics.median(values)
-        print(f"| {load} | {model} | {threads} | {waiting} | {rate:.2f} | {rate / base:.2f}x |")
+        rows.append(
+            (load, model, threads, waiting, rate, rate / statistics.median(results[(load, model, 1, DEFAULT_WAIT)]))
+        )
+    print(f"{os.cpu_count()} logical CPUs; median of {args.rounds} interleaved rounds, {args.seconds:g} s each\n")
+    print(tables(rows))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,9 @@
 # so it survives a failed job.
 #
 # One thread each: a GPU loop needs no more, and on a CPU two GANs side by side on two cores finish sooner
-# than one after the other on two threads each (at the demo's size a second thread gains StarGAN 1.60x and
-# CycleGAN 1.57x on a quiet machine: scripts/gan_threads.py). A CPU-only run at the paper's size wants more: --set-threads train_stargan=8 (the SLURM
-# profile sets 8).
+# than one after the other on two threads each (at the demo's size a second thread gains StarGAN 1.58x and
+# CycleGAN 1.46x on a quiet machine: scripts/job_threads.py). A CPU-only run at the paper's size wants more:
+# --set-threads train_stargan=8 (the SLURM profile sets 8).
 
 
 rule train_stargan:
