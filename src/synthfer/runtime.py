@@ -61,9 +61,10 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 
 def autocast(device: torch.device, precision: str | None = None) -> contextlib.AbstractContextManager:
-    """The autocast context of a loop. `precision` is one of PRECISIONS (the classifier's setting); None is
-    the GAN loops' rule: bf16 on a GPU that has it natively (fp32 on older GPUs), fp32 on a CPU, where bf16
-    gained StarGAN at most 1.26x (measured)."""
+    """The autocast context of a loop. `precision` is one of PRECISIONS: the classifier's setting, and `auto`
+    for the GANs' training steps (bf16 where the device has bf16 units: about 1.3x on our CPU's demo GANs). None
+    is the rule for inference (test predictions, translating and generating faces): bf16 on a GPU that has it
+    natively, fp32 on any CPU."""
     if precision is None:
         precision = "auto" if device.type == "cuda" else "fp32"
     if resolve_precision(precision, device) == "bf16":

@@ -257,7 +257,7 @@ def cyclegan_step(
     sigma = cfg.instance_noise * max(0.0, 1.0 - (it - 1) / cfg.iterations)
 
     # generators: fool both critics, come back through the cycle, leave faces of the other domain alone
-    with autocast(device):
+    with autocast(device, "auto"):  # bf16 where the device has bf16 units
         fake_b, fake_a = G_ab(real_a), G_ba(real_b)
         g_adv = generator_adv_loss(D_b(_noisy(fake_b, sigma, gen)).float(), cfg.gan_loss) + generator_adv_loss(
             D_a(_noisy(fake_a, sigma, gen)).float(), cfg.gan_loss
@@ -281,7 +281,7 @@ def cyclegan_step(
                 if cfg.label_flip > 0
                 else [None, None]
             )
-            with autocast(device):
+            with autocast(device, "auto"):  # bf16 where the device has bf16 units
                 real_in, fake_in = _noisy(real, sigma, gen), _noisy(fake, sigma, gen)
                 loss = critic_loss(D(real_in).float(), D(fake_in).float(), cfg.gan_loss, *flips)
             if cfg.gan_loss == "wgan-gp":

@@ -137,7 +137,7 @@ def stargan_step(state: GANState, batch: StarGANBatch, cfg: StarGANConfig) -> di
     c_org, c_trg = _one_hot(label_org, cfg.c_dim), _one_hot(label_trg, cfg.c_dim)
 
     # discriminator: real scores up, fake scores down, domain of real faces, gradient penalty
-    with autocast(device):
+    with autocast(device, "auto"):  # bf16 where the device has bf16 units
         out_src, out_cls = D(x_real)
         d_real = -out_src.float().mean()
         d_cls = F.cross_entropy(out_cls.float(), label_org)
@@ -154,7 +154,7 @@ def stargan_step(state: GANState, batch: StarGANBatch, cfg: StarGANConfig) -> di
 
     # generator: fool D, land in the target domain, come back to the source face
     if state.iteration % cfg.n_critic == 0:
-        with autocast(device):
+        with autocast(device, "auto"):  # bf16 where the device has bf16 units
             x_fake = G(x_real, c_trg)
             out_src, out_cls = D(x_fake)
             g_fake = -out_src.float().mean()
