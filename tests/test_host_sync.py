@@ -165,6 +165,29 @@ def test_gan_loops_read_values_back_only_when_they_log(kind, tmp_path):
     } and reads.reads  # the logging itself is seen, so the probe works
 
 
+@pytest.mark.parametrize("kind", list(LOOPS))
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_gan_loops_train_in_bf16_only_on_a_cpu_with_bf16_units(kind, native_bf16, tmp_path, monkeypatch):
+    """As the classifiers do: convolutions in bf16 where the CPU has bf16 units, in fp32 elsewhere. (StarGAN's
+    gradient penalty runs outside autocast, so fp32 convolutions are seen in both cases.)"""
+    from synthfer import runtime
+
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: native_bf16)
+    seen: set[torch.dtype] = set()
+
+    def record(module: torch.nn.Module, args: tuple, out: object) -> None:
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            seen.add(out.dtype)
+
+    handle = torch.nn.modules.module.register_module_forward_hook(record)
+    try:
+        LOOPS[kind][2](torch.device("cpu"), tmp_path)
+    finally:
+        handle.remove()
+    assert (torch.bfloat16 in seen) == native_bf16, seen
+    assert seen <= {torch.bfloat16, torch.float32}
+
+
 def test_classifier_epochs_read_nothing_back():
     faces = np.random.default_rng(1).integers(0, 256, size=(24, 32, 32), dtype=np.uint8)
     x, y = torch.from_numpy(faces).unsqueeze(1), torch.arange(len(faces)) % 6
