@@ -175,7 +175,7 @@ def test_auto_precision_is_bf16_only_where_the_device_has_bf16_units(monkeypatch
         assert runtime.resolve_precision("fp32", cpu) == "fp32" and runtime.resolve_precision("bf16", cpu) == "bf16"
         assert (
             runtime.autocast(cpu).__class__ is contextlib.nullcontext
-        )  # the GAN loops' rule: fp32 on a CPU either way
+        )  # the inference rule (test predictions, generated faces): fp32 on a CPU either way
     with pytest.raises(ValueError, match="auto, fp32, bf16|'auto', 'fp32', 'bf16'"):
         runtime.resolve_precision("fp16", cpu)
     with pytest.raises(ValueError, match="precision"):
