@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from synthfer.seam import SPINS_WHEN_THREADED
+from synthfer.seam import SPINS_WHEN_THREADED, reuse_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("classifier", "stargan", "cyclegan", "identity_gan")
@@ -137,6 +137,7 @@ def main() -> None:
 
         model, threads, seconds = args.child
         torch.set_num_threads(int(threads))
+        reuse_freed_memory()  # as every workflow job does
         print(measure(model, float(seconds)))
         return
     from synthfer.peers import Load

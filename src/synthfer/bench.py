@@ -27,6 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from synthfer.logs import Progress
 from synthfer.models.classifier import PaperCNN
+from synthfer.models.dropout import with_native_dropout
 from synthfer.runtime import cpu_has_native_bf16, resolve_precision, seed_everything
 from synthfer.tensors import to_unit
 from synthfer.train.classifier import adam, compiled_or_eager, train_one_epoch
@@ -129,24 +130,27 @@ def classifier_throughput(
     images: np.ndarray, labels: np.ndarray, paths: list[Path], batch: int, device: torch.device, repeats: int = 1
 ) -> dict[str, float]:
     """Images per second over one epoch, the median of `repeats` epochs (after a warm-up batch): ours at the workflow's default precision
-    (`auto`), in fp32, and with the default (unfused, per-parameter) Adam it used before `train.classifier.adam`,
-    vs the naive path."""
+    (`auto`), in fp32, with the default (unfused, per-parameter) Adam it used before `train.classifier.adam`, and
+    with `nn.Dropout` instead of `BytewiseDropout`, vs the naive path."""
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
     y_all = torch.from_numpy(labels).to(device)
     precision = resolve_precision("auto", device)
     seconds = {}
-    for p, fused in dict.fromkeys([(precision, True), ("fp32", True), (precision, False)]):
+    for p, fused, bytewise in dict.fromkeys(
+        [(precision, True, True), ("fp32", True, True), (precision, False, True), (precision, True, False)]
+    ):
         gen = seed_everything(0, device)
-        model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
+        model = PaperCNN(images.shape[-1])
+        model = (model if bytewise else with_native_dropout(model)).to(device, memory_format=torch.channels_last)
         opt = adam(model.parameters(), 1e-4) if fused else torch.optim.Adam(model.parameters(), 1e-4)
         train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gen, precision=p)  # warm-up
-        seconds[p, fused] = _median_timed(
+        seconds[p, fused, bytewise] = _median_timed(
             device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=p), repeats
         )
-    ours = seconds[precision, True]
+    ours = seconds[precision, True, True]
 
     seed_everything(0)
-    naive_model = PaperCNN(images.shape[-1]).to(device)
+    naive_model = with_native_dropout(PaperCNN(images.shape[-1])).to(device)  # torch's own dropout, as users run it
     naive_opt = torch.optim.Adam(naive_model.parameters(), 1e-4)
     loader = DataLoader(NaiveFaceFiles(paths, labels), batch_size=batch, shuffle=True, num_workers=0)
 
@@ -164,8 +168,9 @@ def classifier_throughput(
         "batch": batch,
         "precision": precision,
         "ours_images_per_s": n / ours,
-        "ours_fp32_images_per_s": n / seconds["fp32", True],
-        "ours_unfused_adam_images_per_s": n / seconds[precision, False],
+        "ours_fp32_images_per_s": n / seconds["fp32", True, True],
+        "ours_unfused_adam_images_per_s": n / seconds[precision, False, True],
+        "ours_native_dropout_images_per_s": n / seconds[precision, True, False],
         "naive_images_per_s": n / naive,
         "speedup": naive / ours,
     }
@@ -406,6 +411,11 @@ def markdown_table(result: dict[str, Any]) -> str:
             f"| the same, with the default (per-parameter) Adam instead of the fused one (images/s) | "
             f"{row['ours_unfused_adam_images_per_s']:.0f} | {row['naive_images_per_s']:.0f} | "
             f"{row['ours_unfused_adam_images_per_s'] / row['naive_images_per_s']:.2f}x |"
+        )
+        lines.append(
+            f"| the same, with `nn.Dropout` instead of `BytewiseDropout` (images/s) | "
+            f"{row['ours_native_dropout_images_per_s']:.0f} | {row['naive_images_per_s']:.0f} | "
+            f"{row['ours_native_dropout_images_per_s'] / row['naive_images_per_s']:.2f}x |"
         )
         if row["precision"] != "fp32":
             lines.append(

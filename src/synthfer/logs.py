@@ -103,8 +103,17 @@ def run_logged(
     if "torch" in sys.modules:  # steps that train or infer: use exactly the cores the scheduler gave
         import torch
 
+        from synthfer.seam import reuse_freed_memory
+
         torch.set_num_threads(max(1, int(threads)))
-        log.info("threads=%d torch=%s cuda=%s", threads, torch.__version__, torch.cuda.is_available())
+        reused = reuse_freed_memory()
+        log.info(
+            "threads=%d torch=%s cuda=%s freed memory reused (seam.reuse_freed_memory)=%s",
+            threads,
+            torch.__version__,
+            torch.cuda.is_available(),
+            reused,
+        )
     try:
         step(*args, **kwargs)
     except Exception as exc:  # written once, to the log; its end is shown where the job was started

@@ -2,7 +2,8 @@
 
 Conv32 -> Conv64 -> MaxPool -> Dropout .25 -> Conv128 -> MaxPool -> Conv128 -> MaxPool -> Dropout .25
 -> Dense 1024 -> Dropout .5 -> Dense 6; all convs 3x3 'valid' with ReLU. About 4.97 M parameters at 64 px;
-other sizes only change the flattened width.
+other sizes only change the flattened width. Dropout is `BytewiseDropout`: the same masks' distribution, drawn
+faster on a CPU.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from synthfer.labels import EMOTIONS
+from synthfer.models.dropout import BytewiseDropout
 
 
 def _flat_side(image_size: int) -> int:
@@ -35,20 +37,20 @@ class PaperCNN(nn.Module):
             nn.Conv2d(32, 64, 3),
             nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
-            nn.Dropout(0.25),
+            BytewiseDropout(0.25),
             nn.Conv2d(64, 128, 3),
             nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
             nn.Conv2d(128, 128, 3),
             nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
-            nn.Dropout(0.25),
+            BytewiseDropout(0.25),
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),
             nn.Linear(128 * side * side, 1024),
             nn.ReLU(inplace=True),
-            nn.Dropout(0.5),
+            BytewiseDropout(0.5),
             nn.Linear(1024, n_classes),
         )
         # Keras defaults, as in the authors' code: Glorot-uniform weights, zero biases. PyTorch's default

@@ -15,7 +15,6 @@ float tolerance (tested).
 
 from __future__ import annotations
 
-import copy
 import logging
 
 import numpy as np
@@ -26,6 +25,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from synthfer.augment import augment_batch
 from synthfer.logs import Progress
+from synthfer.models.dropout import with_native_dropout
 from synthfer.runtime import autocast, resolve_precision, seed_everything
 from synthfer.tensors import to_unit
 from synthfer.train.classifier import ClassifierConfig, EarlyStopping, _as_tensor, adam, train_classifier
@@ -38,7 +38,7 @@ class StackedModels:
 
     def __init__(self, models: list[torch.nn.Module]) -> None:
         self.params, self.buffers = stack_module_state(models)
-        self.base = copy.deepcopy(models[0]).to("meta")
+        self.base = with_native_dropout(models[0]).to("meta")
         self._forward = vmap(self._one, randomness="different")
 
     def _one(self, params: dict, buffers: dict, x: torch.Tensor) -> torch.Tensor:
