@@ -50,6 +50,8 @@ class BenchSettings:
     stacked_seeds: int = 5
     compile: bool = True  # also time our path under torch.compile (inductor), compile time apart
     repeats: int = 3  # epochs timed per classifier measurement; the median is reported (one epoch swings by 20% here)
+    memory_sizes: tuple[int, ...] = (32, 64)  # seam.reuse_freed_memory on/off: the demo's and the paper's image size
+    memory_rounds: int = 3
     # the paper's grid, for the GPU-minutes estimate: ~2000 real training faces (109 RaFD + Oulu subjects),
     # a unit = 109 identities x 6 emotions, real only + synthetic only + 9 ratios, 5 seeds, at most 50 epochs
     grid_real_images: int = 2000
@@ -72,6 +74,8 @@ class BenchSettings:
             stacked_seeds=2,
             compile=False,
             repeats=1,
+            memory_sizes=(32,),
+            memory_rounds=1,
         )
 
 
@@ -230,6 +234,64 @@ def stacked_throughput(
     }
 
 
+def classifier_in_this_process(image_size: int, batch: int, n_images: int, epochs: int, reuse: bool) -> dict[str, Any]:
+    """Our classifier path on one thread, as a workflow job runs it, in this (fresh) process: images per second
+    over `epochs` epochs after a warm-up epoch, and the page faults per training step; `reuse`: with
+    seam.reuse_freed_memory, else with glibc's malloc as it comes."""
+    import resource
+
+    from synthfer.seam import reuse_freed_memory
+
+    reused = reuse_freed_memory() if reuse else False
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    x_all = torch.from_numpy(rng.integers(0, 256, (n_images, 1, image_size, image_size), dtype=np.uint8))
+    y_all = torch.from_numpy(rng.integers(0, 6, n_images))
+    gen = seed_everything(0, torch.device("cpu"))
+    model = PaperCNN(image_size).to(memory_format=torch.channels_last)
+    opt = adam(model.parameters(), 1e-4)
+    train_one_epoch(model, opt, x_all, y_all, batch, gen)  # warm-up
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    seconds = _timed(
+        torch.device("cpu"), lambda: [train_one_epoch(model, opt, x_all, y_all, batch, gen) for _ in range(epochs)]
+    )
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    steps = epochs * -(-n_images // batch)
+    return {"reused": reused, "images_per_s": epochs * n_images / seconds, "page_faults_per_step": faults / steps}
+
+
+def freed_memory_reuse(
+    image_sizes: tuple[int, ...], batches: tuple[int, ...], n_images: int, epochs: int, rounds: int
+) -> list[dict[str, Any]]:
+    """seam.reuse_freed_memory on and off, each measurement in a fresh process (malloc's settings are per
+    process), the two interleaved round by round; medians. A CPU matter: glibc's malloc is not CUDA's."""
+    import json
+    import subprocess
+    import sys
+
+    rows = []
+    for size in image_sizes:
+        for batch in batches:
+            runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+            for r in range(rounds):
+                for reuse in (False, True) if r % 2 == 0 else (True, False):
+                    code = (
+                        "import json, sys; from synthfer.bench import classifier_in_this_process as run; "
+                        "print(json.dumps(run(*json.loads(sys.argv[1]))))"
+                    )
+                    args = json.dumps([size, batch, n_images, epochs, reuse])
+                    out = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True, check=True)
+                    runs[reuse].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            med = {k: {m: float(np.median([v[m] for v in vs])) for m in ("images_per_s", "page_faults_per_step")}
+                   for k, vs in runs.items()}  # fmt: skip
+            rows.append({"image_size": size, "batch": batch, "reused": runs[True][0]["reused"],
+                         "default_images_per_s": med[False]["images_per_s"], "reuse_images_per_s": med[True]["images_per_s"],
+                         "default_page_faults_per_step": med[False]["page_faults_per_step"],
+                         "reuse_page_faults_per_step": med[True]["page_faults_per_step"],
+                         "speedup": med[True]["images_per_s"] / med[False]["images_per_s"]})  # fmt: skip
+    return rows
+
+
 def paper_grid_minutes(
     settings: BenchSettings, single_images_per_s: float, stacked_images_per_s: float
 ) -> dict[str, float]:
@@ -367,6 +429,13 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
     stacked = stacked_throughput(images, labels, 16, settings.stacked_seeds, device)
     compiled = compiled_throughput(images, labels, 16, device) if settings.compile else None
     grid = paper_grid_minutes(settings, stacked["single_images_per_s"], stacked["stacked_images_per_s"])
+    memory = (
+        freed_memory_reuse(
+            settings.memory_sizes, settings.batch_sizes, settings.n_images // 2, 2, settings.memory_rounds
+        )
+        if device.type == "cpu"
+        else None
+    )
     per_image = [r["seconds_per_1000_images"] for r in growth]
     return {
         "settings": asdict(settings),
@@ -389,6 +458,7 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
         "stacked_seeds": stacked,
         "compiled": compiled,
         "paper_grid": grid,
+        "freed_memory_reuse": memory,
         "scaling_max_over_min_time_per_image": max(per_image) / min(per_image),
     }
 
@@ -463,6 +533,20 @@ def markdown_table(result: dict[str, Any]) -> str:
             lines.append(
                 f"torch.compile (`classifier.compile`) failed on this machine; the classifier trains eagerly ({comp['images_per_s']:.0f} images/s)."
             )
+    if result.get("freed_memory_reuse"):
+        lines += [
+            "",
+            "Freed memory kept for reuse (`seam.reuse_freed_memory`, every workflow job) against glibc's malloc as it "
+            "comes, one thread, each in a fresh process:",
+            "",
+            "| image px | batch | images/s, glibc default | images/s, reused | ratio | page faults per step, default | reused |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['image_size']} | {r['batch']} | {r['default_images_per_s']:.0f} | {r['reuse_images_per_s']:.0f} | "
+            f"{r['speedup']:.2f}x | {r['default_page_faults_per_step']:.0f} | {r['reuse_page_faults_per_step']:.0f} |"
+            for r in result["freed_memory_reuse"]
+        ]
     lines.append(
         f"\nTime per image varies by {result['scaling_max_over_min_time_per_image']:.2f}x from the smallest to the largest set (1.0 = perfectly linear)."
     )

@@ -95,11 +95,12 @@ def ours_classifier(images_dir: Path, batch: int, epochs: int) -> dict[str, floa
     opt = adam(model.parameters(), 1e-4)
     precision = resolve_precision("auto", device)
     train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=precision)  # warm-up, as Keras gets one
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(epochs):
         train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=precision)
-    seconds = time.perf_counter() - start
-    return {"images_per_s": len(images) * epochs / seconds, "seconds": seconds, "precision": precision}
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    return {"images_per_s": len(images) * epochs / seconds, "seconds": seconds, "cpu_seconds": cpu_seconds,
+            "precision": precision}  # fmt: skip
 
 
 def original_stargan(images_dir: Path, conv_dim: int, repeat: int, batch: int, iterations: int) -> dict[str, float]:
@@ -273,6 +274,7 @@ def run_peers(settings: PeerSettings, peer_python: str, work: Path) -> dict:
                 # libgomp's default, PyTorch's OpenMP threads spin long while they wait, which a busy machine punishes
                 sides = ["keras", "ours", *(["ours_workflow"] if threads > 1 else [])]
                 runs: dict[str, list[float]] = {side: [] for side in sides}
+                keras_cpu_share: list[float] = []  # its CPU time over wall time x threads, per round
                 precision = ""
                 with Load(cpus, load == "busy"):
                     for r in range(settings.rounds):
@@ -287,6 +289,7 @@ def run_peers(settings: PeerSettings, peer_python: str, work: Path) -> dict:
                                     image_size=settings.image_size,
                                     **kwargs,
                                 )
+                                keras_cpu_share.append(out["cpu_seconds"] / (out["seconds"] * threads))
                             else:
                                 openmp = SPINS_WHEN_THREADED if side == "ours_workflow" else None
                                 out = run_side(sys.executable, "ours_classifier", cpus, threads, openmp, **kwargs)
@@ -296,7 +299,8 @@ def run_peers(settings: PeerSettings, peer_python: str, work: Path) -> dict:
                 workflow = float(np.median(runs["ours_workflow"])) if "ours_workflow" in runs else float("nan")
                 rows.append({"model": "classifier", "threads": threads, "load": load, "batch": batch, "ours": ours, "peer": keras,
                              "ratio": ours / keras, "ours_workflow": workflow, "ratio_workflow": workflow / keras, "unit": "images/s",
-                             "precision": precision, "rounds": settings.rounds})  # fmt: skip
+                             "precision": precision, "rounds": settings.rounds, "peer_rounds": runs["keras"],
+                             "peer_cpu_share": keras_cpu_share, "ratio_to_peer_best": ours / max(runs["keras"])})  # fmt: skip
     conv_dim, repeat = settings.stargan
     threads = max(settings.threads)
     cpus = list(settings.cpus[:threads])
@@ -319,17 +323,20 @@ def run_peers(settings: PeerSettings, peer_python: str, work: Path) -> dict:
 
 def markdown_table(result: dict) -> str:
     lines = [
-        "| model | threads | machine | batch | ours | peer | ours / peer | ours as a workflow job (GOMP_SPINCOUNT=30000) / peer |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | threads | machine | batch | ours | peer | ours / peer | ours as a workflow job (GOMP_SPINCOUNT=30000) / peer "
+        "| peer's rounds (its CPU time / wall time x threads) | ours / peer's best round |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         peer = "authors' Keras" if r["model"] == "classifier" else "original StarGAN loop"
         ours = f"{r['ours']:.2f} {r['unit']}" + (f" ({r['precision']})" if r["precision"] else "")
         workflow = r.get("ratio_workflow", float("nan"))
         workflow_cell = "" if workflow != workflow else f"{workflow:.2f}x ({r['ours_workflow']:.2f})"
+        rounds = ", ".join(f"{v:.0f} ({c:.2f})" for v, c in zip(r.get("peer_rounds", []), r.get("peer_cpu_share", [])))
+        best = f"{r['ratio_to_peer_best']:.2f}x" if "ratio_to_peer_best" in r else ""
         lines.append(
             f"| {r['model']} | {r['threads']} | {r['load']} | {r['batch']} | {ours} | {peer}: {r['peer']:.2f} | "
-            f"{r['ratio']:.2f}x | {workflow_cell} |"
+            f"{r['ratio']:.2f}x | {workflow_cell} | {rounds} | {best} |"
         )
     return "\n".join(lines) + "\n"
 
