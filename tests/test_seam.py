@@ -289,7 +289,9 @@ print(reused, (faults() - start) / 10)
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_a_job_reuses_freed_memory_instead_of_faulting_in_new_pages_each_step():
     def run(mode: str, env: dict[str, str]) -> tuple[str, float]:
-        clean = {k: v for k, v in os.environ.items() if k not in (*GLIBC_MALLOC_SETTINGS, "LD_PRELOAD")}
+        clean = {
+            k: v for k, v in os.environ.items() if k not in (*GLIBC_MALLOC_SETTINGS, "GLIBC_TUNABLES", "LD_PRELOAD")
+        }
         out = subprocess.run(
             [sys.executable, "-c", FAULTS_PER_REALLOCATION, mode],
             capture_output=True,
@@ -305,3 +307,6 @@ def test_a_job_reuses_freed_memory_instead_of_faulting_in_new_pages_each_step():
     assert default_reused == "False" and default_faults > 8000  # a fresh mapping: 16,384 new 4 KiB pages a block
     assert reused == "True" and faults < 100
     assert run("reuse", {"MALLOC_MMAP_MAX_": "65536"})[0] == "False"  # the user's own malloc setting is kept
+    assert run("reuse", {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=0"})[0] == "False"
+    assert run("reuse", {"LD_PRELOAD": "libjemalloc-not-here.so"})[0] == "False"  # ld.so warns, runs on
+    assert run("reuse", {"GLIBC_TUNABLES": "glibc.cpu.x86_shstk=0"})[0] == "True"  # not about malloc

@@ -173,8 +173,20 @@ def spin_briefly_when_threaded(job: Any) -> None:
     os.environ.update(SPINS_WHEN_THREADED)
 
 
-GLIBC_MALLOC_SETTINGS = ("MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
-"""Environment variables by which a user tells glibc's malloc how to behave: reuse_freed_memory leaves them be."""
+GLIBC_MALLOC_SETTINGS = ("MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+"""Environment variables by which a user tells glibc's malloc how to behave (besides `glibc.malloc.*` in
+GLIBC_TUNABLES): reuse_freed_memory leaves them be."""
+
+
+def _malloc_set_by_environment() -> bool:
+    """The environment already chose: glibc's malloc settings, its `glibc.malloc.*` tunables, or a preloaded
+    allocator (jemalloc, tcmalloc, mimalloc: each has `malloc` in its name; other preloads, such as Intel's
+    OpenMP, do not count)."""
+    return (
+        any(name in os.environ for name in GLIBC_MALLOC_SETTINGS)
+        or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
+        or "malloc" in os.environ.get("LD_PRELOAD", "")
+    )
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt(3)
 
@@ -191,8 +203,9 @@ def reuse_freed_memory() -> bool:
     for the next step. The cost: a job holds its peak memory until it exits,
     which a job of its own does anyway. PyTorch's performance guide suggests preloading jemalloc or tcmalloc for
     the same reason; this needs no library but the C one. Nothing is done where the environment already sets
-    glibc's malloc (GLIBC_MALLOC_SETTINGS), under another allocator (LD_PRELOAD) or C library (musl, macOS)."""
-    if any(name in os.environ for name in (*GLIBC_MALLOC_SETTINGS, "LD_PRELOAD")):
+    glibc's malloc or preloads another allocator (_malloc_set_by_environment), or under another C library (musl,
+    macOS)."""
+    if _malloc_set_by_environment():
         return False
     import ctypes
     import platform
