@@ -188,6 +188,7 @@ def _malloc_set_by_environment() -> bool:
         or "malloc" in os.environ.get("LD_PRELOAD", "")
     )
 
+
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt(3)
 
 
