@@ -201,9 +201,9 @@ def reuse_freed_memory() -> bool:
     faults per step of the demo's classifier (32 px, batch 16, one thread), 187,000 at 64 px, batch 256; 1.15x
     and 1.21x slower than with this setting (`make bench` measures both, each in a fresh process). With
     `mallopt(M_MMAP_MAX, 0)` every block comes from the heap and, with a trim threshold of 2 GiB, stays there
-    for the next step. The cost: a job holds its peak memory until it exits,
-    which a job of its own does anyway. PyTorch's performance guide suggests preloading jemalloc or tcmalloc for
-    the same reason; this needs no library but the C one. Nothing is done where the environment already sets
+    for the next step. The cost: a job keeps its peak memory until it exits (each workflow job is a process of
+    its own, so no more than that job's peak). PyTorch's performance guide suggests preloading jemalloc or
+    tcmalloc for the same reason; this needs no library but the C one. Nothing is done where the environment already sets
     glibc's malloc or preloads another allocator (_malloc_set_by_environment), or under another C library (musl,
     macOS)."""
     if _malloc_set_by_environment():
