@@ -203,9 +203,9 @@ def reuse_freed_memory() -> bool:
     `mallopt(M_MMAP_MAX, 0)` every block comes from the heap and, with a trim threshold of 2 GiB, stays there
     for the next step. The cost: a job keeps its peak memory until it exits (each workflow job is a process of
     its own, so no more than that job's peak). PyTorch's performance guide suggests preloading jemalloc or
-    tcmalloc for the same reason; this needs no library but the C one. Nothing is done where the environment already sets
-    glibc's malloc or preloads another allocator (_malloc_set_by_environment), or under another C library (musl,
-    macOS)."""
+    tcmalloc for the same reason; this needs no library but the C one. Nothing is done where the environment
+    already sets glibc's malloc or preloads another allocator (_malloc_set_by_environment), or under another C
+    library (musl, macOS)."""
     if _malloc_set_by_environment():
         return False
     import ctypes
