@@ -140,7 +140,7 @@ def main() -> None:
         reuse_freed_memory()  # as every workflow job does
         print(measure(model, float(seconds)))
         return
-    from synthfer.peers import Load
+    from synthfer.peers import Load, measurement_env
 
     results: dict[tuple[str, str, int, str], list[float]] = {}
     for done in range(args.rounds):
@@ -148,10 +148,11 @@ def main() -> None:
             with Load(list(range(os.cpu_count() or 1)), load == "busy"):
                 for model in args.models:
                     for threads, setting in SETTINGS:
-                        env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
                         waiting = ", ".join(f"{k}={v}" for k, v in setting.items()) or DEFAULT_WAIT
                         cmd = [sys.executable, __file__, "--child", model, str(threads), str(args.seconds)]
-                        out = subprocess.run(cmd, env=env | setting, capture_output=True, text=True, check=True).stdout
+                        out = subprocess.run(
+                            cmd, env=measurement_env(threads, setting), capture_output=True, text=True, check=True
+                        ).stdout
                         rate = float(out.strip().splitlines()[-1])
                         results.setdefault((load, model, threads, waiting), []).append(rate)
         print(f"round {done + 1} of {args.rounds} done", file=sys.stderr, flush=True)

@@ -112,7 +112,7 @@ def test_the_peer_sides_train_the_same_faces_pinned_and_report_throughput(tmp_pa
         ["neutral", *["anger", "disgust", "fear", "happiness", "sadness", "surprise"]]
     )
     ours = run_side(sys.executable, "ours_classifier", [0], 1, images_dir=faces / "emotions", batch=16, epochs=1)
-    assert ours["images_per_s"] > 0 and ours["precision"] in ("bf16", "fp32") and ours["cpu_seconds"] > 0
+    assert ours["images_per_s"] > 0 and ours["precision"] in ("bf16", "fp32")
     kwargs = {"images_dir": faces / "all", "conv_dim": 8, "repeat": 1, "batch": 4, "iterations": 5}
     original = run_side(sys.executable, "original_stargan", [0], 1, **kwargs)
     assert original["iterations_per_s"] > 0 and original["losses_finite"]  # the generator stepped too (5th iteration)

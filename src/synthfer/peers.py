@@ -95,12 +95,11 @@ def ours_classifier(images_dir: Path, batch: int, epochs: int) -> dict[str, floa
     opt = adam(model.parameters(), 1e-4)
     precision = resolve_precision("auto", device)
     train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=precision)  # warm-up, as Keras gets one
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start = time.perf_counter()
     for _ in range(epochs):
         train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=precision)
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    return {"images_per_s": len(images) * epochs / seconds, "seconds": seconds, "cpu_seconds": cpu_seconds,
-            "precision": precision}  # fmt: skip
+    seconds = time.perf_counter() - start
+    return {"images_per_s": len(images) * epochs / seconds, "seconds": seconds, "precision": precision}
 
 
 def original_stargan(images_dir: Path, conv_dim: int, repeat: int, batch: int, iterations: int) -> dict[str, float]:
@@ -215,7 +214,7 @@ def ours_stargan(images_dir: Path, conv_dim: int, repeat: int, batch: int, itera
 SIDES = {"ours_classifier": ours_classifier, "original_stargan": original_stargan, "ours_stargan": ours_stargan}
 
 
-def _pinned(threads: int, openmp: dict[str, str] | None = None) -> dict[str, str]:
+def measurement_env(threads: int, openmp: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a measurement: `threads` OpenMP threads, waiting as `openmp` says (libgomp's default
     when None, whatever the caller's environment says)."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
@@ -234,7 +233,7 @@ def run_side(
     else:
         call = {k: (str(v) if isinstance(v, Path) else v) for k, v in kwargs.items() if k != "image_size"}
         cmd = [python, "-m", "synthfer.peers", side, json.dumps(call), str(threads), ",".join(map(str, cpus))]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=_pinned(threads, openmp), timeout=3600)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=measurement_env(threads, openmp), timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"{side} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
