@@ -106,6 +106,40 @@ def test_the_fused_adam_makes_the_default_adams_updates():
     assert all(not torch.equal(a, b) for a, b in zip(initial, models[1].parameters(), strict=True))  # it moved
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_relu_after_pool_trains_bit_identically_to_the_papers_order(precision):
+    """PaperCNN runs each ReLU after its max-pool (faster); the paper's order, conv -> ReLU -> pool, must give
+    the same logits, gradients and weights, bit for bit, dropout included, blank faces (all-tie windows) too."""
+    from synthfer.runtime import autocast
+
+    x, y = _separable(n=48)
+    x[:8] = 0  # blank faces: every window of the first conv's output ties
+    images = (torch.from_numpy(x).unsqueeze(1).float() / 255).contiguous(memory_format=torch.channels_last)
+    ours, papers = PaperCNN(32), PaperCNN(32, relu_after_pool=False)
+    assert [type(m) for m in ours.features] != [type(m) for m in papers.features]  # the orders do differ
+    papers.load_state_dict(ours.state_dict())  # the conv layers keep their positions: checkpoints load
+    runs = []
+    for model in (ours, papers):
+        model.to(memory_format=torch.channels_last).train()
+        opt = adam(model.parameters(), 1e-3)
+        torch.manual_seed(0)  # the same dropout masks for both
+        steps = []
+        for i in range(0, 48, 16):
+            with autocast(torch.device("cpu"), precision):
+                logits = model(images[i : i + 16]).float()
+            loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(y[i : i + 16]))
+            opt.zero_grad()
+            loss.backward()
+            steps.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+            opt.step()
+        runs.append((steps, [p.detach() for p in model.parameters()]))
+    (steps_a, weights_a), (steps_b, weights_b) = runs
+    for (logits_a, grads_a), (logits_b, grads_b) in zip(steps_a, steps_b, strict=True):
+        assert torch.equal(logits_a, logits_b)
+        assert all(torch.equal(a, b) for a, b in zip(grads_a, grads_b, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(weights_a, weights_b, strict=True))
+
+
 def test_predictions_do_not_depend_on_the_layout_or_the_batch_the_model_comes_in():
     """predict_proba puts the model in channels_last (the fast layout on a CPU): a model loaded in the default
     layout predicts what the same weights predict in channels_last, whatever the batch size."""

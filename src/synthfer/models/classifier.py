@@ -4,6 +4,12 @@ Conv32 -> Conv64 -> MaxPool -> Dropout .25 -> Conv128 -> MaxPool -> Conv128 -> M
 -> Dense 1024 -> Dropout .5 -> Dense 6; all convs 3x3 'valid' with ReLU. About 4.97 M parameters at 64 px;
 other sizes only change the flattened width. Dropout is `BytewiseDropout`: the same masks' distribution, drawn
 faster on a CPU.
+
+Where a conv is followed by a max-pool, the ReLU runs after the pool, on a quarter of the values: ReLU is
+monotonic, so max(relu(a), relu(b)) = relu(max(a, b)), and the pool picks the same element either way (a window
+whose maximum is not positive passes no gradient in both orders). Outputs and gradients are bit-identical to the
+paper's order (tested, fp32 and bf16); a training step is 1.05-1.09x faster on one CPU core at 32 px (`make
+bench` measures it). The conv layers keep their positions, so checkpoints load in either order.
 """
 
 from __future__ import annotations
@@ -28,22 +34,23 @@ def _flat_side(image_size: int) -> int:
 class PaperCNN(nn.Module):
     """Returns logits; softmax lives in the loss, as usual in PyTorch."""
 
-    def __init__(self, image_size: int = 64, n_classes: int = len(EMOTIONS)) -> None:
+    def __init__(self, image_size: int = 64, n_classes: int = len(EMOTIONS), relu_after_pool: bool = True) -> None:
+        """`relu_after_pool=False` builds the paper's literal order (conv, ReLU, pool): the same function,
+        slower; the benches' reference paths use it, as the authors' code runs."""
         super().__init__()
         side = _flat_side(image_size)
+
+        def conv_relu_pool(c_in: int, c_out: int) -> list[nn.Module]:
+            conv, relu, pool = nn.Conv2d(c_in, c_out, 3), nn.ReLU(inplace=True), nn.MaxPool2d(2)
+            return [conv, pool, relu] if relu_after_pool else [conv, relu, pool]
+
         self.features = nn.Sequential(
             nn.Conv2d(1, 32, 3),
             nn.ReLU(inplace=True),
-            nn.Conv2d(32, 64, 3),
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(2),
+            *conv_relu_pool(32, 64),
             BytewiseDropout(0.25),
-            nn.Conv2d(64, 128, 3),
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(2),
-            nn.Conv2d(128, 128, 3),
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(2),
+            *conv_relu_pool(64, 128),
+            *conv_relu_pool(128, 128),
             BytewiseDropout(0.25),
         )
         self.classifier = nn.Sequential(
