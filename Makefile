@@ -9,7 +9,7 @@ STAMP := $(VENV)/.synthfer-installed
 GPUS := $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
 GPU_SLOTS := $(if $(filter-out 0,$(GPUS)),$(GPUS),$(shell nproc))
 
-.PHONY: install run test pytest lint format dryrun bench bench-quick bench-peers clean
+.PHONY: install run test pytest lint format dryrun bench bench-quick bench-peers gpu-proof gpu-proof-wheels clean
 
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
@@ -71,6 +71,17 @@ $(PEERS_VENV)/.installed: bench/peers/requirements.txt
 
 bench-peers: install $(PEERS_VENV)/.installed
 	$(BIN)/python scripts/bench_peers.py --peer-python $(PEERS_VENV)/bin/python $(ARGS)
+
+# the GPU proof (scripts/gpu_proof.py): here `make gpu-proof`; on a GPU machine without this venv, the wheels
+# of what its Python lacks (jsonschema and its needs, at constraints.txt's versions) go to .whl/ first
+GPU_PROOF_WHEELS := jsonschema jsonschema-specifications referencing rpds-py
+gpu-proof: install
+	$(BIN)/python scripts/gpu_proof.py $(ARGS)
+
+gpu-proof-wheels: install
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+		--python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+		--platform manylinux2014_x86_64 -d .whl $(foreach p,$(GPU_PROOF_WHEELS),$(p)==$(shell grep -i '^$(p)==' constraints.txt | cut -d= -f3))
 
 clean:
 	rm -rf results .snakemake

@@ -1,0 +1,76 @@
+"""Our GAN training loops at a config's network sizes: iterations per second and peak device memory.
+
+What the paper-size GANs cost is what decides whether the paper's study fits a GPU budget, and no bench of
+the classifier says it. This runs the workflow's own steps (`stargan_step`, `identity_step`) on random uint8
+faces (speed does not depend on the faces), never reading a loss back between the timer's two reads.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from synthfer.settings import IdentityGANConfig, StarGANConfig
+from synthfer.train import identity_gan, stargan
+
+GANS = ("stargan", "identity_gan")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def gan_speed(
+    kind: str,
+    cfg: StarGANConfig | IdentityGANConfig,
+    iterations: int,
+    device: torch.device,
+    warmup: int = 5,
+    n_faces: int = 512,
+) -> dict[str, Any]:
+    """Iterations per second of `kind`'s training loop over `iterations` iterations after `warmup`, and on CUDA
+    the peak memory allocated (GiB) while it trained; `None` on a CPU, where torch keeps no such count."""
+    if kind not in GANS:
+        raise ValueError(f"gan_speed: kind {kind!r} is not one of {GANS}")
+    rng = np.random.default_rng(0)
+    faces = torch.from_numpy(rng.integers(0, 256, (n_faces, 1, cfg.image_size, cfg.image_size), dtype=np.uint8))
+    faces = faces.to(device)
+    if kind == "stargan":
+        domains = torch.from_numpy(rng.integers(0, 7, n_faces)).to(device)
+        state = stargan.stargan_state(cfg, device)
+
+        def step() -> None:
+            batch = stargan.draw_batch(faces, domains, cfg.batch_size, state.random)
+            stargan.stargan_step(state, batch, cfg)
+    else:
+        state = identity_gan.identity_gan_state(cfg, device)
+
+        def step() -> None:
+            identity_gan.identity_step(state, identity_gan.draw_batch(faces, cfg.batch_size, state.random), cfg)
+
+    for _ in range(warmup):
+        state.iteration += 1
+        step()
+    _sync(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    start = time.perf_counter()
+    for _ in range(iterations):
+        state.iteration += 1
+        step()
+    _sync(device)
+    seconds = time.perf_counter() - start
+    return {
+        "gan": kind,
+        "image_size": cfg.image_size,
+        "batch_size": cfg.batch_size,
+        "iterations_timed": iterations,
+        "iterations_per_s": iterations / seconds,
+        "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None,
+        "configured_iterations": cfg.iterations,
+        "configured_minutes": cfg.iterations / (iterations / seconds) / 60,
+    }
