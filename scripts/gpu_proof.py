@@ -1,7 +1,7 @@
 """The GPU proof in one command: `make bench` on the device, the host-sync tests, and the paper-size GANs.
 
 usage: python scripts/gpu_proof.py [--device auto|cpu|cuda] [--config config/paper.yaml] [--gan-iterations 200]
-                                   [--steps bench host_sync gans] [--quick] [--out results/gpu_proof]
+                                   [--steps bench host_sync gans headroom] [--quick] [--out results/gpu_proof]
 
 1. bench: `make bench` at 64 px (ours against the naive path at batch 16 and 256, the share of the measured bf16
    peak, stacked seeds, the paper classifier grid's device-minutes);
@@ -9,7 +9,9 @@ usage: python scripts/gpu_proof.py [--device auto|cpu|cuda] [--config config/pap
    torch.cuda.set_sync_debug_mode("error");
 3. gans: StarGAN and the identity GAN at --config's sizes (config/paper.yaml: the authors' StarGAN, the
    StyleGAN2-style identity GAN), iterations/s over --gan-iterations after 5 warm-up iterations, peak memory,
-   and the device-minutes of the config's iterations.
+   and the device-minutes of the config's iterations;
+4. headroom: the classifier (64 px) at batch 16 to 4096, at batch 16 under CUDA graphs, and 5, 10 or 20 models
+   stacked per job: images/s, share of the device's peaks, the paper grid's minutes at each stacking.
 Writes gpu_proof.json and gpu_proof.md (the table for the README) under --out, with bench.json, bench.md and
 host_sync.log. Needs no Snakemake: `PYTHONPATH=src python3 scripts/gpu_proof.py` runs where torch, numpy,
 pandas, scikit-learn, pillow, pyyaml and jsonschema are installed (pytest too, for host_sync). About 5 minutes
@@ -27,9 +29,10 @@ from pathlib import Path
 
 import torch
 
-from synthfer.bench import BenchSettings, markdown_table, run_bench
+from synthfer.bench import BenchSettings, classifier_flops_per_image, markdown_table, measured_peaks, run_bench
 from synthfer.config import identity_gan_config, load_config, stargan_config
 from synthfer.gan_speed import gan_speed
+from synthfer.headroom import headroom
 from synthfer.io import atomic_write_json, atomic_write_text
 from synthfer.logs import setup_logging
 from synthfer.provenance import provenance
@@ -37,7 +40,7 @@ from synthfer.runtime import pick_device
 from synthfer.seam import reuse_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("bench", "host_sync", "gans")
+STEPS = ("bench", "host_sync", "gans", "headroom")
 # the targets the GPU proof is judged by
 TARGET_SPEEDUP_B16, TARGET_PEAK_SHARE, TARGET_GRID_MINUTES = 10.0, 0.30, 20.0
 
@@ -46,6 +49,8 @@ parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
 parser.add_argument("--config", default=ROOT / "config" / "paper.yaml", type=Path, help="the GANs' sizes")
 parser.add_argument("--gan-iterations", default=200, type=int, help="timed iterations per GAN")
 parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
+parser.add_argument("--headroom-batches", nargs="+", type=int, default=[16, 256, 1024, 4096])
+parser.add_argument("--headroom-stacked", nargs="+", type=int, default=[5, 10, 20], help="models stacked per job")
 parser.add_argument("--quick", action="store_true", help="CI size: the bench's quick settings, 3 GAN iterations")
 parser.add_argument("--out", default="results/gpu_proof", type=Path)
 args = parser.parse_args()
@@ -54,6 +59,14 @@ log = logging.getLogger("synthfer")
 reuse_freed_memory()  # as every workflow job does
 device = pick_device(args.device)
 made_by = provenance()
+
+
+def save() -> None:
+    """Written after every step, so that a run stopped by a time limit keeps the steps it finished."""
+    atomic_write_json(result, args.out / "gpu_proof.json")
+    atomic_write_text("\n".join(lines), args.out / "gpu_proof.md")
+
+
 result: dict = {"device": str(device), "provenance": made_by, "steps": args.steps}
 lines = [
     f"Measured by `python scripts/gpu_proof.py` at commit `{made_by['commit'][:12]}"
@@ -63,7 +76,7 @@ lines = [
 ]
 
 if "bench" in args.steps:
-    log.info("1/3 bench on %s", device)
+    log.info("1/4 bench on %s", device)
     bench = run_bench(BenchSettings.quick() if args.quick else BenchSettings(), device)
     atomic_write_json(bench, args.out / "bench.json")
     atomic_write_text(markdown_table(bench), args.out / "bench.md")
@@ -91,9 +104,10 @@ if "bench" in args.steps:
         "`make bench`'s own table: bench.md.",
         "",
     ]
+    save()
 
 if "host_sync" in args.steps:
-    log.info("2/3 host-sync tests")
+    log.info("2/4 host-sync tests")
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "test_host_sync.py")],
         capture_output=True,
@@ -104,9 +118,10 @@ if "host_sync" in args.steps:
     summary = (run.stdout.strip().splitlines() or ["(no output)"])[-1]
     result["host_sync"] = {"returncode": run.returncode, "summary": summary}
     lines += [f"Host-sync tests (tests/test_host_sync.py): {summary} (exit {run.returncode}).", ""]
+    save()
 
 if "gans" in args.steps:
-    log.info("3/3 GANs at %s's sizes", args.config)
+    log.info("3/4 GANs at %s's sizes", args.config)
     config = load_config(args.config)
     iterations = 3 if args.quick else args.gan_iterations
     rows = [
@@ -127,8 +142,42 @@ if "gans" in args.steps:
             f"{r['configured_iterations']} | {r['configured_minutes']:.1f} |"
         )
     lines.append("")
+    save()
 
-atomic_write_json(result, args.out / "gpu_proof.json")
-atomic_write_text("\n".join(lines), args.out / "gpu_proof.md")
+if "headroom" in args.steps:
+    log.info("4/4 headroom: batch sizes, CUDA graphs, more stacked models")
+    n_images = 256 if args.quick else 4096
+    batches = [b for b in args.headroom_batches if b <= n_images]
+    room = headroom(64, n_images, tuple(batches), tuple(args.headroom_stacked), device, graphs=device.type == "cuda")
+    flops = classifier_flops_per_image(64)
+    peaks = measured_peaks(device, 8192 if device.type == "cuda" else 2048)
+    result["headroom"] = {**room, "peaks": peaks, "train_flops_per_image": flops}
+    lines += [
+        f"Headroom of the classifier (64 px, {n_images} random faces, our path: median of 3 epochs after one):",
+        "",
+        f"| setting | images/s | TFLOP/s | share of the measured {peaks['dtype']} matmul peak | of the conv peak |",
+        "|---|---|---|---|---|",
+    ]
+    rows = [(f"batch {b}", rate) for b, rate in room["images_per_s_by_batch"].items()]
+    if room["cuda_graphs_batch16_images_per_s"] is not None:
+        rows.append(("batch 16, CUDA graphs (torch.compile reduce-overhead)", room["cuda_graphs_batch16_images_per_s"]))
+    rows += [(f"{s['models']} models stacked, batch 16 each", s["images_per_s"]) for s in room["stacked_batch16"]]
+    for name, rate in rows:
+        achieved = rate * flops
+        lines.append(
+            f"| {name} | {rate:.0f} | {achieved / 1e12:.1f} | {100 * achieved / peaks['matmul_flops_per_s']:.0f}% | "
+            f"{100 * achieved / peaks['conv_flops_per_s']:.0f}% |"
+        )
+    if room["cuda_graphs_error"]:
+        lines.append(f"\nCUDA graphs failed: {room['cuda_graphs_error']}")
+    lines += [
+        "",
+        "Paper classifier grid at the stacked rates (device-minutes, every run to its maximum epochs): "
+        + ", ".join(f"{s['models']} models: {s['paper_grid_minutes']:.1f}" for s in room["stacked_batch16"])
+        + ".",
+        "",
+    ]
+
+save()
 log.info("wrote %s and %s\n%s", args.out / "gpu_proof.json", args.out / "gpu_proof.md", "\n".join(lines))
 json.loads((args.out / "gpu_proof.json").read_text())

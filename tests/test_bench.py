@@ -108,6 +108,19 @@ def test_gan_speed_times_the_workflows_gan_steps_and_prices_the_configured_itera
         gan_speed("cyclegan", star, 1, cpu)
 
 
+def test_headroom_measures_each_lever_and_prices_the_grid_at_each_stacking():
+    from synthfer.bench import BenchSettings, paper_grid_minutes
+    from synthfer.headroom import headroom
+
+    room = headroom(32, 48, (16, 48), (2,), torch.device("cpu"), graphs=False)
+    assert set(room["images_per_s_by_batch"]) == {16, 48} and all(r > 0 for r in room["images_per_s_by_batch"].values())
+    assert room["cuda_graphs_batch16_images_per_s"] is None and room["cuda_graphs_error"] is None  # not asked for
+    (stack,) = room["stacked_batch16"]
+    assert stack["models"] == 2 and stack["images_per_s"] > 0
+    expected = paper_grid_minutes(BenchSettings(), stack["images_per_s"], stack["images_per_s"])["stacked_minutes"]
+    assert stack["paper_grid_minutes"] == pytest.approx(expected)
+
+
 def test_the_gpu_proof_script_writes_its_table_without_snakemake(tmp_path):
     """scripts/gpu_proof.py runs on a device machine that has no Snakemake: here its GAN step, at the demo's
     sizes, on the CPU."""

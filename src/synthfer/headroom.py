@@ -1,0 +1,90 @@
+"""How far the classifier's training is from what the device can do, and which lever closes the gap.
+
+The paper's CNN at batch 16 leaves a large GPU mostly idle: each step is a few dozen small kernels, and the
+host's time to launch them, not the GPU, sets the pace. Three levers a study could pull, measured side by
+side with the workflow's path: larger batches (not the paper's protocol), CUDA graphs (`torch.compile` with
+mode "reduce-overhead": one launch per graph), and more models stacked in one job (`experiment.stack_seeds`,
+the paper's 5 seeds, or more). For the GPU proof (scripts/gpu_proof.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from synthfer.bench import BenchSettings, paper_grid_minutes, stacked_throughput
+from synthfer.models.classifier import PaperCNN
+from synthfer.runtime import seed_everything
+from synthfer.train.classifier import adam, train_one_epoch
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _epoch_images_per_s(
+    net: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, batch: int, gen: torch.Generator
+) -> float:
+    """The median of 3 epochs after one warm-up epoch (which also compiles, for a compiled net)."""
+    times = []
+    for _ in range(4):
+        _sync(x.device)
+        start = time.perf_counter()
+        train_one_epoch(net, opt, x, y, batch, gen)
+        _sync(x.device)
+        times.append(time.perf_counter() - start)
+    return len(x) / float(np.median(times[1:]))
+
+
+def headroom(
+    image_size: int,
+    n_images: int,
+    batches: tuple[int, ...],
+    stacked: tuple[int, ...],
+    device: torch.device,
+    graphs: bool = True,
+) -> dict[str, Any]:
+    """Images per second of our path at each batch size, at batch 16 under CUDA graphs (`graphs`; CUDA only:
+    on a CPU the mode only compiles), and summed over S models stacked at batch 16 each; with the paper grid's
+    device-minutes at the stacked rates (every run to its maximum epochs, as `make bench` counts them)."""
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.integers(0, 256, (n_images, 1, image_size, image_size), dtype=np.uint8)).to(device)
+    y = torch.from_numpy(rng.integers(0, 6, n_images)).to(device)
+
+    def fresh() -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.Generator]:
+        gen = seed_everything(0, device)
+        model = PaperCNN(image_size).to(device, memory_format=torch.channels_last)
+        return model, adam(model.parameters(), 1e-4), gen
+
+    by_batch = {}
+    for batch in batches:
+        model, opt, gen = fresh()
+        by_batch[batch] = _epoch_images_per_s(model, opt, x, y, batch, gen)
+    graphed, graphs_error, graphs_seconds = None, None, 0.0
+    if graphs:
+        model, opt, gen = fresh()
+        start = time.perf_counter()
+        try:
+            graphed = _epoch_images_per_s(torch.compile(model, mode="reduce-overhead"), opt, x, y, 16, gen)
+        except Exception as error:  # noqa: BLE001 - a compiler failure is a finding, not a crash of the proof
+            graphs_error = f"{type(error).__name__}: {str(error).strip()[:300]}"
+        graphs_seconds = time.perf_counter() - start
+    labels = y.cpu().numpy()
+    images = x[:, 0].cpu().numpy()
+    stacks = []
+    for n_models in stacked:
+        rate = stacked_throughput(images[:1024], labels[:1024], 16, n_models, device)["stacked_images_per_s"]
+        grid = paper_grid_minutes(BenchSettings(image_size=image_size), rate, rate)
+        stacks.append({"models": n_models, "images_per_s": rate, "paper_grid_minutes": grid["stacked_minutes"]})
+    return {
+        "image_size": image_size,
+        "images_per_s_by_batch": by_batch,
+        "cuda_graphs_batch16_images_per_s": graphed,
+        "cuda_graphs_seconds_with_compiling": graphs_seconds,
+        "cuda_graphs_error": graphs_error,
+        "stacked_batch16": stacks,
+    }
