@@ -21,6 +21,18 @@ from synthfer.tensors import to_unit
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _run_script(name: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """One of scripts/ in a fresh process, as a user starts it."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env=env,
+    )
+
+
 def test_fast_and_naive_paths_give_the_same_loss_and_gradients(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(8, 32, 32), dtype=np.uint8)
@@ -46,21 +58,7 @@ def test_fast_and_naive_paths_give_the_same_loss_and_gradients(tmp_path):
 def test_quick_bench_writes_a_well_formed_report(tmp_path):
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "bench.py"),
-            "--quick",
-            "--device",
-            "cpu",
-            "--out",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-    )
+    result = _run_script("bench.py", "--quick", "--device", "cpu", "--out", str(tmp_path / "out"), cwd=cwd)
     assert list(cwd.iterdir()) == []  # nothing written where the bench was started (sample grids, loss plots)
     tmp_path = tmp_path / "out"
     assert result.returncode == 0, result.stderr[-3000:]
@@ -124,23 +122,10 @@ def test_headroom_measures_each_lever_and_prices_the_grid_at_each_stacking():
 def test_the_gpu_proof_script_writes_its_table_without_snakemake(tmp_path):
     """scripts/gpu_proof.py runs on a device machine that has no Snakemake: here its GAN step, at the demo's
     sizes, on the CPU."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "gpu_proof.py"),
-            "--quick",
-            "--device",
-            "cpu",
-            "--steps",
-            "gans",
-            "--config",
-            str(ROOT / "config" / "config.yaml"),
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = _run_script(
+        "gpu_proof.py",
+        *("--quick", "--device", "cpu", "--steps", "gans", "--config", str(ROOT / "config" / "config.yaml")),
+        *("--out", str(tmp_path)),
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )

@@ -115,20 +115,22 @@ def write_image_files(images: np.ndarray, folder: Path) -> list[Path]:
     return paths
 
 
-def _sync(device: torch.device) -> None:
+def wait_for_device(device: torch.device) -> None:
+    """Wait until the device has run every queued kernel: a timer read before that times the launches only."""
     if device.type == "cuda":
-        torch.cuda.synchronize()
+        torch.cuda.synchronize(device)
 
 
 def _timed(device: torch.device, work: Callable[[], Any]) -> float:
-    _sync(device)
+    wait_for_device(device)
     start = time.perf_counter()
     work()
-    _sync(device)
+    wait_for_device(device)
     return time.perf_counter() - start
 
 
-def _median_timed(device: torch.device, work: Callable[[], Any], repeats: int) -> float:
+def median_seconds(device: torch.device, work: Callable[[], Any], repeats: int) -> float:
+    """The median wall time of `repeats` runs of `work`, each timed between two waits for the device."""
     return float(np.median([_timed(device, work) for _ in range(repeats)]))
 
 
@@ -160,7 +162,7 @@ def classifier_throughput(
         model = (model if bytewise else with_native_dropout(model)).to(device, memory_format=torch.channels_last)
         opt = adam(model.parameters(), 1e-4) if fused else torch.optim.Adam(model.parameters(), 1e-4)
         train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gen, precision=p)  # warm-up
-        seconds[name] = _median_timed(
+        seconds[name] = median_seconds(
             device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=p), repeats
         )
 
@@ -178,7 +180,7 @@ def classifier_throughput(
     naive_classifier_step(
         naive_model, naive_opt, next(iter(loader))[0].to(device), torch.from_numpy(labels[:batch]).to(device)
     )
-    naive = _median_timed(device, naive_epoch, repeats)
+    naive = median_seconds(device, naive_epoch, repeats)
     n = len(images)
     return {
         "batch": batch,
@@ -205,7 +207,7 @@ def compiled_throughput(
     train_one_epoch(
         net, opt, x_all, y_all, batch, gen, precision=precision
     )  # the last, smaller batch compiles once more
-    _sync(device)
+    wait_for_device(device)
     compile_seconds = time.perf_counter() - start
     seconds = _timed(device, lambda: train_one_epoch(net, opt, x_all, y_all, batch, gen, precision=precision))
     return {

@@ -13,15 +13,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from synthfer.bench import wait_for_device
 from synthfer.settings import IdentityGANConfig, StarGANConfig
 from synthfer.train import identity_gan, stargan
 
 GANS = ("stargan", "identity_gan")
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def gan_speed(
@@ -55,14 +51,14 @@ def gan_speed(
     for _ in range(warmup):
         state.iteration += 1
         step()
-    _sync(device)
+    wait_for_device(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
     for _ in range(iterations):
         state.iteration += 1
         step()
-    _sync(device)
+    wait_for_device(device)
     seconds = time.perf_counter() - start
     return {
         "gan": kind,
