@@ -3,6 +3,7 @@
 synthfer predict MODEL IMAGES... [--out CSV]    classify photos with a trained classifier
 synthfer export STORE DIR                        a face store as an ImageFolder tree + faces.csv
 synthfer import-stargan CKPT [--out FILE]        an original StarGAN generator as this workflow's translator
+synthfer stopping RESULTS [--patience N...]      a finished run's early stopping replayed under other settings
 """
 
 from __future__ import annotations
@@ -63,10 +64,27 @@ def _import_stargan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stopping(args: argparse.Namespace) -> int:
+    from synthfer.io import atomic_write_csv
+    from synthfer.stopping import markdown, run_config, what_if
+
+    starts = args.start_from_epoch or [run_config(args.results)["classifier"].get("start_from_epoch", 0)]
+    settings = [(patience, start) for start in starts for patience in args.patience]
+    per_setting, per_arm = what_if(args.results, settings)
+    print(markdown(per_setting, per_arm), end="")
+    if args.out:
+        atomic_write_csv(per_arm.merge(per_setting, on=["patience", "start_from_epoch"]), args.out)
+        print(f"written to {args.out}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="synthfer",
-        description="Use what the synthfer workflow made: classify photos, export face sets, import a StarGAN.",
+        description=(
+            "Use what the synthfer workflow made: classify photos, export face sets, import a StarGAN, "
+            "replay early stopping."
+        ),
     )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -124,6 +142,30 @@ def parser() -> argparse.ArgumentParser:
     )
     stargan.add_argument("--image-size", type=int, default=64, help="the face size it was trained at (default: 64)")
     stargan.set_defaults(run=_import_stargan)
+
+    stopping = commands.add_parser(
+        "stopping",
+        help="a finished run's early stopping replayed under other patience settings",
+        description=(
+            "Replay the early stopping of every classifier run under results/classify/ with other `patience` and "
+            "`start_from_epoch` values, from the validation losses the runs recorded: the epochs and job seconds "
+            "each setting would have saved, the runs whose kept epoch would change, and per arm how much higher "
+            "the kept validation loss would be. Exact for settings that stop no later than the runs did; runs a "
+            "setting would train longer than they were trained are counted as not replayed."
+        ),
+    )
+    stopping.add_argument("results", help="the results/ folder of a finished run (with report/provenance.json)")
+    stopping.add_argument(
+        "--patience", nargs="+", type=int, default=[5, 6, 7, 8], help="patience values (default: %(default)s)"
+    )
+    stopping.add_argument(
+        "--start-from-epoch",
+        nargs="+",
+        type=int,
+        help="start_from_epoch values (default: the run's classifier.start_from_epoch)",
+    )
+    stopping.add_argument("--out", help="also write the per-arm table with each setting's totals as CSV")
+    stopping.set_defaults(run=_stopping)
     return top
 
 
