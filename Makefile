@@ -82,6 +82,7 @@ gpu-proof-wheels: install
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
 		--python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
 		--platform manylinux2014_x86_64 -d .whl $(foreach p,$(GPU_PROOF_WHEELS),$(p)==$(shell grep -i '^$(p)==' constraints.txt | cut -d= -f3))
+	$(BIN)/python -c "from synthfer.provenance import git_commit; print(git_commit())" > .whl/commit
 
 clean:
 	rm -rf results .snakemake

@@ -53,12 +53,19 @@ parser.add_argument("--headroom-batches", nargs="+", type=int, default=[16, 256,
 parser.add_argument("--headroom-stacked", nargs="+", type=int, default=[5, 10, 20], help="models stacked per job")
 parser.add_argument("--quick", action="store_true", help="CI size: the bench's quick settings, 3 GAN iterations")
 parser.add_argument("--out", default="results/gpu_proof", type=Path)
+parser.add_argument(
+    "--commit",
+    help="the commit the code is from, when this tree's git says otherwise (a working tree copied to a GPU node "
+    "keeps the .git it was copied with: `make gpu-proof-wheels` writes the right one to .whl/commit)",
+)
 args = parser.parse_args()
 setup_logging()
 log = logging.getLogger("synthfer")
 reuse_freed_memory()  # as every workflow job does
 device = pick_device(args.device)
 made_by = provenance()
+if args.commit:
+    made_by["commit"], made_by["commit_of_this_tree_git"] = args.commit.strip(), made_by["commit"]
 
 
 def save() -> None:

@@ -125,7 +125,7 @@ def test_the_gpu_proof_script_writes_its_table_without_snakemake(tmp_path):
     result = _run_script(
         "gpu_proof.py",
         *("--quick", "--device", "cpu", "--steps", "gans", "--config", str(ROOT / "config" / "config.yaml")),
-        *("--out", str(tmp_path)),
+        *("--out", str(tmp_path), "--commit", "0123456789abcdef0123"),
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
@@ -134,7 +134,11 @@ def test_the_gpu_proof_script_writes_its_table_without_snakemake(tmp_path):
     assert [row["gan"] for row in proof["gans"]] == ["stargan", "identity_gan"]
     assert all(row["iterations_timed"] == 3 for row in proof["gans"]) and "bench" not in proof
     assert proof["provenance"]["cpu"]["model"] and proof["device"] == "cpu"
+    # the code's commit as given (a tree copied to a GPU node keeps an older .git), the tree's own kept beside it
+    assert proof["provenance"]["commit"] == "0123456789abcdef0123"
+    assert proof["provenance"]["commit_of_this_tree_git"]
     table = (tmp_path / "gpu_proof.md").read_text()
+    assert "at commit `0123456789ab`" in table.splitlines()[0]
     assert "| stargan | 32 | 16 |" in table and "| identity_gan | 32 | 32 |" in table  # config.yaml's sizes
 
 
