@@ -134,6 +134,36 @@ def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
         assert rule in result.stdout, rule
 
 
+def test_jobs_on_the_critical_path_start_first_when_cores_are_short(tmp_path):
+    """The GANs and the real-only classifiers gate the rest; then the classifier jobs with the longest epochs."""
+    result = subprocess.run(
+        [
+            *SNAKEMAKE,
+            *("--workflow-profile", "none", "--directory", str(tmp_path)),
+            *("--configfile", str(ROOT / "config" / "config.yaml"), "--dry-run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    priority: dict[str, int] = {}
+    for job in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout):
+        head = re.match(r"(?:local)?rule (\w+):", job)
+        if head:
+            wildcards = re.search(r"wildcards: (.*)", job)
+            value = re.search(r"priority: (\d+)", job)
+            name = head[1] + (f" {wildcards[1]}" if wildcards else "")
+            priority[name] = int(value[1]) if value else 0
+    assert priority["train_stargan"] == priority["train_identity_gan"] == 100
+    assert priority["train_cyclegan variant=cyclegan, emotion=disgust"] == 100
+    assert priority["train_classifiers_stacked arm=real, k=0"] == 90
+    assert priority["generate_faces translator=stargan, unit=0"] == 80
+    k3, k1, syn = (priority[f"train_classifiers_stacked arm=stargan, k={k}"] for k in ("3", "1", "syn"))
+    assert 80 > k3 > k1 > syn > 0 and priority["train_classifiers_stacked arm=real-steps, k=3"] == k3
+    assert priority["cross_validate_minority mtranslator=none, n=0"] == 0
+
+
 def test_a_config_file_given_on_the_command_line_is_not_merged_into_the_demo(tmp_path):
     """`--configfile config/paper.yaml` from the project folder must not inherit the demo's datasets, selection
     or study 2 (Snakemake would otherwise deep-merge it into the Snakefile's config.yaml)."""

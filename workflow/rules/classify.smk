@@ -21,6 +21,7 @@ if config["experiment"].get("stack_seeds", False):
             "results/logs/train_classifier/{arm}_k{k}_stacked.log",
         benchmark:
             "results/benchmarks/train_classifier/{arm}_k{k}_stacked.tsv"
+        priority: classifier_priority
         conda:
             CONDA_ENV
         threads: 1
@@ -77,6 +78,7 @@ else:
             "results/logs/train_classifier/{arm}_k{k}_seed{seed}.log",
         benchmark:
             "results/benchmarks/train_classifier/{arm}_k{k}_seed{seed}.tsv"
+        priority: classifier_priority
         conda:
             CONDA_ENV
         threads: 1

@@ -21,6 +21,7 @@ rule train_stargan:
         "results/logs/train_stargan.log",
     benchmark:
         "results/benchmarks/train_stargan.tsv"
+    priority: PRIORITY["gan"]
     conda:
         CONDA_ENV
     threads: 1
@@ -48,6 +49,7 @@ rule train_identity_gan:
         "results/logs/train_identity_gan.log",
     benchmark:
         "results/benchmarks/train_identity_gan.tsv"
+    priority: PRIORITY["gan"]
     conda:
         CONDA_ENV
     threads: 1
@@ -97,6 +99,7 @@ rule train_cyclegan:
         "results/logs/train_cyclegan/{variant}_{emotion}.log",
     benchmark:
         "results/benchmarks/train_cyclegan/{variant}_{emotion}.tsv"
+    priority: PRIORITY["gan"]
     conda:
         CONDA_ENV
     threads: 1

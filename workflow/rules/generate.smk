@@ -17,6 +17,7 @@ rule generate_faces:
         "results/logs/generate_faces/{translator}_unit{unit}.log",
     benchmark:
         "results/benchmarks/generate_faces/{translator}_unit{unit}.tsv"
+    priority: PRIORITY["release"]
     conda:
         CONDA_ENV
     threads: 1
@@ -47,6 +48,7 @@ rule select_generated:
         counts="results/selected/{translator}/unit{unit}/counts.csv",
     log:
         "results/logs/select_generated/{translator}_unit{unit}.log",
+    priority: PRIORITY["release"]
     conda:
         CONDA_ENV
     threads: 1
@@ -75,6 +77,7 @@ rule balance_selected:
         counts="results/balanced/{translator}/unit{unit}/counts.csv",
     log:
         "results/logs/balance_selected/{translator}_unit{unit}.log",
+    priority: PRIORITY["release"]
     conda:
         CONDA_ENV
     threads: 1
