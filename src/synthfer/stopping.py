@@ -100,8 +100,8 @@ def what_if(results: str | Path, settings: Sequence[tuple[int, int]]) -> tuple[p
     the mean kept epoch, the mean kept epoch as run, and how much higher the kept validation loss would be (means
     over the seeds replayed, the as-run value subtracted). Job seconds are the run's own (benchmarks), spread
     over epochs in proportion (job start and evaluation included); an (arm, k) without a benchmark counts
-    epochs only. Seeds stacked on a GPU train until the last of them stops, so there the seconds are an upper
-    bound of what a setting saves.
+    epochs only. Seeds stacked on a GPU train until the last of them stops, so there a job's time follows its
+    longest seed, and the seconds are a rough estimate.
     """
     bad = [f"patience {p}" for p, _ in settings if p < 1] + [f"start_from_epoch {s}" for _, s in settings if s < 0]
     if bad:
