@@ -11,7 +11,8 @@ usage: python scripts/gpu_proof.py [--device auto|cpu|cuda] [--config config/pap
    StyleGAN2-style identity GAN), iterations/s over --gan-iterations after 5 warm-up iterations, peak memory,
    and the device-minutes of the config's iterations;
 4. headroom: the classifier (64 px) at batch 16 to 4096, at batch 16 under CUDA graphs, and 5, 10 or 20 models
-   stacked per job: images/s, share of the device's peaks, the paper grid's minutes at each stacking.
+   stacked per job, at batch 16 also in fp32 beside the workflow's precision: images/s, share of the device's
+   peaks, the paper grid's minutes at each stacking.
 Writes gpu_proof.json and gpu_proof.md (the table for the README) under --out, with bench.json, bench.md and
 host_sync.log. Needs no Snakemake: `PYTHONPATH=src python3 scripts/gpu_proof.py` runs where torch, numpy,
 pandas, scikit-learn, pillow, pyyaml and jsonschema are installed (pytest too, for host_sync). About 5 minutes
@@ -36,7 +37,7 @@ from synthfer.headroom import headroom
 from synthfer.io import atomic_write_json, atomic_write_text
 from synthfer.logs import setup_logging
 from synthfer.provenance import provenance
-from synthfer.runtime import pick_device
+from synthfer.runtime import pick_device, resolve_precision
 from synthfer.seam import reuse_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,7 +156,18 @@ if "headroom" in args.steps:
     log.info("4/4 headroom: batch sizes, CUDA graphs, more stacked models")
     n_images = 256 if args.quick else 4096
     batches = [b for b in args.headroom_batches if b <= n_images]
-    room = headroom(64, n_images, tuple(batches), tuple(args.headroom_stacked), device, graphs=device.type == "cuda")
+    # the workflow's precision (bf16 where the device has bf16 units) and fp32: at batch 16 the casts may cost more
+    # launches than bf16 saves
+    precisions = tuple(dict.fromkeys((resolve_precision("auto", device), "fp32")))
+    room = headroom(
+        64,
+        n_images,
+        tuple(batches),
+        tuple(args.headroom_stacked),
+        device,
+        graphs=device.type == "cuda",
+        precisions=precisions,
+    )
     flops = classifier_flops_per_image(64)
     peaks = measured_peaks(device, 8192 if device.type == "cuda" else 2048)
     result["headroom"] = {**room, "peaks": peaks, "train_flops_per_image": flops}
@@ -165,10 +177,20 @@ if "headroom" in args.steps:
         f"| setting | images/s | TFLOP/s | share of the measured {peaks['dtype']} matmul peak | of the conv peak |",
         "|---|---|---|---|---|",
     ]
-    rows = [(f"batch {b}", rate) for b, rate in room["images_per_s_by_batch"].items()]
+    first = room["precision"]
+    rows = [(f"batch {b}, {first}", rate) for b, rate in room["images_per_s_by_batch"].items()]
+    rows += [(f"batch 16, {p}", r) for p, r in room["batch16_images_per_s_by_precision"].items() if p != first]
     if room["cuda_graphs_batch16_images_per_s"] is not None:
-        rows.append(("batch 16, CUDA graphs (torch.compile reduce-overhead)", room["cuda_graphs_batch16_images_per_s"]))
-    rows += [(f"{s['models']} models stacked, batch 16 each", s["images_per_s"]) for s in room["stacked_batch16"]]
+        rows.append(
+            (
+                f"batch 16, {first}, CUDA graphs (torch.compile reduce-overhead)",
+                room["cuda_graphs_batch16_images_per_s"],
+            )
+        )
+    rows += [
+        (f"{s['models']} models stacked, batch 16 each, {s['precision']}", s["images_per_s"])
+        for s in room["stacked_batch16"]
+    ]
     for name, rate in rows:
         achieved = rate * flops
         lines.append(
@@ -180,7 +202,9 @@ if "headroom" in args.steps:
     lines += [
         "",
         "Paper classifier grid at the stacked rates (device-minutes, every run to its maximum epochs): "
-        + ", ".join(f"{s['models']} models: {s['paper_grid_minutes']:.1f}" for s in room["stacked_batch16"])
+        + ", ".join(
+            f"{s['models']} models in {s['precision']}: {s['paper_grid_minutes']:.1f}" for s in room["stacked_batch16"]
+        )
         + ".",
         "",
     ]

@@ -106,17 +106,33 @@ def test_gan_speed_times_the_workflows_gan_steps_and_prices_the_configured_itera
         gan_speed("cyclegan", star, 1, cpu)
 
 
-def test_headroom_measures_each_lever_and_prices_the_grid_at_each_stacking():
+def test_headroom_measures_each_lever_and_prices_the_grid_at_each_stacking(monkeypatch):
+    from synthfer import bench
+    from synthfer import headroom as headroom_module
     from synthfer.bench import BenchSettings, paper_grid_minutes
     from synthfer.headroom import headroom
 
-    room = headroom(32, 48, (16, 48), (2,), torch.device("cpu"), graphs=False)
+    trained_in: set[tuple[str, str]] = set()  # (loop, precision): each precision must reach the training loops
+
+    def watch(name, loop):
+        def run(*args, precision="auto", **kwargs):
+            trained_in.add((name, precision))
+            return loop(*args, precision=precision, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(headroom_module, "train_one_epoch", watch("one", headroom_module.train_one_epoch))
+    monkeypatch.setattr(bench, "train_stacked_epoch", watch("stacked", bench.train_stacked_epoch))
+    room = headroom(32, 48, (16, 48), (2,), torch.device("cpu"), graphs=False, precisions=("bf16", "fp32"))
     assert set(room["images_per_s_by_batch"]) == {16, 48} and all(r > 0 for r in room["images_per_s_by_batch"].values())
+    assert set(room["batch16_images_per_s_by_precision"]) == {"bf16", "fp32"} and room["precision"] == "bf16"
     assert room["cuda_graphs_batch16_images_per_s"] is None and room["cuda_graphs_error"] is None  # not asked for
-    (stack,) = room["stacked_batch16"]
-    assert stack["models"] == 2 and stack["images_per_s"] > 0
-    expected = paper_grid_minutes(BenchSettings(), stack["images_per_s"], stack["images_per_s"])["stacked_minutes"]
-    assert stack["paper_grid_minutes"] == pytest.approx(expected)
+    assert [(s["models"], s["precision"]) for s in room["stacked_batch16"]] == [(2, "bf16"), (2, "fp32")]
+    assert trained_in == {("one", "bf16"), ("one", "fp32"), ("stacked", "bf16"), ("stacked", "fp32")}
+    for stack in room["stacked_batch16"]:
+        assert stack["images_per_s"] > 0
+        expected = paper_grid_minutes(BenchSettings(), stack["images_per_s"], stack["images_per_s"])["stacked_minutes"]
+        assert stack["paper_grid_minutes"] == pytest.approx(expected)
 
 
 def test_the_gpu_proof_script_writes_its_table_without_snakemake(tmp_path):

@@ -220,21 +220,21 @@ def compiled_throughput(
 
 
 def stacked_throughput(
-    images: np.ndarray, labels: np.ndarray, batch: int, n_seeds: int, device: torch.device
+    images: np.ndarray, labels: np.ndarray, batch: int, n_seeds: int, device: torch.device, precision: str = "auto"
 ) -> dict[str, float]:
     """Images per second summed over models: n_seeds CNNs trained as one stacked model vs one CNN alone
-    (both our path, batch `batch` per model)."""
+    (both our path, batch `batch` per model, under `precision`)."""
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
     y_all = torch.from_numpy(labels).to(device)
     gens = [seed_everything(s, device) for s in range(n_seeds)]
     stack = StackedModels([PaperCNN(images.shape[-1]).to(device) for _ in range(n_seeds)])
     opt = adam(stack.params.values(), 1e-4)
-    train_stacked_epoch(stack, opt, x_all[:batch], y_all[:batch], batch, gens)  # warm-up
-    stacked = _timed(device, lambda: train_stacked_epoch(stack, opt, x_all, y_all, batch, gens))
+    train_stacked_epoch(stack, opt, x_all[:batch], y_all[:batch], batch, gens, precision=precision)  # warm-up
+    stacked = _timed(device, lambda: train_stacked_epoch(stack, opt, x_all, y_all, batch, gens, precision=precision))
     model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
     opt = adam(model.parameters(), 1e-4)
-    train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gens[0])
-    single = _timed(device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gens[0]))
+    train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gens[0], precision=precision)
+    single = _timed(device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gens[0], precision=precision))
     n = len(images)
     return {
         "batch": batch,
