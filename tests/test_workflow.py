@@ -313,6 +313,22 @@ def test_study_2_cross_validates_with_and_without_translated_minority_faces(tiny
     assert "## Study 2: disgust faces translated from neutral" in (tiny_run / "results/report/summary.md").read_text()
 
 
+def test_a_finished_runs_early_stopping_replays_from_what_the_workflow_wrote(tiny_run, capsys):
+    """`synthfer stopping` reads the histories, provenance and benchmarks a real run writes, and replaying the
+    run's own settings reproduces every run's stop (else it refuses)."""
+    from synthfer.cli import main
+    from synthfer.stopping import what_if
+
+    per_setting, per_arm = what_if(tiny_run / "results", [(2, 0), (1, 0)])
+    runs = len(list((tiny_run / "results" / "classify").glob("*/k*/seed*/history.csv")))
+    as_run = per_setting.set_index("patience").loc[2]
+    assert as_run["runs"] == as_run["replayed"] == runs > 0
+    assert as_run["epochs_share"] == 1 and as_run["kept_epoch_changed"] == 0 and as_run["seconds_saved"] == 0
+    assert (per_arm.loc[per_arm["patience"] == 1, "val_loss_increase"] >= 0).all()
+    assert main(["stopping", str(tiny_run / "results"), "--patience", "1"]) == 0
+    assert f"| 1 | 0 | {runs} of {runs} |" in capsys.readouterr().out
+
+
 def test_every_translator_translates_the_same_identities(tiny_run):
     units = {t: pd.read_csv(tiny_run / f"results/generated/{t}/unit0/faces.csv") for t in TRANSLATORS}
     assert units["stargan"][["subject", "emotion", "split"]].equals(units["ecyclegan"][["subject", "emotion", "split"]])
