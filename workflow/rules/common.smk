@@ -55,7 +55,7 @@ def classifier_priority(wc):
     """Real only (k = 0) before the others, then by k, largest first; synthetic only (one unit) last."""
     if wc.k == "0":
         return PRIORITY["real_only"]
-    return 10 + int(wc.k) if wc.k.isdigit() else 5
+    return min(10 + int(wc.k), PRIORITY["release"] - 1) if wc.k.isdigit() else 5
 
 
 DATASETS = list(config["datasets"])
