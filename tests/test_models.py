@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from helpers.bar_faces import bar_faces
 
 from synthfer.labels import DOMAINS, EMOTIONS
 from synthfer.models.classifier import PaperCNN
@@ -61,19 +62,9 @@ def test_identity_gan_shapes():
         IdentityGenerator(48)
 
 
-def _separable(n: int = 240, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Each class is a bright bar at its own height: learnable in a few epochs."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, len(EMOTIONS), n)
-    x = rng.integers(0, 60, (n, size, size)).astype(np.uint8)
-    for i, label in enumerate(y):
-        x[i, 4 + 4 * label : 7 + 4 * label, 4:-4] = 230
-    return x, y
-
-
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_classifier_training_learns_and_keeps_the_best_epoch(precision):
-    x, y = _separable()
+    x, y = bar_faces()
     cfg = ClassifierConfig(image_size=32, max_epochs=8, patience=3, batch_size=16, lr=1e-3, precision=precision)
     model, history = train_classifier(x[:200], y[:200], x[200:], y[200:], cfg, seed=0, device=torch.device("cpu"))
     assert set(history["precision"]) == {precision}
@@ -89,7 +80,7 @@ def test_classifier_training_learns_and_keeps_the_best_epoch(precision):
 def test_the_fused_adam_makes_the_default_adams_updates():
     """`adam` changes how the update is computed (one kernel), not what it is: same lr, betas and epsilon as the
     paper's Adam, so after several steps the weights agree to rounding."""
-    x, y = _separable(n=64)
+    x, y = bar_faces(n=64)
     models = [PaperCNN(32), PaperCNN(32)]
     models[1].load_state_dict(models[0].state_dict())
     initial = [p.detach().clone() for p in models[0].parameters()]
@@ -112,7 +103,7 @@ def test_relu_after_pool_trains_bit_identically_to_the_papers_order(precision):
     the same logits, gradients and weights, bit for bit, dropout included, blank faces (all-tie windows) too."""
     from synthfer.runtime import autocast
 
-    x, y = _separable(n=48)
+    x, y = bar_faces(n=48)
     x[:8] = 0  # blank faces: every window of the first conv's output ties
     images = (torch.from_numpy(x).unsqueeze(1).float() / 255).contiguous(memory_format=torch.channels_last)
     ours, papers = PaperCNN(32), PaperCNN(32, relu_after_pool=False)
@@ -143,7 +134,7 @@ def test_relu_after_pool_trains_bit_identically_to_the_papers_order(precision):
 def test_predictions_do_not_depend_on_the_layout_or_the_batch_the_model_comes_in():
     """predict_proba puts the model in channels_last (the fast layout on a CPU): a model loaded in the default
     layout predicts what the same weights predict in channels_last, whatever the batch size."""
-    x, _ = _separable(n=70)
+    x, _ = bar_faces(n=70)
     model = PaperCNN(32).eval()
     reference = torch.softmax(model(torch.from_numpy(x).unsqueeze(1).float() / 255), 1).detach().numpy()
     for batch in (256, 16):
@@ -170,7 +161,7 @@ def test_early_stopping_counts_patience_only_after_start_from_epoch():
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_classifier_training_is_reproducible(precision):
-    x, y = _separable(n=96)
+    x, y = bar_faces(n=96)
     cfg = ClassifierConfig(image_size=32, max_epochs=2, patience=2, batch_size=16, lr=1e-3, precision=precision)
     runs = [
         train_classifier(x[:80], y[:80], x[80:], y[80:], cfg, seed=5, device=torch.device("cpu"))[1] for _ in range(2)
@@ -193,7 +184,7 @@ def test_the_classifier_trains_in_the_precision_it_is_given(precision, monkeypat
         return model
 
     monkeypatch.setattr(ClassifierConfig, "build", build_and_watch)
-    x, y = _separable(n=48)
+    x, y = bar_faces(n=48)
     cfg = ClassifierConfig(image_size=32, max_epochs=1, patience=1, batch_size=16, precision=precision)
     train_classifier(x[:32], y[:32], x[32:], y[32:], cfg, seed=0, device=torch.device("cpu"))
     assert seen == {torch.bfloat16 if precision == "bf16" else torch.float32}
@@ -219,7 +210,7 @@ def test_auto_precision_is_bf16_only_where_the_device_has_bf16_units(monkeypatch
 def test_a_compiled_classifier_computes_what_the_eager_one_does_and_the_trial_step_leaves_no_trace():
     from synthfer.train.classifier import compiled_or_eager
 
-    x, y = _separable(n=16)
+    x, y = bar_faces(n=16)
     xb, yb = torch.from_numpy(x).unsqueeze(1).float() / 255, torch.from_numpy(y)
     torch.manual_seed(0)
     model = PaperCNN(32)
@@ -248,7 +239,7 @@ def test_a_compiler_failure_falls_back_to_eager_training(monkeypatch, caplog):
     monkeypatch.setattr(
         classifier, "compiled_or_eager", functools.partial(classifier.compiled_or_eager, backend=broken_backend)
     )
-    x, y = _separable()
+    x, y = bar_faces()
     cfg = ClassifierConfig(
         image_size=32, max_epochs=3, patience=3, batch_size=16, lr=1e-3, compile=True, precision="fp32"
     )
@@ -270,7 +261,7 @@ def test_classifier_training_runs_compiled(monkeypatch):
     monkeypatch.setattr(
         classifier, "compiled_or_eager", functools.partial(classifier.compiled_or_eager, backend="aot_eager")
     )
-    x, y = _separable()
+    x, y = bar_faces()
     cfg = ClassifierConfig(
         image_size=32, max_epochs=4, patience=4, batch_size=16, lr=1e-3, compile=True, precision="fp32"
     )

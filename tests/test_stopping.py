@@ -10,29 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers.bar_faces import bar_faces
 
 from synthfer.cli import main
-from synthfer.labels import EMOTIONS
 from synthfer.stopping import Stop, replay, what_if
 from synthfer.train.classifier import ClassifierConfig, train_classifier
-
-
-def _noisy_bars(n: int = 160, size: int = 32, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """A bar at each class's height, a third of the labels wrong: learnable, with a validation loss that wobbles."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, len(EMOTIONS), n)
-    x = rng.integers(0, 90, (n, size, size)).astype(np.uint8)
-    for i, label in enumerate(y):
-        x[i, 4 + 4 * label : 7 + 4 * label, 4:-4] = 200
-    flip = rng.random(n) < 0.33
-    y[flip] = rng.integers(0, len(EMOTIONS), flip.sum())
-    return x, y
 
 
 def test_a_replayed_shorter_patience_is_the_run_that_patience_trains():
     """The claim the tool rests on: training with a shorter patience sees the same validation losses up to its
     stop, so replaying the longer run's losses gives its stop and kept epoch exactly."""
-    x, y = _noisy_bars()
+    x, y = bar_faces(160, seed=1, ground=90, bar=200, wrong_labels=0.33)  # a wobbling validation loss
     runs = {}
     for patience in (2, 8):
         cfg = ClassifierConfig(
