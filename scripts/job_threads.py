@@ -53,13 +53,13 @@ def training_step(model: str) -> Callable[[], None]:
     labels = torch.randint(0, 6, (len(faces),), generator=torch.Generator().manual_seed(0))
     if model == "classifier":
         from synthfer.models.classifier import PaperCNN
-        from synthfer.train.classifier import adam, train_one_epoch
+        from synthfer.train.classifier import ClassifierStep, adam, train_one_epoch
 
         cfg = ClassifierConfig(**{k: v for k, v in config["classifier"].items() if k != "per_ratio"})
         net = PaperCNN(size).to(memory_format=torch.channels_last)
-        opt, gen = adam(net.parameters(), cfg.lr), torch.Generator().manual_seed(0)
+        step, gen = ClassifierStep(net, adam(net.parameters(), cfg.lr), cfg.precision), torch.Generator().manual_seed(0)
         batch = cfg.batch_size
-        return lambda: train_one_epoch(net, opt, faces[:batch], labels[:batch], batch, gen, precision=cfg.precision)
+        return lambda: train_one_epoch(step, faces[:batch], labels[:batch], batch, gen)
     if model == "cyclegan":
         from synthfer.train.cyclegan import _batch, cyclegan_state, cyclegan_step
 

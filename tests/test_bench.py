@@ -90,20 +90,22 @@ def test_quick_bench_writes_a_well_formed_report(tmp_path):
 
 def test_gan_speed_times_the_workflows_gan_steps_and_prices_the_configured_iterations():
     from synthfer.gan_speed import gan_speed
-    from synthfer.settings import IdentityGANConfig, StarGANConfig
+    from synthfer.settings import CycleGANConfig, IdentityGANConfig, StarGANConfig
 
     cpu = torch.device("cpu")
     star = StarGANConfig(image_size=32, conv_dim=8, d_conv_dim=8, g_repeat=1, d_repeat=4, iterations=600, batch_size=4)
     ident = IdentityGANConfig(
         image_size=32, architecture="stylegan", z_dim=16, w_dim=16, width=8, batch_size=4, iterations=900
     )
-    for kind, cfg in (("stargan", star), ("identity_gan", ident)):
-        row = gan_speed(kind, cfg, 2, cpu, warmup=1, n_faces=16)
+    cycle = CycleGANConfig(image_size=32, ngf=8, ndf=8, blocks=1, batch_size=4, iterations=300, pool_size=4)
+    for kind, cfg in (("stargan", star), ("cyclegan", cycle), ("identity_gan", ident)):
+        row = gan_speed(kind, cfg, 2, cpu, warmup=1)
         assert row["gan"] == kind and row["iterations_timed"] == 2 and row["batch_size"] == 4
         assert row["iterations_per_s"] > 0 and row["peak_memory_gib"] is None  # torch counts no CPU peak
         assert row["configured_minutes"] == pytest.approx(cfg.iterations / row["iterations_per_s"] / 60)
+        assert not row["captured"] and "cpu" in row["eager_reason"]  # CUDA graphs only on a GPU
     with pytest.raises(ValueError, match="identity_gan"):
-        gan_speed("cyclegan", star, 1, cpu)
+        gan_speed("stylegan3", star, 1, cpu)
 
 
 def test_headroom_measures_each_lever_and_prices_the_grid_at_each_stacking(monkeypatch):
@@ -115,9 +117,9 @@ def test_headroom_measures_each_lever_and_prices_the_grid_at_each_stacking(monke
     trained_in: set[tuple[str, str]] = set()  # (loop, precision): each precision must reach the training loops
 
     def watch(name, loop):
-        def run(*args, precision="auto", **kwargs):
-            trained_in.add((name, precision))
-            return loop(*args, precision=precision, **kwargs)
+        def run(step, *args, **kwargs):  # the precision travels with the step
+            trained_in.add((name, step.precision))
+            return loop(step, *args, **kwargs)
 
         return run
 

@@ -26,9 +26,9 @@ import synthfer.train.identity_gan as identity_gan
 import synthfer.train.stargan as stargan
 from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import seed_everything
-from synthfer.train.classifier import train_one_epoch
+from synthfer.train.classifier import ClassifierStep, train_one_epoch
 from synthfer.train.ema import EMA
-from synthfer.train.stacked import StackedModels, train_stacked_epoch
+from synthfer.train.stacked import StackedModels, StackedStep, train_stacked_epoch
 
 SRC = str(Path(__file__).resolve().parents[1] / "src" / "synthfer")
 TORCH_WRAPPERS = ("torch/_dynamo/", "torch/_compile.py", "torch/utils/_python_dispatch.py")
@@ -194,7 +194,9 @@ def test_classifier_epochs_read_nothing_back():
     model = PaperCNN(32)
     opt = torch.optim.Adam(model.parameters())
     with HostReads() as reads:
-        running, correct = train_one_epoch(model, opt, x, y, 4, seed_everything(0), augment=True, precision="fp32")
+        running, correct = train_one_epoch(
+            ClassifierStep(model, opt, "fp32"), x, y, 4, seed_everything(0), augment=True
+        )
     assert reads.reads == []
     assert running.item() > 0 and 0 <= correct.item() <= len(faces)
 
@@ -202,7 +204,7 @@ def test_classifier_epochs_read_nothing_back():
     opt = torch.optim.Adam(list(stack.params.values()))
     with HostReads() as reads:
         running, correct = train_stacked_epoch(
-            stack, opt, x, y, 4, [seed_everything(s) for s in range(2)], augment=True, precision="fp32"
+            StackedStep(stack, opt, "fp32"), x, y, 4, [seed_everything(s) for s in range(2)], augment=True
         )
     assert reads.reads == []
     assert running.shape == (2,) and bool((running > 0).all())

@@ -30,8 +30,8 @@ from synthfer.models.classifier import PaperCNN
 from synthfer.models.dropout import with_native_dropout
 from synthfer.runtime import cpu_has_native_bf16, resolve_precision, seed_everything
 from synthfer.tensors import to_unit
-from synthfer.train.classifier import adam, compiled_or_eager, train_one_epoch
-from synthfer.train.stacked import StackedModels, train_stacked_epoch
+from synthfer.train.classifier import ClassifierStep, adam, compiled_or_eager, train_one_epoch
+from synthfer.train.stacked import StackedModels, StackedStep, train_stacked_epoch
 from synthfer.train.stargan import StarGANConfig, draw_batch, stargan_state, stargan_step
 
 
@@ -160,11 +160,10 @@ def classifier_throughput(
         gen = seed_everything(0, device)
         model = PaperCNN(images.shape[-1], relu_after_pool=relu_after_pool)
         model = (model if bytewise else with_native_dropout(model)).to(device, memory_format=torch.channels_last)
-        opt = adam(model.parameters(), 1e-4) if fused else torch.optim.Adam(model.parameters(), 1e-4)
-        train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gen, precision=p)  # warm-up
-        seconds[name] = median_seconds(
-            device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=p), repeats
-        )
+        opt = adam(model.parameters(), 1e-4, device) if fused else torch.optim.Adam(model.parameters(), 1e-4)
+        step = ClassifierStep(model, opt, p)
+        train_one_epoch(step, x_all[:batch], y_all[:batch], batch, gen)  # warm-up
+        seconds[name] = median_seconds(device, lambda: train_one_epoch(step, x_all, y_all, batch, gen), repeats)
 
     seed_everything(0)
     # the network as the authors' code runs it: torch's own dropout, ReLU before each pool
@@ -204,12 +203,11 @@ def compiled_throughput(
     opt = adam(model.parameters(), 1e-4)
     start = time.perf_counter()
     net = compiled_or_eager(model, to_unit(x_all[:batch]), y_all[:batch], precision, backend)
-    train_one_epoch(
-        net, opt, x_all, y_all, batch, gen, precision=precision
-    )  # the last, smaller batch compiles once more
+    step = ClassifierStep(net, opt, precision)
+    train_one_epoch(step, x_all, y_all, batch, gen)  # the last, smaller batch compiles once more
     wait_for_device(device)
     compile_seconds = time.perf_counter() - start
-    seconds = _timed(device, lambda: train_one_epoch(net, opt, x_all, y_all, batch, gen, precision=precision))
+    seconds = _timed(device, lambda: train_one_epoch(step, x_all, y_all, batch, gen))
     return {
         "batch": batch,
         "precision": precision,
@@ -220,21 +218,29 @@ def compiled_throughput(
 
 
 def stacked_throughput(
-    images: np.ndarray, labels: np.ndarray, batch: int, n_seeds: int, device: torch.device, precision: str = "auto"
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch: int,
+    n_seeds: int,
+    device: torch.device,
+    precision: str = "auto",
+    capture: bool = True,
 ) -> dict[str, float]:
     """Images per second summed over models: n_seeds CNNs trained as one stacked model vs one CNN alone
-    (both our path, batch `batch` per model, under `precision`)."""
+    (both our path, batch `batch` per model, under `precision`; steps captured as CUDA graphs on a GPU unless
+    `capture` is False)."""
+    where = device if capture else None
     x_all = torch.from_numpy(images).unsqueeze(1).to(device)
     y_all = torch.from_numpy(labels).to(device)
     gens = [seed_everything(s, device) for s in range(n_seeds)]
     stack = StackedModels([PaperCNN(images.shape[-1]).to(device) for _ in range(n_seeds)])
-    opt = adam(stack.params.values(), 1e-4)
-    train_stacked_epoch(stack, opt, x_all[:batch], y_all[:batch], batch, gens, precision=precision)  # warm-up
-    stacked = _timed(device, lambda: train_stacked_epoch(stack, opt, x_all, y_all, batch, gens, precision=precision))
+    stacked_step = StackedStep(stack, adam(stack.params.values(), 1e-4, where), precision)
+    train_stacked_epoch(stacked_step, x_all[:batch], y_all[:batch], batch, gens)  # warm-up
+    stacked = _timed(device, lambda: train_stacked_epoch(stacked_step, x_all, y_all, batch, gens))
     model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
-    opt = adam(model.parameters(), 1e-4)
-    train_one_epoch(model, opt, x_all[:batch], y_all[:batch], batch, gens[0], precision=precision)
-    single = _timed(device, lambda: train_one_epoch(model, opt, x_all, y_all, batch, gens[0], precision=precision))
+    step = ClassifierStep(model, adam(model.parameters(), 1e-4, where), precision)
+    train_one_epoch(step, x_all[:batch], y_all[:batch], batch, gens[0])
+    single = _timed(device, lambda: train_one_epoch(step, x_all, y_all, batch, gens[0]))
     n = len(images)
     return {
         "batch": batch,
@@ -260,11 +266,11 @@ def classifier_in_this_process(image_size: int, batch: int, n_images: int, epoch
     y_all = torch.from_numpy(rng.integers(0, 6, n_images))
     gen = seed_everything(0, torch.device("cpu"))
     model = PaperCNN(image_size).to(memory_format=torch.channels_last)
-    opt = adam(model.parameters(), 1e-4)
-    train_one_epoch(model, opt, x_all, y_all, batch, gen)  # warm-up
+    step = ClassifierStep(model, adam(model.parameters(), 1e-4))
+    train_one_epoch(step, x_all, y_all, batch, gen)  # warm-up
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     seconds = _timed(
-        torch.device("cpu"), lambda: [train_one_epoch(model, opt, x_all, y_all, batch, gen) for _ in range(epochs)]
+        torch.device("cpu"), lambda: [train_one_epoch(step, x_all, y_all, batch, gen) for _ in range(epochs)]
     )
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     steps = epochs * -(-n_images // batch)
@@ -328,6 +334,8 @@ def stargan_iterations_per_s(
     results = {}
     for mode in ("ours", "naive"):
         state = stargan_state(cfg, device)
+        if mode == "naive":
+            state.graphs.off("the naive reference steps eagerly, as the original code does")
         x_all = torch.from_numpy(images).unsqueeze(1).to(device)
         y_all = torch.from_numpy(domains).to(device)
         progress = Progress("bench", cfg.iterations + 1, every_s=3600)  # + 1: the warm-up iteration
@@ -401,10 +409,10 @@ def scaling(
         idx = np.arange(n) % len(images)
         gen = seed_everything(0, device)
         model = PaperCNN(images.shape[-1]).to(device, memory_format=torch.channels_last)
-        opt = adam(model.parameters(), 1e-4)
+        step = ClassifierStep(model, adam(model.parameters(), 1e-4, device))
         x_all = torch.from_numpy(images[idx]).unsqueeze(1).to(device)
         y_all = torch.from_numpy(labels[idx]).to(device)
-        seconds = _timed(device, lambda: train_one_epoch(model, opt, x_all, y_all, 16, gen))
+        seconds = _timed(device, lambda: train_one_epoch(step, x_all, y_all, 16, gen))
         rows.append({"k": k, "images": n, "seconds": seconds, "seconds_per_1000_images": 1000 * seconds / n})
     return rows
 

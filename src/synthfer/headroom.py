@@ -20,23 +20,15 @@ import torch
 from synthfer.bench import BenchSettings, median_seconds, paper_grid_minutes, stacked_throughput
 from synthfer.models.classifier import PaperCNN
 from synthfer.runtime import seed_everything
-from synthfer.train.classifier import adam, train_one_epoch
+from synthfer.train.classifier import ClassifierStep, adam, train_one_epoch
 
 
 def _epoch_images_per_s(
-    net: torch.nn.Module,
-    opt: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    batch: int,
-    gen: torch.Generator,
-    precision: str = "auto",
+    step: ClassifierStep, x: torch.Tensor, y: torch.Tensor, batch: int, gen: torch.Generator
 ) -> float:
-    """The median of 3 epochs after one warm-up epoch (which also compiles, for a compiled net)."""
-    train_one_epoch(net, opt, x, y, batch, gen, precision=precision)
-    return len(x) / median_seconds(
-        x.device, lambda: train_one_epoch(net, opt, x, y, batch, gen, precision=precision), 3
-    )
+    """The median of 3 epochs after one warm-up epoch (which also compiles or captures)."""
+    train_one_epoch(step, x, y, batch, gen)
+    return len(x) / median_seconds(x.device, lambda: train_one_epoch(step, x, y, batch, gen), 3)
 
 
 def headroom(
@@ -59,28 +51,31 @@ def headroom(
 
     first = precisions[0]
 
-    def fresh() -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.Generator]:
+    def fresh(capture: bool = False) -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.Generator]:
         gen = seed_everything(0, device)
         model = PaperCNN(image_size).to(device, memory_format=torch.channels_last)
-        return model, adam(model.parameters(), 1e-4), gen
+        return model, adam(model.parameters(), 1e-4, device if capture else None), gen
 
     by_batch = {}
     for batch in batches:
         model, opt, gen = fresh()
-        by_batch[batch] = _epoch_images_per_s(model, opt, x, y, batch, gen, first)
+        by_batch[batch] = _epoch_images_per_s(ClassifierStep(model, opt, first), x, y, batch, gen)
     batch16_by_precision = {}
     for precision in precisions:
         if precision == first and 16 in by_batch:
             batch16_by_precision[precision] = by_batch[16]
             continue
         model, opt, gen = fresh()
-        batch16_by_precision[precision] = _epoch_images_per_s(model, opt, x, y, 16, gen, precision)
-    graphed, graphs_error, graphs_seconds = None, None, 0.0
+        batch16_by_precision[precision] = _epoch_images_per_s(ClassifierStep(model, opt, precision), x, y, 16, gen)
+    graphed, graphs_error, graphs_seconds, captured = None, None, 0.0, None
     if graphs:
+        model, opt, gen = fresh(capture=True)
+        captured = _epoch_images_per_s(ClassifierStep(model, opt, first), x, y, 16, gen)
         model, opt, gen = fresh()
         start = time.perf_counter()
         try:
-            graphed = _epoch_images_per_s(torch.compile(model, mode="reduce-overhead"), opt, x, y, 16, gen, first)
+            compiled = torch.compile(model, mode="reduce-overhead")
+            graphed = _epoch_images_per_s(ClassifierStep(compiled, opt, first), x, y, 16, gen)
         except Exception as error:  # noqa: BLE001 - a compiler failure is a finding, not a crash of the proof
             graphs_error = f"{type(error).__name__}: {str(error).strip()[:300]}"
         graphs_seconds = time.perf_counter() - start
@@ -105,6 +100,7 @@ def headroom(
         "images_per_s_by_batch": by_batch,
         "batch16_images_per_s_by_precision": batch16_by_precision,
         "cuda_graphs_batch16_images_per_s": graphed,
+        "captured_step_batch16_images_per_s": captured,
         "cuda_graphs_seconds_with_compiling": graphs_seconds,
         "cuda_graphs_error": graphs_error,
         "stacked_batch16": stacks,

@@ -85,19 +85,19 @@ def ours_classifier(images_dir: Path, batch: int, epochs: int) -> dict[str, floa
 
     from synthfer.models.classifier import PaperCNN
     from synthfer.runtime import resolve_precision, seed_everything
-    from synthfer.train.classifier import adam, train_one_epoch
+    from synthfer.train.classifier import ClassifierStep, adam, train_one_epoch
 
     images, labels = read_face_folders(images_dir, list(EMOTIONS))
     device = torch.device("cpu")
     gen = seed_everything(0, device)
     x_all, y_all = torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels)
     model = PaperCNN(images.shape[-1]).to(memory_format=torch.channels_last)
-    opt = adam(model.parameters(), 1e-4)
     precision = resolve_precision("auto", device)
-    train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=precision)  # warm-up, as Keras gets one
+    step = ClassifierStep(model, adam(model.parameters(), 1e-4), precision)
+    train_one_epoch(step, x_all, y_all, batch, gen)  # warm-up, as Keras gets one
     start = time.perf_counter()
     for _ in range(epochs):
-        train_one_epoch(model, opt, x_all, y_all, batch, gen, precision=precision)
+        train_one_epoch(step, x_all, y_all, batch, gen)
     seconds = time.perf_counter() - start
     return {"images_per_s": len(images) * epochs / seconds, "seconds": seconds, "precision": precision}
 

@@ -68,5 +68,8 @@ def autocast(device: torch.device, precision: str | None = None) -> contextlib.A
     if precision is None:
         precision = "auto" if device.type == "cuda" else "fp32"
     if resolve_precision(precision, device) == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+        # inside a CUDA-graph capture, casts are not cached across uses: a cached cast would be a tensor of the
+        # capture that outlives it (PyTorch's CUDA-graph notes)
+        capturing = device.type == "cuda" and torch.cuda.is_initialized() and torch.cuda.is_current_stream_capturing()
+        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=not capturing)
     return contextlib.nullcontext()

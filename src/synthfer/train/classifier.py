@@ -26,6 +26,7 @@ from synthfer.models import classifier as networks  # noqa: F401 - the networks 
 from synthfer.runtime import autocast, resolve_precision, seed_everything
 from synthfer.settings import CLASSIFIER_ARCHITECTURES, PRECISIONS, ClassifierConfig  # noqa: F401 - re-exported
 from synthfer.tensors import to_unit
+from synthfer.train.graphs import StepGraphs, eager_reason
 
 log = logging.getLogger("synthfer")
 
@@ -68,12 +69,43 @@ class EarlyStopping:
         return self.waited >= self.patience
 
 
-def adam(params: Iterable[torch.Tensor], lr: float) -> torch.optim.Adam:
+def adam(params: Iterable[torch.Tensor], lr: float, device: torch.device | None = None) -> torch.optim.Adam:
     """Adam with the paper's settings, its update run as one fused kernel over all parameters: the default
     per-parameter loop was 19% of a training step of the paper CNN on one CPU core; fused, the whole step is ~1.2x
     faster (`make bench` times both side by side). Fused is also the faster path on CUDA. Its rounding differs from the
-    loop's, so weights are not bit-identical to a run with the default Adam."""
-    return torch.optim.Adam(params, lr=lr, fused=True)
+    loop's, so weights are not bit-identical to a run with the default Adam. On a device whose steps are captured
+    (`device`, synthfer.train.graphs) it is also capturable: the same update, its step count kept on the device."""
+    return torch.optim.Adam(params, lr=lr, fused=True, capturable=device is not None and eager_reason(device) is None)
+
+
+class ClassifierStep:
+    """One optimiser step of a classifier on a batch (x, y), captured as a CUDA graph per batch shape on a GPU
+    (synthfer.train.graphs), eager elsewhere. Returns (the batch's mean loss, its logits), as device tensors."""
+
+    def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer, precision: str = "auto") -> None:
+        self.model, self.opt, self.precision = model, opt, precision
+        device = next(model.parameters()).device
+        self.graphs = StepGraphs(device, "classifier step") if _capturable(opt, device) else None
+
+    def _update(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with autocast(x.device, self.precision):
+            logits = self.model(x).float()
+            loss = F.cross_entropy(logits, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return loss.detach(), logits.detach()
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.graphs is None:
+            return self._update(x, y)
+        return self.graphs(tuple(x.shape), self._update, x, y)
+
+
+def _capturable(opt: torch.optim.Optimizer, device: torch.device) -> bool:
+    """Steps are captured on `device` and `opt` can step inside a graph (an optimiser made by `adam(..., device)`:
+    one made elsewhere, as the bench's naive reference makes its own, trains eagerly)."""
+    return eager_reason(device) is None and all(group.get("capturable", False) for group in opt.param_groups)
 
 
 def _as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -135,20 +167,18 @@ def _mean_loss(
 
 
 def train_one_epoch(
-    model: torch.nn.Module,
-    opt: torch.optim.Optimizer,
+    step: ClassifierStep,
     x_tr: torch.Tensor,
     y_tr: torch.Tensor,
     batch_size: int,
     gen: torch.Generator,
     augment: bool = False,
-    precision: str = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One pass over uint8 faces already on the device, batches by index (each face flipped and warped its
-    own way when `augment`), under `precision` (runtime.PRECISIONS); returns (loss sum, correct) as device tensors, so nothing waits for the device
-    inside the loop."""
+    own way when `augment`), each batch one `step`; returns (loss sum, correct) as device tensors, so nothing
+    waits for the device inside the loop."""
     device = x_tr.device
-    model.train()
+    step.model.train()
     order = torch.randperm(len(x_tr), generator=gen, device=gen.device).to(device)
     running = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
@@ -158,13 +188,8 @@ def train_one_epoch(
         if augment:
             x = augment_batch(x, gen)
         x = x.contiguous(memory_format=torch.channels_last)
-        with autocast(device, precision):
-            logits = model(x).float()
-            loss = F.cross_entropy(logits, y_tr[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        running += loss.detach() * len(idx)
+        loss, logits = step(x, y_tr[idx])
+        running += loss * len(idx)
         correct += (logits.argmax(1) == y_tr[idx]).sum()
     return running, correct
 
@@ -186,7 +211,7 @@ def train_classifier(
     model = cfg.build().to(
         device, memory_format=torch.channels_last
     )  # NHWC: ~1.2x faster convs on CPU, tensor cores on CUDA
-    opt = adam(model.parameters(), cfg.lr)
+    opt = adam(model.parameters(), cfg.lr, None if cfg.compile else device)  # compiled: torch.compile's own graphs
     x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
     x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
     best_state, stopping = copy.deepcopy(model.state_dict()), EarlyStopping(cfg.patience, cfg.start_from_epoch)
@@ -195,10 +220,11 @@ def train_classifier(
         if cfg.compile
         else model
     )
+    step = ClassifierStep(net, opt, precision)
     history = []
     progress = Progress("classifier epoch", cfg.max_epochs, every_s=0)
     for epoch in range(1, cfg.max_epochs + 1):
-        running, correct = train_one_epoch(net, opt, x_tr, y_tr, cfg.batch_size, gen, cfg.augment, precision)
+        running, correct = train_one_epoch(step, x_tr, y_tr, cfg.batch_size, gen, cfg.augment)
         val_loss = _mean_loss(net, x_va, y_va, cfg.eval_batch_size, precision)
         row = {
             "epoch": epoch,

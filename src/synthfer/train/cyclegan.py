@@ -28,6 +28,7 @@ from synthfer.runtime import autocast, seed_everything
 from synthfer.settings import CYCLEGAN_LOSSES, CYCLEGAN_VARIANTS, CycleGANConfig  # noqa: F401 - re-exported
 from synthfer.tensors import from_signed, to_signed
 from synthfer.train.gan_state import GANState, train_loop
+from synthfer.train.graphs import adam_for, set_lr
 from synthfer.train.penalties import gradient_penalty
 from synthfer.train.resume import Checkpointer, data_fingerprint, run_key
 
@@ -194,8 +195,8 @@ def cyclegan_state(cfg: CycleGANConfig, device: torch.device) -> GANState:
         D_a=D_a,
         D_b=D_b,
         cycle=cycle,
-        g_opt=torch.optim.Adam(g_params, cfg.lr, betas=(cfg.beta1, cfg.beta2)),
-        d_opt=torch.optim.Adam([*D_a.parameters(), *D_b.parameters()], cfg.lr, betas=(cfg.beta1, cfg.beta2)),
+        g_opt=adam_for(g_params, cfg.lr, device, betas=(cfg.beta1, cfg.beta2)),
+        d_opt=adam_for([*D_a.parameters(), *D_b.parameters()], cfg.lr, device, betas=(cfg.beta1, cfg.beta2)),
         pool_a=ImagePool(cfg.pool_size, device),
         pool_b=ImagePool(cfg.pool_size, device),
     )
@@ -240,8 +241,11 @@ def _batch(x_all: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
-def _noisy(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
-    return x + sigma * torch.randn(x.shape, generator=gen, device=gen.device) if sigma > 0 else x
+def _noisy(x: torch.Tensor, sigma: float | torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Instance noise; `sigma` a tensor where steps are captured (GANState.graphs.level), always drawn then."""
+    if isinstance(sigma, torch.Tensor) or sigma > 0:
+        return x + sigma * torch.randn(x.shape, generator=gen, device=gen.device)
+    return x
 
 
 def cyclegan_step(
@@ -249,14 +253,40 @@ def cyclegan_step(
 ) -> dict[str, torch.Tensor | float]:
     """One generator step (both ways), every g_per_d-th iteration a critic step, then the lr decay. `batch`:
     real faces of the source and the target emotion in [-1, 1]. Returns the losses to log, as tensors (read
-    back only when logged); the critics' loss is the latest one."""
-    it, device, gen = state.iteration, state.device, state.random
-    G_ab, G_ba, D_a, D_b, cycle = state.G_ab, state.G_ba, state.D_a, state.D_b, state.cycle
-    g_opt, d_opt = state.g_opt, state.d_opt
+    back only when logged); the critics' loss is the latest one. On a GPU both updates are replayed as CUDA graphs
+    (state.graphs) once the image pools are full; the noise level and learning rates are set between them."""
+    it, graphs = state.iteration, state.graphs
     real_a, real_b = batch
     sigma = cfg.instance_noise * max(0.0, 1.0 - (it - 1) / cfg.iterations)
+    noise = graphs.level("noise_sigma", sigma) if cfg.instance_noise > 0 else 0.0
+    g_adv, g_cyc, g_idt, fake_a, fake_b = graphs("g", lambda a, b: _g_update(state, a, b, noise, cfg), real_a, real_b)
+    if it % cfg.g_per_d == 0:  # the pools change shape until full: eager till then
+        full = all(
+            pool.size == 0 or len(pool.images if pool.images is not None else ()) == pool.size
+            for pool in (state.pool_a, state.pool_b)
+        )
+        state.last["d_loss"] = graphs(
+            "d" if full else None, lambda *t: _d_update(state, t, noise, cfg), real_a, real_b, fake_a, fake_b
+        )
+    factor = _lr_factor(cfg, it)
+    set_lr(state.g_opt, cfg.lr * factor)
+    set_lr(state.d_opt, cfg.lr * factor)
+    return {
+        "g_adv": g_adv,
+        "g_cyc": g_cyc,
+        "g_idt": g_idt,
+        "d_loss": state.last.get("d_loss", float("nan")),
+        "noise_sigma": sigma,
+    }
 
-    # generators: fool both critics, come back through the cycle, leave faces of the other domain alone
+
+def _g_update(
+    state: GANState, real_a: torch.Tensor, real_b: torch.Tensor, sigma: float | torch.Tensor, cfg: CycleGANConfig
+) -> tuple[torch.Tensor, ...]:
+    """The generators: fool both critics, come back through the cycle, leave faces of the other domain alone.
+    Returns (adversarial, cycle, identity loss, fake a, fake b)."""
+    device, gen = state.device, state.random
+    G_ab, G_ba, D_a, D_b, cycle, g_opt = state.G_ab, state.G_ba, state.D_a, state.D_b, state.cycle, state.g_opt
     with autocast(device, "auto"):  # bf16 where the device has bf16 units
         fake_b, fake_a = G_ab(real_a), G_ba(real_b)
         g_adv = generator_adv_loss(D_b(_noisy(fake_b, sigma, gen)).float(), cfg.gan_loss) + generator_adv_loss(
@@ -270,41 +300,36 @@ def cyclegan_step(
     g_opt.zero_grad(set_to_none=True)
     g_loss.backward()
     g_opt.step()
+    return g_adv.detach(), g_cyc.detach(), g_idt.detach(), fake_a.detach(), fake_b.detach()
 
-    # critics, every g_per_d-th iteration: real faces vs fakes from the history pool
-    if it % cfg.g_per_d == 0:
-        d_loss = torch.zeros((), device=device)
-        for D, real, pool, fake in ((D_a, real_a, state.pool_a, fake_a), (D_b, real_b, state.pool_b, fake_b)):
-            fake = pool.query(fake.float(), gen)
-            flips = (
-                [torch.rand(len(real), generator=gen, device=gen.device) < cfg.label_flip for _ in range(2)]
-                if cfg.label_flip > 0
-                else [None, None]
-            )
-            with autocast(device, "auto"):  # bf16 where the device has bf16 units
-                real_in, fake_in = _noisy(real, sigma, gen), _noisy(fake, sigma, gen)
-                loss = critic_loss(D(real_in).float(), D(fake_in).float(), cfg.gan_loss, *flips)
-            if cfg.gan_loss == "wgan-gp":
-                alpha = torch.rand(len(real), 1, 1, 1, generator=gen, device=gen.device)
-                x_hat = (alpha * real_in + (1 - alpha) * fake_in).requires_grad_(True)
-                loss = loss + cfg.lambda_gp * gradient_penalty(D(x_hat), x_hat)
-            d_loss = d_loss + loss
-        d_opt.zero_grad(set_to_none=True)
-        d_loss.backward()
-        d_opt.step()
-        state.last["d_loss"] = d_loss.detach()
 
-    factor = _lr_factor(cfg, it)
-    for opt in (g_opt, d_opt):
-        for group in opt.param_groups:
-            group["lr"] = cfg.lr * factor
-    return {
-        "g_adv": g_adv,
-        "g_cyc": g_cyc,
-        "g_idt": g_idt,
-        "d_loss": state.last.get("d_loss", float("nan")),
-        "noise_sigma": sigma,
-    }
+def _d_update(
+    state: GANState, faces: tuple[torch.Tensor, ...], sigma: float | torch.Tensor, cfg: CycleGANConfig
+) -> torch.Tensor:
+    """The critics: real faces vs fakes from the history pool. `faces`: real a, real b, fake a, fake b.
+    Returns their summed loss."""
+    device, gen = state.device, state.random
+    real_a, real_b, fake_a, fake_b = faces
+    d_loss = torch.zeros((), device=device)
+    for D, real, pool, fake in ((state.D_a, real_a, state.pool_a, fake_a), (state.D_b, real_b, state.pool_b, fake_b)):
+        fake = pool.query(fake.float(), gen)
+        flips = (
+            [torch.rand(len(real), generator=gen, device=gen.device) < cfg.label_flip for _ in range(2)]
+            if cfg.label_flip > 0
+            else [None, None]
+        )
+        with autocast(device, "auto"):  # bf16 where the device has bf16 units
+            real_in, fake_in = _noisy(real, sigma, gen), _noisy(fake, sigma, gen)
+            loss = critic_loss(D(real_in).float(), D(fake_in).float(), cfg.gan_loss, *flips)
+        if cfg.gan_loss == "wgan-gp":
+            alpha = torch.rand(len(real), 1, 1, 1, generator=gen, device=gen.device)
+            x_hat = (alpha * real_in + (1 - alpha) * fake_in).requires_grad_(True)
+            loss = loss + cfg.lambda_gp * gradient_penalty(D(x_hat), x_hat)
+        d_loss = d_loss + loss
+    state.d_opt.zero_grad(set_to_none=True)
+    d_loss.backward()
+    state.d_opt.step()
+    return d_loss.detach()
 
 
 def _save_samples(G_ab: nn.Module, G_ba: nn.Module, fixed_a: torch.Tensor, fixed_b: torch.Tensor, path: Path) -> None:

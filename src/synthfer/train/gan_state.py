@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from synthfer.logs import Progress
+from synthfer.train.graphs import StepGraphs
 from synthfer.train.resume import Checkpointer, random_state, restore_random_state
 
 
@@ -24,12 +25,14 @@ class GANState:
     optimisers, the EMA, image pools), reached as attributes (`state.G`, `state.g_opt`); a part may be None (no
     EMA). `random`: the generator every batch and noise is drawn from. `last`: values a step leaves for a later
     one (the latest generator losses, read only when logged). `rows`: the loss log, one row per logged
-    iteration. `iteration`: the last iteration started."""
+    iteration. `iteration`: the last iteration started. `graphs`: the steps' CUDA graphs on a GPU
+    (synthfer.train.graphs; not part of the state: a resumed run captures anew)."""
 
     def __init__(self, random: torch.Generator, device: torch.device, **parts: Any) -> None:
         self.parts = parts
         self.random = random
         self.device = device
+        self.graphs = StepGraphs(device, "GAN step", [random])
         self.last: dict[str, Any] = {}
         self.rows: list[dict[str, float]] = []
         self.iteration = 0

@@ -24,6 +24,7 @@ from synthfer.settings import IDENTITY_GAN_ARCHITECTURES, IdentityGANConfig  # n
 from synthfer.tensors import from_signed, to_signed
 from synthfer.train.ema import EMA
 from synthfer.train.gan_state import GANState, train_loop
+from synthfer.train.graphs import adam_for
 from synthfer.train.resume import Checkpointer, data_fingerprint, run_key
 
 ARCHITECTURES = IDENTITY_GAN_ARCHITECTURES
@@ -62,8 +63,8 @@ def identity_gan_state(cfg: IdentityGANConfig, device: torch.device) -> GANState
         G=G,
         D=D,
         ema=EMA(G, cfg.ema_decay, use_buffers=True) if cfg.ema_decay > 0 else None,
-        g_opt=torch.optim.Adam(G.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2)),
-        d_opt=torch.optim.Adam(D.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2)),
+        g_opt=adam_for(G.parameters(), cfg.lr, device, betas=(cfg.beta1, cfg.beta2)),
+        d_opt=adam_for(D.parameters(), cfg.lr, device, betas=(cfg.beta1, cfg.beta2)),
     )
 
 
@@ -117,7 +118,16 @@ def draw_batch(x_all: torch.Tensor, batch_size: int, gen: torch.Generator) -> to
 
 def identity_step(state: GANState, x_real: torch.Tensor, cfg: IdentityGANConfig) -> dict[str, torch.Tensor]:
     """One discriminator step (non-saturating loss, R1 when asked) and one generator step, then the EMA and
-    the mean w. Returns the losses to log, as tensors (read back only when logged)."""
+    the mean w. Returns the losses to log, as tensors (read back only when logged). On a GPU the two updates are
+    replayed as one CUDA graph (state.graphs); the EMA follows it."""
+    losses = state.graphs("step", lambda x: _update(state, x, cfg), x_real)
+    if state.ema is not None:
+        state.ema.update_parameters(state.G)
+    return losses
+
+
+def _update(state: GANState, x_real: torch.Tensor, cfg: IdentityGANConfig) -> dict[str, torch.Tensor]:
+    """The discriminator's step, the generator's, and the mean w."""
     G, D, g_opt, d_opt, device, gen = state.G, state.D, state.g_opt, state.d_opt, state.device, state.random
     z = torch.randn(cfg.batch_size, cfg.z_dim, generator=gen, device=gen.device)
     r1 = cfg.r1_gamma > 0
@@ -141,9 +151,7 @@ def identity_step(state: GANState, x_real: torch.Tensor, cfg: IdentityGANConfig)
     if isinstance(G, StyleIdentityGenerator):
         with torch.no_grad():
             G.w_avg.lerp_(G.map(z).float().mean(0), 1 - cfg.w_avg_beta)
-    if state.ema is not None:
-        state.ema.update_parameters(G)
-    return {"d_loss": d_loss, "g_loss": g_loss, "r1": d_r1}
+    return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "r1": d_r1.detach()}
 
 
 def save_identity_gan(G: torch.nn.Module, cfg: IdentityGANConfig, path: str | os.PathLike) -> None:

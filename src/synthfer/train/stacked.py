@@ -28,7 +28,8 @@ from synthfer.logs import Progress
 from synthfer.models.dropout import with_native_dropout
 from synthfer.runtime import autocast, resolve_precision, seed_everything
 from synthfer.tensors import to_unit
-from synthfer.train.classifier import ClassifierConfig, EarlyStopping, _as_tensor, adam, train_classifier
+from synthfer.train.classifier import ClassifierConfig, EarlyStopping, _as_tensor, _capturable, adam, train_classifier
+from synthfer.train.graphs import StepGraphs
 
 log = logging.getLogger("synthfer")
 
@@ -81,21 +82,45 @@ def _val_losses(
     return total / max(1, len(x_va))
 
 
+class StackedStep:
+    """One optimiser step of every stacked model on its own batch (x: (S, B, ...), y: (S, B)), captured as a CUDA
+    graph per batch shape on a GPU (synthfer.train.graphs), eager elsewhere. Returns (per-model mean losses,
+    logits) as device tensors."""
+
+    def __init__(self, stack: StackedModels, opt: torch.optim.Optimizer, precision: str = "auto") -> None:
+        self.stack, self.opt, self.precision = stack, opt, precision
+        device = next(iter(stack.params.values())).device
+        self.graphs = StepGraphs(device, "stacked classifier step") if _capturable(opt, device) else None
+
+    def _update(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with autocast(x.device, self.precision):
+            logits = self.stack(x)
+        loss = _per_model_loss(logits, y, "mean")
+        self.opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        self.opt.step()
+        return loss.detach(), logits.detach()
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.graphs is None:
+            return self._update(x, y)
+        return self.graphs(tuple(x.shape), self._update, x, y)
+
+
 def train_stacked_epoch(
-    stack: StackedModels,
-    opt: torch.optim.Optimizer,
+    step: StackedStep,
     x_tr: torch.Tensor,
     y_tr: torch.Tensor,
     batch_size: int,
     gens: list[torch.Generator],
     augment: bool = False,
-    precision: str = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One pass of every model over the uint8 faces on the device, each in its own order (gens[s]); returns
-    per-model (loss sum, correct) as device tensors, so nothing waits for the device inside the loop."""
+    """One pass of every model over the uint8 faces on the device, each in its own order (gens[s]), each batch
+    one `step`; returns per-model (loss sum, correct) as device tensors, so nothing waits for the device inside
+    the loop."""
     device = x_tr.device
     n = len(gens)
-    stack.train(True)
+    step.stack.train(True)
     orders = torch.stack([torch.randperm(len(x_tr), generator=g, device=g.device) for g in gens]).to(device)
     running = torch.zeros(n, device=device)
     correct = torch.zeros(n, device=device)
@@ -104,13 +129,8 @@ def train_stacked_epoch(
         x, y = to_unit(x_tr[idx]), y_tr[idx]
         if augment:  # each model's faces warped from its own generator, as in its separate run
             x = torch.stack([augment_batch(x[s], g) for s, g in enumerate(gens)])
-        with autocast(device, precision):
-            logits = stack(x)
-        loss = _per_model_loss(logits, y, "mean")
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        opt.step()
-        running += loss.detach() * idx.shape[1]
+        loss, logits = step(x, y)
+        running += loss * idx.shape[1]
         correct += (logits.argmax(2) == y).sum(1)
     return running, correct
 
@@ -136,7 +156,7 @@ def train_classifiers_stacked(
         models.append(cfg.build().to(device))
     n = len(seeds)
     stack = StackedModels(models)
-    opt = adam(stack.params.values(), cfg.lr)
+    step = StackedStep(stack, adam(stack.params.values(), cfg.lr, device), precision)
     x_tr, y_tr = _as_tensor(train_x, device), torch.from_numpy(train_y.astype(np.int64)).to(device)
     x_va, y_va = _as_tensor(val_x, device), torch.from_numpy(val_y.astype(np.int64)).to(device)
     best_state = [stack.state_dict(s) for s in range(n)]
@@ -145,7 +165,7 @@ def train_classifiers_stacked(
     history: list[list[dict]] = [[] for _ in range(n)]
     progress = Progress(f"stacked classifier epoch ({n} seeds)", cfg.max_epochs, every_s=0)
     for epoch in range(1, cfg.max_epochs + 1):
-        running, correct = train_stacked_epoch(stack, opt, x_tr, y_tr, cfg.batch_size, gens, cfg.augment, precision)
+        running, correct = train_stacked_epoch(step, x_tr, y_tr, cfg.batch_size, gens, cfg.augment)
         val = _val_losses(stack, x_va, y_va, n, cfg.eval_batch_size, precision).tolist()
         train_loss, train_acc = (running / len(x_tr)).tolist(), (correct / len(x_tr)).tolist()
         for s in range(n):

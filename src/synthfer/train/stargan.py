@@ -26,6 +26,7 @@ from synthfer.settings import StarGANConfig  # noqa: F401 - re-exported
 from synthfer.tensors import from_signed, to_signed
 from synthfer.train.ema import EMA
 from synthfer.train.gan_state import GANState, train_loop
+from synthfer.train.graphs import adam_for, set_lr
 from synthfer.train.penalties import gradient_penalty
 from synthfer.train.resume import Checkpointer, data_fingerprint, run_key
 
@@ -75,8 +76,8 @@ def stargan_state(cfg: StarGANConfig, device: torch.device) -> GANState:
         device,
         G=G,
         D=D,
-        g_opt=torch.optim.Adam(G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2)),
-        d_opt=torch.optim.Adam(D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2)),
+        g_opt=adam_for(G.parameters(), cfg.g_lr, device, betas=(cfg.beta1, cfg.beta2)),
+        d_opt=adam_for(D.parameters(), cfg.d_lr, device, betas=(cfg.beta1, cfg.beta2)),
         ema=EMA(G, cfg.ema_decay) if cfg.ema_decay > 0 else None,
     )
 
@@ -134,12 +135,24 @@ def stargan_step(
     """One discriminator step (and every n_critic-th a generator step), then the lr decay, under `precision`
     (`auto`: bf16 where the device has bf16 units; the bench's naive reference asks for fp32). Returns the losses
     to log, as tensors: random draws come from the state's generator on the training device and nothing is read
-    back here, so on a GPU nothing in between waits for the device."""
-    G, D, g_opt, d_opt, device, gen = state.G, state.D, state.g_opt, state.d_opt, state.device, state.random
-    x_real, label_org, label_trg = batch
-    c_org, c_trg = _one_hot(label_org, cfg.c_dim), _one_hot(label_trg, cfg.c_dim)
+    back here, so on a GPU nothing in between waits for the device. On a GPU the two updates are replayed as CUDA
+    graphs (state.graphs); the EMA and the learning rates are set between them."""
+    losses = state.graphs("d", lambda *b: _d_update(state, StarGANBatch(*b), cfg, precision), *batch)
+    if state.iteration % cfg.n_critic == 0:
+        state.last.update(state.graphs("g", lambda *b: _g_update(state, StarGANBatch(*b), cfg, precision), *batch))
+        if state.ema is not None:
+            state.ema.update_parameters(state.G)
+    factor = _lr_factor(cfg, state.iteration)
+    set_lr(state.g_opt, cfg.g_lr * factor)
+    set_lr(state.d_opt, cfg.d_lr * factor)
+    return {**losses, **state.last}
 
-    # discriminator: real scores up, fake scores down, domain of real faces, gradient penalty
+
+def _d_update(state: GANState, batch: StarGANBatch, cfg: StarGANConfig, precision: str) -> dict[str, torch.Tensor]:
+    """The discriminator: real scores up, fake scores down, domain of real faces, gradient penalty."""
+    G, D, d_opt, device, gen = state.G, state.D, state.d_opt, state.device, state.random
+    x_real, label_org, label_trg = batch
+    c_trg = _one_hot(label_trg, cfg.c_dim)
     with autocast(device, precision):
         out_src, out_cls = D(x_real)
         d_real = -out_src.float().mean()
@@ -154,29 +167,26 @@ def stargan_step(
     d_opt.zero_grad(set_to_none=True)
     d_loss.backward()
     d_opt.step()
+    return {"d_real": d_real.detach(), "d_fake": d_fake.detach(), "d_cls": d_cls.detach(), "d_gp": d_gp.detach()}
 
-    # generator: fool D, land in the target domain, come back to the source face
-    if state.iteration % cfg.n_critic == 0:
-        with autocast(device, precision):
-            x_fake = G(x_real, c_trg)
-            out_src, out_cls = D(x_fake)
-            g_fake = -out_src.float().mean()
-            g_cls = F.cross_entropy(out_cls.float(), label_trg)
-            x_rec = G(x_fake, c_org)
-            g_rec = (x_real - x_rec.float()).abs().mean()
-        g_loss = g_fake + cfg.lambda_rec * g_rec + cfg.lambda_cls * g_cls
-        g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        g_opt.step()
-        if state.ema is not None:
-            state.ema.update_parameters(G)
-        state.last.update(g_fake=g_fake.detach(), g_cls=g_cls.detach(), g_rec=g_rec.detach())
 
-    factor = _lr_factor(cfg, state.iteration)
-    for opt, lr in ((g_opt, cfg.g_lr), (d_opt, cfg.d_lr)):
-        for group in opt.param_groups:
-            group["lr"] = lr * factor
-    return {"d_real": d_real, "d_fake": d_fake, "d_cls": d_cls, "d_gp": d_gp, **state.last}
+def _g_update(state: GANState, batch: StarGANBatch, cfg: StarGANConfig, precision: str) -> dict[str, torch.Tensor]:
+    """The generator: fool D, land in the target domain, come back to the source face."""
+    G, D, g_opt, device = state.G, state.D, state.g_opt, state.device
+    x_real, label_org, label_trg = batch
+    c_org, c_trg = _one_hot(label_org, cfg.c_dim), _one_hot(label_trg, cfg.c_dim)
+    with autocast(device, precision):
+        x_fake = G(x_real, c_trg)
+        out_src, out_cls = D(x_fake)
+        g_fake = -out_src.float().mean()
+        g_cls = F.cross_entropy(out_cls.float(), label_trg)
+        x_rec = G(x_fake, c_org)
+        g_rec = (x_real - x_rec.float()).abs().mean()
+    g_loss = g_fake + cfg.lambda_rec * g_rec + cfg.lambda_cls * g_cls
+    g_opt.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_opt.step()
+    return {"g_fake": g_fake.detach(), "g_cls": g_cls.detach(), "g_rec": g_rec.detach()}
 
 
 def _save_samples(G: torch.nn.Module, fixed: torch.Tensor, path: Path) -> None:
