@@ -5,9 +5,9 @@ VENV ?= .venv
 CORES ?= all
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synthfer-installed
-# GPU jobs at once: one per visible GPU; without a GPU, as many as there are cores (they run on the CPU)
-GPUS := $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
-GPU_SLOTS := $(if $(filter-out 0,$(GPUS)),$(GPUS),$(shell nproc))
+# GPU jobs at once: GPUs x jobs per GPU (SYNTHFER_JOBS_PER_GPU, else a default from the GPU's memory: synthfer.gpus);
+# without a GPU, as many as there are cores (they run on the CPU). Read when `run` starts, after the install.
+GPU_SLOTS = $(shell $(BIN)/python -c "from synthfer.gpus import slots_in_all; print(slots_in_all())")
 
 .PHONY: install run test pytest lint format dryrun bench bench-quick bench-peers gpu-proof gpu-proof-wheels clean
 

@@ -125,7 +125,8 @@ class StepGraphs:
         self.reason = f"capture failed: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[0][:300]}"
         log.warning("%s: eager steps from here on (%s)", self.label, self.reason)
         self.graphs.clear()
-        torch.cuda.synchronize()
+        if torch.cuda.is_initialized():
+            torch.cuda.synchronize()  # whatever the broken capture left queued ends before the eager step
         return fn(*inputs)
 
 
