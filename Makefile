@@ -73,15 +73,19 @@ bench-peers: install $(PEERS_VENV)/.installed
 	$(BIN)/python scripts/bench_peers.py --peer-python $(PEERS_VENV)/bin/python $(ARGS)
 
 # the GPU proof (scripts/gpu_proof.py): here `make gpu-proof`; on a GPU machine without this venv, the wheels
-# of what its Python lacks (jsonschema and its needs, at constraints.txt's versions) go to .whl/ first
-GPU_PROOF_WHEELS := jsonschema jsonschema-specifications referencing rpds-py
+# of what its Python 3.12 lacks go to .whl/ first: Snakemake (for the proof's workflow step) and jsonschema with
+# what they need, at constraints.txt's versions; connection_pool ships no wheel and is built here
+WHEEL_PLATFORMS := --python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 \
+	--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any
 gpu-proof: install
 	$(BIN)/python scripts/gpu_proof.py $(ARGS)
 
 gpu-proof-wheels: install
-	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-		--python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-		--platform manylinux2014_x86_64 -d .whl $(foreach p,$(GPU_PROOF_WHEELS),$(p)==$(shell grep -i '^$(p)==' constraints.txt | cut -d= -f3))
+	rm -rf .whl && mkdir -p .whl
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps -w .whl \
+		connection_pool==$(shell grep -i '^connection.pool==' constraints.txt | cut -d= -f3)
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check -c constraints.txt --only-binary=:all: \
+		--find-links .whl $(WHEEL_PLATFORMS) -d .whl snakemake jsonschema
 	$(BIN)/python -c "from synthfer.provenance import git_commit; print(git_commit())" > .whl/commit
 
 clean:
