@@ -66,6 +66,11 @@ parser.add_argument("--headroom-batches", nargs="+", type=int, default=[16, 256,
 parser.add_argument("--headroom-stacked", nargs="+", type=int, default=[5, 10, 20], help="models stacked per job")
 parser.add_argument("--quick", action="store_true", help="CI size: the bench's quick settings, 3 GAN iterations")
 parser.add_argument("--out", default="results/gpu_proof", type=Path)
+parser.add_argument(
+    "--doc",
+    type=Path,
+    help="also write the table into this page (docs/performance.md) between its gpu_proof markers",
+)
 parser.add_argument("--workflow-timeout", default=420, type=int, help="seconds the demo workflow may run")
 parser.add_argument("--demo-config", default=ROOT / "config" / "config.yaml", type=Path, help="the workflow step's")
 parser.add_argument(
@@ -83,10 +88,19 @@ if args.commit:
     made_by["commit"], made_by["commit_of_this_tree_git"] = args.commit.strip(), made_by["commit"]
 
 
+BEGIN, END = "<!-- gpu_proof: begin -->", "<!-- gpu_proof: end -->"
+
+
 def save() -> None:
     """Written after every step, so that a run stopped by a time limit keeps the steps it finished."""
     atomic_write_json(result, args.out / "gpu_proof.json")
     atomic_write_text("\n".join(lines), args.out / "gpu_proof.md")
+    if args.doc:
+        page = args.doc.read_text()
+        if BEGIN not in page or END not in page:
+            raise SystemExit(f"gpu_proof: {args.doc} has no {BEGIN} ... {END} section to write into")
+        head, rest = page.split(BEGIN, 1)
+        atomic_write_text(f"{head}{BEGIN}\n{chr(10).join(lines)}\n{END}{rest.split(END, 1)[1]}", args.doc)
 
 
 def _pct(value: float | None) -> str:

@@ -140,16 +140,25 @@ def test_headroom_measures_each_lever_and_prices_the_grid_at_each_stacking(monke
 def test_the_gpu_proof_script_writes_its_table_without_snakemake(tmp_path):
     """scripts/gpu_proof.py runs on a device machine that has no Snakemake: here its GAN step, at the demo's
     sizes, on the CPU."""
+    page = tmp_path / "performance.md"
+    page.write_text(
+        "# Performance\n\nintro\n\n<!-- gpu_proof: begin -->\nold figures\n<!-- gpu_proof: end -->\n\nafter\n"
+    )
     result = _run_script(
         "gpu_proof.py",
-        *("--quick", "--device", "cpu", "--steps", "gans", "--config", str(ROOT / "config" / "config.yaml")),
-        *("--out", str(tmp_path), "--commit", "0123456789abcdef0123"),
+        *("--quick", "--device", "cpu", "--steps", "gans", "paper", "--config", str(ROOT / "config" / "config.yaml")),
+        *("--out", str(tmp_path), "--commit", "0123456789abcdef0123", "--doc", str(page)),
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     proof = json.loads((tmp_path / "gpu_proof.json").read_text())
-    assert [row["gan"] for row in proof["gans"]] == ["stargan", "identity_gan"]
+    assert [row["gan"] for row in proof["gans"]] == ["stargan", "cyclegan", "identity_gan"]
+    assert not any(row["captured"] for row in proof["gans"])  # a CPU steps eagerly: one row each
+    paper = proof["paper"]  # study 1 priced from the rows above and the stacked classifier's rate
+    assert paper["parts"]["train_stargan"] == proof["gans"][0]["configured_minutes"]
+    assert paper["sum_minutes"] == pytest.approx(sum(paper["parts"].values()))
+    assert 0 < paper["critical_path_minutes"] <= paper["sum_minutes"]
     assert all(row["iterations_timed"] == 3 for row in proof["gans"]) and "bench" not in proof
     assert proof["provenance"]["cpu"]["model"] and proof["device"] == "cpu"
     # the code's commit as given (a tree copied to a GPU node keeps an older .git), the tree's own kept beside it
@@ -157,7 +166,11 @@ def test_the_gpu_proof_script_writes_its_table_without_snakemake(tmp_path):
     assert proof["provenance"]["commit_of_this_tree_git"]
     table = (tmp_path / "gpu_proof.md").read_text()
     assert "at commit `0123456789ab`" in table.splitlines()[0]
-    assert "| stargan | 32 | 16 |" in table and "| identity_gan | 32 | 32 |" in table  # config.yaml's sizes
+    assert "| stargan | 32 | 16 | eager |" in table and "| identity_gan | 32 | 32 | eager |" in table  # config.yaml's
+    assert "study 1 on one GPU" in table
+    written = page.read_text()  # the page's own text kept, the section between the markers replaced by the table
+    assert written.startswith("# Performance\n\nintro\n") and written.endswith("<!-- gpu_proof: end -->\n\nafter\n")
+    assert "old figures" not in written and table.strip() in written
 
 
 def test_the_compiled_path_is_timed_with_its_compile_time_apart():

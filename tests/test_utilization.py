@@ -1,0 +1,33 @@
+"""The GPU proof's run measures: jobs as time spans from their benchmark files, utilization means over a window."""
+
+from __future__ import annotations
+
+import os
+
+from synthfer.utilization import UtilizationSampler, job_spans
+
+
+def test_a_jobs_span_ends_at_its_benchmarks_mtime_and_lasts_its_seconds(tmp_path):
+    (tmp_path / "train_classifier").mkdir()
+    stacked = tmp_path / "train_classifier" / "stargan_k1_stacked.tsv"
+    stacked.write_text("s\th:m:s\tmax_rss\n12.5\t0:00:12\t100\n")
+    os.utime(stacked, (1000.0, 1000.0))
+    gan = tmp_path / "train_stargan.tsv"
+    gan.write_text("s\th:m:s\n40.0\t0:00:40\n")
+    os.utime(gan, (900.0, 900.0))
+    spans = {s["job"]: s for s in job_spans(tmp_path)}
+    assert spans["train_classifier/stargan_k1_stacked.tsv"] == {
+        "rule": "train_classifier",
+        "job": "train_classifier/stargan_k1_stacked.tsv",
+        "seconds": 12.5,
+        "start": 987.5,
+        "end": 1000.0,
+    }
+    assert spans["train_stargan.tsv"]["rule"] == "train_stargan" and spans["train_stargan.tsv"]["start"] == 860.0
+
+
+def test_the_mean_utilization_covers_only_the_window_asked_for():
+    sampler = UtilizationSampler(samples=[(1.0, 10), (2.0, 90), (3.0, 80), (4.0, 0)])
+    assert sampler.mean() == 45.0
+    assert sampler.mean(2.0, 3.0) == 85.0
+    assert sampler.mean(10.0, 20.0) is None  # no sample there: no number made up
