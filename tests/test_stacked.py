@@ -65,14 +65,22 @@ def test_stacked_seeds_train_like_separate_runs_without_dropout(no_dropout):
     )  # the tolerance below is fp32's
     stacked = train_classifiers_stacked(x, y, vx, vy, cfg, SEEDS, torch.device("cpu"))
     separate = [train_classifier(x, y, vx, vy, cfg, s, torch.device("cpu")) for s in SEEDS]
-    # Adam turns float differences (grouped vs single convs) in near-zero gradients into weight differences
-    # that grow with every step: the first epochs agree to 1% (a gradient or an optimiser state mixed between
-    # seeds would be off by far more from the first epoch), the later ones drift apart (up to 13% by epoch 6)
-    for (_, h_stacked), (_, h_separate) in zip(stacked, separate):
+    # Grouped convolutions (stacked) and single ones (separate) sum in other orders, and Adam turns those float
+    # differences in near-zero gradients into weight differences that grow with every step, by amounts that
+    # depend on the CPU's kernels (AMX or not). What the test must tell apart is a model that trains as its own
+    # seed from one that mixes in another seed's gradients or optimiser state: the latter lands as far from its
+    # separate run as another seed does. So over the first 4 epochs a stacked seed must stay, on average, within
+    # half the distance from its separate run to the nearest other seed's (measured: 0.07 on an AMD CPU).
+    for s, ((_, h_stacked), (_, h_separate)) in enumerate(zip(stacked, separate, strict=True)):
         assert list(h_stacked["epoch"]) == list(h_separate["epoch"])
         for column in ("train_loss", "val_loss"):
-            np.testing.assert_allclose(h_stacked[column][:4], h_separate[column][:4], rtol=0.01, err_msg=column)
-            np.testing.assert_allclose(h_stacked[column], h_separate[column], rtol=0.2, err_msg=column)
+            drift = np.abs(h_stacked[column][:4].to_numpy() - h_separate[column][:4].to_numpy()).mean()
+            nearest = min(
+                np.abs(other[column][:4].to_numpy() - h_separate[column][:4].to_numpy()).mean()
+                for o, (_, other) in enumerate(separate)
+                if o != s
+            )
+            assert drift < 0.5 * nearest, (s, column, drift, nearest)
     probe = torch.from_numpy(vx).float().unsqueeze(1) / 255
     with torch.no_grad():
         assert not torch.allclose(stacked[0][0](probe), stacked[1][0](probe), atol=1e-3)  # seeds are different models

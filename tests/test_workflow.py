@@ -786,24 +786,36 @@ def test_a_real_training_set_that_also_trains_the_gans_reaches_them_through_its_
 
 def test_all_seeds_of_a_run_evaluated_in_one_job_write_what_one_job_per_seed_wrote(tiny_run, tmp_path):
     """experiment.stack_seeds' evaluation (the test faces read once, every seed's model in turn) gives each seed
-    the very predictions.csv its own evaluate_classifier job wrote."""
+    the very predictions.csv its own evaluate_classifier job wrote: bit for bit, on any CPU, once both compute the
+    same operations in the same order. So this runs on as many threads as that job did (its log says how many):
+    on another thread count oneDNN may split a convolution's sums otherwise, and on CPUs with AMX that moved
+    probabilities at the 8th decimal."""
+    import torch
+
     from synthfer.steps.classify import evaluate_classifiers_stacked_step
 
     results = tiny_run / "results"
     run = results / "classify" / "stargan" / "k1"
     stores = lambda folder: [str(folder / name) for name in ("faces.npz", "faces.csv")]  # noqa: E731
     out = [tmp_path / f"seed{s}.csv" for s in (0, 1)]
-    evaluate_classifiers_stacked_step(
-        model=[str(run / f"seed{s}" / "model.pt") for s in (0, 1)],
-        real=stores(results / "real"),
-        units=stores(results / "generated" / "stargan" / "unit0"),
-        cross=[*stores(results / "faces" / "cross_a"), *stores(results / "faces" / "cross_b")],
-        cross_test=["cross_a", "cross_b"],
-        arm="stargan",
-        k="1",
-        seeds=[0, 1],
-        device="cpu",
-        predictions=[str(p) for p in out],
-    )
+    job_log = (results / "logs" / "evaluate_classifier" / "stargan_k1_seed0.log").read_text()
+    job_threads = int(re.search(r"threads=(\d+)", job_log).group(1))
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(job_threads)
+    try:
+        evaluate_classifiers_stacked_step(
+            model=[str(run / f"seed{s}" / "model.pt") for s in (0, 1)],
+            real=stores(results / "real"),
+            units=stores(results / "generated" / "stargan" / "unit0"),
+            cross=[*stores(results / "faces" / "cross_a"), *stores(results / "faces" / "cross_b")],
+            cross_test=["cross_a", "cross_b"],
+            arm="stargan",
+            k="1",
+            seeds=[0, 1],
+            device="cpu",
+            predictions=[str(p) for p in out],
+        )
+    finally:
+        torch.set_num_threads(threads_before)
     for seed, path in zip((0, 1), out, strict=True):
         assert path.read_bytes() == (run / f"seed{seed}" / "predictions.csv").read_bytes(), seed
