@@ -276,3 +276,55 @@ def test_parsing_the_workflow_imports_no_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def _demo_config() -> dict:
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def test_a_split_size_of_zero_says_what_is_allowed():
+    config = _demo_config()
+    config["split"]["val"] = 0
+    with pytest.raises(sfconfig.ConfigError) as error:
+        sfconfig.validate_config(config)
+    assert "split.val: 0 is not allowed; it must be a subject count (integer >= 1) or a fraction" in str(error.value)
+    assert "is not valid under any of the given schemas" not in str(error.value)
+
+
+def test_a_yaml_alias_bomb_is_refused_before_validation_spells_it_out():
+    """Nine aliases of nine, seven levels deep: 9**7 = 4.8 million values from a 300-byte file. Counting shared
+    objects once, the size check answers at once; jsonschema's messages would spell out every value."""
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for previous, name in zip("abcdef", "bcdefg", strict=True):
+        levels.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
+    config = _demo_config()
+    config["split"]["val"] = yaml.safe_load("\n".join(levels))["g"]
+    assert sfconfig.config_size(config) > sfconfig.MAX_CONFIG_VALUES
+    with pytest.raises(sfconfig.ConfigError, match=r"more than 100,000 values"):
+        sfconfig.validate_config(config)
+    assert sfconfig.config_size(_demo_config()) < 2000  # a real config is far below the bound
+
+
+def test_a_key_given_twice_in_a_config_file_is_refused_with_both_lines(tmp_path):
+    text = (ROOT / "config" / "config.yaml").read_text() + "\nstargan:\n  iterations: 5\n"
+    path = tmp_path / "twice.yaml"
+    path.write_text(text)
+    first = next(i for i, line in enumerate(text.splitlines(), start=1) if line.startswith("stargan:"))
+    with pytest.raises(sfconfig.ConfigError, match=rf"key 'stargan' appears twice in one section \(lines {first} and"):
+        sfconfig.load_config(path)
+
+
+def test_the_workflow_refuses_a_config_file_with_a_key_twice(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "twice.yaml"
+    path.write_text((ROOT / "config" / "config.yaml").read_text() + "\nsplit: {val: 2, test: 2}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow" / "Snakefile"), "--directory", str(tmp_path)]
+        + ["--configfile", str(path), "--dry-run", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0 and "key 'split' appears twice in one section" in result.stdout + result.stderr

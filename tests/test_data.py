@@ -281,3 +281,42 @@ def test_the_gans_get_the_faces_of_training_subjects_only(tmp_path):
     given = read_store(tmp_path / "gan")
     assert sorted(given.table["subject"].unique()) == ["a/0", "a/2", "a/4"] and len(given.table) == 21
     assert list(given.images[:, 0, 0]) == [i for i in range(42) if i // 7 in (0, 2, 4)]  # images travel with their rows
+
+
+def test_the_same_photo_under_two_subjects_is_found_and_a_split_across_it_refused(tmp_path, caplog):
+    """A byte-identical photo filed under two subjects gives identical faces: reported always, and refused when
+    the split puts its copies on two sides (a train/test leak), unless split.allow_duplicates."""
+    from synthfer.data.splits import cross_subject_copies
+    from synthfer.data.store import FaceSet, write_face_set
+    from synthfer.steps.data import split_real_faces
+
+    rng = np.random.default_rng(0)
+    n = 24
+    images = rng.integers(0, 256, (n, 8, 8), dtype=np.uint8)
+    subjects = [f"set/{i // 2}" for i in range(n)]  # 12 subjects, 2 faces each
+    images[23] = images[0]  # subject 11's second face is subject 0's first photo
+    images[3] = images[2]  # one subject's two faces alike: not a cross-subject copy
+    table = pd.DataFrame(
+        {
+            "path": [f"/data/{i}.png" for i in range(n)],
+            "subject": subjects,
+            "emotion": [DOMAINS[i % 6] for i in range(n)],
+        }
+    )
+    assert [list(rows) for rows in cross_subject_copies(images, table["subject"])] == [[0, 23]]
+
+    store = tmp_path / "store"
+    write_face_set(FaceSet(images, table), store / "faces.npz", store / "faces.csv")
+    files = [str(store / "faces.npz"), str(store / "faces.csv")]
+    out = (str(tmp_path / "out.npz"), str(tmp_path / "out.csv"))
+    seeds = [s for s in range(40) if _copies_split(split_subjects(table["subject"], 3, 3, s), (0, 23))]
+    assert seeds, "no seed in 40 separates subjects 0 and 11"
+    with pytest.raises(ValueError, match=r"1 photo\(s\) appear under two subjects .* split.allow_duplicates: true"):
+        split_real_faces(files, 3, 3, seeds[0], *out, stratify=False)
+    with caplog.at_level("WARNING", logger="synthfer"):
+        split_real_faces(files, 3, 3, seeds[0], *out, stratify=False, allow_duplicates=True)
+    assert "the same face under 2 subjects: /data/0.png (set/0," in caplog.text
+
+
+def _copies_split(split: pd.Series, rows: tuple[int, int]) -> bool:
+    return split.iloc[rows[0]] != split.iloc[rows[1]]

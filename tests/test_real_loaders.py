@@ -215,3 +215,66 @@ def test_every_loader_skips_os_debris_wherever_it_sits(tmp_path):
     (tmp_path / "own" / "__MACOSX" / "happy").mkdir(parents=True)
     (tmp_path / "own" / "__MACOSX" / "happy" / "._a.png").write_bytes(b"\x00\x05\x16\x07")
     assert sorted(load_records("folder", tmp_path / "own", "own")["emotion"]) == ["happiness", "sadness"]
+
+
+def test_rafd_names_in_any_case_are_read_and_other_images_are_listed(tmp_path):
+    """RaFD's files come as Rafd090_..., rafd090_... or RAFD090_...: all are read; an image that is not a RaFD name
+    goes to the rejected list with its reason instead of vanishing."""
+    for f in [
+        "Rafd090_01_Caucasian_female_angry_frontal.jpg",
+        "rafd090_02_Caucasian_male_happy_frontal.jpg",
+        "RAFD090_03_Moroccan_male_sad_frontal.JPG",
+        "photo_of_subject_4.jpg",
+    ]:
+        _img(tmp_path / f)
+    t = load_records("rafd", tmp_path, "rafd")
+    kept = t[t["reject"].isna()]
+    assert sorted(zip(kept.subject, kept.emotion)) == [
+        ("rafd/01", "anger"),
+        ("rafd/02", "happiness"),
+        ("rafd/03", "sadness"),
+    ]
+    rejected = t[t["reject"].notna()]
+    assert [Path(p).name for p in rejected.path] == ["photo_of_subject_4.jpg"]
+    assert "not a RaFD file name" in rejected["reject"].iloc[0]
+
+
+def test_every_format_pillow_reads_is_read_and_other_files_are_named_in_the_log(tmp_path, caplog):
+    """A .webp face in a class folder is a face; a .txt beside it is named in the log, not dropped silently."""
+    _img(tmp_path / "happy" / "a.png")
+    Image.fromarray(np.full((8, 8), 90, np.uint8)).save(tmp_path / "happy" / "b.webp")
+    (tmp_path / "happy" / "notes.txt").write_text("taken in 2019")
+    with caplog.at_level("WARNING", logger="synthfer"):
+        t = load_records("folder", tmp_path, "own")
+    assert sorted(Path(p).name for p in t.path) == ["a.png", "b.webp"]
+    assert "1 file(s) in" in caplog.text and "notes.txt" in caplog.text
+
+
+def test_one_subject_written_composed_or_decomposed_is_one_subject(tmp_path):
+    """macOS writes names decomposed (NFD): José from a Mac and José typed elsewhere (NFC) are one person."""
+    import unicodedata
+
+    composed, decomposed = unicodedata.normalize("NFC", "José"), unicodedata.normalize("NFD", "José")
+    assert composed != decomposed
+    _img(tmp_path / "happy" / f"{composed}_1.png")
+    _img(tmp_path / "sad" / f"{decomposed}_2.png")
+    t = load_records("folder", tmp_path, "own", {"subject_regex": r"^(.+)_\d+\."})
+    assert t["subject"].nunique() == 1 and t["subject"].iloc[0] == f"own/{composed}"
+
+
+def test_a_labels_table_finds_its_files_however_their_accents_were_written(tmp_path):
+    import unicodedata
+
+    on_disk = unicodedata.normalize("NFD", "Zoë_smile.png")
+    _img(tmp_path / "faces" / on_disk)
+    table = tmp_path / "labels.csv"
+    table.write_text(f"file,emotion,subject\n{unicodedata.normalize('NFC', 'Zoë_smile.png')},happy,Zoë\n")
+    t = load_records("folder", tmp_path / "faces", "own", labels=table)
+    assert t["reject"].isna().all() and Path(t["path"].iloc[0]).name == on_disk
+    assert t["subject"].iloc[0] == unicodedata.normalize("NFC", "own/Zoë")
+
+
+def test_a_demo_annotations_file_without_a_column_says_which_and_what_it_holds(tmp_path):
+    (tmp_path / "annotations.csv").write_text("file,subject,intensity\nimages/a.png,1,0.5\n")
+    with pytest.raises(ValueError, match=r"annotations.csv has no emotion, left_eye_x, .* column; .* has the columns"):
+        load_records("demo", tmp_path, "demo_set")

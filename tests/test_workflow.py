@@ -398,6 +398,19 @@ def test_nothing_to_do_after_a_complete_run(tiny_copy):
     assert planned_jobs(*tiny_copy) == {}
 
 
+def test_a_moved_project_plans_nothing(tiny_copy, tmp_path):
+    """A finished project copied elsewhere as `cp -a` copies (modification times kept), its code and its results
+    side by side as before, plans nothing: Snakemake's records name each job's code inputs relative to the
+    working directory, not by absolute paths that the move changed."""
+    snakefile, workdir = tiny_copy
+    code = snakefile.parents[1]
+    assert code.parent == workdir.parent  # both in one folder: the copy keeps where each is from the other
+    moved = tmp_path / "elsewhere"
+    for folder in (code, workdir):
+        shutil.copytree(folder, moved / folder.name, symlinks=True)  # copy2: mtimes kept
+    assert planned_jobs(moved / code.name / "workflow" / "Snakefile", moved / workdir.name) == {}
+
+
 def test_changing_one_ratio_reruns_only_that_branch(tiny_copy, tmp_path):
     config = _variant(tmp_path, lambda c: c["classifier"].update(per_ratio={"1": {"lr": 0.002}}))
     # k=1 for both seeds and both translators, then the aggregation and the report; no GAN, no other ratio

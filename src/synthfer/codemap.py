@@ -16,6 +16,7 @@ Standard library only: the workflow reads this while it parses.
 from __future__ import annotations
 
 import ast
+import os
 from functools import cache
 from pathlib import Path
 
@@ -159,10 +160,17 @@ def files_of(src: Path, module: str) -> list[Path]:
     return [path, *sorted(path.parent.glob(f"{path.stem}.*.j2"))]
 
 
-def code_map(src: Path, scripts: Path) -> dict[str, list[str]]:
-    """{rule script name: the library files its step runs, sorted}: what each rule lists as its `code` input."""
+def code_map(src: Path, scripts: Path, relative_to: Path | None = None) -> dict[str, list[str]]:
+    """{rule script name: the library files its step runs, sorted}: what each rule lists as its `code` input.
+    `relative_to` (the workflow's working directory): the paths relative to it, so that Snakemake's records of a
+    job's inputs still match after the project folder is moved or copied elsewhere (an absolute path would make
+    every job's input set look changed, and rerun the whole study)."""
+
+    def named(path: Path) -> str:
+        return os.path.relpath(path, relative_to) if relative_to is not None else str(path)
+
     return {
-        script.stem: sorted(str(f) for m in step_modules(src, script) for f in files_of(src, m))
+        script.stem: sorted(named(f) for m in step_modules(src, script) for f in files_of(src, m))
         for script in sorted(scripts.glob("*.py"))
     }
 

@@ -54,6 +54,9 @@ def _allowed(error: jsonschema.ValidationError) -> str:
 
 
 def _describe(error: jsonschema.ValidationError, prefix: str = "") -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator in ("oneOf", "anyOf") and schema.get("description"):  # say what is allowed, not "no schema"
+        return f"{_key_path(error, prefix)}: {error.instance!r} is not allowed; it must be {schema['description']}"
     if error.validator == "additionalProperties" and "properties" in (
         error.schema if isinstance(error.schema, dict) else {}
     ):
@@ -97,8 +100,65 @@ def with_translators(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+MAX_CONFIG_VALUES = 100_000
+"""More values than any study needs (the paper's config has a few hundred): a config beyond it is refused before
+validation, whose error messages would spell out every value (a YAML alias bomb expands to billions)."""
+
+
+def config_size(value: Any, limit: int = MAX_CONFIG_VALUES) -> int:
+    """How many values `value` holds, counted as the config would be read (an alias counts each time it is used),
+    stopping once past `limit`; each shared object is counted once and remembered, so this takes time in the
+    number of distinct objects, not in what they expand to."""
+    sizes: dict[int, int] = {}
+
+    def size(item: Any) -> int:
+        if id(item) in sizes:
+            return sizes[id(item)]
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list | tuple) else ()
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        sizes[id(item)] = total
+        return total
+
+    return size(value)
+
+
+class _NoDuplicateKeys(yaml.SafeLoader):
+    """YAML's safe loader, refusing a mapping that gives one key twice (PyYAML keeps the last silently)."""
+
+
+def _mapping_without_duplicates(loader: _NoDuplicateKeys, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key != "<<" and key in seen:
+            raise ConfigError(
+                f"{node.start_mark.name}: key {key!r} appears twice in one section (lines {seen[key]} and "
+                f"{key_node.start_mark.line + 1}); YAML would keep the second silently: merge them into one"
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_NoDuplicateKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def refuse_duplicate_keys(path: str | os.PathLike) -> None:
+    """Raise ConfigError when the YAML file at `path` gives a key twice in one mapping (two `stargan:` blocks)."""
+    with open(path) as handle:
+        yaml.load(handle, Loader=_NoDuplicateKeys)  # noqa: S506 - a SafeLoader subclass
+
+
 def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCHEMA_PATH) -> None:
     """Check config against the schema and the cross-references between sections."""
+    if config_size(config) > MAX_CONFIG_VALUES:
+        raise ConfigError(
+            f"invalid config: more than {MAX_CONFIG_VALUES:,} values (YAML aliases expanding into each other?); "
+            "a study's config holds a few hundred"
+        )
     schema = with_translators(yaml.safe_load(Path(schema_path).read_text()))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -202,6 +262,7 @@ def _design_problems(config: dict[str, Any]) -> list[str]:
 
 
 def load_config(path: str | os.PathLike) -> dict[str, Any]:
+    refuse_duplicate_keys(path)
     config = yaml.safe_load(Path(path).read_text())
     validate_config(config)
     return config

@@ -18,6 +18,9 @@ from synthfer import translators as translators_table
 from synthfer.data.store import STORE_FILES
 
 try:
+    for _configfile in workflow.overwrite_configfiles or ["config/config.yaml"]:  # the files Snakemake read
+        if Path(_configfile).is_file():
+            sfconfig.refuse_duplicate_keys(_configfile)
     sfconfig.validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
     sfconfig.check_translator_weights(config)
 except sfconfig.ConfigError as error:
@@ -124,7 +127,7 @@ wildcard_constraints:
 # editing the classifier code reruns the classifier jobs and what follows them, never GAN training. Shared
 # helpers (io, logs, runtime, seam, gpus) are left out: a fix there does not invalidate results (force with
 # --forcerun <rule> when it does).
-CODE = codemap.code_map(ROOT / "src", Path(workflow.basedir) / "scripts")
+CODE = codemap.code_map(ROOT / "src", Path(workflow.basedir) / "scripts", relative_to=Path.cwd())
 
 TARGET_EFFECT = config.get("report", {}).get("target_effect", 0.05)  # the gain worth detecting (accuracy)
 

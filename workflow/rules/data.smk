@@ -119,6 +119,7 @@ rule split_subjects:
         test=config["split"]["test"],
         seed=config["split"].get("seed", 0),
         stratify=config["split"].get("stratify", True),
+        allow_duplicates=config["split"].get("allow_duplicates", False),
     script:
         "../scripts/split_subjects.py"
 

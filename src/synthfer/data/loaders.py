@@ -8,6 +8,7 @@ the dataset ships them, eye landmarks. Everything after this point sees only tha
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,21 @@ class DatasetMissingError(FileNotFoundError):
 def load_demo(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     """The demo layout: `images/*.png` plus `annotations.csv` with subject, emotion and eye centres."""
     table = pd.read_csv(root / "annotations.csv")
+    missing = [c for c in DEMO_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"dataset {name!r}: {root / 'annotations.csv'} has no {', '.join(missing)} column; the demo layout's "
+            f"annotations.csv has the columns {', '.join(DEMO_COLUMNS)}"
+        )
     table["path"] = [str(root / f) for f in table["file"]]
     table["source"] = name
     table["frame"] = 0
     table["subject"] = name + "/" + table["subject"].astype(str)
     return table[[*RECORD_COLUMNS, *EYE_COLUMNS]]
 
+
+DEMO_COLUMNS = ("file", "subject", "emotion", "intensity", *EYE_COLUMNS)
+"""What the demo layout's annotations.csv holds (data/demo.py writes it)."""
 
 LOADERS: dict[str, Callable[[Path, str, dict[str, Any]], pd.DataFrame]] = {
     "demo": load_demo,
@@ -66,6 +76,7 @@ def load_records(
             f"dataset {name!r} not found at {root}: put the dataset there or change datasets.{name}.path in config.yaml"
         )
     table = LOADERS[loader](root, name, options or {})
+    table["subject"] = [real_loaders.nfc(s) if isinstance(s, str) else s for s in table["subject"]]
     if labels is not None:
         table = labelled_by_table(table, read_labels_table(labels), root, name)
     listed = (
@@ -74,9 +85,19 @@ def load_records(
     table = table[table["emotion"].isin(DOMAINS) | listed].reset_index(
         drop=True
     )  # a loader's rejects stay, to be listed
-    if table.empty:
+    rejected = (
+        table[REJECT_COLUMN].fillna("").astype(bool) if REJECT_COLUMN in table else pd.Series(False, index=table.index)
+    )
+    if not (~rejected).any():
+        detail = (
+            f" ({int(rejected.sum())} file(s) rejected, e.g. {table.loc[rejected, 'path'].iloc[0]}: "
+            f"{table.loc[rejected, REJECT_COLUMN].iloc[0]})"
+            if rejected.any()
+            else ""
+        )
         raise DatasetMissingError(
-            f"dataset {name!r}: no images in the {loader!r} layout under {root}; check datasets.{name}.path and loader"
+            f"dataset {name!r}: no images in the {loader!r} layout under {root}{detail}; check datasets.{name}.path "
+            "and loader"
         )
     table["intensity"] = table["intensity"].astype(float) if "intensity" in table else np.nan
     return table
@@ -89,9 +110,10 @@ def labelled_by_table(layout: pd.DataFrame, labels: pd.DataFrame, root: Path, na
     extras = [c for c in layout.columns if c not in ("path", "subject", "emotion", "frame", REJECT_COLUMN)]
     rows = []
     for rec in labels.to_dict("records"):
-        path = Path(rec["file"]) if Path(rec["file"]).is_absolute() else root / rec["file"]
+        path = _on_disk(Path(rec["file"]) if Path(rec["file"]).is_absolute() else root / rec["file"])
         base = known.loc[str(path)].to_dict() if str(path) in known.index else {}
         subject = f"{name}/{rec['subject']}" if rec.get("subject") else base.get("subject", f"{name}/{rec['file']}")
+        subject = real_loaders.nfc(subject)
         row = {
             **{c: base.get(c) for c in extras},
             "path": str(path),
@@ -107,6 +129,18 @@ def labelled_by_table(layout: pd.DataFrame, labels: pd.DataFrame, root: Path, na
         for frame in _frames(path, rec):
             rows.append({**row, "frame": frame, REJECT_COLUMN: None})
     return pd.DataFrame(rows, columns=list(dict.fromkeys([*RECORD_COLUMNS, *EYE_COLUMNS, *extras, REJECT_COLUMN])))
+
+
+def _on_disk(path: Path) -> Path:
+    """`path` as the disk spells it: a table written on one system may compose accents (NFC) where the file name
+    decomposes them (NFD, as macOS writes names), or the other way round."""
+    if path.exists():
+        return path
+    for form in ("NFC", "NFD"):
+        other = Path(unicodedata.normalize(form, str(path)))
+        if other.exists():
+            return other
+    return path
 
 
 def _frames(path: Path, rec: dict) -> list[int]:

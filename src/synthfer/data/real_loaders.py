@@ -13,7 +13,9 @@ is kept) becomes a record with a `reject` reason, so that it is listed in `rejec
 
 from __future__ import annotations
 
+import logging
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,32 @@ def _files(root: Path, pattern: str) -> list[Path]:
     return sorted(p for p in root.glob(pattern) if p.is_file() and is_data(p, root))
 
 
+log = logging.getLogger("synthfer")
+
+
+def _image_files(folder: Path, name: str) -> list[Path]:
+    """The image files in `folder` (any suffix Pillow reads); the other files there are named in the log, never
+    dropped without a word."""
+    files = _files(folder, "*")
+    others = [p.name for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+    if others:
+        log.warning(
+            "dataset %r: %d file(s) in %s skipped, not images Pillow reads: %s%s",
+            name,
+            len(others),
+            folder,
+            ", ".join(others[:10]),
+            f" and {len(others) - 10} more" if len(others) > 10 else "",
+        )
+    return [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+def nfc(text: str) -> str:
+    """`text` in Unicode's composed form (NFC): macOS writes names decomposed (NFD), and the same subject must be
+    one key however its accents were written."""
+    return unicodedata.normalize("NFC", text)
+
+
 def _dirs(folder: Path) -> list[Path]:
     """The sub-folders of `folder` (not files next to them: `.DS_Store`, a README), without OS debris."""
     return sorted(p for p in folder.iterdir() if p.is_dir() and is_data(p, folder)) if folder.is_dir() else []
@@ -93,9 +121,15 @@ def load_rafd(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
         r"^Rafd(\d{3})_(\d+)_([A-Za-z-]+)_(female|male)_([a-z]+)_(frontal|left|right)\.jpe?g$", re.IGNORECASE
     )
     rows = []
-    for path in _files(root, "**/Rafd*"):
+    for path in _files(root, "**/*"):  # every file: RaFD's names come as Rafd090_..., rafd090_... or RAFD090_...
         m = pattern.match(path.name)
-        if not m or int(m.group(1)) not in angles or m.group(6).lower() not in gazes:
+        if not m:
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                rows.append(
+                    _rejected(path, "not a RaFD file name (Rafd{angle}_{id}_..._{gaze}.jpg)", f"{name}/?", name)
+                )
+            continue
+        if int(m.group(1)) not in angles or m.group(6).lower() not in gazes:
             continue
         rows.append(
             {
@@ -200,7 +234,7 @@ def load_oulu(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     ]
     for sequence in sequences:
         emotion = CLASS_SYNONYMS.get(sequence.name.lower())
-        frames = [p for p in _files(sequence, "*") if p.suffix.lower() in IMAGE_SUFFIXES]
+        frames = _image_files(sequence, name)
         if emotion is None or not frames:
             continue
         picks = [(i, emotion) for i in range(max(0, len(frames) - apex), len(frames))]
@@ -360,11 +394,7 @@ def load_ckplus(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
                 _rejected(label_file, "unreadable label file: expected one number 0-7", f"{name}/{subject}", name)
             )
             continue
-        frames = (
-            [p for p in _files(images / subject / sequence, "*") if p.suffix.lower() in IMAGE_SUFFIXES]
-            if (images / subject / sequence).is_dir()
-            else []
-        )
+        frames = _image_files(images / subject / sequence, name) if (images / subject / sequence).is_dir() else []
         if not frames:
             continue
         picks = [(f, CKPLUS_CODES.get(code)) for f in frames[-apex:]]
@@ -497,7 +527,7 @@ def load_fer2013(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame
             if usage not in usages or not (root / folder).is_dir():
                 continue
             for class_dir in _dirs(root / folder):
-                for path in (p for p in _files(class_dir, "*") if p.suffix.lower() in IMAGE_SUFFIXES):
+                for path in _image_files(class_dir, name):
                     rows.append(
                         {
                             "path": str(path),
@@ -584,7 +614,7 @@ def load_folder(root: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for folder in _dirs(root):
         emotion = CLASS_SYNONYMS.get(folder.name.lower())
-        for path in (p for p in _files(folder, "*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        for path in _image_files(folder, name):
             if regex is not None:
                 m = regex.search(path.name)
                 if not m:

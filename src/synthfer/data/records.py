@@ -4,7 +4,17 @@ RECORD_COLUMNS = ("path", "subject", "emotion", "source", "frame", "intensity")
 EYE_COLUMNS = ("left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y")
 """Eye centres in image pixels (x, y), image-left eye first; NaN when the dataset does not give them."""
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+
+def _pillow_suffixes() -> frozenset[str]:
+    """Every file suffix Pillow can open (WebP, GIF, JPEG 2000, ... as this Pillow was built): faces are read with
+    Pillow, so a format it reads is a format a dataset may hold."""
+    from PIL import Image
+
+    Image.init()
+    return frozenset(suffix for suffix, kind in Image.registered_extensions().items() if kind in Image.OPEN)
+
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}) | _pillow_suffixes()
 VIDEO_SUFFIXES = frozenset({".avi", ".mp4", ".mov", ".wmv", ".mpg", ".mpeg"})
 """File kinds a record's path may name: a still image, or a video whose `frame` is the image."""
 

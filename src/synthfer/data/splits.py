@@ -72,6 +72,21 @@ def split_subjects(
     return pd.Series(best, index=subjects.index, name="split")
 
 
+def cross_subject_copies(images: np.ndarray, subjects: pd.Series) -> list[np.ndarray]:
+    """Row indices of faces whose pixels are identical although their subjects differ, one array per set of copies:
+    the same photo filed under two subjects (prepared faces are deterministic, so a byte-identical photo gives
+    identical pixels), which a subject-disjoint split would put on both sides of a train/test line."""
+    import hashlib
+
+    digests = pd.Series([hashlib.blake2b(face.tobytes(), digest_size=16).hexdigest() for face in images])
+    groups = []
+    for _, rows in digests.groupby(digests).groups.items():
+        rows = np.asarray(rows)
+        if len(rows) > 1 and subjects.iloc[rows].nunique() > 1:
+            groups.append(rows)
+    return groups
+
+
 def assert_subject_disjoint(table: pd.DataFrame, subject: str = "subject", split: str = "split") -> None:
     """Raise if any subject sits in more than one split."""
     per_subject = table.groupby(subject)[split].nunique()

@@ -87,20 +87,41 @@ def split_real_faces(
     images: PathLike,
     table: PathLike,
     stratify: bool = True,
+    allow_duplicates: bool = False,
 ) -> None:
     """Pool the real training datasets (the files of their face stores) and split them by subject (stratified by
-    emotion where possible)."""
-    from synthfer.data.splits import assert_subject_disjoint, split_subjects
+    emotion where possible). The same photo under two subjects is reported, and a split that puts its copies in
+    two splits is refused unless `allow_duplicates`."""
+    from synthfer.data.splits import assert_subject_disjoint, cross_subject_copies, split_subjects
 
     pooled = FaceSet.concat(read_stores(faces))
     emotions = pooled.table["emotion"] if stratify else None
     pooled.table["split"] = split_subjects(pooled.table["subject"], val, test, seed, emotions)
     assert_subject_disjoint(pooled.table)
+    _check_copies(pooled.table, cross_subject_copies(pooled.images, pooled.table["subject"]), allow_duplicates)
     write_face_set(pooled, images, table)
     log.info("subjects per split: %s", pooled.table.groupby("split")["subject"].nunique().to_dict())
     log.info(
         "faces per split and emotion:\n%s", pd.crosstab(pooled.table["emotion"], pooled.table["split"]).to_string()
     )
+
+
+def _check_copies(table: pd.DataFrame, copies: list, allowed: bool) -> None:
+    """Log every photo filed under several subjects; raise when its copies sit in several splits, unless allowed."""
+    leaking = []
+    for rows in copies:
+        found = table.iloc[rows]
+        where = ", ".join(f"{r.path} ({r.subject}, {r.split})" for r in found.itertuples())
+        log.warning("the same face under %d subjects: %s", found["subject"].nunique(), where)
+        if found["split"].nunique() > 1:
+            leaking.append(where)
+    if leaking and not allowed:
+        raise ValueError(
+            f"{len(leaking)} photo(s) appear under two subjects that the split puts in different splits, a "
+            f"train/test leak: {'; '.join(leaking[:5])}{' ...' if len(leaking) > 5 else ''}. Remove one copy from "
+            "the dataset, or give both files the same subject (a labels table), or set split.allow_duplicates: true "
+            "to split anyway"
+        )
 
 
 def restrict_to_training_subjects(faces: list[PathLike], split: PathLike, images: PathLike, table: PathLike) -> None:
