@@ -253,3 +253,36 @@ def test_an_imported_stargan_replaces_training_in_the_workflow(tmp_path):
         and "stargan_model: " in dry.stdout + dry.stderr
         and "synthfer import-stargan" in dry.stdout + dry.stderr
     )
+
+
+def test_predict_refuses_a_pickled_model_in_one_line_and_runs_nothing(tmp_path, capsys):
+    marker = Path(__file__).parent / "never_created"
+    evil = tmp_path / "model.pt"
+    torch.save({"config": {}, "model": _RunsCode()}, evil)  # a torch file whose pickle would run code
+    photo("astronaut").save(tmp_path / "a.png")
+    assert main(["predict", str(evil), str(tmp_path / "a.png")]) == 2
+    err = capsys.readouterr().err
+    assert not marker.exists()
+    assert err.count("\n") == 1 and f"{evil}: refused: it holds more than tensors" in err and "Traceback" not in err
+
+
+def test_a_truncated_checkpoint_is_named_with_what_is_wrong(tmp_path, capsys):
+    whole = tmp_path / "G.ckpt"
+    torch.save(OriginalGenerator(conv_dim=4, c_dim=7, repeat_num=1).state_dict(), whole)
+    cut = tmp_path / "G-cut.ckpt"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert main(["import-stargan", str(cut), "--out", str(tmp_path / "x.pt")]) == 2
+    err = capsys.readouterr().err
+    assert f"{cut}: not a readable PyTorch file: truncated, damaged or of another format" in err
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_predict_checks_its_output_path_before_any_work(tmp_path, capsys, monkeypatch):
+    import synthfer.predict
+
+    monkeypatch.setattr(synthfer.predict, "predict_images", lambda *a, **k: pytest.fail("classified first"))
+    (tmp_path / "a_file").write_text("")
+    assert main(["predict", "model.pt", "a.png", "--out", str(tmp_path / "a_file" / "out.csv")]) == 2
+    assert f"{tmp_path / 'a_file'} is a file, so no folder" in capsys.readouterr().err
+    assert main(["predict", "model.pt", "a.png", "--out", str(tmp_path)]) == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err

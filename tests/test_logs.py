@@ -47,3 +47,21 @@ def test_a_failing_step_writes_its_traceback_once_and_exits_non_zero(tmp_path):
     # where the job was started (the terminal, SLURM's output file), the failure with the end of its log, once
     assert f"Job failed; its log ({log}) ends:" in run.stderr
     assert run.stderr.count("Traceback (most recent call last)") == 1 and "lower split.test" in run.stderr
+
+
+def test_a_failure_whose_log_cannot_be_written_still_says_why_on_the_terminal(tmp_path):
+    """A full disk: nothing more reaches the job's log (here its output is pointed at /dev/full, where every write
+    fails, as on a full disk), yet the terminal gets the error in one line."""
+    log = tmp_path / "job.log"
+    code = textwrap.dedent(f"""
+        import os
+        from synthfer.logs import run_logged
+        def step():
+            os.dup2(os.open("/dev/full", os.O_WRONLY), 2)  # the log's writes fail from here on
+            raise OSError(28, "no space left on the disk holding results/report/summary.md")
+        run_logged({str(log)!r}, 1, step)
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert "step failed" not in log.read_text()  # the log could not take the failure
+    assert "error: OSError: [Errno 28] no space left on the disk holding results/report/summary.md" in run.stderr

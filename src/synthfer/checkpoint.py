@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -17,8 +19,24 @@ def atomic_save_torch(obj: Any, path: str | os.PathLike) -> None:
 
 
 def load_torch(path: str | os.PathLike) -> Any:
-    """Load a checkpoint without ever running code from it."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """Load a checkpoint without ever running code from it. A file that holds code to run (a pickled object) is
+    refused, and a truncated or foreign one named, each in one line (ValueError)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except pickle.UnpicklingError as error:
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        raise ValueError(
+            f"{path}: refused: it holds more than tensors, Python objects that loading would have to run (nothing "
+            f"ran); only weights are read (weights_only=True): {first}"
+        ) from None
+    except (RuntimeError, OSError, EOFError, zipfile.BadZipFile) as error:
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        raise ValueError(
+            f"{path}: not a readable PyTorch file: truncated, damaged or of another format "
+            f"({type(error).__name__}: {first})"
+        ) from None
 
 
 C = TypeVar("C")

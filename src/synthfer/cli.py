@@ -9,6 +9,7 @@ synthfer stopping RESULTS [--patience N...]      a finished run's early stopping
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,8 @@ def _predict(args: argparse.Namespace) -> int:
     from synthfer.io import atomic_write_csv
     from synthfer.predict import predict_images
 
+    if args.out:
+        _writable(Path(args.out))
     table = predict_images(args.model, args.images, device=args.device, aligned=args.aligned, threads=args.threads)
     if args.out:
         atomic_write_csv(table, args.out)
@@ -30,6 +33,19 @@ def _predict(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _writable(out: Path) -> None:
+    """Refuse, before any work, an output whose folder cannot exist: a file stands where a folder of it must be."""
+    if out.is_dir():
+        raise ValueError(f"--out {out}: is a folder; give a file name (e.g. {out / 'predictions.csv'})")
+    for folder in out.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise ValueError(f"--out {out}: {folder} is a file, so no folder {out.parent} can hold the output")
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise ValueError(f"--out {out}: {folder} is not writable")
+            return
 
 
 def _export(args: argparse.Namespace) -> int:

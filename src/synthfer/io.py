@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,9 +42,42 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
         write(tmp)
         os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, Exception) and _disk_full(error, path.parent):
+            raise OSError(
+                errno.ENOSPC,
+                f"no space left on the disk holding {path} ({shutil.disk_usage(path.parent).free // 2**20} MiB free): "
+                f"nothing was written there; free some space and run again ({type(error).__name__}: {error})",
+            ) from error
         raise
+
+
+FULL_BELOW = 2**20
+"""Free bytes under which a failed write is put down to a full disk: libraries that write through their own C
+code (torch.save's zip writer: 'unexpected pos ...') report it in words of their own."""
+
+
+def _disk_full(error: Exception, folder: Path) -> bool:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    try:
+        return shutil.disk_usage(folder).free < FULL_BELOW
+    except OSError:
+        return False
+
+
+class DamagedFileError(ValueError):
+    """A file the workflow made earlier cannot be read back: truncated, or overwritten by something else."""
+
+
+def damaged(path: str | os.PathLike, error: Exception) -> DamagedFileError:
+    """The error for `path` that did not read (`error`): which file, what is wrong, how to get it made again."""
+    first = (str(error).strip().splitlines() or [""])[0][:200]
+    return DamagedFileError(
+        f"{path} is damaged or incomplete ({type(error).__name__}: {first}); delete it and run the workflow again, "
+        f"which makes it anew (or ask for it alone: snakemake {path})"
+    )
 
 
 def atomic_write_csv(table: pd.DataFrame, path: str | os.PathLike) -> None:
@@ -72,5 +108,10 @@ def save_images(images: np.ndarray, path: str | os.PathLike) -> None:
 
 
 def load_images(path: str | os.PathLike) -> np.ndarray:
-    with np.load(path, allow_pickle=False) as data:
-        return data["images"]
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return data["images"]
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as error:
+        raise damaged(path, error) from None

@@ -118,17 +118,26 @@ def run_logged(
         step(*args, **kwargs)
     except Exception as exc:  # written once, to the log; its end is shown where the job was started
         log.exception("step failed: %s", exc)
-        report_failure(log_path)
+        report_failure(log_path, exc)
         raise SystemExit(1) from None
 
 
-def report_failure(log_path: str | os.PathLike, context: int = 10) -> None:
-    """Show a failed job's log on its original stderr, from a few lines before the failure to the end."""
+def report_failure(log_path: str | os.PathLike, error: BaseException | None = None, context: int = 10) -> None:
+    """Show a failed job's log on its original stderr, from a few lines before the failure to the end, then the
+    error itself in one line: the log may be empty or unreadable (a full disk) and the reason must still show."""
     if _terminal is None:
         return
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-    lines = open(log_path, errors="replace").read().splitlines()
+    try:
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        lines = open(log_path, errors="replace").read().splitlines()
+    except OSError:
+        lines = []
     failed = max((i for i, line in enumerate(lines) if " step failed: " in line), default=max(0, len(lines) - 40))
     shown = "\n".join(f"    {line}" for line in lines[max(0, failed - context) :])
-    os.write(_terminal, f"\nJob failed; its log ({log_path}) ends:\n{shown}\n\n".encode())
+    reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}" if error is not None else ""
+    text = f"\nJob failed; its log ({log_path}) ends:\n{shown}\n" if shown else f"\nJob failed ({log_path} is empty)\n"
+    try:
+        os.write(_terminal, f"{text}{'error: ' + reason if reason else ''}\n\n".encode())
+    except OSError:
+        pass

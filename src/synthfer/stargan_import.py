@@ -17,7 +17,6 @@ undone exactly:
 from __future__ import annotations
 
 import os
-import pickle
 import re
 from pathlib import Path
 
@@ -80,12 +79,7 @@ def import_stargan(
     from synthfer.train.stargan import StarGANConfig
 
     domains = list(domains or ORIGINAL_DOMAIN_ORDER)
-    try:
-        state = load_torch(checkpoint)
-    except pickle.UnpicklingError as error:
-        raise ValueError(
-            f"{checkpoint}: refused: it holds more than tensors, and only weights are read (weights_only=True): {str(error).splitlines()[0]}"
-        ) from None
+    state = load_torch(checkpoint)  # a pickle or a truncated file: a one-line ValueError naming it
     converted, conv_dim, blocks = convert_original_generator(state, domains)
     cfg = StarGANConfig(image_size=image_size, conv_dim=conv_dim, g_repeat=blocks)
     generator = Generator(conv_dim, len(DOMAINS), blocks, out_channels=3)
