@@ -19,7 +19,12 @@ $(STAMP): pyproject.toml constraints.txt detector-requirements.txt
 	$(PIP) --no-deps -r detector-requirements.txt
 	@touch $(STAMP)
 
-install: $(STAMP)
+# a venv left half-made (an interrupted install) or of a Python the project refuses is made anew, and said so;
+# a PYTHON the project refuses stops here with what to run instead (scripts/venv_check.py)
+install:
+	@why=$$($(PYTHON) scripts/venv_check.py $(VENV)) || { status=$$?; [ $$status = 1 ] || exit $$status; \
+		echo "$$why: making $(VENV) anew with $(PYTHON)"; rm -rf $(VENV); }
+	@$(MAKE) --no-print-directory -q $(STAMP) || $(MAKE) --no-print-directory $(STAMP)
 
 # the terminal shows progress and failures; the scheduler's "Select jobs"/"Execute n jobs" chatter is left out
 run: install

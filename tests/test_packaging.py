@@ -131,3 +131,33 @@ def test_no_function_takes_more_than_eight_parameters_without_saying_why():
             if count > LONG_SIGNATURE and not SAYS_WHY.search(ast.get_docstring(node) or ""):
                 unexplained.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({count})")
     assert unexplained == []
+
+
+def test_make_install_remakes_a_venv_left_without_pip_or_of_a_refused_python(tmp_path):
+    """scripts/venv_check.py, which `make install` runs first: a venv killed half-way (no pip) or made by a Python
+    the project refuses is named with the reason, and the Makefile makes it anew; a usable or missing one passes."""
+    import subprocess
+    import sys
+
+    def check(venv):
+        return subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "venv_check.py"), str(venv)], capture_output=True, text=True
+        )
+
+    assert check(tmp_path / "none").returncode == 0  # missing: make creates it
+    ours = Path(sys.executable).parents[1]
+    assert check(ours).returncode == 0 and check(ours).stdout == ""  # this very venv is fine
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "half")], check=True)
+    run = check(tmp_path / "half")
+    assert run.returncode == 1 and "has no pip (an interrupted install?)" in run.stdout
+
+    other = tmp_path / "other" / "bin"
+    other.mkdir(parents=True)
+    (other / "python").write_text("#!/bin/sh\necho 2 7\n")
+    (other / "python").chmod(0o755)
+    run = check(tmp_path / "other")
+    assert run.returncode == 1 and "is of Python 2.7; this project needs >=" in run.stdout
+
+    makefile = (ROOT / "Makefile").read_text()
+    assert "scripts/venv_check.py $(VENV)" in makefile and "making $(VENV) anew with $(PYTHON)" in makefile
