@@ -276,9 +276,12 @@ if "workflow" in args.steps:
         f"| mean GPU utilization over the classifier phase | {_pct(util['classifier_phase'])} | "
         f">= {TARGET_CLASSIFIER_UTILIZATION:.0f}% |",
         "",
-        "| rule | jobs | job seconds, sum | longest job (s) |",
-        "|---|---|---|---|",
-        *(f"| {r} | {v['jobs']} | {v['seconds']:.0f} | {v['longest']:.0f} |" for r, v in by_rule.items()),
+        "| rule | jobs | job seconds, sum | longest job (s) | seconds before the step began, sum |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {r} | {v['jobs']} | {v['seconds']:.0f} | {v['longest']:.0f} | {v.get('start_s', float('nan')):.0f} |"
+            for r, v in by_rule.items()
+        ),
         "",
     ]
     if util["error"]:

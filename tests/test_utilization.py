@@ -31,3 +31,25 @@ def test_the_mean_utilization_covers_only_the_window_asked_for():
     assert sampler.mean() == 45.0
     assert sampler.mean(2.0, 3.0) == 85.0
     assert sampler.mean(10.0, 20.0) is None  # no sample there: no number made up
+
+
+def test_the_seconds_before_each_jobs_step_are_read_from_the_job_logs(tmp_path):
+    """A real job's log line, written by run_logged, and read back per rule."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from synthfer.utilization import start_seconds
+
+    for name in ("a", "b"):
+        log = tmp_path / "train_cyclegan" / f"{name}.log"
+        log.parent.mkdir(exist_ok=True)
+        code = textwrap.dedent(f"""
+            from synthfer.logs import run_logged
+            run_logged({str(log)!r}, 1, lambda: None)
+        """)
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    (tmp_path / "train_cyclegan" / "old.log").write_text("a log without the line\\n")
+    found = start_seconds(tmp_path)
+    assert list(found) == ["train_cyclegan"] and len(found["train_cyclegan"]) == 2
+    assert all(0 <= s < 60 for s in found["train_cyclegan"])

@@ -114,12 +114,29 @@ def run_logged(
             torch.cuda.is_available(),
             reused,
         )
+    age = process_age()
+    if age is not None:  # what the job spent before its step: Python, imports, device choice (gpu_proof sums it)
+        log.info("%s %.2f s after the job's process started", STEP_STARTS, age)
     try:
         step(*args, **kwargs)
     except Exception as exc:  # written once, to the log; its end is shown where the job was started
         log.exception("step failed: %s", exc)
         report_failure(log_path, exc)
         raise SystemExit(1) from None
+
+
+STEP_STARTS = "step starts"
+"""The words of the log line that says when a job's step began (read back by synthfer.utilization)."""
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux: /proc), None where that cannot be read."""
+    try:
+        start_ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
+        uptime = float(open("/proc/uptime").read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def report_failure(log_path: str | os.PathLike, error: BaseException | None = None, context: int = 10) -> None:

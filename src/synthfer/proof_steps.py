@@ -20,7 +20,7 @@ from synthfer.bench import BenchSettings, stacked_throughput
 from synthfer.config import arms, identity_gan_config, stargan_config, translators
 from synthfer.gan_speed import gan_speed
 from synthfer.gpus import jobs_per_gpu, slots_in_all
-from synthfer.utilization import UtilizationSampler, job_spans
+from synthfer.utilization import UtilizationSampler, job_spans, start_seconds
 
 
 def run_workflow(root: Path, config: Path, timeout_s: int, log_path: Path) -> dict[str, Any]:
@@ -54,6 +54,9 @@ def run_workflow(root: Path, config: Path, timeout_s: int, log_path: Path) -> di
         rule["jobs"] += 1
         rule["seconds"] += span["seconds"]
         rule["longest"] = max(rule["longest"], span["seconds"])
+    for rule, seconds in start_seconds(root / "results" / "logs").items():
+        if rule in rules:
+            rules[rule]["start_s"] = sum(seconds)
     classifier = [s for s in spans if s["rule"].startswith("train_classifier")]
     phase = (min(s["start"] for s in classifier), max(s["end"] for s in classifier)) if classifier else (None, None)
     return {

@@ -52,6 +52,23 @@ class UtilizationSampler:
         return sum(inside) / len(inside) if inside else None
 
 
+def start_seconds(logs: Path) -> dict[str, list[float]]:
+    """{rule: the seconds each of its jobs spent before its step began} from the jobs' logs under `logs`
+    (results/logs/<rule>/...; the line synthfer.logs writes: Python's start, imports, the device's)."""
+    import re
+
+    from synthfer.logs import STEP_STARTS
+
+    found: dict[str, list[float]] = {}
+    pattern = re.compile(rf"{STEP_STARTS} (\d+(?:\.\d+)?) s after")
+    for path in sorted(logs.rglob("*.log")):
+        match = pattern.search(path.read_text(errors="replace"))
+        if match:
+            rule = path.parent.name if path.parent != logs else path.stem
+            found.setdefault(rule, []).append(float(match.group(1)))
+    return found
+
+
 def job_spans(benchmarks: Path) -> list[dict[str, Any]]:
     """Every finished job with a benchmark under `benchmarks` (results/benchmarks): its rule (the folder or file
     name), seconds, start and end (epoch seconds)."""

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupShuffleSplit
 
 SPLITS = ("train", "val", "test")
 
@@ -20,6 +19,10 @@ def split_sizes(n_subjects: int, val: float | int, test: float | int) -> tuple[i
 
 
 def _one_split(groups: np.ndarray, val: float | int, test: float | int, seed: int) -> np.ndarray:
+    # imported here: every job that reads a split (generation, selection, classifiers) imports this module, and
+    # scikit-learn's import is most of a second of each job's start (`python -X importtime`); only the split pays it
+    from sklearn.model_selection import GroupShuffleSplit
+
     idx = np.arange(len(groups))
     split = np.full(len(groups), "train", dtype=object)
     n_subjects = len(np.unique(groups))
