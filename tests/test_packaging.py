@@ -161,3 +161,19 @@ def test_make_install_remakes_a_venv_left_without_pip_or_of_a_refused_python(tmp
 
     makefile = (ROOT / "Makefile").read_text()
     assert "scripts/venv_check.py $(VENV)" in makefile and "making $(VENV) anew with $(PYTHON)" in makefile
+
+
+def test_one_version_everywhere_a_user_reads_it():
+    """pyproject.toml, CITATION.cff, `synthfer --version`, provenance.json and the CHANGELOG name one version."""
+    import subprocess
+    import sys
+
+    from synthfer.provenance import synthfer_version
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert yaml.safe_load((ROOT / "CITATION.cff").read_text())["version"] == version
+    assert synthfer_version() == version
+    run = subprocess.run([sys.executable, "-m", "synthfer.cli", "--version"], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == f"synthfer {version}"
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert f"## {version} (" in changelog  # the version installed has its section

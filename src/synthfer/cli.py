@@ -94,6 +94,12 @@ def _stopping(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from synthfer.provenance import synthfer_version
+
+    return synthfer_version()
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="synthfer",
@@ -102,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
             "replay early stopping."
         ),
     )
+    top.add_argument("--version", action="version", version=f"synthfer {_version()}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     predict = commands.add_parser(

@@ -32,6 +32,18 @@ def git_commit(repo: str | Path = CHECKOUT) -> str:
     return commit + ("+dirty" if dirty else "")
 
 
+def synthfer_version() -> str:
+    """This package's version: as installed, else (a checkout run from `src/`, as on a GPU node without the venv)
+    pyproject.toml's."""
+    try:
+        return metadata.version("synthfer")
+    except metadata.PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        return tomllib.loads(pyproject.read_text())["project"]["version"] if pyproject.is_file() else "unknown"
+
+
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "platform": platform.platform()}
     for name in PACKAGES:
@@ -74,6 +86,7 @@ def provenance(repo: str | Path = CHECKOUT) -> dict[str, object]:
     import torch
 
     return {
+        "synthfer": synthfer_version(),
         "commit": git_commit(repo),
         "versions": versions(),
         "cpu": cpu(),
