@@ -117,13 +117,18 @@ def test_export_writes_an_imagefolder_tree_and_a_table_and_never_overwrites(tmp_
     write_face_set(faces, store / "faces.npz", store / "faces.csv")
     out = tmp_path / "exported"
     assert main(["export", str(store), str(out)]) == 0
+    assert f"{out}/train/<emotion>/" in capsys.readouterr().err
     table = pd.read_csv(out / "faces.csv", keep_default_na=False)
-    assert len(table) == len(faces.images) and sorted(p.name for p in out.iterdir()) == sorted(
-        [*set(table["emotion"]), "faces.csv"]
-    )
+    # one tree per split: a tree trained on holds no identity of another split
+    assert sorted(p.name for p in out.iterdir()) == sorted([*set(table["split"]), "faces.csv"])
+    for split in set(table["split"]):
+        assert sorted(p.name for p in (out / split).iterdir()) == sorted(
+            set(table.loc[table.split == split, "emotion"])
+        )
+    assert all(file.startswith(f"{split}/") for file, split in zip(table["file"], table["split"], strict=True))
     assert {"file", "emotion", "identity", "split", "source", "store", "store_row"} <= set(table.columns)
     for row in table.sample(5, random_state=0).itertuples():
-        assert row.file.startswith(f"{row.emotion}/")
+        assert row.file.startswith(f"{row.split}/{row.emotion}/")
         assert np.array_equal(np.asarray(Image.open(out / row.file)), faces.images[row.store_row])
         assert (
             row.identity == faces.table["subject"][row.store_row] and row.split == faces.table["split"][row.store_row]
@@ -131,7 +136,9 @@ def test_export_writes_an_imagefolder_tree_and_a_table_and_never_overwrites(tmp_
     # torchvision reads it as any ImageFolder
     from torchvision.datasets import ImageFolder
 
-    assert len(ImageFolder(str(out))) == len(faces.images)
+    assert sum(len(ImageFolder(str(out / split))) for split in set(table["split"])) == len(faces.images)
+    train_identities = set(table.loc[table.split == "train", "identity"])
+    assert not train_identities & set(table.loc[table.split != "train", "identity"])
     # a second export into the same folder is refused and loses nothing
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
     assert main(["export", str(store), str(out)]) == 2
@@ -286,3 +293,16 @@ def test_predict_checks_its_output_path_before_any_work(tmp_path, capsys, monkey
     assert f"{tmp_path / 'a_file'} is a file, so no folder" in capsys.readouterr().err
     assert main(["predict", "model.pt", "a.png", "--out", str(tmp_path)]) == 2
     assert "is a folder; give a file name" in capsys.readouterr().err
+
+
+def test_export_mixes_the_splits_in_one_tree_only_when_asked(tmp_path, capsys):
+    from conftest import make_real_faces
+
+    from synthfer.data.store import write_face_set
+
+    faces = make_real_faces(n_subjects=5, size=16)
+    write_face_set(faces, tmp_path / "store" / "faces.npz", tmp_path / "store" / "faces.csv")
+    assert main(["export", str(tmp_path / "store"), str(tmp_path / "one"), "--one-tree"]) == 0
+    assert "train, val and test identities together" in capsys.readouterr().err
+    table = pd.read_csv(tmp_path / "one" / "faces.csv", keep_default_na=False)
+    assert all(file.startswith(f"{emotion}/") for file, emotion in zip(table["file"], table["emotion"], strict=True))

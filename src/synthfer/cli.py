@@ -51,10 +51,13 @@ def _writable(out: Path) -> None:
 def _export(args: argparse.Namespace) -> int:
     from synthfer.export import export_store
 
-    table = export_store(args.store, args.dir)
+    table = export_store(args.store, args.dir, one_tree=args.one_tree)
     counts = ", ".join(f"{e} {n}" for e, n in table["emotion"].value_counts().sort_index().items())
+    trees = sorted({file.split("/")[0] for file in table["file"] if file.count("/") == 2})
+    where = ", ".join(f"{args.dir}/{t}/<emotion>/" for t in trees) if trees else f"{args.dir}/<emotion>/"
+    mixed = " (train, val and test identities together, as --one-tree asked)" if args.one_tree else ""
     print(
-        f"{len(table)} faces written to {args.dir}/<emotion>/ ({counts}); their table: {Path(args.dir) / 'faces.csv'}",
+        f"{len(table)} faces written to {where}{mixed} ({counts}); their table: {Path(args.dir) / 'faces.csv'}",
         file=sys.stderr,
     )
     return 0
@@ -145,6 +148,12 @@ def parser() -> argparse.ArgumentParser:
     )
     export.add_argument("store", help="a face store folder (faces.npz + faces.csv)")
     export.add_argument("dir", help="the folder to create")
+    export.add_argument(
+        "--one-tree",
+        action="store_true",
+        help="all faces in one <emotion>/ tree even when the store has train/val/test splits (default: one tree "
+        "per split, so that a tree you train on holds no test identity)",
+    )
     export.set_defaults(run=_export)
 
     stargan = commands.add_parser(
