@@ -306,3 +306,45 @@ def test_export_mixes_the_splits_in_one_tree_only_when_asked(tmp_path, capsys):
     assert "train, val and test identities together" in capsys.readouterr().err
     table = pd.read_csv(tmp_path / "one" / "faces.csv", keep_default_na=False)
     assert all(file.startswith(f"{emotion}/") for file, emotion in zip(table["file"], table["emotion"], strict=True))
+
+
+def test_an_eight_domain_rafd_checkpoint_imports_with_contempt_dropped(tmp_path, capsys):
+    """The original StarGAN README trains RaFD with --c_dim 8: its folders angry, contemptuous, disgusted, fearful,
+    happy, neutral, sad, surprised. Dropping contempt, every other domain translates as the original does."""
+    torch.manual_seed(2)
+    original = trained_looking(OriginalGenerator(conv_dim=8, c_dim=8, repeat_num=2))
+    checkpoint = tmp_path / "200000-G.ckpt"
+    torch.save(original.state_dict(), checkpoint)
+    folders = "angry,contemptuous,disgusted,fearful,happy,neutral,sad,surprised"
+    args = ["import-stargan", str(checkpoint), "--out", str(tmp_path / "x.pt"), "--domains", folders]
+    assert main(args) == 2  # an eighth domain without --drop: refused, saying how to drop it
+    err = capsys.readouterr().err
+    assert "contemptuous not an emotion; use" in err and "with --drop contemptuous" in err
+    out = tmp_path / "imported.pt"
+    assert main([*args[:3], str(out), "--domains", folders, "--image-size", "32", "--drop", "contemptuous"]) == 0
+    assert "dropped: contemptuous" in capsys.readouterr().err
+
+    from synthfer.translate import load_translator
+
+    translator = load_translator("stargan", [out], torch.device("cpu"))
+    faces = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (4, 1, 32, 32), dtype=np.uint8))
+    order = folders.split(",")
+    ours_of = dict(
+        zip(
+            ["anger", "contemptuous", "disgust", "fear", "happiness", "neutral", "sadness", "surprise"],
+            order,
+            strict=True,
+        )
+    )
+    original.train()
+    for emotion in EMOTIONS:
+        c = torch.zeros(len(faces), 8)
+        c[:, order.index(ours_of[emotion])] = 1
+        with torch.no_grad():
+            rgb = original(to_signed(faces).expand(-1, 3, -1, -1), c)
+        grey = (rgb * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        assert (translator.to_emotion(faces, emotion).int() - from_signed(grey).int()).abs().max() <= 1, emotion
+    assert main([*args, "--drop", "contemptuous,pride"]) == 2
+    assert "--drop pride: not among the checkpoint's --domains" in capsys.readouterr().err
+    assert main([*args[:4], "--drop", "contemptuous"]) == 2  # which folder it was cannot be guessed
+    assert "--drop contemptuous needs --domains" in capsys.readouterr().err

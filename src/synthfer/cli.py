@@ -67,17 +67,23 @@ def _import_stargan(args: argparse.Namespace) -> int:
     from synthfer.data.real_loaders import CLASS_SYNONYMS
     from synthfer.stargan_import import import_stargan
 
+    drop = tuple(d.strip().lower() for d in (args.drop or "").split(",") if d.strip())
     domains = None
     if args.domains:
         names = [d.strip().lower() for d in args.domains.split(",") if d.strip()]
-        unknown = [n for n in names if n not in CLASS_SYNONYMS]
+        unknown = [n for n in names if n not in CLASS_SYNONYMS and n not in drop]
         if unknown:
-            raise ValueError(f"--domains: {', '.join(unknown)} not an emotion; use {', '.join(sorted(CLASS_SYNONYMS))}")
-        domains = [CLASS_SYNONYMS[n] for n in names]
-    found = import_stargan(args.checkpoint, args.out, domains, args.image_size)
+            raise ValueError(
+                f"--domains: {', '.join(unknown)} not an emotion; use {', '.join(sorted(CLASS_SYNONYMS))}, or drop "
+                f"a domain this workflow has no class for with --drop {unknown[0]}"
+            )
+        domains = [n if n in drop else CLASS_SYNONYMS[n] for n in names]
+    found = import_stargan(args.checkpoint, args.out, domains, args.image_size, drop)
+    dropped = f", dropped: {', '.join(found['dropped'])}" if found["dropped"] else ""
     print(
         f"StarGAN generator (conv_dim {found['conv_dim']}, {found['residual_blocks']} residual blocks, domains "
-        f"{', '.join(found['domains'])}) written to {args.out}; use it with `stargan_model: {args.out}` in the config",
+        f"{', '.join(found['domains'])}{dropped}) written to {args.out}; use it with `stargan_model: {args.out}` in "
+        "the config",
         file=sys.stderr,
     )
     return 0
@@ -171,6 +177,11 @@ def parser() -> argparse.ArgumentParser:
         "--domains",
         help="the checkpoint's domains in its label order, comma-separated (default: the sorted folder names "
         "as ImageFolder ordered them: anger, disgust, fear, happiness, neutral, sadness, surprise)",
+    )
+    stargan.add_argument(
+        "--drop",
+        help="domains of the checkpoint this workflow has no class for, comma-separated, left out (e.g. RaFD's "
+        "contemptuous, with --c_dim 8)",
     )
     stargan.add_argument("--image-size", type=int, default=64, help="the face size it was trained at (default: 64)")
     stargan.set_defaults(run=_import_stargan)

@@ -11,7 +11,9 @@ undone exactly:
   mode (its test code never calls `eval()`), i.e. with each image's own statistics, which is what our
   instance norms always use; the running statistics are dropped;
 - and its domains come in the order of its training folders (torchvision's ImageFolder sorts them), which
-  the first convolution's domain channels are reordered from.
+  the first convolution's domain channels are reordered from. A domain this workflow has no class for (RaFD's
+  contempt, which the original README trains on with `--c_dim 8`) is dropped when asked (`drop`): our domain
+  codes never switch its channel on, so leaving that channel out changes no output for our domains.
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ def _layer_indices(state: dict[str, torch.Tensor]) -> list[int]:
 
 
 def convert_original_generator(
-    state: dict[str, torch.Tensor], domains: list[str]
+    state: dict[str, torch.Tensor], domains: list[str], drop: tuple[str, ...] = ()
 ) -> tuple[dict[str, torch.Tensor], int, int]:
-    """The original generator's state dict as ours: (state dict, conv_dim, residual blocks)."""
+    """The original generator's state dict as ours: (state dict, conv_dim, residual blocks). `domains`: the
+    checkpoint's domains in its label order, ours and those in `drop`."""
     if not isinstance(state, dict) or "main.0.weight" not in state:
         keys = ", ".join(list(state)[:5]) if isinstance(state, dict) else type(state).__name__
         raise ValueError(
@@ -54,9 +57,15 @@ def convert_original_generator(
         raise ValueError(
             f"the checkpoint has {c_dim} domains, but {len(domains)} names were given ({', '.join(domains)}); pass --domains in the checkpoint's order"
         )
-    unknown = sorted(set(domains) - set(DOMAINS))
-    if unknown or len(set(domains)) != len(domains):
-        raise ValueError(f"--domains must name each of {', '.join(DOMAINS)} once, got {', '.join(domains)}")
+    unknown = sorted(set(domains) - set(DOMAINS) - set(drop))
+    if unknown or len(set(domains)) != len(domains) or not set(DOMAINS) <= set(domains):
+        raise ValueError(
+            f"--domains must name each of {', '.join(DOMAINS)} once, and any other domain of the checkpoint with "
+            f"--drop; got {', '.join(domains)}{' (not ours: ' + ', '.join(unknown) + ')' if unknown else ''}"
+        )
+    missing = sorted(set(drop) - set(domains))
+    if missing:
+        raise ValueError(f"--drop {', '.join(missing)}: not among the checkpoint's --domains ({', '.join(domains)})")
     blocks = sorted({int(m.group(1)) for k in state if (m := re.match(r"main\.(\d+)\.main\.", k))})
     converted: dict[str, torch.Tensor] = {}
     for key, value in state.items():
@@ -70,17 +79,28 @@ def convert_original_generator(
 
 
 def import_stargan(
-    checkpoint: PathLike, out_path: PathLike, domains: list[str] | None = None, image_size: int = 64
+    checkpoint: PathLike,
+    out_path: PathLike,
+    domains: list[str] | None = None,
+    image_size: int = 64,
+    drop: tuple[str, ...] = (),
 ) -> dict:
     """Write the original code's generator checkpoint as a generator file of this workflow (`stargan_model:` in
-    the config uses it instead of training one). Returns what was found in it."""
+    the config uses it instead of training one). Returns what was found in it. Without `domains`, the folder
+    order ImageFolder gives our seven domains (ORIGINAL_DOMAIN_ORDER); with `drop`, `domains` must be given: where
+    another folder sorted among ours cannot be guessed."""
     from synthfer.checkpoint import save_model
     from synthfer.models.stargan import Generator
     from synthfer.train.stargan import StarGANConfig
 
+    if drop and not domains:
+        raise ValueError(
+            f"--drop {', '.join(drop)} needs --domains: the checkpoint's domains in its label order (its training "
+            "folders, sorted), e.g. angry,contemptuous,disgusted,fearful,happy,neutral,sad,surprised for RaFD"
+        )
     domains = list(domains or ORIGINAL_DOMAIN_ORDER)
     state = load_torch(checkpoint)  # a pickle or a truncated file: a one-line ValueError naming it
-    converted, conv_dim, blocks = convert_original_generator(state, domains)
+    converted, conv_dim, blocks = convert_original_generator(state, domains, drop)
     cfg = StarGANConfig(image_size=image_size, conv_dim=conv_dim, g_repeat=blocks)
     generator = Generator(conv_dim, len(DOMAINS), blocks, out_channels=3)
     generator.load_state_dict(
@@ -90,6 +110,7 @@ def import_stargan(
         "conv_dim": conv_dim,
         "residual_blocks": blocks,
         "domains": domains,
+        "dropped": list(drop),
         "source": str(Path(checkpoint).resolve()),
     }
     save_model(generator, cfg, out_path, {"out_channels": 3, "imported": found})
