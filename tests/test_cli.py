@@ -348,3 +348,52 @@ def test_an_eight_domain_rafd_checkpoint_imports_with_contempt_dropped(tmp_path,
     assert "--drop pride: not among the checkpoint's --domains" in capsys.readouterr().err
     assert main([*args[:4], "--drop", "contemptuous"]) == 2  # which folder it was cannot be guessed
     assert "--drop contemptuous needs --domains" in capsys.readouterr().err
+
+
+def test_predict_warns_about_photos_far_from_the_models_training_faces(tmp_path, capsys):
+    """A model trained on bar faces: new bar faces are familiar, a real photo is not, and predict says so (the
+    column and one warning line) instead of answering with confident nonsense alone."""
+    from helpers.bar_faces import bar_faces
+
+    from synthfer.train.classifier import familiarity, train_classifier
+
+    x, y = bar_faces(n=240, size=32, seed=0)
+    vx, vy = bar_faces(n=60, size=32, seed=1)
+    cfg = ClassifierConfig(image_size=32, max_epochs=4, patience=4, lr=1e-3, precision="fp32")
+    model, _ = train_classifier(x, y, vx, vy, cfg, 0, torch.device("cpu"))
+    familiar = familiarity(model, x, vx)
+    path = tmp_path / "model.pt"
+    save_classifier(model, cfg, path, {"image_size": 32, "eye_distance": 0.4, "eye_height": 0.36}, familiar)
+    new_bars, _ = bar_faces(n=6, size=32, seed=7)
+    for i, face in enumerate(new_bars):
+        Image.fromarray(face).save(tmp_path / f"bar{i}.png")
+    photo("astronaut").save(tmp_path / "astronaut.png")
+    files = [str(tmp_path / f"bar{i}.png") for i in range(6)] + [str(tmp_path / "astronaut.png")]
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(path), *files, "--aligned", "--out", str(out)]) == 0
+    table = pd.read_csv(out).set_index(pd.read_csv(out)["path"].map(lambda p: Path(p).name))
+    assert table.loc["astronaut.png", "far_from_training"]
+    assert not table.loc[[f"bar{i}.png" for i in range(6)], "far_from_training"].any()
+    assert table.loc["astronaut.png", "training_distance"] > 10 * familiar["threshold"]
+    assert "warning: 1 of 7 classified photos are far from the model's training faces" in capsys.readouterr().err
+
+
+def test_the_detectors_native_notices_stay_out_of_the_terminal_and_its_errors_do_not(model_file, tmp_path):
+    photo("astronaut").save(tmp_path / "a.png")
+    run = subprocess.run(
+        [sys.executable, "-m", "synthfer.cli", "predict", str(model_file), str(tmp_path / "a.png")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "TensorFlow Lite" not in run.stderr and "W0000" not in run.stderr and "absl" not in run.stderr
+    assert "1 of 1 files classified" in run.stderr
+    code = (
+        "import os\nfrom synthfer.predict import native_noise_filtered\nwith native_noise_filtered():\n"
+        "    os.write(2, b'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\\n')\n"
+        "    os.write(2, b'W0000 00:00:1796412298.639881   29508 inference_feedback_manager.cc:114] Feedback\\n')\n"
+        "    os.write(2, b'E0000 00:00:1796412298.639881   29508 gl_context.cc:9] a real error\\n')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.stderr.splitlines() == ["E0000 00:00:1796412298.639881   29508 gl_context.cc:9] a real error"]

@@ -16,16 +16,31 @@ from pathlib import Path
 
 def _predict(args: argparse.Namespace) -> int:
     from synthfer.io import atomic_write_csv
-    from synthfer.predict import predict_images
+    from synthfer.predict import native_noise_filtered, predict_images
 
     if args.out:
         _writable(Path(args.out))
-    table = predict_images(args.model, args.images, device=args.device, aligned=args.aligned, threads=args.threads)
+    with native_noise_filtered():  # the face detector's start-up notices stay out of the terminal
+        table = predict_images(args.model, args.images, device=args.device, aligned=args.aligned, threads=args.threads)
     if args.out:
         atomic_write_csv(table, args.out)
     else:
         table.to_csv(sys.stdout, index=False)
     usable = (table["reason"] == "").sum()
+    far = int(table["far_from_training"].fillna(False).astype(bool).sum())
+    if far:
+        print(
+            f"warning: {far} of {usable} classified photos are far from the model's training faces (feature distance "
+            f"above what {100 * table.attrs['familiar']['quantile']:.0f}% of its validation faces reach, column "
+            "far_from_training): the model has not seen faces like them, so treat their predictions with caution",
+            file=sys.stderr,
+        )
+    elif usable and not table.attrs.get("familiar"):
+        print(
+            "note: this model file records nothing of its training faces (an older synthfer): no check of how far "
+            "the photos are from them",
+            file=sys.stderr,
+        )
     print(
         f"{usable} of {len(table)} files classified"
         + (f"; {len(table) - usable} with a reason in the 'reason' column" if usable < len(table) else "")

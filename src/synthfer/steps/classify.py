@@ -19,6 +19,7 @@ from synthfer.runtime import pick_device
 from synthfer.selection import SelectionConfig
 from synthfer.train.classifier import (
     ClassifierConfig,
+    familiarity,
     load_classifier,
     predict_proba,
     save_classifier,
@@ -75,7 +76,8 @@ def train_classifier_step(
         train.images, labels_of(train), val.images, labels_of(val), classifier, seed, pick_device(device)
     )
     atomic_write_csv(_tagged(epochs, arm, k, seed), history)
-    save_classifier(trained.cpu(), classifier, model, preprocess)
+    familiar = familiarity(trained, train.images, val.images)  # on the training device, before the move
+    save_classifier(trained.cpu(), classifier, model, preprocess, familiar)
 
 
 def train_classifiers_stacked_step(
@@ -110,7 +112,8 @@ def train_classifiers_stacked_step(
     )
     for (trained, epochs), seed, model_path, history_path in zip(results, seeds, model, history, strict=True):
         atomic_write_csv(_tagged(epochs, arm, k, seed), history_path)
-        save_classifier(trained.cpu(), classifier, model_path, preprocess)
+        familiar = familiarity(trained, train.images, val.images)
+        save_classifier(trained.cpu(), classifier, model_path, preprocess, familiar)
 
 
 def _test_sets(
