@@ -54,3 +54,25 @@ def tight_crops(n: int, seed: int = 0, fills: tuple[float, float] = (0.7, 1.1)) 
             tight_crop(name, rng.uniform(*fills), tuple(rng.uniform(-0.06, 0.06, 2)), brightness=rng.uniform(0.7, 1.3))
         )
     return out
+
+
+def iris_centres(name: str) -> np.ndarray:
+    """Image-left eye first: FaceMesh's iris centres in the full photo."""
+    import mediapipe as mp
+
+    image = np.asarray(photo(name))
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1) as mesh:
+        points = mesh.process(image).multi_face_landmarks[0].landmark
+    height, width = image.shape[:2]
+    return np.array([[points[i].x * width, points[i].y * height] for i in (468, 473)])
+
+
+def crop_filled(name: str, fill: float, shift: np.ndarray, size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """The photo cropped so that its face box is `fill` of the side (out-of-photo parts black), resized to
+    `size`; and the map from photo pixels to crop pixels as (offset, scale)."""
+    x, y, w, h = FACE_BOX[name]
+    side = max(w, h) / fill
+    left, top = x + w / 2 - side / 2 + shift[0] * side, y + h / 2 - side / 2 + shift[1] * side
+    box = (round(left), round(top), round(left + side), round(top + side))
+    image = photo(name).crop(box).resize((size, size), Image.Resampling.BICUBIC)
+    return np.asarray(image), np.array([box[0], box[1], size / (box[2] - box[0])])
