@@ -2,7 +2,7 @@
 StarGAN loop, interleaved rounds, pinned CPUs and threads (synthfer.peers).
 
 usage: python scripts/bench_peers.py --peer-python .venv-peers/bin/python [--quick] [--out results/bench]
-       python scripts/bench_peers.py --readme README.md [--out results/bench]   (the last run's table into the README)
+       python scripts/bench_peers.py --readme docs/performance.md [--out results/bench]   (the last run's table into that page)
 """
 
 import argparse
@@ -21,7 +21,7 @@ from synthfer.provenance import cpu
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--peer-python", help="the Python of the environment with TensorFlow")
-parser.add_argument("--readme", type=Path, help="write the last run's table (OUT/peers.json) into this README and stop")
+parser.add_argument("--readme", type=Path, help="write the last run's table (OUT/peers.json) into this page (docs/performance.md) and stop")
 parser.add_argument("--quick", action="store_true", help="a tiny run that checks both sides work (about a minute)")
 parser.add_argument("--out", default="results/bench", type=Path)
 parser.add_argument("--threads", type=int, nargs="+", help="thread counts to measure (default 1 2)")
@@ -44,7 +44,7 @@ if args.readme:
         f'Measured by `make bench-peers ARGS="{chosen}"` on {machine["model"]} ({machine["logical_cpus"]} logical '
         f"CPUs, bf16 units: {', '.join(units) or 'none'}: ours trains in {result['rows'][0]['precision'] or 'fp32'} here), "
         f"{s['image_size']} px, {s['n_images']} faces, median of {s['rounds']} interleaved rounds; written here by "
-        "`python scripts/bench_peers.py --readme README.md`.\n\n" + markdown_table(result)
+        "`python scripts/bench_peers.py --readme docs/performance.md`.\n\n" + markdown_table(result)
     )
     text = args.readme.read_text()
     args.readme.write_text(

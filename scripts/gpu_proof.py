@@ -22,7 +22,7 @@ usage: python scripts/gpu_proof.py [--device auto|cpu|cuda] [--config config/pap
 6. paper: --config's study 1 on one GPU: each GAN's device-minutes (captured steps, from step 3), the classifier
    grid's at the stacked, captured rate at 64 px, their sum, and the critical path (StarGAN, then its generation
    and classifiers): the wall on one GPU with its slots lies between the critical path and the sum.
-Writes gpu_proof.json and gpu_proof.md (the table for the README) under --out, with bench.json, bench.md and
+Writes gpu_proof.json and gpu_proof.md (the table for docs/performance.md) under --out, with bench.json, bench.md and
 host_sync.log. Needs no Snakemake: `PYTHONPATH=src python3 scripts/gpu_proof.py` runs where torch, numpy,
 pandas, scikit-learn, pillow, pyyaml and jsonschema are installed (pytest too, for host_sync). About 5 minutes
 on one large GPU (estimated); --quick is the CI size (the bench's quick settings, 3 GAN iterations).

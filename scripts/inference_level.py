@@ -1,4 +1,4 @@
-"""How often the report's paired test rejects a true null, by simulation: the table in the README.
+"""How often the report's paired test rejects a true null, by simulation: the table in docs/statistics.md.
 
 usage: python scripts/inference_level.py [--reps 6000] [--subjects 16] [--faces 12]
 

@@ -1,6 +1,6 @@
-"""Write the demo's numbers into README.md from a finished run's report: nothing in that block is typed by hand.
+"""Write the demo's numbers into docs/demo.md from a finished run's report: nothing in that block is typed by hand.
 
-usage: python scripts/readme_demo.py [--report results/report] [--readme README.md]
+usage: python scripts/readme_demo.py [--report results/report] [--readme docs/demo.md]
 
 Replaces the text between the markers `<!-- demo-results:start -->` and `<!-- demo-results:end -->`.
 """
@@ -160,7 +160,7 @@ def demo_block(report: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--report", type=Path, default=Path("results/report"))
-    parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser.add_argument("--readme", type=Path, default=Path("docs/demo.md"))
     args = parser.parse_args()
     text = args.readme.read_text()
     if START not in text or END not in text:

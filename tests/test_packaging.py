@@ -45,7 +45,8 @@ def _imported_modules() -> set[str]:
                 found.add(node.module.split(".")[0])
     for smk in [ROOT / "workflow" / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]:
         found |= set(re.findall(r"^\s*(?:from|import) (\w+)", smk.read_text(), flags=re.M))
-    return found - set(sys.stdlib_module_names) - {"synthfer", "__future__"}
+    own = {p.stem for p in (ROOT / "tests").glob("*.py")}  # the tests' own helpers (scripts/detector_closeup.py)
+    return found - set(sys.stdlib_module_names) - {"synthfer", "__future__"} - own
 
 
 def test_every_imported_package_is_declared():
@@ -177,3 +178,16 @@ def test_one_version_everywhere_a_user_reads_it():
     assert run.returncode == 0 and run.stdout.strip() == f"synthfer {version}"
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert f"## {version} (" in changelog  # the version installed has its section
+
+
+def test_the_catalogs_usage_page_is_the_configuration_page():
+    assert (ROOT / "config" / "README.md").read_text() == (ROOT / "docs" / "configuration.md").read_text()
+
+
+def test_the_readme_is_a_users_page_whose_links_all_resolve():
+    """At most 300 lines; every relative link of the README and of the docs pages names a file that exists."""
+    readme = ROOT / "README.md"
+    assert len(readme.read_text().splitlines()) <= 300
+    for page in [readme, *(ROOT / "docs").glob("*.md"), ROOT / "config" / "README.md"]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} links to {target}, which is missing"

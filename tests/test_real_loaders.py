@@ -179,7 +179,7 @@ def test_mmi_middle_frames_codes_and_views(tmp_path):
 def test_the_readme_lists_every_loader_option_as_declared():
     from synthfer.data.loader_options import options_markdown
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "datasets.md").read_text()
     start = readme.index("<!-- loader options:")
     table = readme[readme.index("\n", start) + 1 : readme.index("<!-- end of loader options -->")].strip()
     assert table == options_markdown(), (

@@ -483,7 +483,7 @@ def run_bench(settings: BenchSettings, device: torch.device) -> dict[str, Any]:
 
 
 def markdown_table(result: dict[str, Any]) -> str:
-    """The bench as the README's performance table."""
+    """The bench as docs/performance.md's table."""
     lines = [
         f"Device: {result['device']}; torch {result['versions']['torch']}; image {result['settings']['image_size']} px; "
         f"our path trains in {result['precision']} (`classifier.precision: auto`).",

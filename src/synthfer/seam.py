@@ -161,7 +161,7 @@ they sleep (libgomp, the OpenMP of PyTorch's Linux wheels, spins 300,000 by defa
 
 def spin_briefly_when_threaded(job: Any) -> None:
     """In a job of more than one thread, set SPINS_WHEN_THREADED unless the environment already says how OpenMP
-    threads wait (OMP_WAIT_POLICY or GOMP_SPINCOUNT). Why (scripts/job_threads.py, README "Performance"): with
+    threads wait (OMP_WAIT_POLICY or GOMP_SPINCOUNT). Why (scripts/job_threads.py, docs/performance.md): with
     libgomp's default a second thread made every job of the demo slower than one thread on a machine busy with
     other work (0.66-0.85x), OMP_WAIT_POLICY=PASSIVE lost on a quiet one and on a busy one, and 30,000 spins gained
     on both (1.02-1.58x). Torch's OpenMP reads the setting once, when it loads: hence an error, not a silent

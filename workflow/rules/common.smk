@@ -141,7 +141,7 @@ def raw_dataset(wildcards):
         raise WorkflowError(
             f"dataset {wildcards.dataset!r} ({ds['loader']}) not found at {ds['path']}: it cannot be downloaded by the "
             f"workflow; request it from its authors, unpack it there, or change datasets.{wildcards.dataset}.path "
-            "(README.md, 'Bringing real data')"
+            "(docs/datasets.md)"
         )
     return ds["path"]
 

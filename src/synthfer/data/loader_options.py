@@ -1,7 +1,7 @@
 """Every loader's options, declared once as JSON schema: keys, types, allowed values, defaults, meaning.
 
 The config check validates `datasets.<name>.options` against this before any job runs, so a misspelt key or
-a wrong value is named instead of being ignored; the loaders take their defaults from here; the README's
+a wrong value is named instead of being ignored; the loaders take their defaults from here; docs/datasets.md's
 options table is tested against it. Imports nothing heavy: the workflow reads it while it parses.
 """
 
@@ -122,7 +122,7 @@ def _values(spec: dict[str, Any]) -> str:
 
 
 def options_markdown() -> str:
-    """The README's table of every loader option, made from the declaration (a test keeps them equal)."""
+    """docs/datasets.md's table of every loader option, made from the declaration (a test keeps them equal)."""
     lines = ["| loader | option | values | default | meaning |", "|---|---|---|---|---|"]
     for loader, options in OPTIONS.items():
         for key, spec in options.items():
