@@ -21,7 +21,11 @@ from synthfer.provenance import cpu
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--peer-python", help="the Python of the environment with TensorFlow")
-parser.add_argument("--readme", type=Path, help="write the last run's table (OUT/peers.json) into this page (docs/performance.md) and stop")
+parser.add_argument(
+    "--readme",
+    type=Path,
+    help="write the last run's table (OUT/peers.json) into this page (docs/performance.md) and stop",
+)
 parser.add_argument("--quick", action="store_true", help="a tiny run that checks both sides work (about a minute)")
 parser.add_argument("--out", default="results/bench", type=Path)
 parser.add_argument("--threads", type=int, nargs="+", help="thread counts to measure (default 1 2)")
