@@ -24,6 +24,8 @@ def setup_logging(path: str | os.PathLike | None = None) -> None:
     land in the job's log, which Snakemake keeps and shows when the job fails, instead of the terminal or a
     SLURM output file that is deleted on success. The terminal is left to Snakemake's progress."""
     if path:
+        global _job
+        _job = str(path).split("logs/", 1)[-1].removesuffix(".log")
         _redirect_output(path)
     logging.basicConfig(
         level=logging.INFO,
@@ -33,6 +35,9 @@ def setup_logging(path: str | os.PathLike | None = None) -> None:
     )
     logging.captureWarnings(True)  # warnings.warn (scipy's, torch's) become log lines
 
+
+_job: str | None = None
+"""The job's name in terminal lines: its log's path below results/logs/, without `.log`."""
 
 _terminal: int | None = None
 """The job's own stderr (the terminal, or SLURM's output file) once output goes to the log: where a failure is
@@ -52,13 +57,19 @@ def _redirect_output(path: str | os.PathLike) -> None:
     sys.stdout.reconfigure(line_buffering=True)
 
 
+TERMINAL_EVERY_S = 60.0
+"""How often a long job's progress also reaches the terminal (where Snakemake otherwise says nothing until the
+job ends): one line a minute per running job."""
+
+
 class Progress:
-    """Logs 'what i/n, rate, ETA' at most every `every_s` seconds (and at the end)."""
+    """Logs 'what i/n, rate, ETA' at most every `every_s` seconds (and at the end), and at most every
+    TERMINAL_EVERY_S one short line of it to the terminal the job was started from."""
 
     def __init__(self, what: str, total: int, every_s: float = 10.0, start: int = 0) -> None:
         """`start`: work already done before this run (a resumed job), left out of the rate."""
         self.what, self.total, self.every_s, self.offset = what, total, every_s, start
-        self.start = self.last = time.monotonic()
+        self.start = self.last = self.last_terminal = time.monotonic()
 
     def update(self, done: int, extra: str = "") -> None:
         now = time.monotonic()
@@ -68,6 +79,13 @@ class Progress:
         elapsed = now - self.start
         rate = (done - self.offset) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - done) / rate if rate > 0 else float("nan")
+        if _terminal is not None and now - self.last_terminal >= TERMINAL_EVERY_S and done < self.total:
+            self.last_terminal = now
+            line = f"    {_job or 'job'}: {self.what} {done}/{self.total}, {_hms(elapsed)} so far, ETA {_hms(eta)}\n"
+            try:
+                os.write(_terminal, line.encode())
+            except OSError:
+                pass
         log.info(
             "%s %d/%d (%.0f%%) %.1f/s elapsed %s ETA %s %s",
             self.what,

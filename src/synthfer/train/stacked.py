@@ -220,4 +220,9 @@ def train_seeds(
     Python process and its imports per seed)."""
     if device.type == "cuda":
         return train_classifiers_stacked(train_x, train_y, val_x, val_y, cfg, seeds, device)
-    return [train_classifier(train_x, train_y, val_x, val_y, cfg, seed, device) for seed in seeds]
+    results, progress = [], Progress(f"seeds of this job ({len(seeds)})", len(seeds), every_s=0)
+    for i, seed in enumerate(seeds):
+        log.info("seed %d of %d (seed %d)", i + 1, len(seeds), seed)
+        results.append(train_classifier(train_x, train_y, val_x, val_y, cfg, seed, device))
+        progress.update(i + 1, f"seed {seed} done")  # the job's ETA, from the seeds it has trained
+    return results
