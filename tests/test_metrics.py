@@ -184,3 +184,31 @@ def test_one_vs_rest_auc_against_a_hand_computed_case():
         }
     )
     assert metrics_table(table, ["g"]).loc[0, "macro_auc_ovr"] == pytest.approx(0.875)
+
+
+def test_kid_is_near_zero_for_two_draws_of_one_distribution_and_grows_with_a_shift():
+    from synthfer.quality import kernel_inception_distance
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 16)), rng.normal(size=(300, 16))  # other sizes: KID is unbiased
+    same, same_sd = kernel_inception_distance(a, b, subsets=20, size=200)
+    shifted, _ = kernel_inception_distance(a, b + 0.5, subsets=20, size=200)
+    assert abs(same) < 3 * same_sd + 1e-3 and shifted > 10 * max(abs(same), same_sd)
+    # the unbiased estimate, recomputed by hand on one subset pair
+    x, y = a[:50], b[:50]
+    k = lambda p, q: (p @ q.T / 16 + 1) ** 3  # noqa: E731
+    hand = (k(x, x).sum() - np.trace(k(x, x)) + k(y, y).sum() - np.trace(k(y, y))) / (50 * 49) - 2 * k(x, y).mean()
+    one, _ = kernel_inception_distance(x, y, subsets=1, size=50)
+    assert one == pytest.approx(hand)
+
+
+def test_precision_recall_density_coverage_tell_a_collapsed_generator_from_a_faithful_one():
+    from synthfer.quality import precision_recall_density_coverage
+
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(300, 8))
+    faithful = precision_recall_density_coverage(real, rng.normal(size=(300, 8)))
+    collapsed = precision_recall_density_coverage(real, rng.normal(scale=0.1, size=(300, 8)))  # one mode
+    assert faithful["precision"] > 0.8 and faithful["recall"] > 0.8 and faithful["coverage"] > 0.8
+    assert collapsed["precision"] > 0.9 and collapsed["recall"] < 0.3 and collapsed["coverage"] < 0.3
+    assert set(precision_recall_density_coverage(real[:3], real[:3])) == {"precision", "recall", "density", "coverage"}

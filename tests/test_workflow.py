@@ -227,6 +227,7 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     assert set(fidelity["translator"]) == set(TRANSLATORS)
     quality = pd.read_csv(report / "quality.csv")
     assert {"identity_ratio", "frechet_distance", "diversity_generated", "diversity_real"} <= set(quality["metric"])
+    assert {"kid", "kid_sd", "precision", "recall", "density", "coverage"} <= set(quality["metric"])
     assert (
         quality["model"].nunique() == n_seeds
         and np.isfinite(quality["value"]).all()

@@ -55,6 +55,50 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root)), (shrink_a + shrink_b) / 2
 
 
+KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
+"""Random subsets the KID is averaged over, and their size (at most: the smaller set's size), as torch-fidelity
+and torchmetrics report it."""
+PRDC_K = 5
+"""Neighbours that set each face's radius for precision, recall, density and coverage (Naeem et al. 2020's k)."""
+
+
+def kernel_inception_distance(
+    real: np.ndarray, generated: np.ndarray, subsets: int = KID_SUBSETS, size: int = KID_SUBSET_SIZE, seed: int = 0
+) -> tuple[float, float]:
+    """KID (Binkowski et al. 2018): the unbiased estimate of the squared MMD between the two feature sets under the
+    cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, averaged over random subsets; (mean, sd over subsets).
+    Unbiased, unlike the Frechet distance, so that sets of other sizes compare. Written here rather than taken from
+    torchmetrics, whose KID computes Inception features from images (weights downloaded): these features are the
+    real-only classifiers'."""
+    d, m = real.shape[1], min(size, len(real), len(generated))
+    if m < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(subsets):
+        x = real[rng.choice(len(real), m, replace=False)].astype(np.float64)
+        y = generated[rng.choice(len(generated), m, replace=False)].astype(np.float64)
+        kxx, kyy, kxy = ((x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3)
+        within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        values.append(within - 2 * kxy.mean())
+    return float(np.mean(values)), float(np.std(values))
+
+
+def precision_recall_density_coverage(real: np.ndarray, generated: np.ndarray, k: int = PRDC_K) -> dict[str, float]:
+    """Precision and recall (Kynkaanniemi et al. 2019: how many generated faces fall within the real faces' k-NN
+    balls, and the other way round) and density and coverage (Naeem et al. 2020: the same, robust to outliers),
+    with the authors' reference code (the `prdc` package)."""
+    import contextlib
+    import io
+
+    from prdc import compute_prdc
+
+    if min(len(real), len(generated)) <= k:
+        return {name: float("nan") for name in ("precision", "recall", "density", "coverage")}
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints the set sizes
+        return {name: float(v) for name, v in compute_prdc(real, generated, nearest_k=k).items()}
+
+
 def identity_preservation(features: np.ndarray, table: pd.DataFrame) -> dict[str, float]:
     """Distance from each translated face to its own neutral source, against the distance to other identities'
     neutral faces. A ratio well below 1 means the translator keeps who the person is."""
@@ -113,4 +157,11 @@ def quality_rows(
     rows.append(
         {"model": model, "metric": "frechet_shrinkage", "emotion": "all", "value": shrinkage}
     )  # 0: sample covariances
+    kid, kid_sd = kernel_inception_distance(features_real[real_emotional], features_generated[emotional])
+    rows += [
+        {"model": model, "metric": "kid", "emotion": "all", "value": kid},
+        {"model": model, "metric": "kid_sd", "emotion": "all", "value": kid_sd},
+    ]
+    prdc = precision_recall_density_coverage(features_real[real_emotional], features_generated[emotional])
+    rows += [{"model": model, "metric": name, "emotion": "all", "value": v} for name, v in prdc.items()]
     return rows

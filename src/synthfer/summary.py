@@ -185,6 +185,11 @@ def quality_view(quality: pd.DataFrame | None) -> dict | None:
         "diversity_generated": f"{quality.loc[quality['metric'] == 'diversity_generated', 'value'].mean():.2f}",
         "diversity_real": f"{quality.loc[quality['metric'] == 'diversity_real', 'value'].mean():.2f}",
         "frechet": f"{mean[('frechet_distance', 'all')]:.1f}",
+        "kid": f"{mean[('kid', 'all')]:.3g}" if ("kid", "all") in mean else None,
+        "kid_sd": f"{mean[('kid_sd', 'all')]:.2g}" if ("kid_sd", "all") in mean else None,
+        "prdc": {
+            m: f"{mean[(m, 'all')]:.2f}" for m in ("precision", "recall", "density", "coverage") if (m, "all") in mean
+        },
         "shrinkage": f"{shrinkage:.2f}" if shrinkage > 0 else None,
     }
 
