@@ -833,3 +833,28 @@ def test_all_seeds_of_a_run_evaluated_in_one_job_write_what_one_job_per_seed_wro
         torch.set_num_threads(threads_before)
     for seed, path in zip((0, 1), out, strict=True):
         assert path.read_bytes() == (run / f"seed{seed}" / "predictions.csv").read_bytes(), seed
+
+
+def test_every_column_of_every_table_a_run_writes_is_in_the_output_page(tiny_run):
+    """docs/output.md names every column of every CSV the tiny study wrote, literally or by a placeholder
+    (`<emotion>`, `<metric>`, `<test_set>`, `<stat>`)."""
+    import csv
+
+    doc = (ROOT / "docs" / "output.md").read_text()
+    names = set(re.findall(r"`([a-z0-9_<>]+)`", doc))
+    placeholder = re.compile(r"<[a-z_]+>")
+    patterns = [  # a name with a placeholder and something literal: `<metric>_mean`, not `<metric>` alone
+        re.compile("^" + placeholder.sub("[a-z0-9_]+", n) + "$")
+        for n in names
+        if placeholder.search(n) and placeholder.sub("", n)
+    ]
+    undocumented = set()
+    for path in (tiny_run / "results").rglob("*.csv"):
+        if "benchmarks" in path.parts or "logs" in path.parts:
+            continue
+        with open(path) as handle:
+            columns = next(csv.reader(handle), [])
+        for column in columns:
+            if column not in names and not any(p.match(column) for p in patterns):
+                undocumented.add((path.relative_to(tiny_run / "results").parts[0], column))
+    assert not undocumented, f"columns docs/output.md does not name: {sorted(undocumented)}"
