@@ -27,7 +27,7 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         table.to_csv(sys.stdout, index=False)
     usable = (table["reason"] == "").sum()
-    far = int(table["far_from_training"].fillna(False).astype(bool).sum())
+    far = int(table["far_from_training"].eq(True).sum())
     if far:
         print(
             f"warning: {far} of {usable} classified photos are far from the model's training faces (feature distance "
