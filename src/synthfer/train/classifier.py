@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,19 +81,27 @@ def adam(params: Iterable[torch.Tensor], lr: float, device: torch.device | None 
 
 class ClassifierStep:
     """One optimiser step of a classifier on a batch (x, y), captured as a CUDA graph per batch shape on a GPU
-    (synthfer.train.graphs), eager elsewhere. Returns (the batch's mean loss, its logits), as device tensors."""
+    (synthfer.train.graphs), eager elsewhere. Returns (the batch's mean loss, its logits), as device tensors.
+    `model`: anything that maps a batch to logits (stacked.StackedStep overrides `_losses` for stacked models)."""
 
-    def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer, precision: str = "auto") -> None:
+    label = "classifier step"
+
+    def __init__(self, model: Any, opt: torch.optim.Optimizer, precision: str = "auto") -> None:
         self.model, self.opt, self.precision = model, opt, precision
-        device = next(model.parameters()).device
-        self.graphs = StepGraphs(device, "classifier step") if _capturable(opt, device) else None
+        device = opt.param_groups[0]["params"][0].device
+        self.graphs = StepGraphs(device, self.label) if _capturable(opt, device) else None
 
-    def _update(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _losses(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(what backward starts from, the loss to report, the logits)."""
         with autocast(x.device, self.precision):
             logits = self.model(x).float()
             loss = F.cross_entropy(logits, y)
+        return loss, loss, logits
+
+    def _update(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        objective, loss, logits = self._losses(x, y)
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         self.opt.step()
         return loss.detach(), logits.detach()
 

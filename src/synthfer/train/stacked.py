@@ -28,8 +28,14 @@ from synthfer.logs import Progress
 from synthfer.models.dropout import with_native_dropout
 from synthfer.runtime import autocast, resolve_precision, seed_everything
 from synthfer.tensors import to_unit
-from synthfer.train.classifier import ClassifierConfig, EarlyStopping, _as_tensor, _capturable, adam, train_classifier
-from synthfer.train.graphs import StepGraphs
+from synthfer.train.classifier import (
+    ClassifierConfig,
+    ClassifierStep,
+    EarlyStopping,
+    _as_tensor,
+    adam,
+    train_classifier,
+)
 
 log = logging.getLogger("synthfer")
 
@@ -82,29 +88,18 @@ def _val_losses(
     return total / max(1, len(x_va))
 
 
-class StackedStep:
-    """One optimiser step of every stacked model on its own batch (x: (S, B, ...), y: (S, B)), captured as a CUDA
-    graph per batch shape on a GPU (synthfer.train.graphs), eager elsewhere. Returns (per-model mean losses,
-    logits) as device tensors."""
+class StackedStep(ClassifierStep):
+    """One optimiser step of every stacked model on its own batch (x: (S, B, ...), y: (S, B)), captured and
+    returned as ClassifierStep does, the losses per model. One Adam over the stacked parameters is one Adam per
+    model, and the summed loss gives each model its own gradient (module docstring)."""
 
-    def __init__(self, stack: StackedModels, opt: torch.optim.Optimizer, precision: str = "auto") -> None:
-        self.stack, self.opt, self.precision = stack, opt, precision
-        device = next(iter(stack.params.values())).device
-        self.graphs = StepGraphs(device, "stacked classifier step") if _capturable(opt, device) else None
+    label = "stacked classifier step"
 
-    def _update(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _losses(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         with autocast(x.device, self.precision):
-            logits = self.stack(x)
+            logits = self.model(x)
         loss = _per_model_loss(logits, y, "mean")
-        self.opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        self.opt.step()
-        return loss.detach(), logits.detach()
-
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.graphs is None:
-            return self._update(x, y)
-        return self.graphs(tuple(x.shape), self._update, x, y)
+        return loss.sum(), loss, logits
 
 
 def train_stacked_epoch(
@@ -120,7 +115,7 @@ def train_stacked_epoch(
     the loop."""
     device = x_tr.device
     n = len(gens)
-    step.stack.train(True)
+    step.model.train(True)
     orders = torch.stack([torch.randperm(len(x_tr), generator=g, device=g.device) for g in gens]).to(device)
     running = torch.zeros(n, device=device)
     correct = torch.zeros(n, device=device)
