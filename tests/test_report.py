@@ -14,7 +14,7 @@ from synthfer.augment import augment_batch
 from synthfer.labels import EMOTIONS
 from synthfer.plots import plot_accuracy_vs_ratio, plot_per_class_metrics
 from synthfer.report import aggregate, best_ratios, read_histories, read_predictions, table2, table3
-from synthfer.summary import summary_markdown
+from synthfer.summary import SummaryTables, summary_markdown
 from synthfer.train.classifier import ClassifierConfig
 
 CONFIG = {
@@ -122,11 +122,8 @@ def test_report_compares_translators_and_a_baseline_architecture_with_the_same_r
     )
     text = summary_markdown(
         CONFIG,
-        summary,
-        pd.DataFrame(),
         PROVENANCE,
-        gains,
-        table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}),
+        SummaryTables(summary, gains=gains, table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str})),
     )
     assert "## Translator: stargan" in text and "## Translator: vgg16" not in text
     assert (
@@ -207,10 +204,8 @@ def test_table3_sets_real_only_baseline_synthetic_only_and_the_best_k_side_by_si
     assert "in_distribution_mean" not in t3.columns  # only the cross-database sets and real_test
     text = summary_markdown(
         CONFIG,
-        summary,
-        pd.DataFrame(),
         PROVENANCE,
-        table_3=pd.read_csv(tmp_path / "table3.csv", dtype={"k": str}),
+        SummaryTables(summary, table_3=pd.read_csv(tmp_path / "table3.csv", dtype={"k": str})),
     )
     assert "## Table 3" in text and f"| stargan, real + k=2 (best k) | {100 * expected:.1f} ±" in text
     plot_per_class_metrics(
@@ -266,10 +261,8 @@ def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_sam
     assert (chosen["n_tests"] == 2).all() and chosen.loc["1", "p_holm"] == pytest.approx(2 * chosen.loc["1", "p_value"])
     text = summary_markdown(
         CONFIG,
-        pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}),
-        pd.DataFrame(),
         PROVENANCE,
-        selection_gain=pd.read_csv(tmp_path / "selection.csv", dtype={"k": str}),
+        SummaryTables(pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), selection_gain=pd.read_csv(tmp_path / "selection.csv", dtype={"k": str})),
     )
     section = text.split("## Translator: stargan-selected")[1]
     assert "stargan-selected against all of stargan's generated faces" in section and "| cross_a | +" in section
@@ -300,10 +293,8 @@ def test_runs_stuck_on_the_chance_plateau_are_counted_and_named(tmp_path):
     assert t2.loc[("real", "0"), "seeds_at_chance"] == 0 and t2.loc[("stargan", "1"), "seeds_at_chance"] == 1
     text = summary_markdown(
         CONFIG,
-        pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}),
-        pd.DataFrame(),
         PROVENANCE,
-        table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}),
+        SummaryTables(pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str})),
     )
     assert (
         "never left the chance plateau" in text
@@ -344,10 +335,8 @@ def test_runs_ended_by_max_epochs_while_still_improving_are_counted_and_named(tm
     )
     text = summary_markdown(
         CONFIG,
-        pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}),
-        pd.DataFrame(),
         PROVENANCE,
-        table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}),
+        SummaryTables(pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str})),
     )
     named = text.split("still improving when")[1].split("\n")[0]
     assert "real k=0 (1 of 2 seeds)" in named and "stargan" not in named and "raise `classifier.max_epochs`" in named
@@ -397,12 +386,8 @@ def test_generated_arms_are_compared_with_each_control_at_the_same_k_and_the_con
     summary = pd.read_csv(tmp_path / "summary.csv", dtype={"k": str})
     text = summary_markdown(
         CONFIG,
-        summary,
-        pd.DataFrame(),
         PROVENANCE,
-        gains,
-        selection_gain=selection,
-        control_gain=controls,
+        SummaryTables(summary, gains=gains, selection_gain=selection, control_gain=controls),
     )
     assert (
         "## Translator: real-steps" not in text

@@ -246,6 +246,17 @@ def _design_problems(config: dict[str, Any]) -> list[str]:
             f"classifier.per_ratio: {', '.join(unknown)} not a ratio this study runs; allowed keys: {', '.join(keys)} "
             "(experiment.ratios, and syn with experiment.synthetic_only)"
         )
+    runs = gan_runs(config)
+    if runs > 1 and config.get("stargan_model") and "stargan" in translators(config):
+        problems.append(
+            f"experiment.gan_runs: {runs} trains {runs} runs of every GAN, but stargan_model is one trained StarGAN "
+            "(its run is fixed); set experiment.gan_runs: 1, or remove stargan_model to train StarGAN here"
+        )
+    if runs > len(config["experiment"]["seeds"]):
+        problems.append(
+            f"experiment.gan_runs: {runs} runs but {len(config['experiment']['seeds'])} seed(s) in experiment.seeds: "
+            "each GAN run needs a classifier seed that trains on its faces; list at least as many seeds as runs"
+        )
     val, test = config["split"]["val"], config["split"]["test"]
     if float(val) < 1 and float(test) < 1 and val + test >= 1:
         problems.append(
@@ -312,8 +323,27 @@ def demo_database(config: dict[str, Any], dataset: str) -> DemoDatabase:
     return _pick(DemoDatabase, block)
 
 
-def stargan_config(config: dict[str, Any]) -> StarGANConfig:
-    return _pick(StarGANConfig, config["stargan"], image_size=config["preprocess"]["image_size"])
+def gan_runs(config: dict[str, Any]) -> int:
+    """How many training runs of every GAN the study makes (`experiment.gan_runs`, 1 when not given)."""
+    return int(config["experiment"].get("gan_runs", 1))
+
+
+def seed_gan_runs(config: dict[str, Any]) -> dict[str, int]:
+    """The GAN run each classifier seed's generated faces come from: seeds dealt out over the runs in the order
+    `experiment.seeds` lists them (synthfer.inference.spread_over_runs). Spread, not crossed: crossing would train
+    every seed on every run (R times the classifiers), and the test's precision about the method is limited by
+    the number of runs, not by seeds per run."""
+    seeds = [str(s) for s in config["experiment"]["seeds"]]
+    return {seed: i % gan_runs(config) for i, seed in enumerate(seeds)}  # as synthfer.inference.spread_over_runs
+
+
+def _run_seed(section: dict[str, Any], gan_run: int) -> dict[str, Any]:
+    """A GAN's section with the seed of run `gan_run`: its own seed + gan_run (run 0 is the section as written)."""
+    return {**section, "seed": int(section.get("seed", 0)) + gan_run}
+
+
+def stargan_config(config: dict[str, Any], gan_run: int = 0) -> StarGANConfig:
+    return _pick(StarGANConfig, _run_seed(config["stargan"], gan_run), image_size=config["preprocess"]["image_size"])
 
 
 def translators(config: dict[str, Any]) -> list[str]:
@@ -321,10 +351,10 @@ def translators(config: dict[str, Any]) -> list[str]:
     return list(config.get("translators", [translators_table.DEFAULT]))
 
 
-def cyclegan_config(config: dict[str, Any], variant: str, emotion: str) -> CycleGANConfig:
+def cyclegan_config(config: dict[str, Any], variant: str, emotion: str, gan_run: int = 0) -> CycleGANConfig:
     """The Neutral -> `emotion` generator of a CycleGAN-family translator: its config section over the family
     member's defaults (synthfer.translators; ECycleGAN: study 2's dense blocks and perceptual cycle loss)."""
-    section = {**translators_table.translator(variant).defaults, **config.get(variant, {})}
+    section = _run_seed({**translators_table.translator(variant).defaults, **config.get(variant, {})}, gan_run)
     return _pick(
         CycleGANConfig,
         section,
@@ -420,8 +450,10 @@ def identity_config(config: dict[str, Any]) -> IdentityConfig:
     return _pick(IdentityConfig, config.get("generate", {}))
 
 
-def identity_gan_config(config: dict[str, Any]) -> IdentityGANConfig:
-    return _pick(IdentityGANConfig, config["identity_gan"], image_size=config["preprocess"]["image_size"])
+def identity_gan_config(config: dict[str, Any], gan_run: int = 0) -> IdentityGANConfig:
+    return _pick(
+        IdentityGANConfig, _run_seed(config["identity_gan"], gan_run), image_size=config["preprocess"]["image_size"]
+    )
 
 
 def baselines(config: dict[str, Any]) -> list[str]:

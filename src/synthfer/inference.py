@@ -276,10 +276,9 @@ def gan_run_cells(cells: np.ndarray, seed_runs: np.ndarray | list[int]) -> np.nd
     return np.stack([cells[..., runs == r, :].mean(axis=-2) for r in np.unique(runs)], axis=-2)
 
 
-def run_component_positive(cells: np.ndarray, seed_runs: np.ndarray | list[int]) -> np.ndarray:
-    """Whether the GAN runs differ by more than their seeds do: the runs' mean square above the seeds' within
-    runs (both from the seeds' means over subjects), i.e. a positive GAN-run component. Without two seeds in
-    some run nothing measures the seeds alone, and the run component is taken as positive."""
+def run_mean_squares(cells: np.ndarray, seed_runs: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Mean squares of the seeds' means (over subjects, times the subject count) between GAN runs and between
+    seeds within a run, and the within-run degrees of freedom (0 when no run has two seeds)."""
     runs = np.asarray(seed_runs)
     n_subjects = cells.shape[-1]
     seed_means = cells.mean(axis=-1)
@@ -291,9 +290,16 @@ def run_component_positive(cells: np.ndarray, seed_runs: np.ndarray | list[int])
         between = between + mine.shape[-1] * (run_mean - grand) ** 2
         within = within + ((mine - run_mean[..., None]) ** 2).sum(axis=-1)
         within_df += mine.shape[-1] - 1
-    if within_df == 0:
-        return np.ones_like(grand, dtype=bool)
-    return n_subjects * between / (len(np.unique(runs)) - 1) > n_subjects * within / within_df
+    between = n_subjects * between / max(len(np.unique(runs)) - 1, 1)
+    return between, n_subjects * within / max(within_df, 1), within_df
+
+
+def run_component_positive(cells: np.ndarray, seed_runs: np.ndarray | list[int]) -> np.ndarray:
+    """Whether the GAN runs differ by more than their seeds do: the runs' mean square above the seeds' within
+    runs, i.e. a positive GAN-run component. Without two seeds in some run nothing measures the seeds alone, and
+    the run component is taken as positive."""
+    between, within, within_df = run_mean_squares(cells, seed_runs)
+    return np.ones_like(between, dtype=bool) if within_df == 0 else between > within
 
 
 def gan_run_test(cells: np.ndarray, seed_runs: np.ndarray | list[int], alpha: float = ALPHA) -> dict[str, np.ndarray]:

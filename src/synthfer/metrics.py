@@ -109,37 +109,61 @@ GAIN_COLUMNS = [
     "df",
     "mde",
     "seeds_for_target",
+    "gan_runs_for_target",
     "n_seeds",
+    "n_gan_runs",
     "n_subjects",
     "n_faces",
+    "var_gan_run",
     "var_seed",
     "var_subject",
     "var_residual",
 ]
 """The columns of a paired comparison (paired_gain), in paired_gains.csv and selection_gains.csv: the gain with its
-95% interval and p-value, the minimal detectable effect at 80% power (mde) and the seeds a target gain needs."""
+95% interval and p-value, the minimal detectable effect at 80% power (mde), the seeds (or, with the GAN run in
+the test, the GAN runs) a target gain needs. n_gan_runs: 0 when neither arm trained on generated faces, 1 when
+the test is conditional on one GAN run, 2 or more when the GAN run is a random unit of the test."""
 
 TARGET_EFFECT = 0.05
 """The gain worth detecting, in accuracy (config `report.target_effect`): 5 points."""
 
 
+def _seed_runs(a: pd.DataFrame, b: pd.DataFrame) -> int | None:
+    """The GAN run one seed's comparison depends on: arm k's (`gan_run` column), else the baseline's; None when
+    neither trained on generated faces."""
+    for rows in (a, b):
+        if "gan_run" in rows.columns and rows["gan_run"].notna().any():
+            return int(rows["gan_run"].dropna().iloc[0])
+    return None
+
+
 def paired_gain(
     predictions: pd.DataFrame, test_set: str, k: str, baseline: str = "0", target: float = TARGET_EFFECT
 ) -> dict[str, float]:
-    """Accuracy gain of arm k over the baseline on the same test faces, seeds and test subjects as random units.
+    """Accuracy gain of arm k over the baseline on the same test faces, seeds and test subjects as random units,
+    and the GAN runs when the seeds trained on faces of two runs or more.
 
     Per seed and face: correct(k) - correct(baseline); per (seed, test subject): the subject's share of the gain;
     the test, interval, detectable effect and seeds needed come from synthfer.inference (a crossed seed x subject
-    design, Satterthwaite t). Faces without a `subject` column count as subjects of their own (FER2013's do).
-    Identical predictions give gain 0 and p = 1.
+    design, Satterthwaite t; on the GAN runs' means when they are a unit). Faces without a `subject` column count
+    as subjects of their own (FER2013's do). Identical predictions give gain 0 and p = 1.
     """
-    from synthfer.inference import Components, crossed_test, detectable_effect, seeds_needed, subject_cells
+    from synthfer.inference import (
+        Components,
+        crossed_test,
+        detectable_effect,
+        gan_run_test,
+        run_component_positive,
+        run_mean_squares,
+        seeds_needed,
+        subject_cells,
+    )
 
     both = predictions[(predictions["test_set"] == test_set) & predictions["k"].isin([k, baseline])]
     seeds = sorted(set(both.loc[both["k"] == k, "seed"]) & set(both.loc[both["k"] == baseline, "seed"]))
     if not seeds:
         raise ValueError(f"no seed has both k={k} and k={baseline} on {test_set}")
-    diffs, subjects = [], None  # per seed: correct(k) - correct(baseline), one entry per face
+    diffs, subjects, runs = [], None, []  # per seed: correct(k) - correct(baseline), one entry per face
     for s in seeds:
         a = both[(both["k"] == k) & (both["seed"] == s)]
         b = both[(both["k"] == baseline) & (both["seed"] == s)]
@@ -154,12 +178,27 @@ def paired_gain(
             (a["pred"].to_numpy() == a["true"].to_numpy()).astype(float)
             - (b["pred"].to_numpy() == b["true"].to_numpy()).astype(float)
         )
+        runs.append(_seed_runs(a, b))
     diffs_arr = np.stack(diffs)  # (seeds, faces)
     cells = subject_cells(diffs_arr, subjects)  # (seeds, subjects)
-    test = {name: float(value) for name, value in crossed_test(cells).items()}
-    c = Components(np.array(test["var_seed"]), np.array(test["var_subject"]), np.array(test["var_residual"]))
     n_seeds, n_subjects = cells.shape
-    mde = float(detectable_effect(c, n_seeds, n_subjects)) if n_seeds > 1 else float("nan")
+    seed_level = crossed_test(cells)
+    seed_runs = np.array([-1 if r is None else r for r in runs])
+    n_gan_runs = 0 if all(r is None for r in runs) else len(np.unique(seed_runs))
+    with_runs = n_gan_runs >= 2 and bool(run_component_positive(cells, seed_runs))
+    test = {name: float(value) for name, value in gan_run_test(cells, seed_runs).items()}
+    if with_runs:  # the design's unit is the GAN run: plan in runs at this many seeds per run
+        c = Components(np.array(test["var_seed"]), np.array(test["var_subject"]), np.array(test["var_residual"]))
+        mde = float(detectable_effect(c, n_gan_runs, n_subjects))
+        seeds_for, runs_for = float("nan"), seeds_needed(c, n_subjects, target)
+    else:
+        c = Components(*(np.array(float(seed_level[f"var_{n}"])) for n in ("seed", "subject", "residual")))
+        mde = float(detectable_effect(c, n_seeds, n_subjects)) if n_seeds > 1 else float("nan")
+        seeds_for, runs_for = (seeds_needed(c, n_subjects, target) if n_seeds > 1 else float("nan")), float("nan")
+    var_gan_run = float("nan")
+    if n_gan_runs >= 2:
+        between, within, _ = run_mean_squares(cells, seed_runs)
+        var_gan_run = max(float(between - within) / (n_seeds / n_gan_runs * n_subjects), 0.0)
     return {
         "test_set": test_set,
         "k": k,
@@ -171,13 +210,16 @@ def paired_gain(
         "se": test["se"],
         "df": test["df"],
         "mde": mde,
-        "seeds_for_target": seeds_needed(c, n_subjects, target) if n_seeds > 1 else float("nan"),
+        "seeds_for_target": seeds_for,
+        "gan_runs_for_target": runs_for,
         "n_seeds": n_seeds,
+        "n_gan_runs": n_gan_runs,
         "n_subjects": n_subjects,
         "n_faces": diffs_arr.shape[1],
-        "var_seed": test["var_seed"],
-        "var_subject": test["var_subject"],
-        "var_residual": test["var_residual"],
+        "var_gan_run": var_gan_run,
+        "var_seed": float(seed_level["var_seed"]),
+        "var_subject": float(seed_level["var_subject"]),
+        "var_residual": float(seed_level["var_residual"]),
     }
 
 

@@ -20,7 +20,7 @@ from synthfer.arms import (
     is_mixed,
     kind,
 )
-from synthfer.inference import adjust_families
+from synthfer.inference import FAMILY_COLUMNS, adjust_families, adjust_study
 from synthfer.labels import EMOTIONS
 from synthfer.metrics import (
     GAIN_COLUMNS,
@@ -110,7 +110,7 @@ def _arm_against(predictions: pd.DataFrame, arm: str, reference: str, family: st
 
 def _adjusted(rows: list[dict], target: float) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["arm", *GAIN_COLUMNS, "family"])
-    return adjust_families(table, target) if len(table) else table.assign(n_tests=[], p_holm=[], q_bh=[], verdict=[])
+    return adjust_families(table, target) if len(table) else table.assign(**{c: [] for c in FAMILY_COLUMNS})
 
 
 def selection_gains(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> pd.DataFrame:
@@ -143,13 +143,15 @@ def with_baseline(table: pd.DataFrame, translator: str) -> pd.DataFrame:
 @dataclass(frozen=True)
 class ResultTables:
     """What the report computes from the kept predictions, as frames: metrics.csv, metrics_summary.csv,
-    paired_gains.csv, selection_gains.csv and control_gains.csv once written (synthfer.steps.report)."""
+    paired_gains.csv, selection_gains.csv, control_gains.csv and gan_run_gains.csv once written
+    (synthfer.steps.report)."""
 
     metrics: pd.DataFrame
     summary: pd.DataFrame
     gains: pd.DataFrame
     selection_gains: pd.DataFrame
     control_gains: pd.DataFrame
+    gan_run_gains: pd.DataFrame
 
 
 def aggregate(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> ResultTables:
@@ -157,7 +159,8 @@ def aggregate(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> Resul
 
     Families (Holm within each): the ratio grid of one arm (a control's too) on one test set (is any k better
     than real only there?); one baseline architecture over the test sets; all selection comparisons together;
-    one generated arm against one control over its ratios and test sets."""
+    one generated arm against one control over its ratios and test sets. Beside them, Holm over all of these
+    together (the *_study columns)."""
     metrics = _sort(metrics_table(predictions, ["arm", "k", "seed", "test_set"]), ["test_set", "arm", "k", "seed"])
     columns = [c for c in HEADLINE if c in metrics.columns] + [
         c for c in metrics.columns if c.startswith(("precision_", "recall_", "f1_", "auc_"))
@@ -175,15 +178,43 @@ def aggregate(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> Resul
     gains_table = (
         adjust_families(gains_table, target)
         if len(gains_table)
-        else gains_table.assign(n_tests=[], p_holm=[], q_bh=[], verdict=[])
+        else gains_table.assign(**{c: [] for c in FAMILY_COLUMNS})
+    )
+    gains_table, selection, controls = adjust_study(
+        [
+            gains_table[["arm", *[c for c in gains_table.columns if c != "arm"]]],
+            selection_gains(predictions, target),
+            control_gains(predictions, target),
+        ]
     )
     return ResultTables(
         metrics=metrics,
         summary=summary,
-        gains=gains_table[["arm", *[c for c in gains_table.columns if c != "arm"]]],
-        selection_gains=selection_gains(predictions, target),
-        control_gains=control_gains(predictions, target),
+        gains=gains_table,
+        selection_gains=selection,
+        control_gains=controls,
+        gan_run_gains=gan_run_gains(predictions, target),
     )
+
+
+GAN_RUN_GAIN_COLUMNS = ["arm", "gan_run", "test_set", "k", "baseline", "gain", "ci_low", "ci_high", "p_value", "n_seeds"]
+"""gan_run_gains.csv: each generated arm against real only, per GAN run (its seeds only; the interval is
+conditional on that run), to show beside the pooled comparison."""
+
+
+def gan_run_gains(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> pd.DataFrame:
+    """Each generated arm's gain over real only at every k and test set, separately for each GAN run its seeds
+    trained on (only where there are two runs or more)."""
+    if "gan_run" not in predictions.columns or predictions["gan_run"].dropna().nunique() < 2:
+        return pd.DataFrame(columns=GAN_RUN_GAIN_COLUMNS)
+    rows = []
+    for arm in translator_names(predictions):
+        mine = with_baseline(predictions, arm)
+        for run in sorted(mine["gan_run"].dropna().unique()):
+            seeds = set(mine.loc[(mine["arm"] == arm) & (mine["gan_run"] == run), "seed"])
+            of_run = paired_gains(mine[mine["seed"].isin(seeds)], target=target)
+            rows.append(of_run.assign(arm=arm, gan_run=int(run)))
+    return pd.concat(rows, ignore_index=True)[GAN_RUN_GAIN_COLUMNS]
 
 
 def collect_tables(paths: list[str | os.PathLike]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ one file and a computation in the other.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -106,25 +107,51 @@ def gain_grid(gains: pd.DataFrame) -> dict:
 
 
 def verdict_counts(gains: pd.DataFrame) -> dict:
-    """Counts of verdicts and the power of the design, for a block of comparisons."""
+    """Counts of verdicts (per family, and with Holm over the whole study), the GAN runs the tests rest on, and
+    the power of the design, for a block of comparisons."""
     counts = gains["verdict"].value_counts()
+    study = gains["verdict_study"].value_counts() if "verdict_study" in gains.columns else None
     tested = gains[gains["mde"].notna()]
+    gan_runs = int(gains["n_gan_runs"].max()) if "n_gan_runs" in gains.columns and len(gains) else 0
     power = None
     if len(tested):
+        needed = tested["gan_runs_for_target"] if "gan_runs_for_target" in tested else pd.Series(np.nan, tested.index)
         power = {
             "n_seeds": int(tested["n_seeds"].max()),
             "mde_min": f"{100 * tested['mde'].min():.1f}",
             "mde_max": f"{100 * tested['mde'].max():.1f}",
             "seeds_min": tested["seeds_for_target"].min(),
             "seeds_max": tested["seeds_for_target"].max(),
+            "runs_min": needed.min(),
+            "runs_max": needed.max(),
+            "in_runs": bool(needed.notna().any()),
         }
     return {
         "n": len(gains),
         "families": gains["family"].nunique(),
         "said": ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts),
+        "said_study": ", ".join(f"{study[v]} {v}" for v in VERDICTS if v in study) if study is not None else None,
+        "gan_runs": gan_runs,
         "power": power,
         "grid": gain_grid(gains),
     }
+
+
+def gan_run_grid(run_gains: pd.DataFrame | None) -> dict | None:
+    """Each GAN run's gain over real only beside the others: a row per test set, a column per k, a cell listing
+    the runs' gains (each conditional on its run)."""
+    if run_gains is None or not len(run_gains):
+        return None
+    run_gains = run_gains.assign(k=run_gains["k"].astype(str))
+    ks = sorted(run_gains["k"].unique(), key=k_order)
+    rows = []
+    for test_set, group in run_gains.groupby("test_set"):
+        cells = {
+            k: ", ".join(f"{100 * r.gain:+.1f}" for r in part.sort_values("gan_run").itertuples())
+            for k, part in group.groupby("k")
+        }
+        rows.append({"test_set": test_set, "cells": [cells.get(k, "n/a") for k in ks]})
+    return {"ks": ks, "rows": rows, "runs": sorted(int(r) for r in run_gains["gan_run"].unique())}
 
 
 def accuracy(cross_test: list[str], summary: pd.DataFrame, gains: pd.DataFrame | None) -> dict:
@@ -387,23 +414,31 @@ def gan_sets(config: dict) -> list[str]:
     ]
 
 
-def summary_markdown(
-    config: dict,
-    summary: pd.DataFrame,
-    fidelity: pd.DataFrame,
-    provenance: dict,
-    gains: pd.DataFrame | None = None,
-    quality: pd.DataFrame | None = None,
-    selection: pd.DataFrame | None = None,
-    table_2: pd.DataFrame | None = None,
-    minority: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-    table_3: pd.DataFrame | None = None,
-    selection_gain: pd.DataFrame | None = None,
-    control_gain: pd.DataFrame | None = None,
-) -> str:
+@dataclass(frozen=True)
+class SummaryTables:
+    """The report's tables summary.md is rendered from (the files aggregate_metrics and the per-translator rules
+    wrote); all but the metrics summary may be absent."""
+
+    summary: pd.DataFrame
+    fidelity: pd.DataFrame | None = None
+    gains: pd.DataFrame | None = None
+    quality: pd.DataFrame | None = None
+    selection: pd.DataFrame | None = None
+    table_2: pd.DataFrame | None = None
+    minority: tuple[pd.DataFrame, pd.DataFrame] | None = None
+    table_3: pd.DataFrame | None = None
+    selection_gain: pd.DataFrame | None = None
+    control_gain: pd.DataFrame | None = None
+    gan_run_gain: pd.DataFrame | None = None
+
+
+def summary_markdown(config: dict, provenance: dict, tables: SummaryTables) -> str:
     """summary.md: what ran, with which config, and the headline numbers (mean ± 95% CI over seeds), one
-    section per translator, each compared with the same real-only runs. (Twelve parameters: the config, the
-    provenance and one per table the summary reports.)"""
+    section per translator, each compared with the same real-only runs."""
+    t = tables
+    summary, fidelity, gains, quality, selection = t.summary, t.fidelity, t.gains, t.quality, t.selection
+    table_2, minority, table_3 = t.table_2, t.minority, t.table_3
+    selection_gain, control_gain = t.selection_gain, t.control_gain
     ks = sorted(summary["k"].astype(str).unique(), key=k_order)
     translators = translator_names(summary)
     cross_test = config["roles"]["cross_test"]
@@ -417,6 +452,7 @@ def summary_markdown(
             "controls": control_views(_of(control_gain, arm)),
             "fidelity": fidelity_view(_of(fidelity, arm)),
             "quality": quality_view(_of(quality, arm)),
+            "gan_runs": gan_run_grid(_of(t.gan_run_gain, arm)),
         }
         for arm in translators or [REAL_ONLY]
     ]

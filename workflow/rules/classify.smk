@@ -1,5 +1,6 @@
 # The paper's experiments: the CNN of Table 1 trained on real + k units of generated faces, one job per
-# (arm, k, seed), or per (arm, k) with experiment.stack_seeds. The arm is the translator that made the faces;
+# (arm, k, seed), or per (arm, k) with experiment.stack_seeds. Seed i trains on the faces of GAN run i mod
+# experiment.gan_runs (SEED_GAN_RUN). The arm is the translator that made the faces;
 # k = 0 (real only) has arm "real" and is shared by every translator; k = syn is synthetic only. Settings of
 # one ratio come from classifier.per_ratio[k], so changing them reruns only that ratio.
 
@@ -12,7 +13,7 @@ if config["experiment"].get("stack_seeds", False):
         """Every seed of one (arm, k) in one job (experiment.stack_seeds)."""
         input:
             real=store_files("results/real"),
-            units=unit_files,
+            units=stacked_unit_files,
             code=CODE["train_classifiers_stacked"],
         output:
             model=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/model.pt", seed=SEEDS),
@@ -32,6 +33,8 @@ if config["experiment"].get("stack_seeds", False):
         params:
             classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k, wc.arm)),
             seeds=[int(s) for s in SEEDS],
+            seed_gan_runs=lambda wc: seeds_gan_runs(wc.arm),
+            unit_gan_runs=stacked_unit_gan_runs,
             device=DEVICE,
             preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
         script:
@@ -42,7 +45,7 @@ if config["experiment"].get("stack_seeds", False):
         input:
             model=expand("results/classify/{{arm}}/k{{k}}/seed{seed}/model.pt", seed=SEEDS),
             real=store_files("results/real"),
-            units=unit_files,
+            units=stacked_unit_files,
             cross=face_store_files(CROSS_TEST),
             code=CODE["evaluate_classifiers_stacked"],
         output:
@@ -59,6 +62,8 @@ if config["experiment"].get("stack_seeds", False):
         params:
             cross_test=CROSS_TEST,
             seeds=[int(s) for s in SEEDS],
+            seed_gan_runs=lambda wc: seeds_gan_runs(wc.arm),
+            unit_gan_runs=stacked_unit_gan_runs,
             device=DEVICE,
         script:
             "../scripts/evaluate_classifiers_stacked.py"
@@ -88,6 +93,7 @@ else:
             runtime=runtime("classifier", 120),
         params:
             classifier=lambda wc: asdict(sfconfig.classifier_config(config, wc.k, wc.arm)),
+            gan_run=lambda wc: seed_gan_run(wc.arm, wc.seed),
             device=DEVICE,
             preprocess=asdict(sfconfig.prepare_config(config)),  # kept in model.pt for `synthfer predict`
         script:
@@ -114,6 +120,7 @@ else:
             runtime=runtime("evaluate", 30),
         params:
             cross_test=CROSS_TEST,
+            gan_run=lambda wc: seed_gan_run(wc.arm, wc.seed),
             device=DEVICE,
         script:
             "../scripts/evaluate_classifier.py"

@@ -69,6 +69,10 @@ GAN_TRAIN = config["roles"]["gan_train"]
 CROSS_TEST = config["roles"]["cross_test"]
 RATIOS = sfconfig.ratio_keys(config)
 SEEDS = [str(s) for s in config["experiment"]["seeds"]]
+# every GAN trains experiment.gan_runs times (run r with its seed + r); classifier seed i trains on the faces of
+# run i mod R (sfconfig.seed_gan_runs), so that the report can treat the GAN run as a random unit
+GAN_RUNS = [str(r) for r in range(sfconfig.gan_runs(config))]
+SEED_GAN_RUN = sfconfig.seed_gan_runs(config)
 N_UNITS = sfconfig.n_units(config)  # 0: the study trains on real faces only and generates nothing
 DEVICE = config.get("device", "auto")
 FILTERED = sfconfig.filtered_datasets(config)
@@ -115,6 +119,7 @@ wildcard_constraints:
     k="[0-9]+|syn",
     seed="[0-9]+",
     unit="[0-9]+",
+    gan_run="[0-9]+",
     translator=one_of(TRANSLATORS),
     arm=one_of([REAL_ONLY, *BASELINES, *ARMS]),
     variant=one_of(translators_table.PER_EMOTION),
@@ -184,33 +189,37 @@ GAN_STORE_FILES = [f"{s}/{f}" for s in GAN_STORES for f in ("faces.npz", "faces.
 
 
 # StarGAN's generator: trained by train_stargan, or the user's (`stargan_model:`), which then is never trained
-STARGAN_MODEL = config.get("stargan_model") or "results/gan/stargan/generator.pt"
+def stargan_model(gan_run):
+    return config.get("stargan_model") or f"results/gan/stargan/gan_run{gan_run}/generator.pt"
 
 
-def translator_models(translator):
-    """The model files of one translator: StarGAN's generator, or one generator per emotion (synthfer.translators)."""
+def translator_models(translator, gan_run):
+    """The model files of one translator's GAN run: StarGAN's generator, or one generator per emotion
+    (synthfer.translators)."""
     if not translators_table.is_per_emotion(translator):
-        return [STARGAN_MODEL]
-    return [f"results/gan/{translator}/{e}/generator.pt" for e in EMOTIONS]
+        return [stargan_model(gan_run)]
+    return [f"results/gan/{translator}/gan_run{gan_run}/{e}/generator.pt" for e in EMOTIONS]
 
 
-def identity_inputs():
-    """What the identity source reads: the identity GAN, the user's TorchScript generator, or the GAN-training faces."""
+def identity_inputs(gan_run):
+    """What the identity source reads: the identity GAN of this run, the user's TorchScript generator, or the
+    GAN-training faces."""
     source = sfconfig.identity_config(config).identities
     if source == "gan":
-        return ["results/gan/identity/generator.pt"]
+        return [f"results/gan/identity/gan_run{gan_run}/generator.pt"]
     if source == "torchscript":
         return [config["generate"]["torchscript"]]
     return GAN_STORE_FILES
 
 
 def minority_translator_models(translator):
-    """Study 2 needs only the Neutral -> target generator of a translator (nothing for the baseline)."""
+    """Study 2 needs only the Neutral -> target generator of a translator (nothing for the baseline), of GAN run 0:
+    its cross-validation is conditional on that run."""
     if translator in ("none", arms.OVERSAMPLED):
         return []
     if not translators_table.is_per_emotion(translator):
-        return [STARGAN_MODEL]
-    return [f"results/gan/{translator}/{MINORITY.target}/generator.pt"]
+        return [stargan_model(0)]
+    return [f"results/gan/{translator}/gan_run0/{MINORITY.target}/generator.pt"]
 
 
 def minority_runs():
@@ -221,10 +230,10 @@ def minority_runs():
     ]
 
 
-def units_for(arm, k):
-    """Generated units a run uses: units 0..k-1 of its translator (selected or balanced for those arms); one
-    unit for synthetic only; none for real only. A control arm reads the first translator's units only to
-    take their size as its budget (synthfer.arms)."""
+def units_for(arm, k, gan_run):
+    """Generated units a run uses: units 0..k-1 of its translator's GAN run (selected or balanced for those arms);
+    one unit for synthetic only; none for real only. A control arm reads the first translator's units (of run 0)
+    only to take their size as its budget (synthfer.arms)."""
     n = arms.units_of(k)
     kind = arm_kind(arm)
     if n and kind in ("real", "baseline"):
@@ -232,13 +241,45 @@ def units_for(arm, k):
             f"results/classify/{arm}/ holds k = 0 only; k = {k} runs live under a translator's or a control's name"
         )
     if kind == "control":
-        return [f"results/generated/{GENERATING[0]}/unit{u}" for u in range(n)]
+        return [f"results/generated/{GENERATING[0]}/gan_run0/unit{u}" for u in range(n)]
     folder = {"selected": "selected", "balanced": "balanced"}.get(kind, "generated")
-    return [f"results/{folder}/{translator_of(arm)}/unit{u}" for u in range(n)]
+    return [f"results/{folder}/{translator_of(arm)}/gan_run{gan_run}/unit{u}" for u in range(n)]
+
+
+def seed_gan_run(arm, seed):
+    """The GAN run whose faces one seed of an arm trains on, or None when the arm trains on none (real only,
+    baselines, controls: their runs do not depend on a GAN)."""
+    return SEED_GAN_RUN[str(seed)] if arm_kind(arm) not in ("real", "baseline", "control") else None
+
+
+def _store_files_of(units):
+    return [f"{d}/{name}" for d in units for name in ("faces.npz", "faces.csv")]
 
 
 def unit_files(wildcards):
-    return [f"{d}/{name}" for d in units_for(wildcards.arm, wildcards.k) for name in ("faces.npz", "faces.csv")]
+    """The files of the units one seed's run uses (train_classifier, evaluate_classifier)."""
+    return _store_files_of(units_for(wildcards.arm, wildcards.k, seed_gan_run(wildcards.arm, wildcards.seed) or 0))
+
+
+def seeds_gan_runs(arm):
+    """Each seed's GAN run, in the order of SEEDS (None for arms without generated faces)."""
+    return [seed_gan_run(arm, s) for s in SEEDS]
+
+
+def stacked_units(arm, k):
+    """(unit store folder, GAN run) of every unit the seeds of one (arm, k) use, run by run."""
+    runs = sorted({r or 0 for r in seeds_gan_runs(arm)})
+    return [(u, r) for r in runs for u in units_for(arm, k, r)]
+
+
+def stacked_unit_files(wildcards):
+    """The files of every unit the seeds of one (arm, k) use (train/evaluate_classifiers_stacked)."""
+    return _store_files_of([u for u, _ in stacked_units(wildcards.arm, wildcards.k)])
+
+
+def stacked_unit_gan_runs(wildcards):
+    """The GAN run of each file of stacked_unit_files, in its order."""
+    return [r for _, r in stacked_units(wildcards.arm, wildcards.k) for _ in ("faces.npz", "faces.csv")]
 
 
 def runs():
@@ -271,6 +312,7 @@ def report_outputs():
         "results/report/per_class_metrics.png",
         "results/report/confusion",
         *[f"results/report/samples_{t}.png" for t in GENERATING],
+        "results/report/gan_run_gains.csv",
         "results/report/generated_fidelity.csv",
         "results/report/quality.csv",
         "results/report/selection_counts.csv",

@@ -1,4 +1,5 @@
-# The generative side: the expression translators (StarGAN, CycleGAN, ECycleGAN) and the identity source (a DCGAN on neutral faces).
+# The generative side: the expression translators (StarGAN, CycleGAN, ECycleGAN) and the identity source (a DCGAN on neutral faces),
+# each trained experiment.gan_runs times ({gan_run}: its seed + gan_run).
 # Progress (loss CSV, loss plot, sample grids) goes to a work folder that is not a declared output,
 # so it survives a failed job.
 #
@@ -15,12 +16,12 @@ rule train_stargan:
         design=ancient(DESIGN_CHECK),
         code=CODE["train_stargan"],
     output:
-        model="results/gan/stargan/generator.pt",
-        losses="results/gan/stargan/losses.csv",
+        model="results/gan/stargan/gan_run{gan_run}/generator.pt",
+        losses="results/gan/stargan/gan_run{gan_run}/losses.csv",
     log:
-        "results/logs/train_stargan.log",
+        "results/logs/train_stargan/gan_run{gan_run}.log",
     benchmark:
-        "results/benchmarks/train_stargan.tsv"
+        "results/benchmarks/train_stargan/gan_run{gan_run}.tsv"
     priority: PRIORITY["gan"]
     conda:
         CONDA_ENV
@@ -30,7 +31,7 @@ rule train_stargan:
         mem_mb=8000,
         runtime=runtime("gan", 24 * 60),
     params:
-        stargan=lambda wc: asdict(sfconfig.stargan_config(config)),
+        stargan=lambda wc: asdict(sfconfig.stargan_config(config, int(wc.gan_run))),
         device=DEVICE,
     script:
         "../scripts/train_stargan.py"
@@ -43,12 +44,12 @@ rule train_identity_gan:
         design=ancient(DESIGN_CHECK),
         code=CODE["train_identity_gan"],
     output:
-        model="results/gan/identity/generator.pt",
-        losses="results/gan/identity/losses.csv",
+        model="results/gan/identity/gan_run{gan_run}/generator.pt",
+        losses="results/gan/identity/gan_run{gan_run}/losses.csv",
     log:
-        "results/logs/train_identity_gan.log",
+        "results/logs/train_identity_gan/gan_run{gan_run}.log",
     benchmark:
-        "results/benchmarks/train_identity_gan.tsv"
+        "results/benchmarks/train_identity_gan/gan_run{gan_run}.tsv"
     priority: PRIORITY["gan"]
     conda:
         CONDA_ENV
@@ -58,7 +59,7 @@ rule train_identity_gan:
         mem_mb=4000,
         runtime=runtime("gan", 8 * 60),
     params:
-        identity_gan=lambda wc: asdict(sfconfig.identity_gan_config(config)),
+        identity_gan=lambda wc: asdict(sfconfig.identity_gan_config(config, int(wc.gan_run))),
         device=DEVICE,
     script:
         "../scripts/train_identity_gan.py"
@@ -93,12 +94,12 @@ rule train_cyclegan:
         design=ancient(DESIGN_CHECK),
         code=CODE["train_cyclegan"],
     output:
-        model="results/gan/{variant}/{emotion}/generator.pt",
-        losses="results/gan/{variant}/{emotion}/losses.csv",
+        model="results/gan/{variant}/gan_run{gan_run}/{emotion}/generator.pt",
+        losses="results/gan/{variant}/gan_run{gan_run}/{emotion}/losses.csv",
     log:
-        "results/logs/train_cyclegan/{variant}_{emotion}.log",
+        "results/logs/train_cyclegan/{variant}_gan_run{gan_run}_{emotion}.log",
     benchmark:
-        "results/benchmarks/train_cyclegan/{variant}_{emotion}.tsv"
+        "results/benchmarks/train_cyclegan/{variant}_gan_run{gan_run}_{emotion}.tsv"
     priority: PRIORITY["gan"]
     conda:
         CONDA_ENV
@@ -108,7 +109,7 @@ rule train_cyclegan:
         mem_mb=8000,
         runtime=runtime("gan", 24 * 60),
     params:
-        cyclegan=lambda wc: asdict(sfconfig.cyclegan_config(config, wc.variant, wc.emotion)),
+        cyclegan=lambda wc: asdict(sfconfig.cyclegan_config(config, wc.variant, wc.emotion, int(wc.gan_run))),
         device=DEVICE,
     script:
         "../scripts/train_cyclegan.py"

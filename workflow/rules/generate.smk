@@ -1,22 +1,22 @@
-# The balanced synthetic set, one unit per job and translator: new identities (as many per split as the real
-# set has subjects), each with all six emotions. Every translator gets the same identities. Adding a larger
-# ratio only generates the new units.
+# The balanced synthetic set, one unit per job, translator and GAN run (that run's translator and identity GAN):
+# new identities (as many per split as the real set has subjects), each with all six emotions. Every translator
+# gets the same identities. Adding a larger ratio only generates the new units.
 
 
 rule generate_faces:
     """One unit of new identities, each translated into the six emotions by one translator."""
     input:
         real="results/real/faces.csv",
-        identity_inputs=identity_inputs(),
-        translator_models=lambda wc: translator_models(wc.translator),
+        identity_inputs=lambda wc: identity_inputs(wc.gan_run),
+        translator_models=lambda wc: translator_models(wc.translator, wc.gan_run),
         code=CODE["generate_faces"],
     output:
-        images="results/generated/{translator}/unit{unit}/faces.npz",
-        table="results/generated/{translator}/unit{unit}/faces.csv",
+        images="results/generated/{translator}/gan_run{gan_run}/unit{unit}/faces.npz",
+        table="results/generated/{translator}/gan_run{gan_run}/unit{unit}/faces.csv",
     log:
-        "results/logs/generate_faces/{translator}_unit{unit}.log",
+        "results/logs/generate_faces/{translator}_gan_run{gan_run}_unit{unit}.log",
     benchmark:
-        "results/benchmarks/generate_faces/{translator}_unit{unit}.tsv"
+        "results/benchmarks/generate_faces/{translator}_gan_run{gan_run}_unit{unit}.tsv"
     priority: PRIORITY["release"]
     conda:
         CONDA_ENV
@@ -40,14 +40,14 @@ rule select_generated:
     """Keep the generated faces of one unit that the real-only classifiers confirm (selection)."""
     input:
         models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
-        generated=store_files("results/generated/{translator}/unit{unit}"),
+        generated=store_files("results/generated/{translator}/gan_run{gan_run}/unit{unit}"),
         code=CODE["select_generated"],
     output:
-        images="results/selected/{translator}/unit{unit}/faces.npz",
-        table="results/selected/{translator}/unit{unit}/faces.csv",
-        counts="results/selected/{translator}/unit{unit}/counts.csv",
+        images="results/selected/{translator}/gan_run{gan_run}/unit{unit}/faces.npz",
+        table="results/selected/{translator}/gan_run{gan_run}/unit{unit}/faces.csv",
+        counts="results/selected/{translator}/gan_run{gan_run}/unit{unit}/counts.csv",
     log:
-        "results/logs/select_generated/{translator}_unit{unit}.log",
+        "results/logs/select_generated/{translator}_gan_run{gan_run}_unit{unit}.log",
     priority: PRIORITY["release"]
     conda:
         CONDA_ENV
@@ -68,15 +68,15 @@ rule select_generated:
 rule balance_selected:
     """Resample one unit's selected faces to the unselected class counts (controls.balanced_selection)."""
     input:
-        selected=store_files("results/selected/{translator}/unit{unit}"),
-        unselected="results/generated/{translator}/unit{unit}/faces.csv",
+        selected=store_files("results/selected/{translator}/gan_run{gan_run}/unit{unit}"),
+        unselected="results/generated/{translator}/gan_run{gan_run}/unit{unit}/faces.csv",
         code=CODE["balance_selected"],
     output:
-        images="results/balanced/{translator}/unit{unit}/faces.npz",
-        table="results/balanced/{translator}/unit{unit}/faces.csv",
-        counts="results/balanced/{translator}/unit{unit}/counts.csv",
+        images="results/balanced/{translator}/gan_run{gan_run}/unit{unit}/faces.npz",
+        table="results/balanced/{translator}/gan_run{gan_run}/unit{unit}/faces.csv",
+        counts="results/balanced/{translator}/gan_run{gan_run}/unit{unit}/counts.csv",
     log:
-        "results/logs/balance_selected/{translator}_unit{unit}.log",
+        "results/logs/balance_selected/{translator}_gan_run{gan_run}_unit{unit}.log",
     priority: PRIORITY["release"]
     conda:
         CONDA_ENV

@@ -22,6 +22,9 @@ rule aggregate_metrics:
         control_gains=report(
             "results/report/control_gains.csv", category="Tables (CSV)", caption="../report/control_gains.rst"
         ),
+        gan_run_gains=report(
+            "results/report/gan_run_gains.csv", category="Tables (CSV)", caption="../report/gan_run_gains.rst"
+        ),
     log:
         "results/logs/aggregate_metrics.log",
     localrule: True  # seconds of work: on the submitting host, not an sbatch job
@@ -101,7 +104,7 @@ rule plot_confusion_matrices:
 rule plot_samples:
     """A grid of generated identities by emotion, per translator."""
     input:
-        unit=store_files("results/generated/{translator}/unit0"),
+        unit=store_files("results/generated/{translator}/gan_run0/unit0"),
         code=CODE["plot_samples"],
     output:
         figure=report(
@@ -122,17 +125,19 @@ rule plot_samples:
 
 
 rule evaluate_generated:
-    """Fidelity, identity preservation, diversity and Frechet distance of one translator's faces."""
+    """Fidelity, identity preservation, diversity and Frechet distance of one translator's faces, one GAN run."""
     input:
         models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
-        units=lambda wc: [f for u in range(N_UNITS) for f in store_files(f"results/generated/{wc.translator}/unit{u}")],
+        units=lambda wc: [
+            f for u in range(N_UNITS) for f in store_files(f"results/generated/{wc.translator}/gan_run{wc.gan_run}/unit{u}")
+        ],
         real=store_files("results/real"),
         code=CODE["evaluate_generated"],
     output:
-        fidelity="results/quality/{translator}/generated_fidelity.csv",
-        quality="results/quality/{translator}/quality.csv",
+        fidelity="results/quality/{translator}/gan_run{gan_run}/generated_fidelity.csv",
+        quality="results/quality/{translator}/gan_run{gan_run}/quality.csv",
     log:
-        "results/logs/evaluate_generated/{translator}.log",
+        "results/logs/evaluate_generated/{translator}_gan_run{gan_run}.log",
     conda:
         CONDA_ENV
     resources:
@@ -154,11 +159,16 @@ rule write_summary:
         control_gains="results/report/control_gains.csv",
         table2="results/report/table2.csv",
         table3="results/report/table3.csv",
-        fidelity_parts=expand("results/quality/{translator}/generated_fidelity.csv", translator=GENERATING),
-        quality_parts=expand("results/quality/{translator}/quality.csv", translator=GENERATING),
+        fidelity_parts=expand(
+            "results/quality/{translator}/gan_run{gan_run}/generated_fidelity.csv", translator=GENERATING, gan_run=GAN_RUNS
+        ),
+        quality_parts=expand(
+            "results/quality/{translator}/gan_run{gan_run}/quality.csv", translator=GENERATING, gan_run=GAN_RUNS
+        ),
+        gan_run_gains="results/report/gan_run_gains.csv",
         figure="results/report/accuracy_vs_ratio.png",
         selection_parts=(
-            [f"results/selected/{t}/unit{u}/counts.csv" for t in GENERATING for u in range(N_UNITS)]
+            [f"results/selected/{t}/gan_run{r}/unit{u}/counts.csv" for t in GENERATING for r in GAN_RUNS for u in range(N_UNITS)]
             if SELECTION
             else []
         ),

@@ -35,10 +35,25 @@ def _read_generated(units: list[PathLike]) -> FaceSet | None:
     return FaceSet.concat(read_stores(units)) if units else None
 
 
-def _tagged(table: pd.DataFrame, arm: str, k: str, seed: int) -> pd.DataFrame:
-    """`table` with the run it belongs to as its first columns (experiment.RUN_COLUMNS): the report reads them
-    from the file, not from the folder it sits in."""
-    return pd.concat([pd.DataFrame({"arm": arm, "k": k, "seed": seed}, index=table.index), table], axis=1)
+def _tagged(table: pd.DataFrame, arm: str, k: str, seed: int, gan_run: int | None) -> pd.DataFrame:
+    """`table` with the run it belongs to as its first columns (arm, k, seed, and the GAN run whose faces it
+    trained on, empty when none): the report reads them from the file, not from the folder it sits in."""
+    run = pd.Series(pd.NA if gan_run is None else gan_run, index=table.index, dtype="Int64")
+    return pd.concat([pd.DataFrame({"arm": arm, "k": k, "seed": seed, "gan_run": run}, index=table.index), table], axis=1)
+
+
+def _by_gan_run(
+    seeds: list[int], seed_gan_runs: list[int | None], units: list[PathLike], unit_gan_runs: list[int]
+) -> list[tuple[int | None, list[int], list[PathLike]]]:
+    """The seeds of one (arm, k) grouped by the GAN run they train on, each group with its run's unit files:
+    (run, seed positions, unit files), runs in order. Arms without generated faces form one group (run None)
+    with all units (a control's budget)."""
+    groups = []
+    for run in dict.fromkeys(seed_gan_runs):
+        positions = [i for i, r in enumerate(seed_gan_runs) if r == run]
+        files = units if run is None else [u for u, r in zip(units, unit_gan_runs, strict=True) if r == run]
+        groups.append((run, positions, files))
+    return groups
 
 
 def _control(arm: str) -> str | None:
@@ -53,15 +68,16 @@ def train_classifier_step(
     k: str,
     seed: int,
     classifier: ClassifierConfig,
+    gan_run: int | None,
     device: str,
     model: PathLike,
     history: PathLike,
     preprocess: dict | None = None,
 ) -> None:
-    """One seed's classifier on the real split and k generated units (the files of their stores). A control
-    arm uses the units only as its budget. `preprocess`: the faces' preprocessing (config `preprocess:`), kept
-    in the model file so that `synthfer predict` prepares new photos exactly as these faces were. (Ten names:
-    one per name of its rule.)"""
+    """One seed's classifier on the real split and k generated units (the files of their stores, of GAN run
+    `gan_run`). A control arm uses the units only as its budget. `preprocess`: the faces' preprocessing (config
+    `preprocess:`), kept in the model file so that `synthfer predict` prepares new photos exactly as these faces
+    were. (Eleven names: one per name of its rule.)"""
     sets = run_sets(read_one_store(real), _read_generated(units), parse_k(k), _control(arm))
     train, val = sets["train"], sets["val"]
     log.info(
@@ -75,7 +91,7 @@ def train_classifier_step(
     trained, epochs = train_classifier(
         train.images, labels_of(train), val.images, labels_of(val), classifier, seed, pick_device(device)
     )
-    atomic_write_csv(_tagged(epochs, arm, k, seed), history)
+    atomic_write_csv(_tagged(epochs, arm, k, seed, gan_run), history)
     familiar = familiarity(trained, train.images, val.images)  # on the training device, before the move
     save_classifier(trained.cpu(), classifier, model, preprocess, familiar)
 
@@ -87,6 +103,8 @@ def train_classifiers_stacked_step(
     k: str,
     seeds: list[int],
     classifier: ClassifierConfig,
+    seed_gan_runs: list[int | None],
+    unit_gan_runs: list[int],
     device: str,
     model: list[PathLike],
     history: list[PathLike],
@@ -94,26 +112,31 @@ def train_classifiers_stacked_step(
 ) -> None:
     """Every seed of one ratio in one job (`experiment.stack_seeds`): stacked models on a GPU, one after another
     on a CPU (synthfer.train.stacked.train_seeds); the same files as one `train_classifier` job per seed,
-    `model` and `history` in the order of `seeds`. (Ten names: one per name of its rule.)"""
+    `model` and `history` in the order of `seeds`. The seeds that train on one GAN run's units (`seed_gan_runs`,
+    `unit_gan_runs`: the run of each seed and of each unit file) are stacked together. (Twelve names: one per
+    name of its rule.)"""
     from synthfer.train.stacked import train_seeds
 
-    sets = run_sets(read_one_store(real), _read_generated(units), parse_k(k), _control(arm))
-    train, val = sets["train"], sets["val"]
-    log.info(
-        "k=%s seeds=%s in one job: %d train faces (%d subjects), %d val faces",
-        k,
-        seeds,
-        len(train.images),
-        train.table["subject"].nunique(),
-        len(val.images),
-    )
-    results = train_seeds(
-        train.images, labels_of(train), val.images, labels_of(val), classifier, seeds, pick_device(device)
-    )
-    for (trained, epochs), seed, model_path, history_path in zip(results, seeds, model, history, strict=True):
-        atomic_write_csv(_tagged(epochs, arm, k, seed), history_path)
-        familiar = familiarity(trained, train.images, val.images)
-        save_classifier(trained.cpu(), classifier, model_path, preprocess, familiar)
+    for gan_run, positions, run_units in _by_gan_run(seeds, seed_gan_runs, units, unit_gan_runs):
+        sets = run_sets(read_one_store(real), _read_generated(run_units), parse_k(k), _control(arm))
+        train, val = sets["train"], sets["val"]
+        mine = [seeds[i] for i in positions]
+        log.info(
+            "k=%s seeds=%s in one job%s: %d train faces (%d subjects), %d val faces",
+            k,
+            mine,
+            "" if gan_run is None else f" (GAN run {gan_run})",
+            len(train.images),
+            train.table["subject"].nunique(),
+            len(val.images),
+        )
+        results = train_seeds(
+            train.images, labels_of(train), val.images, labels_of(val), classifier, mine, pick_device(device)
+        )
+        for (trained, epochs), i in zip(results, positions, strict=True):
+            atomic_write_csv(_tagged(epochs, arm, k, seeds[i], gan_run), history[i])
+            familiar = familiarity(trained, train.images, val.images)
+            save_classifier(trained.cpu(), classifier, model[i], preprocess, familiar)
 
 
 def _test_sets(
@@ -135,15 +158,15 @@ def _test_sets(
 
 
 def _predict(
-    model: PathLike, tests: dict[str, FaceSet], arm: str, k: str, seed: int, device: str, out: PathLike
+    model: PathLike, tests: dict[str, FaceSet], run: tuple[str, str, int, int | None], device: str, out: PathLike
 ) -> None:
-    """One model's predictions on every test set, each row tagged with the run (arm, k, seed)."""
+    """One model's predictions on every test set, each row tagged with its run (arm, k, seed, GAN run)."""
     trained = load_classifier(model, pick_device(device))
     tables = [predictions_table(faces, predict_proba(trained, faces.images), name) for name, faces in tests.items()]
-    table = _tagged(pd.concat(tables, ignore_index=True), arm, k, seed)
+    table = _tagged(pd.concat(tables, ignore_index=True), *run)
     atomic_write_csv(table, out)
     accuracy = table.assign(ok=table["true"] == table["pred"]).groupby("test_set")["ok"].mean()
-    log.info("seed %d: accuracy per test set: %s", seed, accuracy.round(3).to_dict())
+    log.info("seed %d: accuracy per test set: %s", run[2], accuracy.round(3).to_dict())
 
 
 def evaluate_classifier_step(
@@ -155,13 +178,15 @@ def evaluate_classifier_step(
     arm: str,
     k: str,
     seed: int,
+    gan_run: int | None,
     device: str,
     predictions: PathLike,
 ) -> None:
     """Predictions of one model on the in-distribution sets and on every cross-database set (`cross`: the files
-    of the stores of the datasets `cross_test`, in that order), each row tagged with the run (arm, k, seed).
-    (Ten names: one per name of its rule.)"""
-    _predict(model, _test_sets(real, units, cross, cross_test, arm, k), arm, k, seed, device, predictions)
+    of the stores of the datasets `cross_test`, in that order), each row tagged with the run (arm, k, seed, GAN
+    run). (Eleven names: one per name of its rule.)"""
+    tests = _test_sets(real, units, cross, cross_test, arm, k)
+    _predict(model, tests, (arm, k, seed, gan_run), device, predictions)
 
 
 def evaluate_classifiers_stacked_step(
@@ -173,14 +198,18 @@ def evaluate_classifiers_stacked_step(
     arm: str,
     k: str,
     seeds: list[int],
+    seed_gan_runs: list[int | None],
+    unit_gan_runs: list[int],
     device: str,
     predictions: list[PathLike],
 ) -> None:
     """`evaluate_classifier` for every seed of one ratio in one job (`experiment.stack_seeds`): the test faces
-    are read once; `model` and `predictions` in the order of `seeds`. (Ten names: one per name of its rule.)"""
-    tests = _test_sets(real, units, cross, cross_test, arm, k)
-    for path, seed, out in zip(model, seeds, predictions, strict=True):
-        _predict(path, tests, arm, k, seed, device, out)
+    are read once per GAN run; `model` and `predictions` in the order of `seeds`. (Twelve names: one per name of
+    its rule.)"""
+    for gan_run, positions, run_units in _by_gan_run(seeds, seed_gan_runs, units, unit_gan_runs):
+        tests = _test_sets(real, run_units, cross, cross_test, arm, k)
+        for i in positions:
+            _predict(model[i], tests, (arm, k, seeds[i], gan_run), device, predictions[i])
 
 
 def expression_fidelity(model_paths: list[PathLike], units: list[PathLike], device: str) -> pd.DataFrame:
@@ -205,6 +234,7 @@ def expression_fidelity(model_paths: list[PathLike], units: list[PathLike], devi
 
 def evaluate_generated_faces(
     translator: str,
+    gan_run: int,
     models: list[PathLike],
     units: list[PathLike],
     real: list[PathLike],
@@ -212,11 +242,11 @@ def evaluate_generated_faces(
     fidelity: PathLike,
     quality: PathLike,
 ) -> None:
-    """Fidelity, identity preservation, diversity and Frechet distance of one translator's generated faces,
-    each measured by every real-only (k = 0) classifier."""
+    """Fidelity, identity preservation, diversity and Frechet distance of one translator's generated faces of
+    one GAN run, each measured by every real-only (k = 0) classifier."""
     from synthfer.quality import penultimate_features, quality_rows
 
-    atomic_write_csv(expression_fidelity(models, units, device).assign(translator=translator), fidelity)
+    atomic_write_csv(expression_fidelity(models, units, device).assign(translator=translator, gan_run=gan_run), fidelity)
     generated = FaceSet.concat(read_stores(units))
     real_faces = read_one_store(real)
     rows = []
@@ -229,7 +259,7 @@ def evaluate_generated_faces(
             real_faces.table["emotion"].to_numpy(),
             str(path),
         )
-    measured = pd.DataFrame(rows).assign(translator=translator)
+    measured = pd.DataFrame(rows).assign(translator=translator, gan_run=gan_run)
     atomic_write_csv(measured, quality)
     log.info(
         "quality (mean over models):\n%s", measured.groupby(["metric", "emotion"])["value"].mean().round(3).to_string()

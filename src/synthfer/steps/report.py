@@ -34,12 +34,13 @@ def aggregate_metrics_step(
     gains: PathLike,
     selection_gains: PathLike,
     control_gains: PathLike,
+    gan_run_gains: PathLike,
     table2: PathLike,
     table3: PathLike,
 ) -> None:
-    """Metrics per run and over seeds, the paired gains (against real only, the selection, the controls), and
-    Tables 2 and 3, from every run's kept predictions and training history. (Eleven names: one per name of its
-    rule, seven of them the tables it writes.)"""
+    """Metrics per run and over seeds, the paired gains (against real only, the selection, the controls, per GAN
+    run), and Tables 2 and 3, from every run's kept predictions and training history. (Twelve names: one per
+    name of its rule, eight of them the tables it writes.)"""
     from synthfer import report
 
     tables = report.aggregate(report.read_predictions(predictions), target_effect)
@@ -49,6 +50,7 @@ def aggregate_metrics_step(
         gains: tables.gains,
         selection_gains: tables.selection_gains,
         control_gains: tables.control_gains,
+        gan_run_gains: tables.gan_run_gains,
         table2: report.table2(tables.metrics, report.read_histories(histories)),
         table3: report.table3(tables.summary, cross_test),
     }
@@ -93,6 +95,7 @@ def write_summary_step(
     gains: PathLike,
     selection_gains: PathLike,
     control_gains: PathLike,
+    gan_run_gains: PathLike,
     table2: PathLike,
     table3: PathLike,
     fidelity_parts: list[PathLike],
@@ -114,11 +117,11 @@ def write_summary_step(
     """summary.md and the pages report.html shows inline (the summary, the answer, the main tables), with
     provenance.json and the per-translator tables (`*_parts`) gathered into one each. `study`: the whole
     config, which summary.md and provenance.json record, so that any change to it rewrites them (and only
-    them). (Twenty-three names: one per name of its rule, which writes eleven files.)"""
+    them). (Twenty-four names: one per name of its rule, which writes eleven files.)"""
     from synthfer.provenance import provenance as machine_and_versions
     from synthfer.report import collect_selection_counts, collect_tables
     from synthfer.report_html import answer_rst, markdown_page, ratio_order, write_table_page
-    from synthfer.summary import summary_markdown
+    from synthfer.summary import SummaryTables, summary_markdown
 
     prov = machine_and_versions()
     atomic_write_json({**prov, "config": study}, provenance)
@@ -129,20 +132,20 @@ def write_summary_step(
         atomic_write_csv(table, path)
     gains_table, control_table = _table(gains), _table(control_gains)
     table_2, table_3 = _table(table2), _table(table3)
-    text = summary_markdown(
-        study,
-        _table(metrics_summary),
-        fidelity_table,
-        prov,
-        gains_table,
-        quality_table,
-        selection_table,
-        table_2,
-        tuple(pd.read_csv(p) for p in minority) if minority else None,
-        table_3,
-        _table(selection_gains),
-        control_table,
+    tables = SummaryTables(
+        summary=_table(metrics_summary),
+        fidelity=fidelity_table,
+        gains=gains_table,
+        quality=quality_table,
+        selection=selection_table,
+        table_2=table_2,
+        minority=tuple(pd.read_csv(p) for p in minority) if minority else None,
+        table_3=table_3,
+        selection_gain=_table(selection_gains),
+        control_gain=control_table,
+        gan_run_gain=_table(gan_run_gains),
     )
+    text = summary_markdown(study, prov, tables)
     atomic_write_text(text, summary)
     atomic_write_text(markdown_page(text, "synthfer summary"), summary_html)
     atomic_write_text(answer_rst(study, gains_table, target_effect, control_table), answer)
