@@ -16,7 +16,15 @@ import argparse
 
 import numpy as np
 
-from synthfer.inference import Design, Spread, crossed_test, gan_run_test, logit_per_point, simulate_gains, spread_over_runs
+from synthfer.inference import (
+    Design,
+    Spread,
+    crossed_test,
+    gan_run_test,
+    logit_per_point,
+    simulate_gains,
+    spread_over_runs,
+)
 
 REGIMES = {  # name: (sd_seed, sd_subject, sd_seed_subject)
     "demo scale (runs differ by ~7 points)": (0.5, 0.3, 0.3),

@@ -262,7 +262,10 @@ def test_a_selected_arm_is_compared_with_all_of_its_translators_faces_at_the_sam
     text = summary_markdown(
         CONFIG,
         PROVENANCE,
-        SummaryTables(pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), selection_gain=pd.read_csv(tmp_path / "selection.csv", dtype={"k": str})),
+        SummaryTables(
+            pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}),
+            selection_gain=pd.read_csv(tmp_path / "selection.csv", dtype={"k": str}),
+        ),
     )
     section = text.split("## Translator: stargan-selected")[1]
     assert "stargan-selected against all of stargan's generated faces" in section and "| cross_a | +" in section
@@ -294,7 +297,10 @@ def test_runs_stuck_on_the_chance_plateau_are_counted_and_named(tmp_path):
     text = summary_markdown(
         CONFIG,
         PROVENANCE,
-        SummaryTables(pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str})),
+        SummaryTables(
+            pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}),
+            table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}),
+        ),
     )
     assert (
         "never left the chance plateau" in text
@@ -336,7 +342,10 @@ def test_runs_ended_by_max_epochs_while_still_improving_are_counted_and_named(tm
     text = summary_markdown(
         CONFIG,
         PROVENANCE,
-        SummaryTables(pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}), table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str})),
+        SummaryTables(
+            pd.read_csv(tmp_path / "summary.csv", dtype={"k": str}),
+            table_2=pd.read_csv(tmp_path / "table2.csv", dtype={"k": str}),
+        ),
     )
     named = text.split("still improving when")[1].split("\n")[0]
     assert "real k=0 (1 of 2 seeds)" in named and "stargan" not in named and "raise `classifier.max_epochs`" in named

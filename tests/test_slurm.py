@@ -132,8 +132,8 @@ def test_the_tiny_study_runs_through_the_slurm_profile_and_a_gan_cut_by_its_time
     ]
     run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=slurm)
 
-    checkpoint = workdir / "results/gan/stargan/progress/checkpoint.pt"
-    log = workdir / "results/logs/train_stargan.log"
+    checkpoint = workdir / "results/gan/stargan/gan_run0/progress/checkpoint.pt"
+    log = workdir / "results/logs/train_stargan/gan_run0.log"
     _wait_for(checkpoint.exists, "StarGAN's first checkpoint", run)
     stargan = [
         j

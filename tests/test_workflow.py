@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from PIL import Image
 
@@ -331,14 +332,14 @@ def test_a_finished_runs_early_stopping_replays_from_what_the_workflow_wrote(tin
 
 
 def test_every_translator_translates_the_same_identities(tiny_run):
-    units = {t: pd.read_csv(tiny_run / f"results/generated/{t}/unit0/faces.csv") for t in TRANSLATORS}
+    units = {t: pd.read_csv(tiny_run / f"results/generated/{t}/gan_run0/unit0/faces.csv") for t in TRANSLATORS}
     assert units["stargan"][["subject", "emotion", "split"]].equals(units["ecyclegan"][["subject", "emotion", "split"]])
-    images = {t: np.load(tiny_run / f"results/generated/{t}/unit0/faces.npz")["images"] for t in TRANSLATORS}
+    images = {t: np.load(tiny_run / f"results/generated/{t}/gan_run0/unit0/faces.npz")["images"] for t in TRANSLATORS}
     neutral = (units["stargan"]["emotion"] == "neutral").to_numpy()
     assert np.array_equal(images["stargan"][neutral], images["ecyclegan"][neutral])
     assert not np.array_equal(images["stargan"][~neutral], images["ecyclegan"][~neutral])
     for emotion in ("anger", "disgust", "fear", "happiness", "sadness", "surprise"):  # one ECycleGAN per target emotion
-        assert (tiny_run / f"results/gan/ecyclegan/{emotion}/generator.pt").exists()
+        assert (tiny_run / f"results/gan/ecyclegan/gan_run0/{emotion}/generator.pt").exists()
 
 
 def test_the_terminal_shows_progress_and_the_logs_keep_the_detail(tiny_run):
@@ -351,7 +352,7 @@ def test_the_terminal_shows_progress_and_the_logs_keep_the_detail(tiny_run):
     )
     assert "Shell command" not in terminal and "XNNPACK" not in terminal
     assert len(terminal.splitlines()) <= 6 * jobs + 40, len(terminal.splitlines())  # Snakemake's 5 lines per job
-    stargan_log = (tiny_run / "results/logs/train_stargan.log").read_text()
+    stargan_log = (tiny_run / "results/logs/train_stargan/gan_run0.log").read_text()
     assert "threads=" in stargan_log and "iteration" in stargan_log  # the detail is in the log
     classifier_log = (tiny_run / "results/logs/train_classifier/real_k0_seed0.log").read_text()
     assert "epoch" in classifier_log
@@ -378,7 +379,7 @@ def test_predictions_are_kept_per_face(tiny_run):
 def test_generated_identities_never_share_splits(tiny_run):
     real = pd.read_csv(tiny_run / "results/real/faces.csv")
     units = pd.concat(
-        [pd.read_csv(p) for p in sorted((tiny_run / "results/generated/stargan").glob("unit*/faces.csv"))]
+        [pd.read_csv(p) for p in sorted((tiny_run / "results/generated/stargan").glob("gan_run*/unit*/faces.csv"))]
     )
     both = pd.concat([real, units])
     assert (both.groupby("subject")["split"].nunique() == 1).all()
@@ -500,11 +501,11 @@ def test_selection_adds_a_selected_arm_per_translator(tiny_copy, tmp_path):
     target = "results/classify/stargan-selected/k1/seed0/predictions.csv"
     result = snakemake(workdir, "--cores", "2", target, "--resources", "gpu=2", config=config, snakefile=snakefile)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    counts = pd.read_csv(workdir / "results/selected/stargan/unit0/counts.csv").set_index("emotion")
+    counts = pd.read_csv(workdir / "results/selected/stargan/gan_run0/unit0/counts.csv").set_index("emotion")
     assert (counts["after"] == counts["before"] // 2).all()  # the most confident half of each emotion
-    kept = pd.read_csv(workdir / "results/selected/stargan/unit0/faces.csv")
+    kept = pd.read_csv(workdir / "results/selected/stargan/gan_run0/unit0/faces.csv")
     assert (kept["emotion"] == "neutral").sum() == (
-        pd.read_csv(workdir / "results/generated/stargan/unit0/faces.csv")["emotion"] == "neutral"
+        pd.read_csv(workdir / "results/generated/stargan/gan_run0/unit0/faces.csv")["emotion"] == "neutral"
     ).sum()
     assert len(pd.read_csv(workdir / target)) > 0
 
@@ -547,7 +548,10 @@ def test_the_controls_add_only_their_own_runs_and_train_on_what_they_claim(tiny_
     }  # study 2: real-oversampled at n = 2
     snakefile, workdir = tiny_copy
     # one control run and one balanced unit (what each trains on is checked here; study 2's control in test_minority.py)
-    targets = ["results/classify/real-augmented/k1/seed0/history.csv", "results/balanced/stargan/unit0/counts.csv"]
+    targets = [
+        "results/classify/real-augmented/k1/seed0/history.csv",
+        "results/balanced/stargan/gan_run0/unit0/counts.csv",
+    ]
     result = snakemake(workdir, "--cores", "2", *targets, "--resources", "gpu=2", config=config, snakefile=snakefile)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     log = (workdir / "results/logs/train_classifier/real-augmented_k1_seed0.log").read_text()
@@ -558,8 +562,8 @@ def test_the_controls_add_only_their_own_runs_and_train_on_what_they_claim(tiny_
     assert count(log) == count(mixed) > count(real_only) and subjects(log) == subjects(
         real_only
     )  # k = 1's budget, real subjects only
-    counts = pd.read_csv(workdir / "results/balanced/stargan/unit0/counts.csv")
-    unselected = pd.read_csv(workdir / "results/generated/stargan/unit0/faces.csv")
+    counts = pd.read_csv(workdir / "results/balanced/stargan/gan_run0/unit0/counts.csv")
+    unselected = pd.read_csv(workdir / "results/generated/stargan/gan_run0/unit0/faces.csv")
     assert (counts["balanced"] == np.where(counts["selected"] > 0, counts["unselected"], 0)).all()
     assert counts["unselected"].sum() == (unselected["emotion"] != "neutral").sum()
 
@@ -790,7 +794,7 @@ def test_a_real_training_set_that_also_trains_the_gans_reaches_them_through_its_
     planned = planned_jobs(ROOT / "workflow" / "Snakefile", tmp_path / "run", config)
     assert planned["restrict_gan_faces"] == 1 and planned["train_stargan"] == 1
     result = snakemake(
-        tmp_path / "run", "--dry-run", "results/gan/stargan/generator.pt", "--quiet", "host", config=config
+        tmp_path / "run", "--dry-run", "results/gan/stargan/gan_run0/generator.pt", "--quiet", "host", config=config
     )  # rule details shown
     assert result.returncode == 0, result.stdout + result.stderr
     stargan = result.stdout[result.stdout.index("rule train_stargan:") :]
@@ -858,3 +862,49 @@ def test_every_column_of_every_table_a_run_writes_is_in_the_output_page(tiny_run
             if column not in names and not any(p.match(column) for p in patterns):
                 undocumented.add((path.relative_to(tiny_run / "results").parts[0], column))
     assert not undocumented, f"columns docs/output.md does not name: {sorted(undocumented)}"
+
+
+def test_a_second_gan_run_trains_every_gan_again_and_makes_the_gan_run_a_unit_of_the_test(tiny_copy, tmp_path):
+    """experiment.gan_runs: 2 adds run 1 of every GAN (its seed + 1), its units, and retrains only the seeds
+    dealt to it (seed 1 of the tiny study's two); the report then tests with the GAN run as a random unit and
+    shows each run's gain."""
+    snakefile, workdir = tiny_copy
+    copy = tmp_path / "runs"
+    shutil.copytree(workdir, copy, symlinks=True)
+    config = _variant(tmp_path, lambda c: c["experiment"].update(gan_runs=2))
+    n_translators = 2
+    assert planned_jobs(snakefile, copy, config) == {
+        "train_stargan": 1,
+        "train_identity_gan": 1,
+        "train_cyclegan": 6,  # ecyclegan's six generators, run 1; study 2 keeps run 0's
+        "generate_faces": n_translators,
+        "train_classifier": 2 * n_translators,  # seed 1 at k = 1 and syn, per translator
+        "evaluate_classifier": 2 * n_translators,
+        "evaluate_generated": n_translators,
+        **REPORT_RULES,
+    }
+    result = snakemake(copy, "--cores", "2", "--resources", "gpu=2", config=config, snakefile=snakefile)
+    assert result.returncode == 0, result.stderr[-5000:]
+    seed1 = pd.read_csv(copy / "results/classify/stargan/k1/seed1/predictions.csv")
+    assert set(seed1["gan_run"]) == {1} and set(
+        pd.read_csv(copy / "results/classify/stargan/k1/seed0/predictions.csv")["gan_run"]
+    ) == {0}
+    assert pd.read_csv(copy / "results/classify/real/k0/seed1/predictions.csv")["gan_run"].isna().all()
+    a = torch.load(copy / "results/gan/stargan/gan_run0/generator.pt", weights_only=True)
+    b = torch.load(copy / "results/gan/stargan/gan_run1/generator.pt", weights_only=True)
+    assert not torch.equal(next(iter(a["model"].values())), next(iter(b["model"].values())))  # another run, another GAN
+    gains = pd.read_csv(copy / "results/report/paired_gains.csv", dtype={"k": str})
+    generated = gains[gains["arm"].isin(TRANSLATORS)]
+    assert (generated["n_gan_runs"] == 2).all() and (gains.loc[gains["arm"] == "real", "n_gan_runs"] == 0).all()
+    per_run = pd.read_csv(copy / "results/report/gan_run_gains.csv")
+    assert sorted(per_run["gan_run"].unique()) == [0, 1] and set(per_run["arm"]) == set(TRANSLATORS)
+    summary = (copy / "results/report/summary.md").read_text()
+    assert (
+        "The GAN run is a random unit of these tests (2 runs" in summary
+        and "Each GAN run's gain over real only" in summary
+    )
+    assert (
+        "conditional on one GAN run" in (workdir / "results/report/summary.md").read_text()
+    )  # the one-run study says so
+    quality = pd.read_csv(copy / "results/report/quality.csv")
+    assert sorted(quality["gan_run"].unique()) == [0, 1]

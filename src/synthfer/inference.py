@@ -347,7 +347,9 @@ class Spread:
     gan_run: float = 0.0
 
 
-def simulate_gains(rng: np.random.Generator, design: Design, effect: float = 0.0, spread: Spread = Spread()) -> np.ndarray:
+def simulate_gains(
+    rng: np.random.Generator, design: Design, effect: float = 0.0, spread: Spread = Spread()
+) -> np.ndarray:
     """Per-face gains of simulated studies, (reps, seeds, subjects x faces), each correct(arm k) - correct(baseline).
 
     The model a study's data come from: per face whether each arm's classifier is right, logistic in a face

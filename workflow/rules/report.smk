@@ -129,7 +129,9 @@ rule evaluate_generated:
     input:
         models=expand("results/classify/real/k0/seed{seed}/model.pt", seed=SEEDS),
         units=lambda wc: [
-            f for u in range(N_UNITS) for f in store_files(f"results/generated/{wc.translator}/gan_run{wc.gan_run}/unit{u}")
+            f
+            for u in range(N_UNITS)
+            for f in store_files(f"results/generated/{wc.translator}/gan_run{wc.gan_run}/unit{u}")
         ],
         real=store_files("results/real"),
         code=CODE["evaluate_generated"],
@@ -160,7 +162,9 @@ rule write_summary:
         table2="results/report/table2.csv",
         table3="results/report/table3.csv",
         fidelity_parts=expand(
-            "results/quality/{translator}/gan_run{gan_run}/generated_fidelity.csv", translator=GENERATING, gan_run=GAN_RUNS
+            "results/quality/{translator}/gan_run{gan_run}/generated_fidelity.csv",
+            translator=GENERATING,
+            gan_run=GAN_RUNS,
         ),
         quality_parts=expand(
             "results/quality/{translator}/gan_run{gan_run}/quality.csv", translator=GENERATING, gan_run=GAN_RUNS
@@ -168,7 +172,12 @@ rule write_summary:
         gan_run_gains="results/report/gan_run_gains.csv",
         figure="results/report/accuracy_vs_ratio.png",
         selection_parts=(
-            [f"results/selected/{t}/gan_run{r}/unit{u}/counts.csv" for t in GENERATING for r in GAN_RUNS for u in range(N_UNITS)]
+            [
+                f"results/selected/{t}/gan_run{r}/unit{u}/counts.csv"
+                for t in GENERATING
+                for r in GAN_RUNS
+                for u in range(N_UNITS)
+            ]
             if SELECTION
             else []
         ),

@@ -39,7 +39,9 @@ def _tagged(table: pd.DataFrame, arm: str, k: str, seed: int, gan_run: int | Non
     """`table` with the run it belongs to as its first columns (arm, k, seed, and the GAN run whose faces it
     trained on, empty when none): the report reads them from the file, not from the folder it sits in."""
     run = pd.Series(pd.NA if gan_run is None else gan_run, index=table.index, dtype="Int64")
-    return pd.concat([pd.DataFrame({"arm": arm, "k": k, "seed": seed, "gan_run": run}, index=table.index), table], axis=1)
+    return pd.concat(
+        [pd.DataFrame({"arm": arm, "k": k, "seed": seed, "gan_run": run}, index=table.index), table], axis=1
+    )
 
 
 def _by_gan_run(
@@ -246,7 +248,9 @@ def evaluate_generated_faces(
     one GAN run, each measured by every real-only (k = 0) classifier."""
     from synthfer.quality import penultimate_features, quality_rows
 
-    atomic_write_csv(expression_fidelity(models, units, device).assign(translator=translator, gan_run=gan_run), fidelity)
+    atomic_write_csv(
+        expression_fidelity(models, units, device).assign(translator=translator, gan_run=gan_run), fidelity
+    )
     generated = FaceSet.concat(read_stores(units))
     real_faces = read_one_store(real)
     rows = []
