@@ -156,10 +156,10 @@ def test_jobs_on_the_critical_path_start_first_when_cores_are_short(tmp_path):
             value = re.search(r"priority: (\d+)", job)
             name = head[1] + (f" {wildcards[1]}" if wildcards else "")
             priority[name] = int(value[1]) if value else 0
-    assert priority["train_stargan"] == priority["train_identity_gan"] == 100
-    assert priority["train_cyclegan variant=cyclegan, emotion=disgust"] == 100
+    assert priority["train_stargan gan_run=0"] == priority["train_identity_gan gan_run=2"] == 100
+    assert priority["train_cyclegan variant=cyclegan, gan_run=0, emotion=disgust"] == 100
     assert priority["train_classifiers_stacked arm=real, k=0"] == 90
-    assert priority["generate_faces translator=stargan, unit=0"] == 80
+    assert priority["generate_faces translator=stargan, gan_run=1, unit=0"] == 80
     k3, k1, syn = (priority[f"train_classifiers_stacked arm=stargan, k={k}"] for k in ("3", "1", "syn"))
     assert 80 > k3 > k1 > syn > 0 and priority["train_classifiers_stacked arm=real-steps, k=3"] == k3
     assert priority["cross_validate_minority mtranslator=none, n=0"] == 0

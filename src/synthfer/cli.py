@@ -162,7 +162,7 @@ def parser() -> argparse.ArgumentParser:
         "export",
         help="a face store as an ImageFolder tree plus faces.csv",
         description=(
-            "Write a face store (results/faces/<dataset>, results/real, results/generated/<translator>/unit<u>, "
+            "Write a face store (results/faces/<dataset>, results/real, results/generated/<translator>/gan_run<r>/unit<u>, "
             "results/selected/...) as DIR/<emotion>/<n>_<identity>.png and DIR/faces.csv (file, emotion, identity, "
             "split, source and where each face came from). DIR must be new or empty."
         ),

@@ -37,7 +37,7 @@ def export_store(store: PathLike, out_dir: PathLike, one_tree: bool = False) -> 
     store, out_dir = Path(store), Path(out_dir)
     if not (store / "faces.npz").is_file() or not (store / "faces.csv").is_file():
         raise FileNotFoundError(
-            f"{store}: not a face store (expected faces.npz and faces.csv, as in results/faces/<dataset>/, results/generated/<translator>/unit<u>/)"
+            f"{store}: not a face store (expected faces.npz and faces.csv, as in results/faces/<dataset>/, results/generated/<translator>/gan_run<r>/unit<u>/)"
         )
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise FileExistsError(
