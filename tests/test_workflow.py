@@ -824,12 +824,14 @@ def test_all_seeds_of_a_run_evaluated_in_one_job_write_what_one_job_per_seed_wro
         evaluate_classifiers_stacked_step(
             model=[str(run / f"seed{s}" / "model.pt") for s in (0, 1)],
             real=stores(results / "real"),
-            units=stores(results / "generated" / "stargan" / "unit0"),
+            units=stores(results / "generated" / "stargan" / "gan_run0" / "unit0"),
             cross=[*stores(results / "faces" / "cross_a"), *stores(results / "faces" / "cross_b")],
             cross_test=["cross_a", "cross_b"],
             arm="stargan",
             k="1",
             seeds=[0, 1],
+            seed_gan_runs=[0, 0],
+            unit_gan_runs=[0, 0],
             device="cpu",
             predictions=[str(p) for p in out],
         )
@@ -869,8 +871,8 @@ def test_a_second_gan_run_trains_every_gan_again_and_makes_the_gan_run_a_unit_of
     dealt to it (seed 1 of the tiny study's two); the report then tests with the GAN run as a random unit and
     shows each run's gain."""
     snakefile, workdir = tiny_copy
-    copy = tmp_path / "runs"
-    shutil.copytree(workdir, copy, symlinks=True)
+    copy = workdir.with_name(workdir.name + "_gan_runs")  # beside it: the code inputs keep their relative paths
+    shutil.copytree(workdir, copy, symlinks=True)  # modification times kept: only what gan_runs adds is planned
     config = _variant(tmp_path, lambda c: c["experiment"].update(gan_runs=2))
     n_translators = 2
     assert planned_jobs(snakefile, copy, config) == {

@@ -246,6 +246,10 @@ def _design_problems(config: dict[str, Any]) -> list[str]:
             f"classifier.per_ratio: {', '.join(unknown)} not a ratio this study runs; allowed keys: {', '.join(keys)} "
             "(experiment.ratios, and syn with experiment.synthetic_only)"
         )
+    if precision(config) == "fp32" and config.get("classifier", {}).get("precision", "fp32") == "bf16":
+        problems.append(
+            "precision: fp32 trains every classifier in fp32, but classifier.precision says bf16; remove one of them"
+        )
     runs = gan_runs(config)
     if runs > 1 and config.get("stargan_model") and "stargan" in translators(config):
         problems.append(
@@ -304,7 +308,7 @@ def ambiguity_filter_config(config: dict[str, Any], dataset: str) -> AmbiguityFi
         AmbiguityFilterConfig,
         config["datasets"][dataset]["filter_ambiguous"],
         image_size=config["preprocess"]["image_size"],
-        precision=config.get("classifier", {}).get("precision", "auto"),
+        precision="fp32" if precision(config) == "fp32" else config.get("classifier", {}).get("precision", "auto"),
     )
 
 
@@ -342,8 +346,20 @@ def _run_seed(section: dict[str, Any], gan_run: int) -> dict[str, Any]:
     return {**section, "seed": int(section.get("seed", 0)) + gan_run}
 
 
+def precision(config: dict[str, Any]) -> str:
+    """The study's precision switch (`precision:`): `fp32`, the publication setting, trains every GAN and every
+    classifier in fp32; `auto` (the default) leaves each to bf16 where the device has bf16 units."""
+    return str(config.get("precision", "auto"))
+
+
+def _trained_in(section: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A training section with `precision: fp32` when the study's switch says so."""
+    return {**section, "precision": "fp32"} if precision(config) == "fp32" else section
+
+
 def stargan_config(config: dict[str, Any], gan_run: int = 0) -> StarGANConfig:
-    return _pick(StarGANConfig, _run_seed(config["stargan"], gan_run), image_size=config["preprocess"]["image_size"])
+    section = _trained_in(_run_seed(config["stargan"], gan_run), config)
+    return _pick(StarGANConfig, section, image_size=config["preprocess"]["image_size"])
 
 
 def translators(config: dict[str, Any]) -> list[str]:
@@ -355,6 +371,7 @@ def cyclegan_config(config: dict[str, Any], variant: str, emotion: str, gan_run:
     """The Neutral -> `emotion` generator of a CycleGAN-family translator: its config section over the family
     member's defaults (synthfer.translators; ECycleGAN: study 2's dense blocks and perceptual cycle loss)."""
     section = _run_seed({**translators_table.translator(variant).defaults, **config.get(variant, {})}, gan_run)
+    section = _trained_in(section, config)
     return _pick(
         CycleGANConfig,
         section,
@@ -451,9 +468,8 @@ def identity_config(config: dict[str, Any]) -> IdentityConfig:
 
 
 def identity_gan_config(config: dict[str, Any], gan_run: int = 0) -> IdentityGANConfig:
-    return _pick(
-        IdentityGANConfig, _run_seed(config["identity_gan"], gan_run), image_size=config["preprocess"]["image_size"]
-    )
+    section = _trained_in(_run_seed(config["identity_gan"], gan_run), config)
+    return _pick(IdentityGANConfig, section, image_size=config["preprocess"]["image_size"])
 
 
 def baselines(config: dict[str, Any]) -> list[str]:
@@ -468,7 +484,7 @@ def classifier_config(config: dict[str, Any], k: str, arm: str = "real") -> Clas
     section.update(config["classifier"].get("per_ratio", {}).get(str(k), {}))
     if arm in baselines(config):
         section["architecture"] = arm
-    return _pick(ClassifierConfig, section, image_size=config["preprocess"]["image_size"])
+    return _pick(ClassifierConfig, _trained_in(section, config), image_size=config["preprocess"]["image_size"])
 
 
 def ratio_keys(config: dict[str, Any]) -> list[str]:

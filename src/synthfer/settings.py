@@ -93,6 +93,9 @@ class StarGANConfig:
     sample_every: int = 1000
     checkpoint_every: int = 1000  # also on SIGTERM / SIGUSR1; 0 = only on a signal
     seed: int = 0
+    precision: str = (
+        "auto"  # training steps: auto (bf16 where the device has bf16 units) | fp32 (config `precision: fp32`)
+    )
 
     @property
     def c_dim(self) -> int:
@@ -150,6 +153,9 @@ class CycleGANConfig:
     sample_every: int = 1000
     checkpoint_every: int = 1000
     seed: int = 0
+    precision: str = (
+        "auto"  # training steps: auto (bf16 where the device has bf16 units) | fp32 (config `precision: fp32`)
+    )
 
     def __post_init__(self) -> None:
         if self.variant not in CYCLEGAN_VARIANTS:
@@ -194,6 +200,9 @@ class IdentityGANConfig:
     sample_every: int = 1000
     checkpoint_every: int = 1000  # also on SIGTERM / SIGUSR1; 0 = only on a signal
     seed: int = 0
+    precision: str = (
+        "auto"  # training steps: auto (bf16 where the device has bf16 units) | fp32 (config `precision: fp32`)
+    )
 
     def __post_init__(self) -> None:
         if self.architecture not in IDENTITY_GAN_ARCHITECTURES:

@@ -287,7 +287,7 @@ def _g_update(
     Returns (adversarial, cycle, identity loss, fake a, fake b)."""
     device, gen = state.device, state.random
     G_ab, G_ba, D_a, D_b, cycle, g_opt = state.G_ab, state.G_ba, state.D_a, state.D_b, state.cycle, state.g_opt
-    with autocast(device, "auto"):  # bf16 where the device has bf16 units
+    with autocast(device, cfg.precision):  # auto: bf16 where the device has bf16 units
         fake_b, fake_a = G_ab(real_a), G_ba(real_b)
         g_adv = generator_adv_loss(D_b(_noisy(fake_b, sigma, gen)).float(), cfg.gan_loss) + generator_adv_loss(
             D_a(_noisy(fake_a, sigma, gen)).float(), cfg.gan_loss
@@ -318,7 +318,7 @@ def _d_update(
             if cfg.label_flip > 0
             else [None, None]
         )
-        with autocast(device, "auto"):  # bf16 where the device has bf16 units
+        with autocast(device, cfg.precision):  # auto: bf16 where the device has bf16 units
             real_in, fake_in = _noisy(real, sigma, gen), _noisy(fake, sigma, gen)
             loss = critic_loss(D(real_in).float(), D(fake_in).float(), cfg.gan_loss, *flips)
         if cfg.gan_loss == "wgan-gp":

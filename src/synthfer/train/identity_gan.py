@@ -133,7 +133,7 @@ def _update(state: GANState, x_real: torch.Tensor, cfg: IdentityGANConfig) -> di
     r1 = cfg.r1_gamma > 0
     if r1:
         x_real.requires_grad_(True)
-    with autocast(device, "auto"):  # bf16 where the device has bf16 units
+    with autocast(device, cfg.precision):  # auto: bf16 where the device has bf16 units
         x_fake = G(z)
         real_logit = D(x_real).float()
         fake_logit = D(x_fake.detach()).float()
@@ -143,7 +143,7 @@ def _update(state: GANState, x_real: torch.Tensor, cfg: IdentityGANConfig) -> di
     d_opt.zero_grad(set_to_none=True)
     d_loss.backward()
     d_opt.step()
-    with autocast(device, "auto"):  # bf16 where the device has bf16 units
+    with autocast(device, cfg.precision):  # auto: bf16 where the device has bf16 units
         g_loss = F.softplus(-D(x_fake).float()).mean()  # non-saturating
     g_opt.zero_grad(set_to_none=True)
     g_loss.backward()

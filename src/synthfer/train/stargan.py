@@ -130,13 +130,15 @@ def train_stargan(
 
 
 def stargan_step(
-    state: GANState, batch: StarGANBatch, cfg: StarGANConfig, precision: str = "auto"
+    state: GANState, batch: StarGANBatch, cfg: StarGANConfig, precision: str | None = None
 ) -> dict[str, torch.Tensor]:
     """One discriminator step (and every n_critic-th a generator step), then the lr decay, under `precision`
-    (`auto`: bf16 where the device has bf16 units; the bench's naive reference asks for fp32). Returns the losses
+    (default cfg.precision; `auto`: bf16 where the device has bf16 units; the bench's naive reference asks for
+    fp32). Returns the losses
     to log, as tensors: random draws come from the state's generator on the training device and nothing is read
     back here, so on a GPU nothing in between waits for the device. On a GPU the two updates are replayed as CUDA
     graphs (state.graphs); the EMA and the learning rates are set between them."""
+    precision = precision or cfg.precision
     losses = state.graphs("d", lambda *b: _d_update(state, StarGANBatch(*b), cfg, precision), *batch)
     if state.iteration % cfg.n_critic == 0:
         state.last.update(state.graphs("g", lambda *b: _g_update(state, StarGANBatch(*b), cfg, precision), *batch))
