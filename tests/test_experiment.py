@@ -187,3 +187,12 @@ def test_budget_sources_spread_the_extra_samples_evenly():
     sources = budget_sources(7, 23, np.random.default_rng(0))
     counts = np.bincount(sources, minlength=7)
     assert len(sources) == 23 and counts.min() == 3 and counts.max() == 4
+
+
+def test_a_stacked_job_trains_each_gan_runs_seeds_on_that_runs_units_only():
+    from synthfer.steps.classify import _by_gan_run
+
+    units = ["g/r0/u0/faces.npz", "g/r0/u0/faces.csv", "g/r1/u0/faces.npz", "g/r1/u0/faces.csv"]
+    groups = _by_gan_run([10, 11, 12], [0, 1, 0], units, [0, 0, 1, 1])
+    assert groups == [(0, [0, 2], units[:2]), (1, [1], units[2:])]
+    assert _by_gan_run([10, 11], [None, None], units[:2], [0, 0]) == [(None, [0, 1], units[:2])]  # a control's budget

@@ -44,6 +44,7 @@ RULES = [
     "plot_confusion_matrices",
     "plot_samples",
     "evaluate_generated",
+    "check_memorisation",
     "write_summary",
 ]
 
@@ -426,6 +427,7 @@ def test_adding_a_ratio_adds_only_its_jobs(tiny_copy, tmp_path):
         "train_classifier": 4,
         "evaluate_classifier": 4,
         "evaluate_generated": 2,
+        "check_memorisation": 2,
         **REPORT_RULES,
     }
 
@@ -446,6 +448,7 @@ def test_changing_the_translator_reruns_it_and_everything_downstream_only(tiny_c
         "evaluate_classifier": 2 * n_seeds,  # k = 1, syn; k = 0 uses no generated face
         "plot_samples": 1,
         "evaluate_generated": 1,
+        "check_memorisation": 1,
         **REPORT_RULES,
     }
 
@@ -460,6 +463,7 @@ def test_changing_one_cyclegan_setting_reruns_its_six_generators_and_their_branc
         "evaluate_classifier": 2 * n_seeds,
         "plot_samples": 1,
         "evaluate_generated": 1,
+        "check_memorisation": 1,
         "cross_validate_minority": 1,
         "summarize_minority": 1,
         **REPORT_RULES,
@@ -883,6 +887,7 @@ def test_a_second_gan_run_trains_every_gan_again_and_makes_the_gan_run_a_unit_of
         "train_classifier": 2 * n_translators,  # seed 1 at k = 1 and syn, per translator
         "evaluate_classifier": 2 * n_translators,
         "evaluate_generated": n_translators,
+        "check_memorisation": n_translators,
         **REPORT_RULES,
     }
     result = snakemake(copy, "--cores", "2", "--resources", "gpu=2", config=config, snakefile=snakefile)
@@ -910,3 +915,5 @@ def test_a_second_gan_run_trains_every_gan_again_and_makes_the_gan_run_a_unit_of
     )  # the one-run study says so
     quality = pd.read_csv(copy / "results/report/quality.csv")
     assert sorted(quality["gan_run"].unique()) == [0, 1]
+    assert {"near_copy_share", "kid_eigenfaces", "precision_eigenfaces"} <= set(quality["metric"])
+    assert (copy / "results/quality/stargan/gan_run1/closest_pairs.png").exists()

@@ -245,3 +245,31 @@ def save_sample_grid(faces, identities: int, path: str | os.PathLike) -> None:
     ax.set_yticks([side * (i + 0.5) for i in range(len(subjects))], [s.split("/")[-1] for s in subjects], fontsize=7)
     ax.set_title("generated identities (rows) x emotions (columns)", fontsize=9)
     _atomic_savefig(fig, path)
+
+
+def save_closest_pairs(
+    generated: np.ndarray,
+    training: np.ndarray,
+    pairs: list[tuple[int, int, float]],
+    threshold: float,
+    path: str | os.PathLike,
+) -> None:
+    """The generated faces nearest to a GAN-training face (top row) above that training face (bottom row), each
+    pair titled with its distance; a pair below the near-copy threshold is titled in red."""
+    matplotlib, plt, sns = _figures()
+    n = max(len(pairs), 1)
+    fig, axes = plt.subplots(2, n, figsize=(1.2 * n + 0.4, 3.0), squeeze=False)
+    for column, (g, t, distance) in enumerate(pairs):
+        for row, image in enumerate((generated[g], training[t])):
+            ax = axes[row][column]
+            ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0][column].set_title(f"{distance:.2f}", fontsize=8, color="red" if distance < threshold else "black")
+    for column in range(len(pairs), n):
+        for row in range(2):
+            axes[row][column].axis("off")
+    axes[0][0].set_ylabel("generated", fontsize=8)
+    axes[1][0].set_ylabel("nearest\nGAN-training", fontsize=8)
+    fig.suptitle(f"closest pairs (pixel distance; near-copy below {threshold:.2f})", fontsize=9)
+    _atomic_savefig(fig, path)

@@ -1,8 +1,11 @@
-"""Quality of the generated faces, measured in the feature space of a classifier trained on real faces.
+"""Quality of the generated faces, measured in the feature space of a classifier trained on real faces, and in
+eigenfaces.
 
 The features are the penultimate layer (1024 units) of the paper's CNN trained on real faces only (k = 0).
 This is a domain feature space, not Inception's: its Frechet distance is comparable between translators and
-runs of this workflow, not with FID values from the literature.
+runs of this workflow, not with FID values from the literature. The second space is one no network of the run
+trained: the first EIGENFACES principal components of the real training faces' pixels (scikit-learn's PCA), so
+that a generated set cannot look good only to the classifiers whose quirks it may share.
 """
 
 from __future__ import annotations
@@ -165,3 +168,43 @@ def quality_rows(
     prdc = precision_recall_density_coverage(features_real[real_emotional], features_generated[emotional])
     rows += [{"model": model, "metric": name, "emotion": "all", "value": v} for name, v in prdc.items()]
     return rows
+
+
+EIGENFACES = 64
+"""Principal components of the real training faces' pixels that span the second feature space."""
+
+
+def eigenface_features(real_train: np.ndarray, *sets: np.ndarray) -> list[np.ndarray]:
+    """Each set of uint8 faces (N, S, S) projected on the first EIGENFACES principal components of `real_train`
+    (fitted on those faces only, whitened so that every component counts alike)."""
+    from sklearn.decomposition import PCA
+
+    flat = [np.asarray(x, dtype=np.float32).reshape(len(x), -1) / 255.0 for x in (real_train, *sets)]
+    pca = PCA(n_components=min(EIGENFACES, *flat[0].shape), whiten=True, random_state=0).fit(flat[0])
+    return [pca.transform(x) for x in flat[1:]]
+
+
+def eigenface_rows(
+    real_train: np.ndarray,
+    real: np.ndarray,
+    real_emotions: np.ndarray,
+    generated: np.ndarray,
+    generated_emotions: np.ndarray,
+) -> list[dict]:
+    """quality.csv rows in eigenfaces (model `eigenfaces`, metric names ending in `_eigenfaces`): Frechet
+    distance, KID and precision/recall/density/coverage of the emotional faces."""
+    real_f, generated_f = eigenface_features(
+        real_train, real[np.isin(real_emotions, EMOTIONS)], generated[np.isin(generated_emotions, EMOTIONS)]
+    )
+    distance, _ = frechet_distance(real_f, generated_f)
+    kid, kid_sd = kernel_inception_distance(real_f, generated_f)
+    measured = {
+        "frechet_distance": distance,
+        "kid": kid,
+        "kid_sd": kid_sd,
+        **precision_recall_density_coverage(real_f, generated_f),
+    }
+    return [
+        {"model": "eigenfaces", "metric": f"{name}_eigenfaces", "emotion": "all", "value": v}
+        for name, v in measured.items()
+    ]

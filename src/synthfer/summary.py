@@ -218,6 +218,21 @@ def quality_view(quality: pd.DataFrame | None) -> dict | None:
             m: f"{mean[(m, 'all')]:.2f}" for m in ("precision", "recall", "density", "coverage") if (m, "all") in mean
         },
         "shrinkage": f"{shrinkage:.2f}" if shrinkage > 0 else None,
+        "eigenfaces": {
+            m: f"{mean[(f'{m}_eigenfaces', 'all')]:.3g}"
+            for m in ("frechet_distance", "kid", "precision", "recall", "density", "coverage")
+            if (f"{m}_eigenfaces", "all") in mean
+        },
+        "memorisation": {
+            m: f"{mean[(m, 'all')]:.3g}"
+            for m in ("nearest_training_distance", "real_nearest_distance", "near_copy_threshold")
+            if (m, "all") in mean
+        }
+        | (
+            {"near_copy_share": f"{100 * mean[('near_copy_share', 'all')]:.1f}"}
+            if ("near_copy_share", "all") in mean
+            else {}
+        ),
     }
 
 

@@ -152,6 +152,35 @@ rule evaluate_generated:
         "../scripts/evaluate_generated.py"
 
 
+rule check_memorisation:
+    """Each generated face of one translator's GAN run against its nearest GAN-training face: near-copies."""
+    input:
+        units=lambda wc: [
+            f
+            for u in range(N_UNITS)
+            for f in store_files(f"results/generated/{wc.translator}/gan_run{wc.gan_run}/unit{u}")
+        ],
+        gan_faces=GAN_STORE_FILES,
+        code=CODE["check_memorisation"],
+    output:
+        table="results/quality/{translator}/gan_run{gan_run}/memorisation.csv",
+        figure=report(
+            "results/quality/{translator}/gan_run{gan_run}/closest_pairs.png",
+            category="Generated faces",
+            labels={"translator": "{translator}", "GAN run": "{gan_run}", "figure": "closest pairs"},
+            caption="../report/closest_pairs.rst",
+        ),
+    log:
+        "results/logs/check_memorisation/{translator}_gan_run{gan_run}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=4000,
+        runtime=runtime("evaluate", 30),
+    script:
+        "../scripts/check_memorisation.py"
+
+
 rule write_summary:
     """summary.md, the report's HTML pages and answer, provenance.json."""
     input:
@@ -167,7 +196,10 @@ rule write_summary:
             gan_run=GAN_RUNS,
         ),
         quality_parts=expand(
-            "results/quality/{translator}/gan_run{gan_run}/quality.csv", translator=GENERATING, gan_run=GAN_RUNS
+            "results/quality/{translator}/gan_run{gan_run}/{table}.csv",
+            translator=GENERATING,
+            gan_run=GAN_RUNS,
+            table=["quality", "memorisation"],
         ),
         gan_run_gains="results/report/gan_run_gains.csv",
         figure="results/report/accuracy_vs_ratio.png",
