@@ -30,6 +30,7 @@ RULES = [
     "train_cyclegan",
     "train_identity_gan",
     "generate_faces",
+    "assign_external_faces",
     "select_generated",
     "balance_selected",
     "cross_validate_minority",
@@ -917,3 +918,46 @@ def test_a_second_gan_run_trains_every_gan_again_and_makes_the_gan_run_a_unit_of
     assert sorted(quality["gan_run"].unique()) == [0, 1]
     assert {"near_copy_share", "kid_eigenfaces", "precision_eigenfaces"} <= set(quality["metric"])
     assert (copy / "results/quality/stargan/gan_run1/closest_pairs.png").exists()
+
+
+def test_another_generators_faces_enter_the_study_as_an_arm(tiny_copy):
+    """external: a tree of generated faces (here written by the demo renderer: identities x emotions, neutral
+    included) goes through detection and alignment, is dealt into units by identity and runs like a
+    translator's faces: its classifiers, its comparisons, its quality, its section of the report."""
+    snakefile, workdir = tiny_copy
+    copy = workdir.with_name(workdir.name + "_external")  # beside it: the code inputs keep their relative paths
+    shutil.copytree(workdir, copy, symlinks=True)
+
+    def external(c):
+        c["datasets"]["drawn_faces"] = {
+            "loader": "demo",
+            "demo": {"seed": 9, "subjects": 18, "images_per_emotion": 1, "imaging": "studio"},
+        }
+        c["external"] = {"drawn": {"dataset": "drawn_faces"}}
+        c["translators"] = [*c["translators"], "drawn"]
+
+    config = _variant(copy, external)
+    assert planned_jobs(snakefile, copy, config) == {
+        "render_demo_dataset": 1,
+        "prepare_faces": 1,
+        "assign_external_faces": 1,
+        "train_classifier": 4,  # k = 1 and syn, both seeds
+        "evaluate_classifier": 4,
+        "evaluate_generated": 1,
+        "check_memorisation": 1,
+        "plot_samples": 1,
+        **REPORT_RULES,
+    }
+    result = snakemake(copy, "--cores", "2", "--resources", "gpu=2", config=config, snakefile=snakefile)
+    assert result.returncode == 0, result.stderr[-5000:]
+    unit = pd.read_csv(copy / "results/generated/drawn/gan_run0/unit0/faces.csv")
+    real = pd.read_csv(copy / "results/real/faces.csv")
+    assert unit.groupby("split")["subject"].nunique().to_dict() == real.groupby("split")["subject"].nunique().to_dict()
+    assert set(unit["identity_source"]) == {"external"} and set(unit["source"]) == {"drawn_faces"}
+    gains = pd.read_csv(copy / "results/report/paired_gains.csv", dtype={"k": str})
+    assert set(gains.loc[gains["arm"] == "drawn", "k"]) == {"1", "syn"}
+    assert (gains.loc[gains["arm"] == "drawn", "n_gan_runs"] == 1).all()
+    quality = pd.read_csv(copy / "results/report/quality.csv")
+    assert {"kid", "near_copy_share"} <= set(quality.loc[quality["translator"] == "drawn", "metric"])
+    summary = (copy / "results/report/summary.md").read_text()
+    assert "## Translator: drawn" in summary and (copy / "results/report/samples_drawn.png").exists()

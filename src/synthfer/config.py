@@ -89,11 +89,15 @@ def _options_problems(name: str, dataset: dict[str, Any]) -> list[str]:
     return problems
 
 
-def with_translators(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema with the tables filled in: the names `translators:` may list, a `<name>:` section for every
-    CycleGAN-family member (synthfer.translators), the baseline architectures (synthfer.arms), so that a new
-    entry in either needs no schema edit."""
+def with_translators(schema: dict[str, Any], external: list[str] | None = None) -> dict[str, Any]:
+    """The schema with the tables filled in: the names `translators:` may list (the table's, and the config's
+    `external:` arms), a `<name>:` section for every CycleGAN-family member (synthfer.translators), the
+    baseline architectures (synthfer.arms), so that a new entry in either needs no schema edit. Study 2 takes
+    the table's translators only: it translates neutral faces."""
     schema["$defs"]["translator"] = {**schema["$defs"].get("translator", {}), "enum": list(translators_table.NAMES)}
+    listed = schema["properties"]["translators"]
+    listed["items"] = {**listed.get("items", {}), "enum": [*translators_table.NAMES, *(external or [])]}
+    listed["items"].pop("$ref", None)
     schema["$defs"]["baseline"] = {**schema["$defs"].get("baseline", {}), "enum": list(BASELINE_ARCHITECTURES)}
     for name in translators_table.PER_EMOTION:
         schema["properties"].setdefault(name, {"$ref": "#/$defs/cycle_translator"})
@@ -159,7 +163,10 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
             f"invalid config: more than {MAX_CONFIG_VALUES:,} values (YAML aliases expanding into each other?); "
             "a study's config holds a few hundred"
         )
-    schema = with_translators(yaml.safe_load(Path(schema_path).read_text()))
+    external = config.get("external") if isinstance(config, dict) else None
+    schema = with_translators(
+        yaml.safe_load(Path(schema_path).read_text()), list(external) if isinstance(external, dict) else []
+    )
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -225,9 +232,33 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike = SCH
         problems.append(
             "controls.oversampled: true is a control of study 2 and needs a minority: section; add one or set it false"
         )
+    problems += _external_problems(config)
     problems += _design_problems(config)
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _external_problems(config: dict[str, Any]) -> list[str]:
+    """An external arm's name must be free and listed, its dataset defined and in no role."""
+    from synthfer.arms import BASELINE_ARCHITECTURES, CONTROLS, OVERSAMPLED, REAL_ONLY
+
+    problems = []
+    taken = {*translators_table.NAMES, *BASELINE_ARCHITECTURES, *CONTROLS, OVERSAMPLED, REAL_ONLY}
+    in_roles = {d for names in config["roles"].values() for d in names}
+    for name, arm in config.get("external", {}).items():
+        if name in taken:
+            problems.append(f"external.{name}: the name is taken (a translator, control or baseline); choose another")
+        if name not in translators(config):
+            problems.append(f"external.{name}: not in translators, so it would not run; add it to translators")
+        if arm["dataset"] not in config["datasets"]:
+            problems.append(
+                f"external.{name}.dataset: {arm['dataset']!r} is not defined under datasets; defined: {', '.join(config['datasets'])}"
+            )
+        if arm["dataset"] in in_roles:
+            problems.append(
+                f"external.{name}.dataset: {arm['dataset']} is also in roles; generated faces are an arm, never real training or test faces"
+            )
+    return problems
 
 
 def _design_problems(config: dict[str, Any]) -> list[str]:
@@ -251,7 +282,7 @@ def _design_problems(config: dict[str, Any]) -> list[str]:
             "precision: fp32 trains every classifier in fp32, but classifier.precision says bf16; remove one of them"
         )
     runs = gan_runs(config)
-    if runs > 1 and config.get("stargan_model") and "stargan" in translators(config):
+    if runs > 1 and config.get("stargan_model") and "stargan" in trained_translators(config):
         problems.append(
             f"experiment.gan_runs: {runs} trains {runs} runs of every GAN, but stargan_model is one trained StarGAN "
             "(its run is fixed); set experiment.gan_runs: 1, or remove stargan_model to train StarGAN here"
@@ -367,6 +398,16 @@ def translators(config: dict[str, Any]) -> list[str]:
     return list(config.get("translators", [translators_table.DEFAULT]))
 
 
+def external_translators(config: dict[str, Any]) -> dict[str, str]:
+    """The external arms (`external:`): name -> the dataset of its generated faces."""
+    return {name: arm["dataset"] for name, arm in config.get("external", {}).items()}
+
+
+def trained_translators(config: dict[str, Any]) -> list[str]:
+    """The translators this workflow trains (the table's), not the external arms."""
+    return [t for t in translators(config) if t not in external_translators(config)]
+
+
 def cyclegan_config(config: dict[str, Any], variant: str, emotion: str, gan_run: int = 0) -> CycleGANConfig:
     """The Neutral -> `emotion` generator of a CycleGAN-family translator: its config section over the family
     member's defaults (synthfer.translators; ECycleGAN: study 2's dense blocks and perceptual cycle loss)."""
@@ -398,7 +439,7 @@ def check_translator_weights(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"stargan_model: {config['stargan_model']} not found; write it with `synthfer import-stargan <checkpoint> --out {config['stargan_model']}`"
         )
-    for variant in dict.fromkeys([*translators(config), *config.get("minority", {}).get("translators", [])]):
+    for variant in dict.fromkeys([*trained_translators(config), *config.get("minority", {}).get("translators", [])]):
         if not translators_table.is_per_emotion(variant):
             continue
         cfg = cyclegan_config(config, variant, EMOTIONS[0])

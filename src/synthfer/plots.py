@@ -235,8 +235,9 @@ def save_sample_grid(faces, identities: int, path: str | os.PathLike) -> None:
     table = faces.table
     subjects = list(dict.fromkeys(table["subject"]))[:identities]
     index = {(s, e): i for i, (s, e) in enumerate(zip(table["subject"], table["emotion"]))}
-    order = [index[(s, e)] for s in subjects for e in DOMAINS]
-    images = torch.from_numpy(faces.images[order]).unsqueeze(1)
+    blank = np.full(faces.images.shape[1:], 255, dtype=np.uint8)  # an emotion (neutral) the generator did not make
+    images = np.stack([faces.images[index[(s, e)]] if (s, e) in index else blank for s in subjects for e in DOMAINS])
+    images = torch.from_numpy(images).unsqueeze(1)
     fig, ax = plt.subplots(figsize=(1.0 * len(DOMAINS) + 0.5, 1.0 * len(subjects) + 0.6))
     grid = make_grid(images.float() / 255.0, nrow=len(DOMAINS), padding=2, pad_value=1.0)[0].numpy()
     ax.imshow(grid, cmap="gray", vmin=0, vmax=1)

@@ -104,8 +104,10 @@ def precision_recall_density_coverage(real: np.ndarray, generated: np.ndarray, k
 
 def identity_preservation(features: np.ndarray, table: pd.DataFrame) -> dict[str, float]:
     """Distance from each translated face to its own neutral source, against the distance to other identities'
-    neutral faces. A ratio well below 1 means the translator keeps who the person is."""
+    neutral faces. A ratio well below 1 means the translator keeps who the person is. NaN without neutral faces."""
     neutral = table["emotion"].to_numpy() == NEUTRAL
+    if not neutral.any():  # an external generator without neutral faces: nothing to preserve from
+        return {k: float("nan") for k in ("same_identity_distance", "other_identity_distance", "identity_ratio")}
     subjects = table["subject"].to_numpy()
     source_of = {s: i for i, s in zip(np.flatnonzero(neutral), subjects[neutral])}
     translated = np.flatnonzero(np.isin(table["emotion"].to_numpy(), EMOTIONS) & np.isin(subjects, list(source_of)))

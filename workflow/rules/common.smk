@@ -80,7 +80,11 @@ TRANSLATORS = sfconfig.translators(config)
 # translators whose generated faces study 1 uses: none when it trains on real faces only (ratios [0], no
 # synthetic-only run), so that such a config trains no GAN for it (study 2 may still train its own)
 GENERATING = TRANSLATORS if N_UNITS else []
-CYCLE_TRANSLATORS = [t for t in TRANSLATORS if translators_table.is_per_emotion(t)]
+# external arms (`external:`): faces another generator made, read as a dataset and dealt into units; every
+# other translator is trained here
+EXTERNAL = sfconfig.external_translators(config)
+TRAINED = sfconfig.trained_translators(config)
+CYCLE_TRANSLATORS = [t for t in TRAINED if translators_table.is_per_emotion(t)]
 EMOTIONS = list(sfconfig.EMOTIONS)
 REAL_ONLY = arms.REAL_ONLY  # the arm of k = 0: no translator, shared by every comparison
 ARMS = sfconfig.arms(config)  # translators, their -selected (-balanced) faces, the control arms (synthfer.arms)
@@ -121,6 +125,7 @@ wildcard_constraints:
     unit="[0-9]+",
     gan_run="[0-9]+",
     translator=one_of(TRANSLATORS),
+    external=one_of(list(EXTERNAL)),
     arm=one_of([REAL_ONLY, *BASELINES, *ARMS]),
     variant=one_of(translators_table.PER_EMOTION),
     emotion=one_of(EMOTIONS),
@@ -246,10 +251,17 @@ def units_for(arm, k, gan_run):
     return [f"results/{folder}/{translator_of(arm)}/gan_run{gan_run}/unit{u}" for u in range(n)]
 
 
+def gan_runs_of(translator):
+    """The GAN runs a translator's faces come in: every run of a trained one, the one set of an external arm."""
+    return ["0"] if translator in EXTERNAL else GAN_RUNS
+
+
 def seed_gan_run(arm, seed):
     """The GAN run whose faces one seed of an arm trains on, or None when the arm trains on none (real only,
-    baselines, controls: their runs do not depend on a GAN)."""
-    return SEED_GAN_RUN[str(seed)] if arm_kind(arm) not in ("real", "baseline", "control") else None
+    baselines, controls: their runs do not depend on a GAN). An external arm has one set of faces: run 0."""
+    if arm_kind(arm) in ("real", "baseline", "control"):
+        return None
+    return 0 if translator_of(arm) in EXTERNAL else SEED_GAN_RUN[str(seed)]
 
 
 def _store_files_of(units):

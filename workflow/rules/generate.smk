@@ -17,6 +17,8 @@ rule generate_faces:
         "results/logs/generate_faces/{translator}_gan_run{gan_run}_unit{unit}.log",
     benchmark:
         "results/benchmarks/generate_faces/{translator}_gan_run{gan_run}_unit{unit}.tsv"
+    wildcard_constraints:
+        translator=one_of(TRAINED),
     priority: PRIORITY["release"]
     conda:
         CONDA_ENV
@@ -86,3 +88,31 @@ rule balance_selected:
         runtime=runtime("generate", 15),
     script:
         "../scripts/balance_selected.py"
+
+
+# An external arm (`external:`): another generator's faces, prepared like a dataset, dealt into the study's units
+# (complete identities only, as many per split as the real set has subjects); they then go where a translator's
+# generated units go. One set of faces: GAN run 0.
+rule assign_external_faces:
+    """Deal an external generator's complete identities into units and splits, like a translator's units."""
+    input:
+        faces=lambda wc: store_files(face_store(EXTERNAL[wc.external])),
+        real="results/real/faces.csv",
+        code=CODE["assign_external_faces"],
+    output:
+        units=[
+            f"results/generated/{{external}}/gan_run0/unit{u}/{name}"
+            for u in range(N_UNITS)
+            for name in ("faces.npz", "faces.csv")
+        ],
+        left_out="results/generated/{external}/left_out.csv",
+    log:
+        "results/logs/assign_external_faces/{external}.log",
+    priority: PRIORITY["release"]
+    localrule: True  # seconds of work: on the submitting host, not an sbatch job
+    conda:
+        CONDA_ENV
+    params:
+        seed=lambda wc: config["external"][wc.external].get("seed", 0),
+    script:
+        "../scripts/assign_external_faces.py"

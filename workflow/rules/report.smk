@@ -190,24 +190,22 @@ rule write_summary:
         control_gains="results/report/control_gains.csv",
         table2="results/report/table2.csv",
         table3="results/report/table3.csv",
-        fidelity_parts=expand(
-            "results/quality/{translator}/gan_run{gan_run}/generated_fidelity.csv",
-            translator=GENERATING,
-            gan_run=GAN_RUNS,
-        ),
-        quality_parts=expand(
-            "results/quality/{translator}/gan_run{gan_run}/{table}.csv",
-            translator=GENERATING,
-            gan_run=GAN_RUNS,
-            table=["quality", "memorisation"],
-        ),
+        fidelity_parts=[
+            f"results/quality/{t}/gan_run{r}/generated_fidelity.csv" for t in GENERATING for r in gan_runs_of(t)
+        ],
+        quality_parts=[
+            f"results/quality/{t}/gan_run{r}/{table}.csv"
+            for t in GENERATING
+            for r in gan_runs_of(t)
+            for table in ("quality", "memorisation")
+        ],
         gan_run_gains="results/report/gan_run_gains.csv",
         figure="results/report/accuracy_vs_ratio.png",
         selection_parts=(
             [
                 f"results/selected/{t}/gan_run{r}/unit{u}/counts.csv"
                 for t in GENERATING
-                for r in GAN_RUNS
+                for r in gan_runs_of(t)
                 for u in range(N_UNITS)
             ]
             if SELECTION
