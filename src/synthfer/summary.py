@@ -62,6 +62,12 @@ def seeds_text(seeds: float) -> str:
     )
 
 
+def k_head(k: str) -> str:
+    """A column head for ratio k: `k=1`; synthetic only is the Classification Accuracy Score (Ravuri and Vinyals
+    2019), and named so."""
+    return f"k={k} (CAS)" if str(k) == SYNTHETIC_ONLY else f"k={k}"
+
+
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -72,7 +78,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,  # a name the template expects and the context lacks is an error, not ""
         autoescape=False,  # markdown, not HTML
     )
-    environment.filters.update(gain=gain_text, seeds=seeds_text)
+    environment.filters.update(gain=gain_text, seeds=seeds_text, k_head=k_head)
     return environment
 
 
