@@ -34,6 +34,31 @@ def _gain(r: pd.Series) -> str:
     return f"{100 * r['gain']:+.1f} [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}], p_Holm {p}, MDE {100 * r['mde']:.1f}: {r['verdict']}"
 
 
+def _needed(g: pd.DataFrame, points: float) -> str:
+    """What a target-sized gain would need: GAN runs where the run is in the test, else seeds."""
+    column, unit = (
+        ("gan_runs_for_target", "GAN runs")
+        if g.get("gan_runs_for_target", pd.Series(dtype=float)).notna().any()
+        else ("seeds_for_target", "Seeds")
+    )
+    needed = g[column].replace(np.inf, np.nan)
+    text = f"{unit} a {points:.0f}-point gain would need: "
+    text += f"{int(needed.min())} to {int(needed.max())}" if needed.notna().any() else "more than 1000"
+    if needed.isna().any() and needed.notna().any():
+        text += " (some comparisons: more than 1000, the test subjects limit them)"
+    return text
+
+
+def _runs_line(config: dict) -> str:
+    runs = int(config["experiment"].get("gan_runs", 1))
+    if runs > 1:
+        return (
+            f"every GAN trained {runs} times, and the intervals of generated arms treat the GAN run as a random unit, "
+            "so that they hold for the method rather than for one trained GAN."
+        )
+    return "one GAN run: the intervals hold for these trained GANs, not for the method."
+
+
 def demo_block(report: Path) -> str:
     prov = json.loads((report / "provenance.json").read_text())
     config = prov["config"]
@@ -45,9 +70,13 @@ def demo_block(report: Path) -> str:
     lines = [
         f"Measured by `make run` at commit `{prov['commit'][:12]}` on {cpu.get('model', 'an unrecorded CPU')} ({cpu.get('logical_cpus', '?')} "
         f"logical CPUs, bf16 units: {', '.join(units) or 'none'}; GPU: {prov['cuda']}), {len(seeds)} seeds; written here by "
-        "`python scripts/readme_demo.py` from `results/report/`. On a CPU with other bf16 units the bf16-trained numbers differ.",
+        "`python scripts/readme_demo.py` from `results/report/`. These are one machine's numbers: a CPU with other bf16 or "
+        "vector units trains other GANs, and accuracies move by several points (synthetic only the most); "
+        f"{_runs_line(config)}",
         "",
     ]
+    run_gains = report / "gan_run_gains.csv"
+    per_run = pd.read_csv(run_gains, dtype={"k": str}) if run_gains.exists() else pd.DataFrame()
     cross = list(config["roles"]["cross_test"])
     order = [*cross, "real_test", "in_distribution"]
     for translator in [*generated_arms(set(summary["arm"])), *control_arms(set(summary["arm"]))]:
@@ -86,22 +115,38 @@ def demo_block(report: Path) -> str:
             ]
             for r in g.sort_values(["test_set", "k"]).to_dict("records"):
                 lines.append(f"| `{r['test_set']}` | {r['k']} | {_gain(pd.Series(r))} |")
+            mine = per_run[per_run["arm"] == translator] if len(per_run) else per_run
+            if len(mine):
+                runs = sorted(mine["gan_run"].unique())
+                lines += [
+                    "",
+                    "Each GAN run's gain (points, that run's seeds only) and their sd:",
+                    "",
+                    "| test set | k | " + " | ".join(f"run {r}" for r in runs) + " | sd |",
+                    "|---|---|" + "---|" * (len(runs) + 1),
+                ]
+                for (test_set, k), part in mine.groupby(["test_set", "k"]):
+                    values = part.set_index("gan_run")["gain"]
+                    lines.append(
+                        f"| `{test_set}` | {k} | "
+                        + " | ".join(f"{100 * values[r]:+.1f}" if r in values else "n/a" for r in runs)
+                        + f" | {100 * values.std():.1f} |"
+                    )
             counts = g["verdict"].value_counts()
-            seeds_needed = g["seeds_for_target"].replace(np.inf, np.nan)
             lines += [
                 "",
-                "Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" of {len(g)}. "
-                f"Seeds a {100 * config.get('report', {}).get('target_effect', 0.05):.0f}-point gain would need: "
+                "Verdicts: "
+                + ", ".join(f"{n} {v}" for v, n in counts.items())
+                + f" of {len(g)}"
                 + (
-                    f"{int(seeds_needed.min())} to {int(seeds_needed.max())}"
-                    if seeds_needed.notna().any()
-                    else "more than 1000"
-                )
-                + (
-                    " (some comparisons: more than 1000, the test subjects limit them)"
-                    if seeds_needed.isna().any() and seeds_needed.notna().any()
+                    " (with Holm over the whole study: "
+                    + ", ".join(f"{n} {v}" for v, n in g["verdict_study"].value_counts().items())
+                    + ")"
+                    if "verdict_study" in g
                     else ""
                 )
+                + ". "
+                + _needed(g, 100 * config.get("report", {}).get("target_effect", 0.05))
                 + ".",
                 "",
             ]
