@@ -10,13 +10,14 @@ from synthfer.checkpoint import load_torch
 from synthfer.data.splits import assert_subject_disjoint
 from synthfer.data.store import FaceSet, read_face_set, write_face_set
 from synthfer.experiment import parse_k, run_sets
-from synthfer.generate import UnitSizes, generate_balanced_set, unit_assignment
+from synthfer.generate import generate_balanced_set, unit_assignment
 from synthfer.identities import GANIdentities
 from synthfer.io import atomic_write_csv
 from synthfer.labels import DOMAINS, EMOTIONS
 from synthfer.models.identity_gan import IdentityGenerator
 from synthfer.models.stargan import Generator
 from synthfer.translate import PerEmotionTranslator, StarGANTranslator, load_translator
+from synthfer.units import UnitSizes
 
 
 def _generated(n_units: int, sizes: UnitSizes) -> FaceSet:

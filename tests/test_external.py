@@ -8,8 +8,8 @@ import pytest
 
 from synthfer.data.store import FaceSet
 from synthfer.external import complete_identities, external_units
-from synthfer.generate import UnitSizes
 from synthfer.labels import EMOTIONS, NEUTRAL
+from synthfer.units import UnitSizes
 
 
 def _faces(identities: int, neutral: bool = True) -> FaceSet:

@@ -132,8 +132,15 @@ def test_dry_run_of_the_default_config_lists_every_rule(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     # the demo trains and evaluates all seeds of a run in one job, no dataset is in two roles, balanced selection
-    # is on in paper.yaml only
-    for rule in set(RULES) - {"train_classifier", "evaluate_classifier", "restrict_gan_faces", "balance_selected"}:
+    # is on in paper.yaml only, and no external generator's faces come with it
+    skipped = {
+        "train_classifier",
+        "evaluate_classifier",
+        "restrict_gan_faces",
+        "balance_selected",
+        "assign_external_faces",
+    }
+    for rule in set(RULES) - skipped:
         assert rule in result.stdout, rule
 
 
@@ -232,7 +239,8 @@ def test_every_report_output_exists_and_is_sane(tiny_run):
     assert {"identity_ratio", "frechet_distance", "diversity_generated", "diversity_real"} <= set(quality["metric"])
     assert {"kid", "kid_sd", "precision", "recall", "density", "coverage"} <= set(quality["metric"])
     assert (
-        quality["model"].nunique() == n_seeds
+        len(set(quality["model"]) - {"eigenfaces", "pixels"}) == n_seeds  # each real-only model's features
+        and {"eigenfaces", "pixels"} <= set(quality["model"])  # the second space, and memorisation in pixels
         and np.isfinite(quality["value"]).all()
         and set(quality["translator"]) == set(TRANSLATORS)
     )
@@ -598,6 +606,7 @@ def test_the_controls_add_only_their_own_runs_and_train_on_what_they_claim(tiny_
                 "evaluate_classifier": 4,
                 "evaluate_generated": 1,
                 "plot_samples": 1,
+                "check_memorisation": 1,
                 "cross_validate_minority": 1,
                 "summarize_minority": 1,
                 **REPORT_RULES,
@@ -612,6 +621,7 @@ def test_the_controls_add_only_their_own_runs_and_train_on_what_they_claim(tiny_
                 "evaluate_classifier": 8,
                 "evaluate_generated": 2,
                 "plot_samples": 2,
+                "check_memorisation": 2,
                 **REPORT_RULES,
             },
         ),  # the identity source: every generated face, not real only, not the translators

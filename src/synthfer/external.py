@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from synthfer.data.store import FaceSet
-from synthfer.generate import UnitSizes
 from synthfer.labels import EMOTIONS, NEUTRAL
+from synthfer.units import UnitSizes
 
 IDENTITY_SOURCE = "external"
 """The `identity_source` of an external arm's faces: the generator made the identities too."""

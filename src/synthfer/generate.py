@@ -6,8 +6,6 @@ the real split (train/val/test), as in the paper; each identity belongs to exact
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import torch
@@ -17,24 +15,7 @@ from synthfer.identities import IdentitySource
 from synthfer.labels import EMOTIONS, NEUTRAL
 from synthfer.logs import Progress
 from synthfer.translate import Translator
-
-
-@dataclass(frozen=True)
-class UnitSizes:
-    """Identities per split in one unit: the real set's subject counts."""
-
-    train: int
-    val: int
-    test: int
-
-    @property
-    def total(self) -> int:
-        return self.train + self.val + self.test
-
-    @staticmethod
-    def from_split_table(table: pd.DataFrame) -> UnitSizes:
-        counts = table.groupby("split")["subject"].nunique()
-        return UnitSizes(*(int(counts.get(s, 0)) for s in ("train", "val", "test")))
+from synthfer.units import UnitSizes
 
 
 def unit_assignment(sizes: UnitSizes, units: range) -> pd.DataFrame:
