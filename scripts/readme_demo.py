@@ -35,18 +35,21 @@ def _gain(r: pd.Series) -> str:
 
 
 def _needed(g: pd.DataFrame, points: float) -> str:
-    """What a target-sized gain would need: GAN runs where the run is in the test, else seeds."""
-    column, unit = (
-        ("gan_runs_for_target", "GAN runs")
-        if g.get("gan_runs_for_target", pd.Series(dtype=float)).notna().any()
-        else ("seeds_for_target", "Seeds")
-    )
-    needed = g[column].replace(np.inf, np.nan)
-    text = f"{unit} a {points:.0f}-point gain would need: "
-    text += f"{int(needed.min())} to {int(needed.max())}" if needed.notna().any() else "more than 1000"
-    if needed.isna().any() and needed.notna().any():
-        text += " (some comparisons: more than 1000, the test subjects limit them)"
-    return text
+    """What a target-sized gain would need: GAN runs where the run is in the test, seeds where it is not."""
+    runs = g["gan_runs_for_target"] if "gan_runs_for_target" in g else pd.Series(np.nan, index=g.index)
+    parts = []
+    for column, unit, rows in (
+        ("gan_runs_for_target", "GAN runs (where the GAN run is in the test)", runs.notna()),
+        ("seeds_for_target", "seeds (where the test has no GAN-run term)", runs.isna()),
+    ):
+        if not rows.any():
+            continue
+        needed = g.loc[rows, column].replace(np.inf, np.nan)
+        span = f"{int(needed.min())} to {int(needed.max())}" if needed.notna().any() else "more than 1000"
+        if needed.isna().any() and needed.notna().any():
+            span += " (some: more than 1000, the test subjects limit them)"
+        parts.append(f"{unit} {span}")
+    return f"A {points:.0f}-point gain would need " + "; ".join(parts)
 
 
 def _runs_line(config: dict) -> str:
