@@ -1,10 +1,12 @@
 """Do two x86 CPUs train the same networks? The default precision against `precision: fp32`, on this CPU as it
 is and with its vector units capped at AVX2 (what a CPU without AVX-512 and bf16 units runs), and what fp32 costs.
 
-usage: python scripts/precision_agreement.py [--iterations 200] [--doc docs/performance.md]
+usage: python scripts/precision_agreement.py --faces results/faces/affectnet_demo [--iterations 100] [--doc docs/performance.md]
 
 Each of the demo's GANs (its config's sizes) and the classifier trains `--iterations` steps from the same seed on
-the same random faces, in a fresh process per (precision, vector units): PyTorch's own kernels capped with
+the same faces (the first 512 of a prepared face store, e.g. the demo's GAN-training set after `make run`), in a
+fresh process per (precision, vector units; capped at AVX2 the default is fp32, as on any CPU without bf16 units):
+PyTorch's own kernels capped with
 ATEN_CPU_CAPABILITY=avx2, oneDNN's with ONEDNN_MAX_CPU_ISA=AVX2, MKL's with MKL_ENABLE_INSTRUCTIONS=AVX2. The
 table gives, per network, whether the two runs' weights are bit-identical (else their largest difference) and
 the fp32 run's time over the default's on this CPU as it is. With --doc the table replaces the page's
@@ -33,8 +35,9 @@ def _prefixed(name: str, module: object) -> dict:
     return {f"{name}.{k}": v for k, v in module.state_dict().items()}
 
 
-def train(network: str, precision: str, iterations: int) -> tuple[dict, float]:
-    """`iterations` training steps of one network on fixed random faces: its weights and the seconds taken."""
+def train(network: str, precision: str, iterations: int, store: Path) -> tuple[dict, float]:
+    """`iterations` training steps of one network on the first 512 faces of `store`: its weights and the seconds
+    taken."""
     import numpy as np
     import torch
     import yaml
@@ -47,9 +50,10 @@ def train(network: str, precision: str, iterations: int) -> tuple[dict, float]:
     study = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     study["precision"] = "fp32" if precision == "fp32" else "auto"
     device = torch.device("cpu")
+    from synthfer.data.store import read_store
+
     rng = np.random.default_rng(0)
-    size = study["preprocess"]["image_size"]
-    faces = torch.from_numpy(rng.integers(0, 256, (512, 1, size, size), dtype=np.uint8))
+    faces = torch.from_numpy(np.ascontiguousarray(read_store(store).images[:512])).unsqueeze(1)
     seed_everything(0)
     start = time.perf_counter()
     if network == "stargan":
@@ -90,18 +94,22 @@ def train(network: str, precision: str, iterations: int) -> tuple[dict, float]:
     return {k: v.detach().float().clone() for k, v in weights.items()}, time.perf_counter() - start
 
 
-def child(network: str, precision: str, iterations: int, out: Path) -> None:
+def child(network: str, precision: str, iterations: int, store: Path, out: Path) -> None:
     import torch
 
-    weights, seconds = train(network, precision, iterations)
+    weights, seconds = train(network, precision, iterations, store)
     torch.save(weights, out)
     digest = hashlib.sha256(b"".join(w.numpy().tobytes() for w in weights.values())).hexdigest()[:12]
     print(json.dumps({"seconds": seconds, "sha": digest}))
 
 
-def run(network: str, precision: str, capped: bool, iterations: int, out: Path) -> dict:
+def run(network: str, precision: str, capped: bool, args: argparse.Namespace, out: Path) -> dict:
     env = {**os.environ, **(AVX2 if capped else {}), "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, __file__, "--child", network, precision, "--iterations", str(iterations), "--out", str(out)]
+    # a CPU without bf16 units resolves the default precision to fp32 (synthfer.runtime.resolve_precision); capped
+    # here, this CPU would still report its bf16 units and run bf16 in AVX2 kernels, which no real CPU does
+    runs_in = "fp32" if capped else precision
+    cmd = [sys.executable, __file__, "--child", network, runs_in, "--iterations", str(args.iterations)]
+    cmd += ["--faces", str(args.faces), "--out", str(out)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -115,13 +123,14 @@ def largest_difference(a: Path, b: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--faces", type=Path, required=True, help="a prepared face store (faces.npz, faces.csv)")
+    parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--doc", type=Path, help="write the table into this page between its markers")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child, args.iterations, args.out)
+        child(*args.child, args.iterations, args.faces, args.out)
         return
     import tempfile
 
@@ -133,7 +142,7 @@ def main() -> None:
     lines = [
         f"Same seed, same faces, {args.iterations} training steps per network at the demo config's sizes, one thread; "
         f"this CPU ({cpu}, bf16 units: {'yes' if bf16 else 'no'}) as it is and capped at AVX2 "
-        f"(`python scripts/precision_agreement.py --iterations {args.iterations}`):",
+        f"(`python scripts/precision_agreement.py --faces <the demo's GAN-training faces> --iterations {args.iterations}`):",
         "",
         "| network | default precision: native vs AVX2 | `precision: fp32`: native vs AVX2 | fp32 time / default time |",
         "|---|---|---|---|",
@@ -144,7 +153,7 @@ def main() -> None:
             results = {}
             for capped in (False, True):
                 path = work / f"{network}_{precision}_{'avx2' if capped else 'native'}.pt"
-                results[capped] = run(network, precision, capped, args.iterations, path)
+                results[capped] = run(network, precision, capped, args, path)
             seconds[precision] = results[False]["seconds"]
             if results[False]["sha"] == results[True]["sha"]:
                 cells.append("bit-identical")
