@@ -71,7 +71,7 @@ def demo_block(report: Path) -> str:
     units = [f for f, present in cpu.get("bf16_flags", {}).items() if present and f.startswith(("amx", "avx512_bf16"))]
     seeds = config["experiment"]["seeds"]
     lines = [
-        f"Measured by `make run` at commit `{prov['commit'][:12]}` on {cpu.get('model', 'an unrecorded CPU')} ({cpu.get('logical_cpus', '?')} "
+        f"Measured by `make run` (synthfer {prov.get('synthfer', '?')}) on {cpu.get('model', 'an unrecorded CPU')} ({cpu.get('logical_cpus', '?')} "
         f"logical CPUs, bf16 units: {', '.join(units) or 'none'}; GPU: {prov['cuda']}), {len(seeds)} seeds; written here by "
         "`python scripts/readme_demo.py` from `results/report/`. These are one machine's numbers: a CPU with other bf16 or "
         "vector units trains other GANs, and accuracies move by several points (synthetic only the most); "

@@ -212,3 +212,54 @@ def test_precision_recall_density_coverage_tell_a_collapsed_generator_from_a_fai
     assert faithful["precision"] > 0.8 and faithful["recall"] > 0.8 and faithful["coverage"] > 0.8
     assert collapsed["precision"] > 0.9 and collapsed["recall"] < 0.3 and collapsed["coverage"] < 0.3
     assert set(precision_recall_density_coverage(real[:3], real[:3])) == {"precision", "recall", "density", "coverage"}
+
+
+def test_a_paired_gain_over_two_gan_runs_tests_on_the_runs_means():
+    """Seeds on two GAN runs that differ far more than the seeds do: the test is the one on the runs' means
+    (synthfer.inference.gan_run_test), with its few degrees of freedom; without the gan_run column, the seed test."""
+    import numpy as np
+    import pandas as pd
+
+    from synthfer.inference import gan_run_test, subject_cells
+    from synthfer.metrics import paired_gain
+
+    rng = np.random.default_rng(0)
+    faces, subjects = 60, np.repeat(np.arange(6), 10)
+    rows = []
+    for seed in range(6):
+        run = seed % 2
+        truth = rng.integers(0, 6, faces)
+        for k, right in (("0", rng.random(faces) < 0.6), ("1", rng.random(faces) < (0.75 if run else 0.45))):
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "k": k,
+                        "seed": seed,
+                        "test_set": "t",
+                        "subject": subjects,
+                        "true": truth,
+                        "pred": np.where(right, truth, (truth + 1) % 6),
+                        "gan_run": run if k == "1" else np.nan,
+                    }
+                )
+            )
+    predictions = pd.concat(rows, ignore_index=True)
+    row = paired_gain(predictions, "t", "1")
+    diffs = np.stack(
+        [
+            (
+                predictions.query("k == '1' and seed == @s")["pred"]
+                == predictions.query("k == '1' and seed == @s")["true"]
+            ).to_numpy(float)
+            - (
+                predictions.query("k == '0' and seed == @s")["pred"]
+                == predictions.query("k == '0' and seed == @s")["true"]
+            ).to_numpy(float)
+            for s in range(6)
+        ]
+    )
+    expected = gan_run_test(subject_cells(diffs, subjects), [s % 2 for s in range(6)])
+    assert row["n_gan_runs"] == 2 and row["var_gan_run"] > 0
+    assert np.isclose(row["df"], float(expected["df"])) and np.isclose(row["ci_low"], float(expected["ci_low"]))
+    alone = paired_gain(predictions.drop(columns="gan_run"), "t", "1")
+    assert alone["n_gan_runs"] == 0 and alone["df"] > row["df"]

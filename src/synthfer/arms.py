@@ -42,6 +42,12 @@ REAL_K = "0"
 SYNTHETIC_ONLY = "syn"
 
 
+def gan_run_of_seed(position: int, gan_runs: int) -> int:
+    """The GAN run whose faces the seed at `position` of `experiment.seeds` trains on: seeds dealt out over the
+    runs in turn, so every run gets seeds and their counts differ by at most one."""
+    return position % max(gan_runs, 1)
+
+
 def units_of(k: str | int) -> int:
     """Generated units a run of ratio k trains with (or, for a control, takes as its budget)."""
     return 1 if str(k) == SYNTHETIC_ONLY else int(k)

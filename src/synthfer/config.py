@@ -368,8 +368,10 @@ def seed_gan_runs(config: dict[str, Any]) -> dict[str, int]:
     `experiment.seeds` lists them (synthfer.inference.spread_over_runs). Spread, not crossed: crossing would train
     every seed on every run (R times the classifiers), and the test's precision about the method is limited by
     the number of runs, not by seeds per run."""
+    from synthfer.arms import gan_run_of_seed
+
     seeds = [str(s) for s in config["experiment"]["seeds"]]
-    return {seed: i % gan_runs(config) for i, seed in enumerate(seeds)}  # as synthfer.inference.spread_over_runs
+    return {seed: gan_run_of_seed(i, gan_runs(config)) for i, seed in enumerate(seeds)}
 
 
 def _run_seed(section: dict[str, Any], gan_run: int) -> dict[str, Any]:

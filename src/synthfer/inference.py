@@ -317,9 +317,10 @@ def gan_run_test(cells: np.ndarray, seed_runs: np.ndarray | list[int], alpha: fl
 
 
 def spread_over_runs(n_seeds: int, gan_runs: int) -> np.ndarray:
-    """The GAN run each seed trains on: seeds dealt out over the runs in turn (seed i on run i mod R), so every
-    run gets seeds and their counts differ by at most one."""
-    return np.arange(n_seeds) % max(gan_runs, 1)
+    """The GAN run of each of n seeds, as the workflow deals them (synthfer.arms.gan_run_of_seed)."""
+    from synthfer.arms import gan_run_of_seed
+
+    return np.array([gan_run_of_seed(i, gan_runs) for i in range(n_seeds)])
 
 
 @dataclass(frozen=True)

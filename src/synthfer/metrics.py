@@ -152,7 +152,7 @@ def paired_gain(
         Components,
         crossed_test,
         detectable_effect,
-        gan_run_test,
+        gan_run_cells,
         run_component_positive,
         run_mean_squares,
         seeds_needed,
@@ -186,7 +186,9 @@ def paired_gain(
     seed_runs = np.array([-1 if r is None else r for r in runs])
     n_gan_runs = 0 if all(r is None for r in runs) else len(np.unique(seed_runs))
     with_runs = n_gan_runs >= 2 and bool(run_component_positive(cells, seed_runs))
-    test = {name: float(value) for name, value in gan_run_test(cells, seed_runs).items()}
+    # synthfer.inference.gan_run_test's rule, with the seed test computed once for both uses
+    chosen = crossed_test(gan_run_cells(cells, seed_runs)) if with_runs else seed_level
+    test = {name: float(value) for name, value in chosen.items()}
     if with_runs:  # the design's unit is the GAN run: plan in runs at this many seeds per run
         c = Components(np.array(test["var_seed"]), np.array(test["var_subject"]), np.array(test["var_residual"]))
         mde = float(detectable_effect(c, n_gan_runs, n_subjects))

@@ -197,18 +197,7 @@ def aggregate(predictions: pd.DataFrame, target: float = TARGET_EFFECT) -> Resul
     )
 
 
-GAN_RUN_GAIN_COLUMNS = [
-    "arm",
-    "gan_run",
-    "test_set",
-    "k",
-    "baseline",
-    "gain",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "n_seeds",
-]
+GAN_RUN_GAIN_COLUMNS = ["arm", "gan_run", *GAIN_COLUMNS[: GAIN_COLUMNS.index("p_value") + 1], "n_seeds"]
 """gan_run_gains.csv: each generated arm against real only, per GAN run (its seeds only; the interval is
 conditional on that run), to show beside the pooled comparison."""
 
